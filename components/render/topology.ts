@@ -1,0 +1,118 @@
+import { StackConfig } from "../../config/types";
+import { metricsPorts, sentinelPorts, tile38Ports } from "../../config/validate";
+
+/** A host (name or address) and TCP port. */
+export interface Endpoint {
+    host: string;
+    port: number;
+}
+
+/** One Tile38 node as the others and the sentinels see it. */
+export interface Tile38Node extends Endpoint {
+    /** 0-based position; node 0 is the leader of a brand-new cluster. */
+    index: number;
+    /** Resource/container/pod name. */
+    name: string;
+    /** Prometheus metrics port, if metrics are on. */
+    metricsPort?: number;
+}
+
+/** One sentinel as its peers and clients see it. */
+export interface SentinelNode extends Endpoint {
+    index: number;
+    name: string;
+}
+
+/**
+ * Everything the renderers need, target-independent: who is where and the failover settings.
+ * Docker: every host is the advertised host address and ports differ. Kubernetes: every host
+ * is a pod's stable FQDN and ports are equal.
+ */
+export interface Topology {
+    masterName: string;
+    quorum: number;
+    downAfterMilliseconds: number;
+    parallelSyncs: number;
+    failoverTimeoutMilliseconds: number;
+    /** Sentinel `resolve-hostnames`/`announce-hostnames`: on whenever hosts are names, not IPs. */
+    hostnames: boolean;
+    /** Tile38 `maxmemory`, if set. */
+    maxMemory?: string;
+    /** Priority a caught-up follower reports to Sentinel. */
+    replicaPriority: number;
+    /** Seconds a starting process waits for the sentinels/peers before it exits to be retried. */
+    startupTimeoutSeconds: number;
+    nodes: Tile38Node[];
+    sentinels: SentinelNode[];
+}
+
+/** True for IPv4/IPv6 literals: the Kubernetes target must never contain one. */
+export function isIpLiteral(host: string): boolean {
+    return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
+}
+
+function common(cfg: StackConfig): Omit<Topology, "nodes" | "sentinels" | "hostnames"> {
+    return {
+        masterName: cfg.masterName,
+        quorum: cfg.quorum,
+        downAfterMilliseconds: cfg.sentinel.downAfterMilliseconds,
+        parallelSyncs: cfg.sentinel.parallelSyncs,
+        failoverTimeoutMilliseconds: cfg.sentinel.failoverTimeoutMilliseconds,
+        maxMemory: cfg.tile38.maxMemory,
+        replicaPriority: cfg.tile38.replicaPriority,
+        startupTimeoutSeconds: cfg.tile38.startupTimeoutSeconds,
+    };
+}
+
+/** Docker with host networking: one address (the host's), one port per process. */
+export function dockerTopology(cfg: StackConfig): Topology {
+    const host = cfg.docker.advertiseHost;
+    const t38 = tile38Ports(cfg);
+    const metrics = metricsPorts(cfg);
+    return {
+        ...common(cfg),
+        hostnames: !isIpLiteral(host),
+        nodes: t38.map((port, index) => ({ index, port, host, name: `${cfg.docker.namePrefix}-tile38-${index + 1}`, metricsPort: metrics[index] })),
+        sentinels: sentinelPorts(cfg).map((port, index) => ({ index, port, host, name: `${cfg.docker.namePrefix}-sentinel-${index + 1}` })),
+    };
+}
+
+/** Names of the Kubernetes objects, shared by the renderers and the Kubernetes components. */
+export const K8S_NAMES = {
+    tile38: "tile38",
+    tile38Headless: "tile38-headless",
+    sentinel: "sentinel",
+    sentinelHeadless: "sentinel-headless",
+} as const;
+
+/** Stable FQDN of pod `<set>-<i>` behind headless Service `svc`. */
+export function podFqdn(set: string, index: number, svc: string, namespace: string, clusterDomain: string): string {
+    return `${set}-${index}.${svc}.${namespace}.svc.${clusterDomain}`;
+}
+
+/** Kubernetes StatefulSets: every process has a stable DNS name and the same port. */
+export function kubernetesTopology(cfg: StackConfig): Topology {
+    const { namespace, clusterDomain } = cfg.kubernetes;
+    return {
+        ...common(cfg),
+        hostnames: true,
+        nodes: Array.from({ length: cfg.replicas }, (_, index) => ({
+            index,
+            port: cfg.tile38.port,
+            host: podFqdn(K8S_NAMES.tile38, index, K8S_NAMES.tile38Headless, namespace, clusterDomain),
+            name: `${K8S_NAMES.tile38}-${index}`,
+            metricsPort: cfg.tile38.metricsPort,
+        })),
+        sentinels: Array.from({ length: cfg.sentinels }, (_, index) => ({
+            index,
+            port: cfg.sentinel.port,
+            host: podFqdn(K8S_NAMES.sentinel, index, K8S_NAMES.sentinelHeadless, namespace, clusterDomain),
+            name: `${K8S_NAMES.sentinel}-${index}`,
+        })),
+    };
+}
+
+/** `host:port` list, space-separated, as the start scripts read it. */
+export function endpointList(endpoints: Endpoint[]): string {
+    return endpoints.map((e) => `${e.host}:${e.port}`).join(" ");
+}

@@ -1,0 +1,6 @@
+export * from "./types";
+export * from "./defaults";
+export * from "./schema";
+export * from "./parse";
+export * from "./validate";
+export * from "./load";

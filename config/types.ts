@@ -1,0 +1,304 @@
+/**
+ * The typed stack configuration of tile38-ha.
+ *
+ * Every stack file key lives in the `tile38-ha` namespace. The top-level keys are
+ * `target`, `replicas`, `sentinels`, `quorum`, `masterName`, the secrets `tile38Password`,
+ * `sentinelPassword`, `backupAccessKeyId`, `backupSecretAccessKey`, and the structured
+ * sections `tile38`, `sentinel`, `docker`, `kubernetes` and `backup`.
+ * `loadStackConfig` fills every default, so components receive a complete {@link StackConfig}.
+ */
+
+/** Where the cluster runs. */
+export type Target = "docker" | "kubernetes";
+
+/** Operating system of the machine that runs the Docker engine. */
+export type DockerHostOs = "linux" | "darwin" | "windows";
+
+/** Tile38 replica-set settings (stack key `tile38-ha:tile38`). */
+export interface Tile38Settings {
+    /**
+     * Container image with an exact version tag and/or a digest, never `latest`.
+     * Must be Tile38 ≥ 1.33.3 (`slave_repl_offset` in INFO, needed by Sentinel).
+     * @default "tile38/tile38:1.37.0"
+     */
+    image: string;
+    /**
+     * Base TCP port. Docker (host networking): node `i` (0-based) listens on `port + i`
+     * unless `ports` is given. Kubernetes: every pod listens on this port.
+     * @default 9851
+     */
+    port: number;
+    /**
+     * Docker target only: explicit port of every node, one per replica, overriding `port`.
+     * @default [port, port + 1, …]
+     */
+    ports?: number[];
+    /**
+     * Memory limit Tile38 enforces itself (its `maxmemory`, e.g. `"2gb"`, `"512mb"`); unset = unlimited.
+     * @default undefined
+     */
+    maxMemory?: string;
+    /**
+     * Sentinel promotion priority of a caught-up follower (lower wins; 0 = never promoted).
+     * Nodes that have not caught up always report 0 (see DESIGN: Tile38 #750).
+     * @default 100
+     */
+    replicaPriority: number;
+    /**
+     * How long a starting node waits for an answer from the sentinels (and, if it must not
+     * lead, for another leader) before it exits and lets the restart policy retry. Seconds.
+     * @default 60
+     */
+    startupTimeoutSeconds: number;
+    /**
+     * Port for Tile38's Prometheus metrics (`--metrics-addr`); unset = metrics off.
+     * Docker: node `i` uses `metricsPort + i`.
+     * @default undefined
+     */
+    metricsPort?: number;
+}
+
+/** Redis Sentinel trio settings (stack key `tile38-ha:sentinel`). */
+export interface SentinelSettings {
+    /**
+     * Image that runs `redis-server --sentinel`, with an exact version. Sentinel must be ≥ 7.0.8
+     * (hostname failover fixes). The default is BSD-licensed Redis 7.2.
+     * @default "redis:7.2.12-alpine"
+     */
+    image: string;
+    /**
+     * Base TCP port. Docker: sentinel `i` listens on `port + i` unless `ports` is given.
+     * Kubernetes: every sentinel pod listens on this port.
+     * @default 5000
+     */
+    port: number;
+    /** Docker target only: explicit port of every sentinel, overriding `port`. */
+    ports?: number[];
+    /**
+     * Time a leader must be unreachable before a sentinel considers it down. Milliseconds.
+     * @default 3000
+     */
+    downAfterMilliseconds: number;
+    /**
+     * How many followers resynchronise with a new leader at the same time.
+     * @default 1
+     */
+    parallelSyncs: number;
+    /**
+     * Sentinel `failover-timeout`; must exceed `downAfterMilliseconds`. Milliseconds.
+     * @default 18000
+     */
+    failoverTimeoutMilliseconds: number;
+}
+
+/** Docker target settings (stack key `tile38-ha:docker`). */
+export interface DockerSettings {
+    /**
+     * Docker engine address (e.g. `unix:///var/run/docker.sock`, `ssh://user@host`).
+     * Unset: the provider's default (`DOCKER_HOST` or the local socket).
+     */
+    host?: string;
+    /**
+     * Operating system of the machine that runs the Docker engine. Host networking only
+     * works on a Linux engine, so any other value is refused.
+     * @default the OS that runs `pulumi` (`process.platform`)
+     */
+    hostOs: DockerHostOs;
+    /**
+     * Address that Tile38 and the sentinels announce to each other and to clients.
+     * Use the host's LAN address when clients run on other machines.
+     * @default "127.0.0.1"
+     */
+    advertiseHost: string;
+    /**
+     * Address the processes listen on (host networking: an address of the host).
+     * @default the value of `advertiseHost`
+     */
+    bindAddress: string;
+    /**
+     * Docker restart policy of every container.
+     * @default "unless-stopped"
+     */
+    restartPolicy: "always" | "unless-stopped" | "on-failure";
+    /**
+     * Prefix of container and volume names.
+     * @default "tile38-ha-<stack>"
+     */
+    namePrefix: string;
+}
+
+/** Resource requests and limits for one container (Kubernetes quantities). */
+export interface ResourceSettings {
+    /** Requested resources, e.g. `{ cpu: "250m", memory: "512Mi" }`. */
+    requests: { cpu: string; memory: string };
+    /** Limits, e.g. `{ cpu: "1", memory: "2Gi" }`. */
+    limits: { cpu: string; memory: string };
+}
+
+/** Kubernetes target settings (stack key `tile38-ha:kubernetes`). */
+export interface KubernetesSettings {
+    /**
+     * Namespace that holds every object.
+     * @default "tile38"
+     */
+    namespace: string;
+    /**
+     * Create the namespace (`true`) or use an existing one (`false`).
+     * @default true
+     */
+    createNamespace: boolean;
+    /**
+     * Path to a kubeconfig file; unset = the ambient one (`KUBECONFIG` or `~/.kube/config`).
+     * @default undefined
+     */
+    kubeconfig?: string;
+    /** kubeconfig context to use; unset = its current context. */
+    context?: string;
+    /**
+     * Render manifests to this directory instead of applying them (GitOps);
+     * maps to the provider's `renderYamlToDirectory`.
+     */
+    renderYamlToDirectory?: string;
+    /**
+     * Cluster DNS domain used to build the pods' FQDNs.
+     * @default "cluster.local"
+     */
+    clusterDomain: string;
+    /** StorageClass of the Tile38 volume claims; unset = the cluster default. */
+    storageClass?: string;
+    /**
+     * Size of each Tile38 data volume (Kubernetes quantity).
+     * @default "10Gi"
+     */
+    storageSize: string;
+    /**
+     * Tile38 container resources.
+     * @default requests 250m / 512Mi, limits 1 CPU / 2Gi
+     */
+    tile38Resources: ResourceSettings;
+    /**
+     * Sentinel container resources.
+     * @default requests 50m / 64Mi, limits 200m / 128Mi
+     */
+    sentinelResources: ResourceSettings;
+    /** Annotations on the ServiceAccount (e.g. `eks.amazonaws.com/role-arn` for IRSA). */
+    serviceAccountAnnotations: Record<string, string>;
+    /**
+     * Labels of client pods that may reach Tile38 and the sentinels (NetworkPolicy).
+     * @default { "tile38-ha/client": "true" }
+     */
+    clientPodLabels: Record<string, string>;
+    /**
+     * Create NetworkPolicies that admit only clients, sentinels and peers.
+     * @default true
+     */
+    networkPolicies: boolean;
+}
+
+/** Where backups go (stack key `tile38-ha:backup`). */
+export interface BackupSettings {
+    /**
+     * Upload AOF snapshots and restore them after a total loss.
+     * @default true
+     */
+    enabled: boolean;
+    /**
+     * Seconds between two backup attempts (nothing is uploaded when nothing changed).
+     * @default 300
+     */
+    intervalSeconds: number;
+    /**
+     * `aws`: an S3 bucket. `local`: an S3-compatible server container on the Docker host
+     * (Docker target only; `pulumi up` needs no cloud account).
+     * @default "local" on Docker, "aws" on Kubernetes
+     */
+    store: "aws" | "local";
+    /** Use this existing bucket instead of creating one. */
+    existingBucket?: string;
+    /**
+     * Name prefix of the bucket created by the stack (AWS adds a random suffix).
+     * @default "tile38-ha-<stack>-backups"
+     */
+    bucketPrefix: string;
+    /**
+     * Key prefix of backups inside the bucket.
+     * @default "tile38/<stack>/"
+     */
+    keyPrefix: string;
+    /** AWS region of the bucket; unset = the provider's region. */
+    region?: string;
+    /** Custom S3 endpoint (MinIO and other S3-compatible stores). */
+    endpoint?: string;
+    /**
+     * Expire backups after this many days.
+     * @default 30
+     */
+    expireDays: number;
+    /**
+     * Expire noncurrent object versions after this many days.
+     * @default 7
+     */
+    noncurrentExpireDays: number;
+    /** KMS key ARN for default encryption; unset = SSE-S3 (AES256). */
+    kmsKeyArn?: string;
+    /**
+     * Allow `pulumi destroy` to delete a bucket that still holds backups.
+     * @default false
+     */
+    forceDestroy: boolean;
+    /** Tags on the bucket. */
+    tags: Record<string, string>;
+    /**
+     * Kubernetes: ARN of the cluster's IAM OIDC provider, for the backup ServiceAccount's role (IRSA).
+     */
+    oidcProviderArn?: string;
+    /** Kubernetes: issuer URL of that OIDC provider (without `https://`). */
+    oidcProviderUrl?: string;
+    /**
+     * Local S3-compatible server (Docker `local` store): the Versity S3 gateway image with an
+     * exact version (the same server the integration tests run).
+     * @default "versity/versitygw:v1.8.0"
+     */
+    localImage: string;
+    /**
+     * Local S3-compatible server port (host networking).
+     * @default 9000
+     */
+    localPort: number;
+}
+
+/** The whole stack configuration with every default applied. */
+export interface StackConfig {
+    /** Deployment target. */
+    target: Target;
+    /**
+     * Number of Tile38 nodes (1 leader + followers).
+     * @default 3
+     */
+    replicas: number;
+    /**
+     * Number of sentinels; odd, so that a majority exists.
+     * @default 3
+     */
+    sentinels: number;
+    /**
+     * Sentinels that must agree a leader is down; at least a majority, at most `sentinels`.
+     * @default 2
+     */
+    quorum: number;
+    /**
+     * Name under which the sentinels monitor the replica set.
+     * @default "mymaster"
+     */
+    masterName: string;
+    /** Tile38 settings. */
+    tile38: Tile38Settings;
+    /** Sentinel settings. */
+    sentinel: SentinelSettings;
+    /** Docker target settings. */
+    docker: DockerSettings;
+    /** Kubernetes target settings. */
+    kubernetes: KubernetesSettings;
+    /** Backup settings. */
+    backup: BackupSettings;
+}

@@ -1,0 +1,201 @@
+import { StackConfig } from "./types";
+
+/** One problem in the stack config: the key, what is wrong, and how to fix it. */
+export interface ConfigIssue {
+    key: string;
+    message: string;
+    fix: string;
+}
+
+const NS = "tile38-ha";
+
+/** Ports of each Tile38 node (Docker) or the single shared port (Kubernetes). */
+export function tile38Ports(cfg: StackConfig): number[] {
+    if (cfg.target === "kubernetes") return [cfg.tile38.port];
+    return cfg.tile38.ports ?? Array.from({ length: Math.max(cfg.replicas, 0) }, (_, i) => cfg.tile38.port + i);
+}
+
+/** Ports of each sentinel (Docker) or the single shared port (Kubernetes). */
+export function sentinelPorts(cfg: StackConfig): number[] {
+    if (cfg.target === "kubernetes") return [cfg.sentinel.port];
+    return cfg.sentinel.ports ?? Array.from({ length: Math.max(cfg.sentinels, 0) }, (_, i) => cfg.sentinel.port + i);
+}
+
+/** Tile38 metrics ports, if metrics are on. */
+export function metricsPorts(cfg: StackConfig): number[] {
+    const base = cfg.tile38.metricsPort;
+    if (base === undefined) return [];
+    if (cfg.target === "kubernetes") return [base];
+    return Array.from({ length: Math.max(cfg.replicas, 0) }, (_, i) => base + i);
+}
+
+/**
+ * An image reference pinned to an exact version: `repo:tag` with a tag that carries a digit
+ * and is not a moving alias, and/or `@sha256:<64 hex>`.
+ */
+export function isPinnedImage(image: string): boolean {
+    const digest = /@sha256:[0-9a-f]{64}$/.test(image);
+    const withoutDigest = image.replace(/@sha256:[0-9a-f]{64}$/, "");
+    const lastSlash = withoutDigest.lastIndexOf("/");
+    const colon = withoutDigest.indexOf(":", lastSlash + 1);
+    if (colon < 0) return digest;
+    const tag = withoutDigest.slice(colon + 1);
+    const moving = /^(latest|stable|edge|main|master|alpine|bookworm|nightly|dev)$/i.test(tag);
+    const exactVersion = /\d+\.\d+(\.\d+)?/.test(tag) || /^RELEASE\./.test(tag);
+    return digest || (!moving && exactVersion);
+}
+
+function versionOf(image: string): number[] | undefined {
+    const m = /:v?(\d+)\.(\d+)\.(\d+)/.exec(image);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+function below(v: number[], min: number[]): boolean {
+    for (let i = 0; i < 3; i++) {
+        if (v[i] !== min[i]) return v[i] < min[i];
+    }
+    return false;
+}
+
+/**
+ * Checks a complete config and returns every problem at once (an empty list means valid).
+ * Pure: no Pulumi, no I/O.
+ */
+export function validateConfig(cfg: StackConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const add = (key: string, message: string, fix: string) => issues.push({ key: key.startsWith(NS) ? key : `${NS}:${key}`, message, fix });
+
+    if (cfg.target !== "docker" && cfg.target !== "kubernetes") {
+        add("target", `unknown target ${JSON.stringify(cfg.target)}`, "set it to docker or kubernetes");
+    }
+    if (!Number.isInteger(cfg.replicas) || cfg.replicas < 1) {
+        add("replicas", `must be at least 1 (got ${cfg.replicas})`, "set tile38-ha:replicas to 1 or more (3 for high availability)");
+    }
+    const s = cfg.sentinels;
+    if (!Number.isInteger(s) || s < 1) {
+        add("sentinels", `must be at least 1 (got ${s})`, "set tile38-ha:sentinels to an odd number such as 3");
+    } else if (s % 2 === 0) {
+        add("sentinels", `is even (${s}): an even count adds no failure tolerance and can split votes`, `use ${s + 1} or ${s - 1} sentinels`);
+    }
+    const majority = Math.floor(s / 2) + 1;
+    if (cfg.quorum > s) {
+        add("quorum", `${cfg.quorum} is above the number of sentinels (${s}): no failover could ever be agreed`, `set tile38-ha:quorum between ${majority} and ${s}`);
+    } else if (cfg.quorum < majority) {
+        add("quorum", `${cfg.quorum} is below a majority of ${s} sentinels (${majority}): a minority could declare the leader down`, `set tile38-ha:quorum between ${majority} and ${s}`);
+    }
+    if (!/^[A-Za-z0-9._-]+$/.test(cfg.masterName)) {
+        add("masterName", `${JSON.stringify(cfg.masterName)} has characters Sentinel config cannot hold`, "use letters, digits, dot, dash or underscore");
+    }
+
+    const positive: [string, number][] = [
+        ["sentinel.downAfterMilliseconds", cfg.sentinel.downAfterMilliseconds],
+        ["sentinel.failoverTimeoutMilliseconds", cfg.sentinel.failoverTimeoutMilliseconds],
+        ["sentinel.parallelSyncs", cfg.sentinel.parallelSyncs],
+        ["tile38.startupTimeoutSeconds", cfg.tile38.startupTimeoutSeconds],
+        ["backup.intervalSeconds", cfg.backup.intervalSeconds],
+        ["backup.expireDays", cfg.backup.expireDays],
+        ["backup.noncurrentExpireDays", cfg.backup.noncurrentExpireDays],
+    ];
+    for (const [key, v] of positive) {
+        if (!(v > 0)) add(key, `must be positive (got ${v})`, "use a value above 0");
+    }
+    if (cfg.sentinel.failoverTimeoutMilliseconds <= cfg.sentinel.downAfterMilliseconds) {
+        add(
+            "sentinel.failoverTimeoutMilliseconds",
+            `${cfg.sentinel.failoverTimeoutMilliseconds} ms is not above downAfterMilliseconds (${cfg.sentinel.downAfterMilliseconds} ms)`,
+            "make failoverTimeoutMilliseconds larger than downAfterMilliseconds (e.g. 6x)",
+        );
+    }
+    if (cfg.tile38.replicaPriority < 1) {
+        add("tile38.replicaPriority", `must be at least 1 (got ${cfg.tile38.replicaPriority}); 0 would make every node ineligible`, "use 100");
+    }
+
+    // Ports: each in range, no two alike across every process of the stack.
+    const owners = new Map<number, string>();
+    const claim = (port: number, who: string, key: string) => {
+        if (!Number.isInteger(port) || port < 1 || port > 65535) {
+            add(key, `port ${port} of ${who} is out of range`, "use a port from 1 to 65535");
+            return;
+        }
+        const other = owners.get(port);
+        if (other) add(key, `port ${port} of ${who} is already used by ${other}`, "give every process its own port");
+        else owners.set(port, who);
+    };
+    if (cfg.target === "docker" && cfg.tile38.ports && cfg.tile38.ports.length !== cfg.replicas) {
+        add("tile38.ports", `lists ${cfg.tile38.ports.length} ports for ${cfg.replicas} replicas`, "give exactly one port per replica or drop it to use port + i");
+    }
+    if (cfg.target === "docker" && cfg.sentinel.ports && cfg.sentinel.ports.length !== cfg.sentinels) {
+        add("sentinel.ports", `lists ${cfg.sentinel.ports.length} ports for ${cfg.sentinels} sentinels`, "give exactly one port per sentinel or drop it to use port + i");
+    }
+    tile38Ports(cfg).forEach((p, i) => claim(p, `Tile38 node ${i + 1}`, cfg.tile38.ports ? "tile38.ports" : "tile38.port"));
+    sentinelPorts(cfg).forEach((p, i) => claim(p, `sentinel ${i + 1}`, cfg.sentinel.ports ? "sentinel.ports" : "sentinel.port"));
+    metricsPorts(cfg).forEach((p, i) => claim(p, `metrics of Tile38 node ${i + 1}`, "tile38.metricsPort"));
+    if (cfg.target === "docker" && cfg.backup.enabled && cfg.backup.store === "local") {
+        claim(cfg.backup.localPort, "the local S3 server", "backup.localPort");
+    }
+
+    // Images: exact versions only; Tile38 ≥ 1.33.3 (slave_repl_offset) and Sentinel ≥ 7.0.8.
+    const images: [string, string][] = [
+        ["tile38.image", cfg.tile38.image],
+        ["sentinel.image", cfg.sentinel.image],
+    ];
+    if (cfg.target === "docker" && cfg.backup.store === "local") images.push(["backup.localImage", cfg.backup.localImage]);
+    for (const [key, image] of images) {
+        if (!isPinnedImage(image)) {
+            add(key, `image ${JSON.stringify(image)} has no exact version`, "pin an exact version tag (e.g. tile38/tile38:1.37.0) or a @sha256 digest, never latest");
+        }
+    }
+    const t38 = versionOf(cfg.tile38.image);
+    if (t38 && below(t38, [1, 33, 3])) {
+        add("tile38.image", `Tile38 ${t38.join(".")} is older than 1.33.3, which Sentinel needs (slave_repl_offset)`, "use tile38/tile38:1.37.0");
+    }
+    const sv = versionOf(cfg.sentinel.image);
+    const sentinelRepo = cfg.sentinel.image.replace(/[:@].*$/, "").split("/").pop();
+    if (sv && sentinelRepo === "redis" && below(sv, [7, 0, 8])) {
+        add("sentinel.image", `Redis Sentinel ${sv.join(".")} is older than 7.0.8 and fails over wrongly with hostnames (redis #9103, #11639)`, "use redis:7.2.12-alpine");
+    }
+
+    if (cfg.target === "docker") {
+        if (cfg.docker.hostOs !== "linux") {
+            add(
+                "docker.hostOs",
+                `the Docker target needs a Linux Docker engine, this one runs on ${cfg.docker.hostOs}`,
+                "host networking only works on Linux: Docker Desktop for Mac and Windows runs containers in a VM, so --network host binds inside that VM and the ports are unreachable. Deploy from a Linux host or use target kubernetes",
+            );
+        }
+        for (const [key, v] of [["docker.advertiseHost", cfg.docker.advertiseHost], ["docker.bindAddress", cfg.docker.bindAddress]] as const) {
+            if (!/^[A-Za-z0-9.:-]+$/.test(v)) add(key, `${JSON.stringify(v)} is not a host name or address`, "use an address such as 127.0.0.1");
+        }
+    }
+    if (cfg.target === "kubernetes") {
+        if (cfg.tile38.ports) add("tile38.ports", "is for the Docker target only", "use tile38.port: every pod listens on the same port");
+        if (cfg.sentinel.ports) add("sentinel.ports", "is for the Docker target only", "use sentinel.port: every pod listens on the same port");
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cfg.kubernetes.namespace)) {
+            add("kubernetes.namespace", `${JSON.stringify(cfg.kubernetes.namespace)} is not a valid namespace name`, "use lower-case letters, digits and dashes");
+        }
+        if (cfg.backup.enabled && cfg.backup.store === "local") {
+            add("backup.store", "local is for the Docker target only", "use aws (optionally with backup.endpoint for an S3-compatible store)");
+        }
+    }
+    if (cfg.tile38.maxMemory !== undefined && !/^\d+(kb|mb|gb)?$/i.test(cfg.tile38.maxMemory)) {
+        add("tile38.maxMemory", `${JSON.stringify(cfg.tile38.maxMemory)} is not a size Tile38 understands`, 'use e.g. "512mb" or "2gb"');
+    }
+    if (!cfg.backup.keyPrefix.endsWith("/") || cfg.backup.keyPrefix.startsWith("/")) {
+        add("backup.keyPrefix", `${JSON.stringify(cfg.backup.keyPrefix)} must end with / and not start with /`, 'use e.g. "tile38/dev/"');
+    }
+    return issues;
+}
+
+/** A readable report of every issue, one per line. */
+export function formatIssues(issues: ConfigIssue[]): string {
+    const lines = issues.map((i) => `  - ${i.key}: ${i.message}. Fix: ${i.fix}.`);
+    return `tile38-ha: the stack config has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
+}
+
+/** Thrown by `loadStackConfig` with the whole report. */
+export class ConfigValidationError extends Error {
+    constructor(readonly issues: ConfigIssue[]) {
+        super(formatIssues(issues));
+        this.name = "ConfigValidationError";
+    }
+}
