@@ -1,0 +1,35 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+/** Arguments of {@link ClusterPasswords}. */
+export interface ClusterPasswordsArgs {
+    /** Tile38 `requirepass`/`leaderauth`. Unset: a random 32-character password is generated. */
+    tile38Password?: pulumi.Input<string>;
+    /** The sentinels' `requirepass` (and `sentinel-pass` between them). Unset: generated. */
+    sentinelPassword?: pulumi.Input<string>;
+}
+
+/**
+ * The cluster's two passwords, each either given by the stack (a secret) or generated with
+ * `@pulumi/random`. Both outputs are always secrets. Generated passwords use letters and
+ * digits only, so they are safe in every config format the start scripts write.
+ */
+export class ClusterPasswords extends pulumi.ComponentResource {
+    /** Password of every Tile38 node (secret). */
+    readonly tile38: pulumi.Output<string>;
+    /** Password of every sentinel (secret). */
+    readonly sentinel: pulumi.Output<string>;
+
+    constructor(name: string, args: ClusterPasswordsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tile38-ha:index:ClusterPasswords", name, {}, opts);
+        const make = (which: string, given?: pulumi.Input<string>) =>
+            pulumi.secret(
+                given !== undefined
+                    ? pulumi.output(given)
+                    : new random.RandomPassword(`${name}-${which}`, { length: 32, special: false }, { parent: this }).result,
+            );
+        this.tile38 = make("tile38", args.tile38Password);
+        this.sentinel = make("sentinel", args.sentinelPassword);
+        this.registerOutputs({ tile38: this.tile38, sentinel: this.sentinel });
+    }
+}

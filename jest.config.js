@@ -1,0 +1,13 @@
+// Two projects: unit (renderers, config, components under Pulumi mocks) and integration
+// (real redis-sentinel / S3-compatible server processes on loopback).
+const common = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
+    { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"], testTimeout: 120000 },
+  ],
+};
