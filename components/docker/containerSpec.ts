@@ -1,0 +1,28 @@
+import { DockerSettings } from "../../config/types";
+
+/** Where the rendered files live inside every container. */
+export const SCRIPT_DIR = "/etc/tile38-ha";
+
+/** Address a container's health check dials: the bind address, or loopback for a wildcard bind. */
+export function localAddress(docker: DockerSettings): string {
+    return docker.bindAddress === "0.0.0.0" || docker.bindAddress === "::" ? "127.0.0.1" : docker.bindAddress;
+}
+
+/** `KEY=value` lines for a container's `envs`. */
+export function envList(vars: Record<string, string | number | undefined>): string[] {
+    return Object.entries(vars)
+        .filter(([, v]) => v !== undefined && v !== "")
+        .map(([k, v]) => `${k}=${v}`);
+}
+
+/** Health-check timings shared by every container (Docker duration strings). */
+export const HEALTHCHECK_TIMINGS = { interval: "5s", timeout: "3s", retries: 3, startPeriod: "30s" } as const;
+
+/**
+ * Entrypoint that runs a rendered script with its non-secret settings in plain view
+ * (`env K=V … /bin/sh script`), so that `synth` and `docker inspect` show ports and
+ * addresses, while the passwords travel separately in the secret `envs`.
+ */
+export function scriptEntrypoint(scriptPath: string, vars: Record<string, string | number | undefined>): string[] {
+    return ["/usr/bin/env", ...envList(vars), "/bin/sh", scriptPath];
+}

@@ -1,0 +1,85 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../../config/types";
+import { renderSentinelConf } from "../render/sentinelConf";
+import { renderSentinelStartScript } from "../render/sentinelScripts";
+import { dockerTopology, Endpoint } from "../render/topology";
+import { envList, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint } from "./containerSpec";
+
+/** Arguments of {@link DockerSentinelTrio}. */
+export interface DockerSentinelTrioArgs {
+    /** The validated stack config (`target: docker`). */
+    config: StackConfig;
+    /** Image ID of the pulled, pinned Redis image that runs `redis-server --sentinel`. */
+    imageId: pulumi.Input<string>;
+    /** Tile38 password (Sentinel `auth-pass`); kept secret. */
+    tile38Password: pulumi.Input<string>;
+    /** The sentinels' own password (`requirepass`, `sentinel-pass`); kept secret. */
+    sentinelPassword: pulumi.Input<string>;
+}
+
+/**
+ * The sentinels, one container each with host networking and a named volume of its own:
+ * each builds its own writable `sentinel.conf` there at start from its rendered template,
+ * so no two sentinels ever share a config (and with it an id).
+ */
+export class DockerSentinelTrio extends pulumi.ComponentResource {
+    readonly containers: docker.Container[];
+    readonly volumes: docker.Volume[];
+    /** Advertised address and port of every sentinel. */
+    readonly endpoints: Endpoint[];
+    /** The rendered template of every sentinel (no secrets). */
+    readonly templates: string[];
+
+    constructor(name: string, args: DockerSentinelTrioArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tile38-ha:docker:SentinelTrio", name, {}, opts);
+        const { config } = args;
+        const topo = dockerTopology(config);
+        const script = renderSentinelStartScript(topo);
+        const scriptPath = `${SCRIPT_DIR}/sentinel-start.sh`;
+        const templatePath = `${SCRIPT_DIR}/sentinel.conf.template`;
+        const local = localAddress(config.docker);
+        this.endpoints = topo.sentinels.map(({ host, port }) => ({ host, port }));
+        this.templates = topo.sentinels.map((s) => renderSentinelConf(s, topo, topo.nodes[0], config.docker.bindAddress));
+        this.volumes = topo.sentinels.map(
+            (s) => new docker.Volume(`${s.name}-data`, { name: `${s.name}-data` }, { parent: this, retainOnDelete: true }),
+        );
+        this.containers = topo.sentinels.map((s, i) => {
+            const envs = pulumi.secret(
+                pulumi.all([args.tile38Password, args.sentinelPassword]).apply(([t38, sen]) =>
+                    envList({
+                        TILE38_PASSWORD: t38,
+                        SENTINEL_PASSWORD: sen,
+                    }),
+                ),
+            );
+            return new docker.Container(
+                s.name,
+                {
+                    name: s.name,
+                    image: args.imageId,
+                    networkMode: "host",
+                    restart: config.docker.restartPolicy,
+                    entrypoints: scriptEntrypoint(scriptPath, { SELF: `${s.host}:${s.port}`, SENTINEL_TEMPLATE: templatePath, DATA_DIR: "/data" }),
+                    envs,
+                    uploads: [
+                        { file: scriptPath, content: script, executable: true },
+                        { file: templatePath, content: this.templates[i] },
+                    ],
+                    volumes: [{ volumeName: this.volumes[i].name, containerPath: "/data" }],
+                    // The password comes from the container's own environment, not from this definition.
+                    healthcheck: {
+                        tests: ["CMD-SHELL", `redis-cli -h ${local} -p ${s.port} -a "$SENTINEL_PASSWORD" --no-auth-warning ping | grep -q PONG`],
+                        ...HEALTHCHECK_TIMINGS,
+                    },
+                    labels: [
+                        { label: "tile38-ha.role", value: "sentinel" },
+                        { label: "tile38-ha.sentinel", value: String(s.index + 1) },
+                    ],
+                },
+                { parent: this },
+            );
+        });
+        this.registerOutputs({ endpoints: this.endpoints });
+    }
+}

@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+import { LoadedStackConfig } from "../config/load";
+import { Target } from "../config/types";
+import { DockerTile38Cluster } from "./docker/cluster";
+import { ClusterPasswords } from "./passwords";
+import { Endpoint } from "./render/topology";
+
+/** What the program exports, whatever the target. */
+export interface BuiltStack {
+    target: Target;
+    masterName: string;
+    sentinelEndpoints: pulumi.Input<Endpoint[]>;
+    sentinelUri: pulumi.Input<string>;
+    tile38Endpoints: pulumi.Input<Endpoint[]>;
+    tile38Password: pulumi.Output<string>;
+    sentinelPassword: pulumi.Output<string>;
+}
+
+/** Builds every resource of a stack from its loaded config (the body of index.ts). */
+export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
+    const name = `tile38-ha-${pulumi.getStack()}`;
+    const passwords = new ClusterPasswords(name, { tile38Password: secrets.tile38Password, sentinelPassword: secrets.sentinelPassword });
+    const common = { target: config.target, masterName: config.masterName, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel };
+    switch (config.target) {
+        case "docker": {
+            const cluster = new DockerTile38Cluster(name, { config, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel });
+            return { ...common, sentinelEndpoints: cluster.sentinelEndpoints, sentinelUri: cluster.sentinelUri, tile38Endpoints: cluster.tile38Endpoints };
+        }
+        case "kubernetes":
+            throw new Error("the kubernetes target is wired in once components/kubernetes lands");
+        default: {
+            const unknown: never = config.target;
+            throw new Error(`unknown target ${String(unknown)}`);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+/**
+ * tile38-ha: reads the stack config, builds the chosen target and exports how to connect.
+ * `pulumi up -s dev` (Docker, host networking) or `pulumi up -s k8s` (Kubernetes).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { buildStack } from "./components/stack";
+import { loadStackConfig } from "./config/load";
+
+const built = buildStack(loadStackConfig());
+
+/** Deployment target of this stack. */
+export const target = built.target;
+/** Sentinel master name clients ask for. */
+export const masterName = built.masterName;
+/** Sentinel endpoints (`host`, `port`) clients connect to. */
+export const sentinelEndpoints = built.sentinelEndpoints;
+/** Lettuce-style URI: `redis-sentinel://host:5000,host:5001,host:5002#mymaster`. */
+export const sentinelUri = built.sentinelUri;
+/** Tile38 endpoints (for operations; clients should go through the sentinels). */
+export const tile38Endpoints = built.tile38Endpoints;
+/** Tile38 password (secret). */
+export const tile38Password = pulumi.secret(built.tile38Password);
+/** Sentinel password (secret). */
+export const sentinelPassword = pulumi.secret(built.sentinelPassword);

@@ -1,0 +1,60 @@
+/**
+ * `npm run synth -- <stack>`: runs the program under Pulumi mocks with Pulumi.<stack>.yaml and
+ * prints one JSON array of every resource `{ type, name, inputs }`, secrets masked. No cloud,
+ * no Docker, no cluster and no `pulumi` CLI needed. Bad config: the validation report on
+ * stderr and exit code 1.
+ */
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { installMocks, maskSecrets, settle } from "../testing/pulumiMocks";
+
+/** Reads a stack file's `tile38-ha:` values; `secure:` values become secret placeholders. */
+export function readStackFile(file: string): { values: Record<string, unknown>; secretKeys: string[] } {
+    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const values: Record<string, unknown> = {};
+    const secretKeys: string[] = [];
+    for (const [fullKey, v] of Object.entries(doc.config ?? {})) {
+        if (!fullKey.startsWith("tile38-ha:")) continue;
+        const key = fullKey.slice("tile38-ha:".length);
+        if (typeof v === "object" && v !== null && "secure" in v) {
+            secretKeys.push(key);
+            values[key] = `synth-placeholder-for-${key}`;
+        } else {
+            values[key] = typeof v === "number" || typeof v === "boolean" ? String(v) : v;
+        }
+    }
+    return { values, secretKeys };
+}
+
+async function main(): Promise<number> {
+    const stack = process.argv[2];
+    if (!stack) {
+        process.stderr.write("usage: npm run synth -- <stack>   (reads Pulumi.<stack>.yaml)\n");
+        return 2;
+    }
+    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        process.stderr.write(`no stack file ${file}\n`);
+        return 2;
+    }
+    const { values, secretKeys } = readStackFile(file);
+    const recorded = installMocks(stack, values, secretKeys);
+    let failure: unknown;
+    process.on("unhandledRejection", (e) => (failure = failure ?? e));
+    try {
+        require("../index");
+        await settle(recorded);
+    } catch (e) {
+        failure = e;
+    }
+    if (failure) {
+        process.stderr.write(`${failure instanceof Error ? failure.message : String(failure)}\n`);
+        return 1;
+    }
+    const out = recorded.map((r) => ({ type: r.type, name: r.name, inputs: maskSecrets(r.inputs) }));
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    return 0;
+}
+
+main().then((code) => process.exit(code));
