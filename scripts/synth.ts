@@ -5,27 +5,9 @@
  * stderr and exit code 1.
  */
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
 import { installMocks, maskSecrets, settle } from "../testing/pulumiMocks";
-
-/** Reads a stack file's `tile38-ha:` values; `secure:` values become secret placeholders. */
-export function readStackFile(file: string): { values: Record<string, unknown>; secretKeys: string[] } {
-    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const values: Record<string, unknown> = {};
-    const secretKeys: string[] = [];
-    for (const [fullKey, v] of Object.entries(doc.config ?? {})) {
-        if (!fullKey.startsWith("tile38-ha:")) continue;
-        const key = fullKey.slice("tile38-ha:".length);
-        if (typeof v === "object" && v !== null && "secure" in v) {
-            secretKeys.push(key);
-            values[key] = `synth-placeholder-for-${key}`;
-        } else {
-            values[key] = typeof v === "number" || typeof v === "boolean" ? String(v) : v;
-        }
-    }
-    return { values, secretKeys };
-}
+import { readStackFile } from "../testing/stackFile";
 
 async function main(): Promise<number> {
     const stack = process.argv[2];

@@ -1,0 +1,116 @@
+import { parseStackConfig } from "../../../config/parse";
+import { isPinnedImage, formatIssues } from "../../../config/validate";
+
+const ctx = { stack: "test", platform: "linux" };
+const parse = (raw: Record<string, unknown>) => parseStackConfig(raw, ctx);
+const keysOf = (raw: Record<string, unknown>) => parse(raw).issues.map((i) => i.key);
+
+describe("stack config defaults", () => {
+    it("gives the original setup's values for a docker stack", () => {
+        const { config, issues } = parse({ target: "docker" });
+        expect(issues).toEqual([]);
+        expect(config.replicas).toBe(3);
+        expect(config.sentinels).toBe(3);
+        expect(config.quorum).toBe(2);
+        expect(config.masterName).toBe("mymaster");
+        expect(config.tile38.port).toBe(9851);
+        expect(config.sentinel).toMatchObject({ port: 5000, downAfterMilliseconds: 3000, parallelSyncs: 1, failoverTimeoutMilliseconds: 18000 });
+        expect(config.backup.store).toBe("local");
+    });
+
+    it("coerces string numbers and structured sections given as JSON text", () => {
+        const { config, issues } = parse({ target: "docker", replicas: "5", quorum: "2", tile38: JSON.stringify({ port: 7000 }) });
+        expect(issues).toEqual([]);
+        expect(config.replicas).toBe(5);
+        expect(config.tile38.port).toBe(7000);
+    });
+
+    it("lets the bind address follow the advertised host unless set", () => {
+        expect(parse({ target: "docker", docker: { advertiseHost: "10.1.2.3" } }).config.docker.bindAddress).toBe("10.1.2.3");
+        expect(parse({ target: "docker", docker: { advertiseHost: "10.1.2.3", bindAddress: "0.0.0.0" } }).config.docker.bindAddress).toBe("0.0.0.0");
+    });
+});
+
+describe("stack config validation", () => {
+    it("refuses quorum 7 with a message naming quorum and the fix", () => {
+        const { issues } = parse({ target: "docker", quorum: "7" });
+        expect(issues).toHaveLength(1);
+        expect(issues[0].key).toBe("tile38-ha:quorum");
+        expect(issues[0].message).toMatch(/above the number of sentinels/);
+        expect(formatIssues(issues)).toMatch(/tile38-ha:quorum: 7 is above .*Fix: set tile38-ha:quorum between 2 and 3/);
+    });
+
+    it("refuses a quorum below a majority", () => {
+        expect(parse({ target: "docker", quorum: "1" }).issues[0]).toMatchObject({ key: "tile38-ha:quorum", message: expect.stringMatching(/below a majority/) });
+    });
+
+    it("refuses an even sentinel count", () => {
+        expect(keysOf({ target: "docker", sentinels: "4", quorum: "3" })).toEqual(["tile38-ha:sentinels"]);
+    });
+
+    it("refuses fewer than one replica", () => {
+        expect(keysOf({ target: "docker", replicas: "0" })).toContain("tile38-ha:replicas");
+    });
+
+    it("refuses duplicate ports across Tile38 and sentinels", () => {
+        const issues = parse({ target: "docker", tile38: { ports: [9851, 9852, 5001] } }).issues;
+        expect(issues).toHaveLength(1);
+        expect(issues[0].key).toBe("tile38-ha:sentinel.port");
+        expect(issues[0].message).toMatch(/5001 of sentinel 2 is already used by Tile38 node 3/);
+    });
+
+    it("refuses out-of-range ports and a ports list of the wrong length", () => {
+        expect(keysOf({ target: "docker", sentinel: { port: 65535 } })).toEqual(["tile38-ha:sentinel.port", "tile38-ha:sentinel.port"]);
+        expect(keysOf({ target: "docker", tile38: { ports: [9851, 9852] } })).toEqual(["tile38-ha:tile38.ports"]);
+    });
+
+    it("refuses non-positive timings and failover-timeout not above down-after", () => {
+        expect(keysOf({ target: "docker", sentinel: { downAfterMilliseconds: 0 } })).toEqual(["tile38-ha:sentinel.downAfterMilliseconds"]);
+        expect(keysOf({ target: "docker", sentinel: { failoverTimeoutMilliseconds: 3000 } })).toEqual(["tile38-ha:sentinel.failoverTimeoutMilliseconds"]);
+        expect(keysOf({ target: "docker", backup: { intervalSeconds: -5 } })).toEqual(["tile38-ha:backup.intervalSeconds"]);
+    });
+
+    it("refuses an unknown target, unknown keys and malformed values", () => {
+        expect(keysOf({ target: "ecs" })).toEqual(["tile38-ha:target"]);
+        expect(keysOf({ target: "docker", replcias: "3" })).toEqual(["tile38-ha:replcias"]);
+        expect(keysOf({ target: "docker", tile38: { prot: 1 } })).toEqual(["tile38-ha:tile38.prot"]);
+        expect(keysOf({ target: "docker", replicas: "three" })).toEqual(["tile38-ha:replicas"]);
+        expect(keysOf({})).toEqual(["tile38-ha:target"]);
+    });
+
+    it("refuses images without an exact version, and too old versions", () => {
+        expect(keysOf({ target: "docker", tile38: { image: "tile38/tile38:latest" } })).toEqual(["tile38-ha:tile38.image"]);
+        expect(keysOf({ target: "docker", tile38: { image: "tile38/tile38" } })).toEqual(["tile38-ha:tile38.image"]);
+        expect(keysOf({ target: "docker", tile38: { image: "tile38/tile38:1.32.0" } })).toEqual(["tile38-ha:tile38.image"]);
+        expect(keysOf({ target: "docker", sentinel: { image: "redis:6.2.14-alpine" } })).toEqual(["tile38-ha:sentinel.image"]);
+        expect(keysOf({ target: "docker", sentinel: { image: "valkey/valkey:8.1.4-alpine" } })).toEqual([]);
+    });
+
+    it("refuses the docker target on a non-Linux Docker host and says why", () => {
+        const { issues } = parse({ target: "docker", docker: { hostOs: "darwin" } });
+        expect(issues).toHaveLength(1);
+        expect(issues[0].key).toBe("tile38-ha:docker.hostOs");
+        expect(issues[0].fix).toMatch(/host networking only works on Linux/);
+        expect(parseStackConfig({ target: "docker" }, { stack: "t", platform: "win32" }).issues[0].key).toBe("tile38-ha:docker.hostOs");
+        expect(parseStackConfig({ target: "kubernetes" }, { stack: "t", platform: "darwin" }).issues).toEqual([]);
+    });
+
+    it("reports every problem at once", () => {
+        const keys = keysOf({ target: "docker", quorum: "7", sentinels: "4", replicas: "0", tile38: { image: "tile38/tile38:latest" }, docker: { hostOs: "windows" } });
+        expect(keys).toEqual(
+            expect.arrayContaining(["tile38-ha:quorum", "tile38-ha:sentinels", "tile38-ha:replicas", "tile38-ha:tile38.image", "tile38-ha:docker.hostOs"]),
+        );
+    });
+});
+
+describe("isPinnedImage", () => {
+    it.each([
+        ["tile38/tile38:1.37.0", true],
+        ["redis:7.2.12-alpine", true],
+        ["registry.example.com:5000/tile38/tile38:1.37.0", true],
+        [`tile38/tile38@sha256:${"a".repeat(64)}`, true],
+        ["tile38/tile38:latest", false],
+        ["redis:alpine", false],
+        ["registry.example.com:5000/tile38", false],
+    ])("%s -> %s", (image, pinned) => expect(isPinnedImage(image)).toBe(pinned));
+});

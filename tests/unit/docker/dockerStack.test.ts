@@ -1,0 +1,118 @@
+/**
+ * The whole program under Pulumi mocks with the dev stack's values: resources, host
+ * networking, ports, commands, distinct sentinel configs, secrets and outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { installMocks, isWireSecret, RecordedResource, settle } from "../../../testing/pulumiMocks";
+import { readStackFile } from "../../../testing/stackFile";
+
+const TILE38_SECRET = "stack-given-tile38-password";
+
+type Inputs = Record<string, any>;
+let recorded: RecordedResource[];
+let program: Record<string, any>;
+
+beforeAll(async () => {
+    const { values } = readStackFile(path.join(__dirname, "../../../Pulumi.dev.yaml"));
+    recorded = installMocks("dev", { ...values, tile38Password: TILE38_SECRET }, ["tile38Password"]);
+    jest.isolateModules(() => {
+        program = require("../../../index");
+    });
+    await settle(recorded);
+});
+
+const containers = () => recorded.filter((r) => r.type === "docker:index/container:Container");
+const byName = (name: string) => recorded.find((r) => r.name === name)!;
+const unwrap = (v: unknown) => (isWireSecret(v) ? v.value : v);
+const env = (c: RecordedResource) => Object.fromEntries((unwrap(c.inputs.envs) as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
+const entryEnv = (c: RecordedResource) =>
+    Object.fromEntries((c.inputs.entrypoints as string[]).filter((e) => e.includes("=")).map((e) => e.split(/=(.*)/s).slice(0, 2)));
+function output<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+describe("dev stack under mocks", () => {
+    it("creates three Tile38 and three sentinel containers, each with its own volume", () => {
+        const names = containers().map((c) => c.name).sort();
+        expect(names).toEqual([
+            "tile38-ha-dev-sentinel-1", "tile38-ha-dev-sentinel-2", "tile38-ha-dev-sentinel-3",
+            "tile38-ha-dev-tile38-1", "tile38-ha-dev-tile38-2", "tile38-ha-dev-tile38-3",
+        ]);
+        const volumes = recorded.filter((r) => r.type === "docker:index/volume:Volume").map((v) => v.inputs.name);
+        expect(new Set(volumes).size).toBe(6);
+        for (const c of containers()) {
+            const mounts = c.inputs.volumes as Inputs[];
+            expect(mounts).toEqual([{ volumeName: `${c.name}-data`, containerPath: "/data" }]);
+        }
+    });
+
+    it("runs every container with host networking and a restart policy", () => {
+        for (const c of containers()) {
+            expect(c.inputs.networkMode).toBe("host");
+            expect(c.inputs.restart).toBe("unless-stopped");
+        }
+    });
+
+    it("pulls pinned images", () => {
+        const images = recorded.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name).sort();
+        expect(images).toEqual(["redis:7.2.12-alpine", "tile38/tile38:1.37.0"]);
+        expect(byName("tile38-ha-dev-tile38-1").inputs.image).toBe("sha256:fake-image-id-of-tile38/tile38:1.37.0");
+    });
+
+    it("starts Tile38 nodes on 9851-9853 through the start script, with a HEALTHZ check", () => {
+        [1, 2, 3].forEach((n) => {
+            const c = byName(`tile38-ha-dev-tile38-${n}`);
+            expect(entryEnv(c)).toEqual({ NODE_HOST: "127.0.0.1", NODE_PORT: String(9850 + n), NODE_BIND: "127.0.0.1", DATA_DIR: "/data" });
+            expect((c.inputs.entrypoints as string[]).slice(-2)).toEqual(["/bin/sh", "/etc/tile38-ha/tile38-start.sh"]);
+            expect((c.inputs.healthcheck as Inputs).tests).toEqual(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${9850 + n}/healthz || exit 1`]);
+            const [upload] = c.inputs.uploads as Inputs[];
+            expect(upload.file).toBe("/etc/tile38-ha/tile38-start.sh");
+            expect(upload.content).toContain("SENTINEL get-master-addr-by-name");
+        });
+    });
+
+    it("starts sentinels on 5000-5002, each from its own template, with a PING check", () => {
+        const templates = [1, 2, 3].map((n) => {
+            const c = byName(`tile38-ha-dev-sentinel-${n}`);
+            expect(entryEnv(c).SELF).toBe(`127.0.0.1:${4999 + n}`);
+            expect((c.inputs.healthcheck as Inputs).tests[1]).toContain(`-p ${4999 + n}`);
+            expect((c.inputs.healthcheck as Inputs).tests[1]).toContain("ping | grep -q PONG");
+            const template = (c.inputs.uploads as Inputs[]).find((u) => u.file.endsWith("sentinel.conf.template"))!.content as string;
+            expect(template).toContain(`port ${4999 + n}\n`);
+            expect(template).toContain("sentinel monitor mymaster 127.0.0.1 9851 2\n");
+            expect(template).toContain("sentinel down-after-milliseconds mymaster 3000\n");
+            expect(template).toContain("sentinel failover-timeout mymaster 18000\n");
+            expect(template).toContain("sentinel parallel-syncs mymaster 1\n");
+            return template;
+        });
+        expect(new Set(templates).size).toBe(3);
+    });
+
+    it("passes passwords only as secrets", () => {
+        for (const c of containers()) {
+            expect(isWireSecret(c.inputs.envs)).toBe(true);
+            expect(env(c).TILE38_PASSWORD).toBe(TILE38_SECRET);
+            expect(env(c).SENTINEL_PASSWORD).toBe("generated-password-of-tile38-ha-dev-sentinel");
+        }
+        // Outside the secret wrappers no input holds a password.
+        const plain = JSON.stringify(recorded.map((r) => r.inputs), (_k, v) => (isWireSecret(v) ? "[secret]" : v));
+        expect(plain).not.toContain(TILE38_SECRET);
+        expect(plain).not.toContain("generated-password-of");
+    });
+
+    it("generates the sentinel password but not the one the stack gives", () => {
+        const generated = recorded.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => r.name);
+        expect(generated).toEqual(["tile38-ha-dev-sentinel"]);
+    });
+
+    it("exports endpoints, the master name, the Lettuce URI and secret passwords", async () => {
+        expect(program.masterName).toBe("mymaster");
+        expect(program.sentinelUri).toBe("redis-sentinel://127.0.0.1:5000,127.0.0.1:5001,127.0.0.1:5002#mymaster");
+        expect(program.sentinelEndpoints).toEqual([5000, 5001, 5002].map((port) => ({ host: "127.0.0.1", port })));
+        expect(program.tile38Endpoints).toEqual([9851, 9852, 9853].map((port) => ({ host: "127.0.0.1", port })));
+        expect(await pulumi.isSecret(program.tile38Password)).toBe(true);
+        expect(await pulumi.isSecret(program.sentinelPassword)).toBe(true);
+        expect(await output(program.tile38Password)).toBe(TILE38_SECRET);
+    });
+});
