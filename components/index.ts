@@ -1,0 +1,13 @@
+/**
+ * tile38-ha's public API: the components and renderers other Pulumi programs import.
+ *
+ *   import { DockerTile38Cluster, ClusterPasswords, parseStackConfig } from "tile38-ha";
+ */
+export * from "../config";
+export * from "./passwords";
+export * from "./render";
+export * from "./docker/cluster";
+export * from "./docker/tile38ReplicaSet";
+export * from "./docker/sentinelTrio";
+export { buildStack } from "./stack";
+export type { BuiltStack } from "./stack";
