@@ -1,0 +1,146 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../../config/types";
+import { Endpoint, kubernetesTopology, Topology } from "../render/topology";
+import { ClusterConfiguration } from "./clusterConfiguration";
+import { CONFIGMAP_KEYS, contentHash, objectLabels, OBJECT_NAMES, sentinelTemplateKey, serviceFqdn } from "./common";
+import { ClusterNetworkPolicies } from "./networkPolicies";
+import { SentinelStatefulSet } from "./sentinelStatefulSet";
+import { Tile38ServiceAccount } from "./serviceAccount";
+import { Tile38BackupHook, Tile38StatefulSet } from "./tile38StatefulSet";
+
+/** Arguments of {@link KubernetesTile38Cluster}. */
+export interface KubernetesTile38ClusterArgs {
+    /** The complete, validated stack config; `target` must be `kubernetes`. */
+    config: StackConfig;
+    /** The cluster passwords (e.g. from `ClusterPasswords`); they end up only in the Secret. */
+    passwords: {
+        /** Tile38 `requirepass`/`leaderauth`. */
+        tile38: pulumi.Input<string>;
+        /** The sentinels' `requirepass`/`sentinel-pass`. */
+        sentinel: pulumi.Input<string>;
+    };
+    /** Backup additions to the Tile38 pods (env, restore command, sidecars, IRSA annotations). Default: none. */
+    backup?: Tile38BackupHook;
+    /** Provider for every object (see `createKubernetesProvider`). Default: the ambient default provider. */
+    provider?: k8s.Provider;
+}
+
+/** The pure plan of the cluster: topology, ConfigMap hashes, endpoints. */
+export interface KubernetesClusterPlan {
+    topology: Topology;
+    tile38Endpoints: Endpoint[];
+    sentinelEndpoints: Endpoint[];
+    sentinelServiceHost: string;
+}
+
+/** Computes the plan of {@link KubernetesTile38Cluster} without creating anything. */
+export function planKubernetesCluster(cfg: StackConfig): KubernetesClusterPlan {
+    if (cfg.target !== "kubernetes") {
+        throw new Error(`KubernetesTile38Cluster needs target "kubernetes" (got ${JSON.stringify(cfg.target)})`);
+    }
+    const topology = kubernetesTopology(cfg);
+    return {
+        topology,
+        tile38Endpoints: topology.nodes.map(({ host, port }) => ({ host, port })),
+        sentinelEndpoints: topology.sentinels.map(({ host, port }) => ({ host, port })),
+        sentinelServiceHost: serviceFqdn(OBJECT_NAMES.sentinelClient, cfg),
+    };
+}
+
+/**
+ * A Tile38 replica set watched by a sentinel trio on Kubernetes: optional Namespace, Secret,
+ * ConfigMap, ServiceAccount, the two StatefulSets with their headless Services and PDBs, the
+ * sentinels' client Service and (optionally) NetworkPolicies. Every address is a stable DNS name.
+ */
+export class KubernetesTile38Cluster extends pulumi.ComponentResource {
+    /** Every Tile38 pod: FQDN and port. */
+    readonly tile38Endpoints: pulumi.Output<Endpoint[]>;
+    /** Every sentinel pod: FQDN and port. */
+    readonly sentinelEndpoints: pulumi.Output<Endpoint[]>;
+    /** DNS name of the sentinels' client Service (`sentinel.<ns>.svc.<domain>`). */
+    readonly sentinelServiceHost: pulumi.Output<string>;
+    /** The sentinels' client port. */
+    readonly sentinelPort: pulumi.Output<number>;
+    /** Name under which the sentinels monitor the replica set. */
+    readonly masterName: pulumi.Output<string>;
+    /** Namespace of every object. */
+    readonly namespace: pulumi.Output<string>;
+    /** ServiceAccount of the Tile38 pods (for IRSA trust policies). */
+    readonly serviceAccountName: pulumi.Output<string>;
+    /** Child components, for further wiring. */
+    readonly configuration: ClusterConfiguration;
+    readonly tile38: Tile38StatefulSet;
+    readonly sentinels: SentinelStatefulSet;
+    readonly networkPolicies?: ClusterNetworkPolicies;
+
+    constructor(name: string, args: KubernetesTile38ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tile38-ha:kubernetes:KubernetesTile38Cluster", name, {}, opts);
+        const cfg = args.config;
+        const plan = planKubernetesCluster(cfg);
+        const k = cfg.kubernetes;
+        const childOpts: pulumi.ComponentResourceOptions = { parent: this, ...(args.provider ? { providers: [args.provider] } : {}) };
+
+        let namespace: pulumi.Output<string>;
+        const afterNamespace: pulumi.Resource[] = [];
+        if (k.createNamespace) {
+            const ns = new k8s.core.v1.Namespace(
+                `${name}-namespace`,
+                { metadata: { name: k.namespace, labels: objectLabels() } },
+                { parent: this, ...(args.provider ? { provider: args.provider } : {}) },
+            );
+            namespace = ns.metadata.name;
+            afterNamespace.push(ns);
+        } else {
+            namespace = pulumi.output(k.namespace);
+        }
+        const inNamespace: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: afterNamespace };
+
+        this.configuration = new ClusterConfiguration(`${name}-config`, { config: cfg, topology: plan.topology, passwords: args.passwords }, inNamespace);
+        const serviceAccount = new Tile38ServiceAccount(
+            `${name}-sa`,
+            { config: cfg, extraAnnotations: args.backup?.serviceAccountAnnotations },
+            inNamespace,
+        );
+        const data = this.configuration.data;
+        const afterConfig: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: [...afterNamespace, this.configuration, serviceAccount] };
+        this.tile38 = new Tile38StatefulSet(
+            `${name}-tile38`,
+            {
+                config: cfg,
+                topology: plan.topology,
+                configHash: contentHash(data[CONFIGMAP_KEYS.tile38Start], data[CONFIGMAP_KEYS.tile38Stop]),
+                backup: args.backup,
+            },
+            afterConfig,
+        );
+        this.sentinels = new SentinelStatefulSet(
+            `${name}-sentinel`,
+            {
+                config: cfg,
+                topology: plan.topology,
+                configHash: contentHash(data[CONFIGMAP_KEYS.sentinelStart], ...plan.topology.sentinels.map((s) => data[sentinelTemplateKey(s.index)])),
+            },
+            afterConfig,
+        );
+        if (k.networkPolicies) this.networkPolicies = new ClusterNetworkPolicies(`${name}-netpol`, { config: cfg }, inNamespace);
+
+        // Endpoints are known up front (stable names), but consumers should wait for the objects.
+        this.tile38Endpoints = this.tile38.statefulSet.metadata.apply(() => plan.tile38Endpoints);
+        this.sentinelEndpoints = this.sentinels.statefulSet.metadata.apply(() => plan.sentinelEndpoints);
+        this.sentinelServiceHost = this.sentinels.clientService.metadata.apply(() => plan.sentinelServiceHost);
+        this.sentinelPort = pulumi.output(cfg.sentinel.port);
+        this.masterName = pulumi.output(cfg.masterName);
+        this.namespace = namespace;
+        this.serviceAccountName = serviceAccount.name;
+        this.registerOutputs({
+            tile38Endpoints: this.tile38Endpoints,
+            sentinelEndpoints: this.sentinelEndpoints,
+            sentinelServiceHost: this.sentinelServiceHost,
+            sentinelPort: this.sentinelPort,
+            masterName: this.masterName,
+            namespace: this.namespace,
+            serviceAccountName: this.serviceAccountName,
+        });
+    }
+}

@@ -1,0 +1,87 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../../config/types";
+import { renderSentinelConf } from "../render/sentinelConf";
+import { renderSentinelStartScript } from "../render/sentinelScripts";
+import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
+import { Topology } from "../render/topology";
+import { CONFIGMAP_KEYS, objectMeta, OBJECT_NAMES, SECRET_KEYS, sentinelTemplateKey } from "./common";
+
+/**
+ * Sentinels listen on every IPv4 address of their pod (the pod IP changes on every
+ * reschedule; peers and clients reach the sentinel through its FQDN, never this address).
+ */
+export const SENTINEL_BIND = "0.0.0.0";
+
+/**
+ * The ConfigMap's data: the Tile38 start and stop scripts, the sentinel start script and one
+ * sentinel template per sentinel pod (`sentinel-0.conf`, …). Every template monitors node 0 (the
+ * leader of a brand-new cluster) by its FQDN and announces its own pod's FQDN; the sentinel start
+ * script replaces the monitored leader with the one its running peers name. No secrets: the
+ * scripts read the passwords from the environment.
+ */
+export function buildConfigMapData(topo: Topology): Record<string, string> {
+    if (topo.nodes.length === 0) throw new Error("the topology has no Tile38 node");
+    const leader = topo.nodes[0];
+    const data: Record<string, string> = {
+        [CONFIGMAP_KEYS.tile38Start]: renderTile38StartScript(topo),
+        [CONFIGMAP_KEYS.tile38Stop]: renderTile38StopScript(topo),
+        [CONFIGMAP_KEYS.sentinelStart]: renderSentinelStartScript(topo),
+    };
+    for (const s of topo.sentinels) data[sentinelTemplateKey(s.index)] = renderSentinelConf(s, topo, leader, SENTINEL_BIND);
+    return data;
+}
+
+/** The ConfigMap object (see {@link buildConfigMapData}). */
+export function buildConfigMapSpec(cfg: StackConfig, topo: Topology): k8s.core.v1.ConfigMapArgs {
+    return { metadata: objectMeta(OBJECT_NAMES.configMap, cfg), data: buildConfigMapData(topo) };
+}
+
+/** The Secret object; both values stay Pulumi secrets (wrapped again here in case a caller passed plain strings). */
+export function buildSecretSpec(cfg: StackConfig, passwords: ClusterConfigurationArgs["passwords"]): k8s.core.v1.SecretArgs {
+    return {
+        metadata: objectMeta(OBJECT_NAMES.secret, cfg),
+        type: "Opaque",
+        stringData: {
+            [SECRET_KEYS.tile38Password]: pulumi.secret(passwords.tile38),
+            [SECRET_KEYS.sentinelPassword]: pulumi.secret(passwords.sentinel),
+        },
+    };
+}
+
+/** Arguments of {@link ClusterConfiguration}. */
+export interface ClusterConfigurationArgs {
+    /** The complete stack config (namespace, cluster domain). */
+    config: StackConfig;
+    /** The Kubernetes topology (`kubernetesTopology(config)`): every host is a pod FQDN. */
+    topology: Topology;
+    /** The cluster passwords; each ends up only in the Secret, as a Pulumi secret. */
+    passwords: {
+        /** Tile38 `requirepass`/`leaderauth`. */
+        tile38: pulumi.Input<string>;
+        /** The sentinels' `requirepass`/`sentinel-pass`. */
+        sentinel: pulumi.Input<string>;
+    };
+}
+
+/** The ConfigMap with the rendered scripts/templates and the Secret with both passwords. */
+export class ClusterConfiguration extends pulumi.ComponentResource {
+    /** The ConfigMap (name {@link OBJECT_NAMES.configMap}). */
+    readonly configMap: k8s.core.v1.ConfigMap;
+    /** The Secret (name {@link OBJECT_NAMES.secret}). */
+    readonly secret: k8s.core.v1.Secret;
+    /** The ConfigMap's data, as rendered (for content hashes on the pod templates). */
+    readonly data: Record<string, string>;
+
+    constructor(name: string, args: ClusterConfigurationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tile38-ha:kubernetes:ClusterConfiguration", name, {}, opts);
+        const spec = buildConfigMapSpec(args.config, args.topology);
+        this.data = spec.data as Record<string, string>;
+        this.configMap = new k8s.core.v1.ConfigMap(`${name}-scripts`, spec, { parent: this });
+        this.secret = new k8s.core.v1.Secret(`${name}-auth`, buildSecretSpec(args.config, args.passwords), {
+            parent: this,
+            additionalSecretOutputs: ["data", "stringData"],
+        });
+        this.registerOutputs({ configMap: this.configMap, secret: this.secret });
+    }
+}

@@ -1,0 +1,70 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../../config/types";
+import { objectMeta, OBJECT_NAMES, selectorLabels } from "./common";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/**
+ * Client pods: pods with `kubernetes.clientPodLabels`, in any namespace (an empty
+ * namespaceSelector selects all namespaces; the pod labels are what grant access).
+ */
+export function clientPeer(cfg: StackConfig): Peer {
+    return { namespaceSelector: {}, podSelector: { matchLabels: { ...cfg.kubernetes.clientPodLabels } } };
+}
+
+const tile38Peer: Peer = { podSelector: { matchLabels: selectorLabels("tile38") } };
+const sentinelPeer: Peer = { podSelector: { matchLabels: selectorLabels("sentinel") } };
+
+/**
+ * Ingress to the Tile38 pods: on the Tile38 port from clients (they connect to the leader the
+ * sentinels name), the sentinels (monitoring, failover commands) and the other Tile38 pods
+ * (replication, the start scripts' checks). The metrics port, when on, is open to any pod so
+ * that a Prometheus in another namespace can scrape it. Egress is not restricted.
+ */
+export function buildTile38NetworkPolicySpec(cfg: StackConfig): k8s.networking.v1.NetworkPolicyArgs {
+    const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
+        { ports: [{ protocol: "TCP", port: cfg.tile38.port }], from: [clientPeer(cfg), sentinelPeer, tile38Peer] },
+    ];
+    if (cfg.tile38.metricsPort !== undefined) ingress.push({ ports: [{ protocol: "TCP", port: cfg.tile38.metricsPort }] });
+    return {
+        metadata: objectMeta(OBJECT_NAMES.tile38NetworkPolicy, cfg, "tile38"),
+        spec: { podSelector: { matchLabels: selectorLabels("tile38") }, policyTypes: ["Ingress"], ingress },
+    };
+}
+
+/**
+ * Ingress to the sentinels: on the sentinel port from clients, the other sentinels (hello
+ * messages, votes) and the Tile38 pods (their start and stop scripts ask the sentinels).
+ */
+export function buildSentinelNetworkPolicySpec(cfg: StackConfig): k8s.networking.v1.NetworkPolicyArgs {
+    return {
+        metadata: objectMeta(OBJECT_NAMES.sentinelNetworkPolicy, cfg, "sentinel"),
+        spec: {
+            podSelector: { matchLabels: selectorLabels("sentinel") },
+            policyTypes: ["Ingress"],
+            ingress: [{ ports: [{ protocol: "TCP", port: cfg.sentinel.port }], from: [clientPeer(cfg), sentinelPeer, tile38Peer] }],
+        },
+    };
+}
+
+/** Arguments of {@link ClusterNetworkPolicies}. */
+export interface ClusterNetworkPoliciesArgs {
+    /** The complete stack config: ports, `kubernetes.clientPodLabels`. */
+    config: StackConfig;
+}
+
+/** One ingress NetworkPolicy per StatefulSet (created only when `kubernetes.networkPolicies` is true). */
+export class ClusterNetworkPolicies extends pulumi.ComponentResource {
+    /** Policy for the Tile38 pods. */
+    readonly tile38: k8s.networking.v1.NetworkPolicy;
+    /** Policy for the sentinel pods. */
+    readonly sentinel: k8s.networking.v1.NetworkPolicy;
+
+    constructor(name: string, args: ClusterNetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tile38-ha:kubernetes:ClusterNetworkPolicies", name, {}, opts);
+        this.tile38 = new k8s.networking.v1.NetworkPolicy(`${name}-tile38`, buildTile38NetworkPolicySpec(args.config), { parent: this });
+        this.sentinel = new k8s.networking.v1.NetworkPolicy(`${name}-sentinel`, buildSentinelNetworkPolicySpec(args.config), { parent: this });
+        this.registerOutputs({});
+    }
+}
