@@ -56,6 +56,7 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             createNamespace: true,
             clusterDomain: "cluster.local",
             storageSize: "10Gi",
+            sentinelStorageSize: "1Gi",
             tile38Resources: {
                 requests: { cpu: "250m", memory: "512Mi" },
                 limits: { cpu: "1", memory: "2Gi" },

@@ -63,6 +63,7 @@ export const SECTION_FIELDS = {
         clusterDomain: str,
         storageClass: str,
         storageSize: str,
+        sentinelStorageSize: str,
         tile38Resources: { kind: "resources" },
         sentinelResources: { kind: "resources" },
         serviceAccountAnnotations: { kind: "stringMap" },

@@ -172,6 +172,13 @@ export interface KubernetesSettings {
      */
     storageSize: string;
     /**
+     * Size of each sentinel's data volume (Kubernetes quantity). It holds only the sentinel's own
+     * `sentinel.conf` (its `myid` and epochs, which must survive restarts), so it can be as small
+     * as the StorageClass allows (EBS volumes start at 1Gi).
+     * @default "1Gi"
+     */
+    sentinelStorageSize: string;
+    /**
      * Tile38 container resources.
      * @default requests 250m / 512Mi, limits 1 CPU / 2Gi
      */
