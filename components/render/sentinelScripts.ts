@@ -23,6 +23,8 @@ LOG_TAG="sentinel[$SELF]"
 main() {
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
+  # sentinel.conf holds passwords, and Sentinel rewrites it with mode 0644 & ~umask: keep it 0600.
+  umask 077
   mkdir -p "$DATA_DIR"
   _conf="$DATA_DIR/sentinel.conf"
   _peers=""
