@@ -6,6 +6,8 @@ export const DEFAULT_IMAGES = {
     /** Redis 7.2.x is the newest BSD-licensed Redis line and has every Sentinel hostname fix (≥ 7.0.8). */
     sentinel: "redis:7.2.12-alpine",
     localS3: "versity/versitygw:v1.8.0",
+    /** Same AWS CLI version as Debian bookworm's `awscli`, which the integration tests run. */
+    backupAgent: "amazon/aws-cli:2.9.19",
 } as const;
 
 /** Maps Node's `process.platform` to the Docker host OS names the config uses. */
@@ -81,6 +83,8 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             tags: { project: "tile38-ha", stack },
             localImage: DEFAULT_IMAGES.localS3,
             localPort: 9000,
+            agentImage: DEFAULT_IMAGES.backupAgent,
+            restoreTimeoutSeconds: 600,
         },
     };
 }

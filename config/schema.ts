@@ -88,6 +88,8 @@ export const SECTION_FIELDS = {
         oidcProviderUrl: str,
         localImage: str,
         localPort: int,
+        agentImage: str,
+        restoreTimeoutSeconds: int,
     },
 } as const satisfies Record<string, Record<string, FieldKind>>;
 

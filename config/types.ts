@@ -272,6 +272,20 @@ export interface BackupSettings {
      * @default 9000
      */
     localPort: number;
+    /**
+     * Image of the backup agent that runs next to every Tile38 node (bash + AWS CLI v2), with an
+     * exact version. The default matches the AWS CLI version the integration tests run (Debian
+     * bookworm's `awscli` 2.9.19), so the tested and the deployed CLI are the same.
+     * @default "amazon/aws-cli:2.9.19"
+     */
+    agentImage: string;
+    /**
+     * How long an empty node that must restore waits for its backup agent to download, verify
+     * and place the newest good backup before it gives up and exits (the restart policy then
+     * retries). Seconds.
+     * @default 600
+     */
+    restoreTimeoutSeconds: number;
 }
 
 /** The whole stack configuration with every default applied. */
