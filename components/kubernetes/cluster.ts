@@ -68,15 +68,21 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     /** ServiceAccount of the Tile38 pods (for IRSA trust policies). */
     readonly serviceAccountName: pulumi.Output<string>;
-    /** Child components, for further wiring. */
+    /** The ConfigMap (scripts, sentinel templates) and the Secret (passwords). */
     readonly configuration: ClusterConfiguration;
+    /** The Tile38 StatefulSet with its headless Service and PDB. */
     readonly tile38: Tile38StatefulSet;
+    /** The sentinel StatefulSet with its headless and client Services and PDB. */
     readonly sentinels: SentinelStatefulSet;
+    /** The NetworkPolicies; undefined when `kubernetes.networkPolicies` is false. */
     readonly networkPolicies?: ClusterNetworkPolicies;
 
     constructor(name: string, args: KubernetesTile38ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("tile38-ha:kubernetes:KubernetesTile38Cluster", name, {}, opts);
         const cfg = args.config;
+        if (cfg.target !== "kubernetes") {
+            throw new pulumi.ResourceError(`args.config.target must be target "kubernetes" (got ${JSON.stringify(cfg.target)}): use DockerTile38Cluster for docker`, this);
+        }
         const plan = planKubernetesCluster(cfg);
         const k = cfg.kubernetes;
         const childOpts: pulumi.ComponentResourceOptions = { parent: this, ...(args.provider ? { providers: [args.provider] } : {}) };
