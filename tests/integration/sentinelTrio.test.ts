@@ -48,12 +48,17 @@ beforeAll(() => {
     pathValue = busyboxPath(h.root, { "redis-server": redis });
 });
 
-beforeEach(async () => {
-    trio = await startTrio();
-});
+beforeEach(
+    withLogs(
+        () => h,
+        async () => {
+            trio = await startTrio();
+        },
+    ),
+);
 
 afterEach(async () => {
-    await h.stopAll();
+    await h?.stopAll();
 });
 
 afterAll(async () => {

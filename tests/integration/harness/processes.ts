@@ -19,14 +19,31 @@ export interface ExitStatus {
     signal: NodeJS.Signals | null;
 }
 
-/** True while any process of group `pgid` exists. */
+/**
+ * True while any live (non-zombie) process of group `pgid` exists. Zombies do not count: an
+ * orphan (the start script's background loop, once the script exec'd and exited) is reaped by
+ * PID 1, which on some machines does that late.
+ */
 function groupAlive(pgid: number): boolean {
     try {
         process.kill(-pgid, 0);
-        return true;
     } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
+        if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
     }
+    if (!fs.existsSync("/proc/self/stat")) return true;
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        let stat: string;
+        try {
+            stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        } catch {
+            continue; // exited meanwhile
+        }
+        // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
+    }
+    return false;
 }
 
 /**
@@ -176,19 +193,25 @@ export class Harness {
  * Wraps a test body: on failure, the tails of every process log are appended to the error, so
  * the jest report shows what the servers and scripts said.
  */
-export function withLogs(h: () => Harness | undefined, fn: () => Promise<void>): () => Promise<void> {
+export function withLogs(h: () => Harness | (Harness | undefined)[] | undefined, fn: () => Promise<void>): () => Promise<void> {
+    const harnesses = () => {
+        const v = h();
+        return (Array.isArray(v) ? v : [v]).filter((x): x is Harness => x !== undefined);
+    };
     return async () => {
-        h()?.forgetFinished();
+        for (const x of harnesses()) x.forgetFinished();
         try {
             await fn();
         } catch (e) {
-            const harness = h();
-            const tails = harness ? harness.logTails() : "(no harness)";
+            const tails = harnesses()
+                .map((x) => x.logTails())
+                .join("\n");
+            const text = `\n\n----- process logs -----\n${tails || "(no processes)"}`;
             if (e instanceof Error) {
-                e.message += `\n\n----- process logs -----\n${tails}`;
+                e.message += text;
                 throw e;
             }
-            throw new Error(`${String(e)}\n\n----- process logs -----\n${tails}`);
+            throw new Error(`${String(e)}${text}`);
         }
     };
 }

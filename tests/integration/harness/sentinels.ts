@@ -3,7 +3,7 @@ import { busyboxSh, scriptEnv } from "./busybox";
 import { Harness, ManagedProcess } from "./processes";
 import { RenderedStack } from "./render";
 import { resp } from "./resp";
-import { waitFor } from "./wait";
+import { GiveUp, waitFor } from "./wait";
 
 export interface Passwords {
     tile38: string;
@@ -59,7 +59,7 @@ export async function startSentinel(h: Harness, stack: RenderedStack, index: num
     });
     await waitFor(
         async () => {
-            if (proc.status) throw new Error(`sentinel ${index + 1} exited: ${JSON.stringify(proc.status)}`);
+            if (proc.status) throw new GiveUp(`sentinel ${index + 1} exited: ${JSON.stringify(proc.status)}`);
             return (await resp(node.port, ["PING"], opts.passwords.sentinel, { timeoutMs: 1000 })) === "PONG";
         },
         { timeoutMs: opts.readyTimeoutMs ?? 15000, what: `sentinel ${index + 1} on port ${node.port} to answer PING` },

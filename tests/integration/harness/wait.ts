@@ -9,11 +9,15 @@ export interface WaitOptions {
     intervalMs?: number;
 }
 
+/** Thrown from a waitFor callback to stop waiting at once (e.g. the awaited process has exited). */
+export class GiveUp extends Error {}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Calls `fn` until it returns a value other than `undefined`, `null` or `false` and returns that
- * value. Exceptions from `fn` count as "not yet"; the last one is reported on timeout.
+ * value. Exceptions from `fn` count as "not yet" (the last one is reported on timeout), except
+ * {@link GiveUp}, which ends the wait at once.
  */
 export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, opts: WaitOptions): Promise<T> {
     const started = Date.now();
@@ -25,6 +29,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
             if (v !== undefined && v !== null && v !== false) return v as T;
             last = undefined;
         } catch (e) {
+            if (e instanceof GiveUp) throw new Error(`gave up waiting for ${opts.what}: ${e.message}`);
             last = e;
         }
         if (Date.now() >= deadline) break;
