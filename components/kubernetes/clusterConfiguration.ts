@@ -5,7 +5,7 @@ import { renderSentinelConf } from "../render/sentinelConf";
 import { renderSentinelStartScript } from "../render/sentinelScripts";
 import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
 import { Topology } from "../render/topology";
-import { CONFIGMAP_KEYS, objectMeta, OBJECT_NAMES, SECRET_KEYS, sentinelTemplateKey } from "./common";
+import { CONFIGMAP_KEYS, objectMeta, OBJECT_NAMES, K8S_SECRET_KEYS, sentinelTemplateKey } from "./common";
 
 /**
  * Sentinels listen on every IPv4 address of their pod (the pod IP changes on every
@@ -43,8 +43,8 @@ export function buildSecretSpec(cfg: StackConfig, passwords: ClusterConfiguratio
         metadata: objectMeta(OBJECT_NAMES.secret, cfg),
         type: "Opaque",
         stringData: {
-            [SECRET_KEYS.tile38Password]: pulumi.secret(passwords.tile38),
-            [SECRET_KEYS.sentinelPassword]: pulumi.secret(passwords.sentinel),
+            [K8S_SECRET_KEYS.tile38Password]: pulumi.secret(passwords.tile38),
+            [K8S_SECRET_KEYS.sentinelPassword]: pulumi.secret(passwords.sentinel),
         },
     };
 }

@@ -31,7 +31,7 @@ export const OBJECT_NAMES = {
 } as const;
 
 /** Keys of the Secret. */
-export const SECRET_KEYS = {
+export const K8S_SECRET_KEYS = {
     tile38Password: "tile38-password",
     sentinelPassword: "sentinel-password",
 } as const;

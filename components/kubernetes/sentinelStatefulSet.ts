@@ -14,7 +14,7 @@ import {
     POD_NAME_ENV,
     podSecurityContext,
     preferredAntiAffinity,
-    SECRET_KEYS,
+    K8S_SECRET_KEYS,
     secretEnv,
     selectorLabels,
     sentinelTemplateKey,
@@ -62,8 +62,8 @@ export function buildSentinelEnv(cfg: StackConfig): k8s.types.input.core.v1.EnvV
         { name: "SELF", value: `${ownFqdnExpression(OBJECT_NAMES.sentinelHeadless, cfg)}:${cfg.sentinel.port}` },
         { name: "SENTINEL_TEMPLATE", value: `${MOUNTS.templates}/$(POD_NAME).conf` },
         { name: "DATA_DIR", value: MOUNTS.data },
-        secretEnv("TILE38_PASSWORD", SECRET_KEYS.tile38Password),
-        secretEnv("SENTINEL_PASSWORD", SECRET_KEYS.sentinelPassword),
+        secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password),
+        secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword),
     ];
 }
 

@@ -14,7 +14,7 @@ import {
     POD_NAME_ENV,
     podSecurityContext,
     preferredAntiAffinity,
-    SECRET_KEYS,
+    K8S_SECRET_KEYS,
     secretEnv,
     selectorLabels,
     topologySpread,
@@ -98,8 +98,8 @@ export function buildTile38Env(cfg: StackConfig, backup?: Tile38BackupHook): k8s
         { name: "NODE_HOST", value: ownFqdnExpression(OBJECT_NAMES.tile38Headless, cfg) },
         { name: "NODE_PORT", value: String(cfg.tile38.port) },
         { name: "DATA_DIR", value: MOUNTS.data },
-        secretEnv("TILE38_PASSWORD", SECRET_KEYS.tile38Password),
-        secretEnv("SENTINEL_PASSWORD", SECRET_KEYS.sentinelPassword),
+        secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password),
+        secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword),
     ];
     if (cfg.tile38.metricsPort !== undefined) env.push({ name: "METRICS_PORT", value: String(cfg.tile38.metricsPort) });
     if (backup?.restoreCommand) env.push({ name: "TILE38_RESTORE_CMD", value: backup.restoreCommand });

@@ -20,7 +20,7 @@ import {
     CONFIGMAP_KEYS,
     OBJECT_NAMES,
     planKubernetesCluster,
-    SECRET_KEYS,
+    K8S_SECRET_KEYS,
     selectorLabels,
     sentinelTemplateKey,
 } from "../../../components/kubernetes";
@@ -102,8 +102,8 @@ describe("Tile38 StatefulSet", () => {
     });
 
     it("reads both passwords from the Secret and sets only variables the start script reads", () => {
-        expect(env.TILE38_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: OBJECT_NAMES.secret, key: SECRET_KEYS.tile38Password });
-        expect(env.SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: OBJECT_NAMES.secret, key: SECRET_KEYS.sentinelPassword });
+        expect(env.TILE38_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: OBJECT_NAMES.secret, key: K8S_SECRET_KEYS.tile38Password });
+        expect(env.SENTINEL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: OBJECT_NAMES.secret, key: K8S_SECRET_KEYS.sentinelPassword });
         for (const e of t38.env) if (e.name.includes("PASSWORD")) expect(e.value).toBeUndefined();
         for (const name of Object.keys(env)) expect(["POD_NAME", ...TILE38_SCRIPT_ENV]).toContain(name);
     });
@@ -216,7 +216,7 @@ describe("sentinel StatefulSet", () => {
         }
         for (const name of Object.keys(env)) expect(["POD_NAME", ...SENTINEL_SCRIPT_ENV]).toContain(name);
         expect(env.TILE38_PASSWORD.valueFrom.secretKeyRef.name).toBe(OBJECT_NAMES.secret);
-        expect(env.SENTINEL_PASSWORD.valueFrom.secretKeyRef.key).toBe(SECRET_KEYS.sentinelPassword);
+        expect(env.SENTINEL_PASSWORD.valueFrom.secretKeyRef.key).toBe(K8S_SECRET_KEYS.sentinelPassword);
     });
 
     it("keeps sentinel.conf (myid, epochs) on a small persistent volume of its own", () => {
