@@ -9,5 +9,6 @@ export * from "./render";
 export * from "./docker/cluster";
 export * from "./docker/tile38ReplicaSet";
 export * from "./docker/sentinelTrio";
+export * from "./kubernetes";
 export { buildStack } from "./stack";
 export type { BuiltStack } from "./stack";

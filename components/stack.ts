@@ -2,6 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { LoadedStackConfig } from "../config/load";
 import { Target } from "../config/types";
 import { DockerTile38Cluster } from "./docker/cluster";
+import { KubernetesTile38Cluster } from "./kubernetes/cluster";
+import { createKubernetesProvider } from "./kubernetes/provider";
+import { lettuceSentinelUri } from "./render/clients";
 import { ClusterPasswords } from "./passwords";
 import { Endpoint } from "./render/topology";
 
@@ -26,8 +29,19 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
             const cluster = new DockerTile38Cluster(name, { config, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel });
             return { ...common, sentinelEndpoints: cluster.sentinelEndpoints, sentinelUri: cluster.sentinelUri, tile38Endpoints: cluster.tile38Endpoints };
         }
-        case "kubernetes":
-            throw new Error("the kubernetes target is wired in once components/kubernetes lands");
+        case "kubernetes": {
+            const cluster = new KubernetesTile38Cluster(name, {
+                config,
+                passwords: { tile38: passwords.tile38, sentinel: passwords.sentinel },
+                provider: createKubernetesProvider(config, `${name}-k8s`),
+            });
+            return {
+                ...common,
+                sentinelEndpoints: cluster.sentinelEndpoints,
+                sentinelUri: cluster.sentinelEndpoints.apply((e) => lettuceSentinelUri(e, config.masterName)),
+                tile38Endpoints: cluster.tile38Endpoints,
+            };
+        }
         default: {
             const unknown: never = config.target;
             throw new Error(`unknown target ${String(unknown)}`);

@@ -8,10 +8,11 @@ import { Topology } from "../render/topology";
 import { CONFIGMAP_KEYS, objectMeta, OBJECT_NAMES, K8S_SECRET_KEYS, sentinelTemplateKey } from "./common";
 
 /**
- * Sentinels listen on every IPv4 address of their pod (the pod IP changes on every
- * reschedule; peers and clients reach the sentinel through its FQDN, never this address).
+ * Sentinels listen on every address of their pod, IPv4 and (where present) IPv6: Redis 7's
+ * wildcard form, so the config holds no address at all (the pod IP changes on every reschedule;
+ * peers and clients reach the sentinel through its FQDN).
  */
-export const SENTINEL_BIND = "0.0.0.0";
+export const SENTINEL_BIND = "* -::*";
 
 /**
  * The ConfigMap's data: the Tile38 start and stop scripts, the sentinel start script and one

@@ -34,14 +34,15 @@ resp() {
 }
 
 # rcall HOST PORT PASSWORD CMD ARG... : AUTH (if a password is given), CMD, QUIT; prints the
-# raw reply lines without CR. Every call is bounded by nc -w.
+# raw reply lines without CR. Every call is bounded: nc -w bounds the connect (and, in Alpine's
+# busybox, reads), timeout bounds the whole call whichever nc runs it.
 rcall() {
   _h=$1; _p=$2; _pw=$3; shift 3
   {
     if [ -n "$_pw" ]; then resp AUTH "$_pw"; fi
     resp "$@"
     resp QUIT
-  } | nc -w "${"$"}{NC_TIMEOUT:-2}" "$_h" "$_p" 2>/dev/null | tr -d '\r'
+  } | timeout "${"$"}{CALL_TIMEOUT:-3}" nc -w "${"$"}{NC_TIMEOUT:-2}" "$_h" "$_p" 2>/dev/null | tr -d '\r'
 }
 
 # leader_from_sentinels [SENTINEL...]: prints "host port" of the leader named by the most

@@ -269,9 +269,9 @@ describe("ConfigMap data", () => {
             expect(lines).toContain("sentinel parallel-syncs mymaster 1");
             expect(lines).toContain("sentinel failover-timeout mymaster 18000");
             expect(lines).toContain("port 5000");
-            expect(lines).toContain("bind 0.0.0.0");
-            // The only address literal: the listen-on-all bind.
-            expect(ipLiterals(conf)).toEqual(["0.0.0.0"]);
+            expect(lines).toContain("bind * -::*");
+            // No address of any host: names everywhere; only the IPv6 listen-on-all wildcard of `-::*`.
+            expect(ipLiterals(conf)).toEqual(["::"]);
         }
         expect(new Set(Object.values(data)).size).toBe(Object.keys(data).length);
     });
