@@ -35,4 +35,41 @@ describe("npm run synth", () => {
             fs.unlinkSync(file);
         }
     }, 60000);
+
+    it("shows the Kubernetes stack: StatefulSets, headless Services, PDBs, policies, probes, spread, names not IPs", () => {
+        const run = synth("k8s");
+        expect(run.status).toBe(0);
+        const resources = JSON.parse(run.stdout) as { type: string; name: string; inputs: Record<string, any> }[];
+        const of = (type: string) => resources.filter((r) => r.type === type);
+        const sets = of("kubernetes:apps/v1:StatefulSet");
+        expect(sets.map((s) => s.inputs.metadata.name).sort()).toEqual(["sentinel", "tile38"]);
+        const headless = of("kubernetes:core/v1:Service").filter((s) => s.inputs.spec.clusterIP === "None");
+        expect(headless).toHaveLength(2);
+        expect(headless.every((s) => s.inputs.spec.publishNotReadyAddresses === true)).toBe(true);
+        expect(of("kubernetes:policy/v1:PodDisruptionBudget").map((p) => p.inputs.spec.maxUnavailable)).toEqual([1, 1]);
+        expect(of("kubernetes:networking.k8s.io/v1:NetworkPolicy").length).toBeGreaterThanOrEqual(2);
+        expect(of("kubernetes:core/v1:ServiceAccount")).toHaveLength(1);
+        for (const s of sets) {
+            const pod = s.inputs.spec.template.spec;
+            const main = pod.containers[0];
+            expect(main.image).toMatch(/:\d+\.\d+\.\d+/);
+            expect(main.readinessProbe).toBeDefined();
+            expect(main.livenessProbe).toBeDefined();
+            expect(main.resources.requests.cpu).toBeDefined();
+            expect(pod.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual(
+                expect.arrayContaining(["kubernetes.io/hostname", "topology.kubernetes.io/zone"]),
+            );
+        }
+        const configMap = of("kubernetes:core/v1:ConfigMap")[0].inputs.data as Record<string, string>;
+        const template = configMap["sentinel-0.conf"];
+        expect(template).toContain("sentinel resolve-hostnames yes");
+        expect(template).toContain("sentinel announce-hostnames yes");
+        expect(template).toContain("sentinel announce-ip sentinel-0.sentinel-headless.tile38.svc.cluster.local");
+        expect(template).toContain("sentinel monitor mymaster tile38-0.tile38-headless.tile38.svc.cluster.local 9851 2");
+        // No IPv4 literal anywhere but the scripts' own loopback/wildcard defaults.
+        const ipv4 = [...run.stdout.matchAll(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g)].map((m) => m[0]);
+        expect(new Set(ipv4)).toEqual(new Set(["0.0.0.0", "127.0.0.1"].filter((ip) => ipv4.includes(ip))));
+        const outsideConfigMap = JSON.stringify(resources.filter((r) => r.type !== "kubernetes:core/v1:ConfigMap"));
+        expect(outsideConfigMap).not.toMatch(/\b\d{1,3}(?:\.\d{1,3}){3}\b/);
+    }, 60000);
 });
