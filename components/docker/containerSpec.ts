@@ -1,3 +1,5 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 import { DockerSettings } from "../../config/types";
 
 /** Where the rendered files live inside every container. */
@@ -25,4 +27,19 @@ export const HEALTHCHECK_TIMINGS = { interval: "5s", timeout: "3s", retries: 3, 
  */
 export function scriptEntrypoint(scriptPath: string, vars: Record<string, string | number | undefined>): string[] {
     return ["/usr/bin/env", ...envList(vars), "/bin/sh", scriptPath];
+}
+
+/**
+ * The container's secret environment: both passwords (and any extra values), wrapped as one
+ * secret so that no password ever shows in state or `synth` in plain text.
+ */
+export function secretEnvs(tile38Password: pulumi.Input<string>, sentinelPassword: pulumi.Input<string>, extra: Record<string, string> = {}): pulumi.Output<string[]> {
+    return pulumi.secret(
+        pulumi.all([tile38Password, sentinelPassword]).apply(([t38, sen]) => envList({ TILE38_PASSWORD: t38, SENTINEL_PASSWORD: sen, ...extra })),
+    );
+}
+
+/** A named data volume for one process, kept when the stack is destroyed (it holds the data). */
+export function dataVolume(processName: string, parent: pulumi.Resource): docker.Volume {
+    return new docker.Volume(`${processName}-data`, { name: `${processName}-data` }, { parent, retainOnDelete: true });
 }

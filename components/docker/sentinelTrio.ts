@@ -4,7 +4,7 @@ import { StackConfig } from "../../config/types";
 import { renderSentinelConf } from "../render/sentinelConf";
 import { renderSentinelStartScript } from "../render/sentinelScripts";
 import { dockerTopology, Endpoint } from "../render/topology";
-import { envList, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint } from "./containerSpec";
+import { dataVolume, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint, secretEnvs } from "./containerSpec";
 
 /** Arguments of {@link DockerSentinelTrio}. */
 export interface DockerSentinelTrioArgs {
@@ -42,17 +42,10 @@ export class DockerSentinelTrio extends pulumi.ComponentResource {
         this.endpoints = topo.sentinels.map(({ host, port }) => ({ host, port }));
         this.templates = topo.sentinels.map((s) => renderSentinelConf(s, topo, topo.nodes[0], config.docker.bindAddress));
         this.volumes = topo.sentinels.map(
-            (s) => new docker.Volume(`${s.name}-data`, { name: `${s.name}-data` }, { parent: this, retainOnDelete: true }),
+            (s) => dataVolume(s.name, this),
         );
         this.containers = topo.sentinels.map((s, i) => {
-            const envs = pulumi.secret(
-                pulumi.all([args.tile38Password, args.sentinelPassword]).apply(([t38, sen]) =>
-                    envList({
-                        TILE38_PASSWORD: t38,
-                        SENTINEL_PASSWORD: sen,
-                    }),
-                ),
-            );
+            const envs = secretEnvs(args.tile38Password, args.sentinelPassword);
             return new docker.Container(
                 s.name,
                 {

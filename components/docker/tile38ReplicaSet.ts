@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { renderTile38StartScript } from "../render/tile38Scripts";
 import { dockerTopology, Endpoint } from "../render/topology";
-import { envList, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint } from "./containerSpec";
+import { dataVolume, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint, secretEnvs } from "./containerSpec";
 
 /** Arguments of {@link DockerTile38ReplicaSet}. */
 export interface DockerTile38ReplicaSetArgs {
@@ -44,18 +44,10 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
         const local = localAddress(config.docker);
         this.endpoints = topo.nodes.map(({ host, port }) => ({ host, port }));
         this.volumes = topo.nodes.map(
-            (node) => new docker.Volume(`${node.name}-data`, { name: `${node.name}-data` }, { parent: this, retainOnDelete: true }),
+            (node) => dataVolume(node.name, this),
         );
         this.containers = topo.nodes.map((node, i) => {
-            const envs = pulumi.secret(
-                pulumi.all([args.tile38Password, args.sentinelPassword]).apply(([t38, sen]) =>
-                    envList({
-                        TILE38_PASSWORD: t38,
-                        SENTINEL_PASSWORD: sen,
-                        ...(args.extraEnv ? args.extraEnv(i) : {}),
-                    }),
-                ),
-            );
+            const envs = secretEnvs(args.tile38Password, args.sentinelPassword, args.extraEnv ? args.extraEnv(i) : {});
             return new docker.Container(
                 node.name,
                 {
