@@ -24,7 +24,7 @@
  * sanity check (not a parse) the agent also requires it to start with `*` and end with CRLF.
  *
  * ## Objects (all under the key prefix `P`)
- * - `P aof/<UTC stamp>-<node>.aof`: the AOF prefix;
+ * - `P aof/<UTC stamp>-<node>.aof`: the AOF prefix (stamp `YYYYMMDDTHHMMSS.mmmZ`);
  * - `P manifests/<UTC stamp>-<node>.json`: `{"version":1,"node","key","manifest","size","sha256","time","epoch"}`,
  *   written only after the AOF object is complete (and its length checked);
  * - `P latest.json`: a copy of the newest manifest (the pointer).
@@ -263,7 +263,8 @@ backup_round() {
   fi
 
   local stamp key mkey tmp
-  stamp=$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)
+  # Millisecond stamps: fixed width, so keys sort by time; two rounds never share a key.
+  stamp=$(date -u +%Y%m%dT%H%M%S.%3NZ)
   key="${"$"}{BACKUP_PREFIX}aof/$stamp-$NODE_NAME.aof"
   mkey="${"$"}{BACKUP_PREFIX}manifests/$stamp-$NODE_NAME.json"
   # Stream exactly the prefix (no copy on the data volume, which could fill it).

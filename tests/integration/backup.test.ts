@@ -1,0 +1,430 @@
+/**
+ * The backup agent and the restore handshake against a REAL S3-compatible server (the Versity S3
+ * gateway, `versitygw posix`, on 127.0.0.1:19610) with the REAL AWS CLI (Debian's `awscli`, the
+ * same 2.9.19 the agent image pins) and busybox `sh` (the Tile38 image's shell) for the restore
+ * command.
+ *
+ * What is NOT real here: Tile38. tile38-server cannot be installed on these machines (the Go
+ * module proxy refuses github.com/tidwall/tile38), and no fake Tile38 is run instead. So nothing
+ * listens on the agent's TILE38_PORT, and the agent takes `aof_size` from the documented test seam
+ * AOF_SIZE_OVERRIDE, which it reads only when Tile38 does not answer `SERVER`. The AOF files are
+ * written in Tile38's on-disk format (RESP commands). Not covered, because it needs a running
+ * Tile38: reading `aof_size` from a live `SERVER` reply, and the leader/follower decision.
+ *
+ * Required binaries (CI installs them; a missing one fails the suite with a message, nothing is
+ * skipped): versitygw (`go install github.com/versity/versitygw/cmd/versitygw@v1.8.0`),
+ * the AWS CLI v2 (`apt-get install awscli`; override with AWS_CLI=/path), busybox, bash.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { renderBackupAgentScript, renderRestoreCommand, RESTORE_HANDSHAKE_DIR } from "../../components/render/backupScripts";
+
+// Every wait below is bounded on its own (spawnSync timeouts, restore timeouts, port wait);
+// this only lifts Jest's 5 s default for tests that make several real S3 round trips.
+jest.setTimeout(180_000);
+
+const S3_PORT = 19610;
+/** Nothing listens here: Tile38 cannot run on this machine (see the header). */
+const NO_TILE38_PORT = 19611;
+const ENDPOINT = `http://127.0.0.1:${S3_PORT}`;
+const BUCKET = "tile38-ha-test-backups";
+const ACCESS_KEY = "backuptestaccess";
+const SECRET_KEY = "backuptestsecret-0123456789";
+
+function which(cmd: string): string | undefined {
+    const r = spawnSync("bash", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function requireBinary(name: string, candidates: (string | undefined)[], install: string): string {
+    for (const c of candidates) if (c && fs.existsSync(c)) return c;
+    throw new Error(`${name} is missing: ${install}`);
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "tile38-ha-backup-it-"));
+let versitygw: ChildProcess | undefined;
+let awsCli = "";
+let busybox = "";
+let agentScript = "";
+const loops: ChildProcess[] = [];
+
+/** RESP framing of one command, as Tile38 appends it to appendonly.aof. */
+function respCommand(...args: string[]): Buffer {
+    const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
+    return Buffer.from(parts.join(""));
+}
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+function commonEnv(): Record<string, string> {
+    return {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: work,
+        LC_ALL: "C",
+        AWS_ACCESS_KEY_ID: ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+        AWS_DEFAULT_REGION: "us-east-1",
+        AWS_EC2_METADATA_DISABLED: "true",
+        AWS_CONFIG_FILE: path.join(work, "aws-config-none"),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(work, "aws-credentials-none"),
+    };
+}
+
+function agentEnv(prefix: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        ...commonEnv(),
+        AWS_BIN: awsCli,
+        NODE_NAME: "tile38-ha-test-tile38-1",
+        TILE38_HOST: "127.0.0.1",
+        TILE38_PORT: String(NO_TILE38_PORT),
+        DATA_DIR: dataDir,
+        BACKUP_BUCKET: BUCKET,
+        BACKUP_PREFIX: prefix,
+        BACKUP_ENDPOINT: ENDPOINT,
+        BACKUP_CREATE_BUCKET: "1",
+        BACKUP_INTERVAL: "3600",
+        ...extra,
+    };
+}
+
+/** Runs the agent once (bounded) and returns its exit code and log. */
+function agent(args: string[], env: Record<string, string>): { code: number | null; log: string } {
+    const r = spawnSync("bash", [agentScript, ...args], { env, encoding: "utf8", timeout: 60_000 });
+    if (r.error) throw r.error;
+    return { code: r.status, log: `${r.stdout}${r.stderr}` };
+}
+
+/** The AWS CLI against the test server (bounded). */
+function aws(args: string[], input?: Buffer): Buffer {
+    const r = spawnSync(awsCli, ["--endpoint-url", ENDPOINT, ...args], { env: commonEnv(), input, timeout: 60_000 });
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`aws ${args.join(" ")} failed: ${r.stderr.toString()}`);
+    return r.stdout;
+}
+const getObject = (key: string) => aws(["s3", "cp", `s3://${BUCKET}/${key}`, "-"]);
+const putObject = (key: string, body: Buffer) => aws(["s3", "cp", "-", `s3://${BUCKET}/${key}`], body);
+function listKeys(prefix: string): string[] {
+    const out = aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix, "--query", "Contents[].Key", "--output", "text"]).toString().trim();
+    return out === "None" || out === "" ? [] : out.split(/\s+/).sort();
+}
+
+function newDataDir(name: string, aof?: Buffer): string {
+    const d = path.join(work, name);
+    fs.mkdirSync(d, { recursive: true });
+    if (aof) fs.writeFileSync(path.join(d, "appendonly.aof"), aof);
+    return d;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const ok = await new Promise<boolean>((resolve) => {
+            const s = net.connect(port, "127.0.0.1");
+            s.once("connect", () => {
+                s.destroy();
+                resolve(true);
+            });
+            s.once("error", () => resolve(false));
+        });
+        if (ok) return;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** Starts the agent's loop (the sidecar) in the background; stopped in afterAll or by the caller. */
+function startLoop(env: Record<string, string>): { proc: ChildProcess; log: () => string } {
+    let log = "";
+    const proc = spawn("bash", [agentScript, "run"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    proc.stdout!.on("data", (d) => (log += d));
+    proc.stderr!.on("data", (d) => (log += d));
+    loops.push(proc);
+    return { proc, log: () => log };
+}
+function stop(proc: ChildProcess): void {
+    if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
+        try {
+            process.kill(-proc.pid, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+    }
+}
+
+/** The restore command exactly as a Tile38 start script runs it: `sh -c "$TILE38_RESTORE_CMD"` under busybox. */
+function runRestore(dataDir: string, timeoutSeconds: number): Promise<{ code: number | null; log: string }> {
+    const cmd = renderRestoreCommand({ timeoutSeconds });
+    return new Promise((resolve, reject) => {
+        let log = "";
+        const p = spawn(busybox, ["sh", "-c", cmd], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATA_DIR: dataDir }, stdio: ["ignore", "pipe", "pipe"] });
+        p.stdout.on("data", (d) => (log += d));
+        p.stderr.on("data", (d) => (log += d));
+        const killer = setTimeout(() => p.kill("SIGKILL"), (timeoutSeconds + 30) * 1000);
+        p.on("error", reject);
+        p.on("close", (code) => {
+            clearTimeout(killer);
+            resolve({ code, log });
+        });
+    });
+}
+
+/** Makes a backup of `aof` under `prefix` through the agent and returns its manifest. */
+function backup(prefix: string, dataName: string, aof: Buffer): Record<string, unknown> {
+    const dir = newDataDir(dataName, aof);
+    const r = agent(["backup-once"], agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(aof.length) }));
+    if (r.code !== 0) throw new Error(`backup failed: ${r.log}`);
+    return JSON.parse(getObject(`${prefix}latest.json`).toString());
+}
+
+const CMD_A = respCommand("SET", "fleet", "truck1", "POINT", "33.5123", "-112.2693");
+const CMD_B = respCommand("SET", "fleet", "truck2", "FIELD", "speed", "90", "POINT", "33.4626", "-112.1695");
+const CMD_C = respCommand("DEL", "fleet", "truck1");
+
+beforeAll(async () => {
+    const gw = requireBinary("versitygw", [process.env.VERSITYGW, which("versitygw"), "/root/go/bin/versitygw"], "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0");
+    awsCli = requireBinary("the AWS CLI v2", [process.env.AWS_CLI, "/usr/bin/aws"], "apt-get install awscli (Debian's AWS CLI 2.x), or set AWS_CLI=/path/to/aws");
+    busybox = requireBinary("busybox", [which("busybox"), "/usr/bin/busybox", "/bin/busybox"], "apt-get install busybox");
+    requireBinary("bash", [which("bash")], "install bash");
+    const version = spawnSync(awsCli, ["--version"], { encoding: "utf8" });
+    if (!/aws-cli\/2\./.test(`${version.stdout}${version.stderr}`)) throw new Error(`${awsCli} is not AWS CLI v2: ${version.stdout}${version.stderr}`);
+
+    agentScript = path.join(work, "tile38-ha-backup-agent");
+    fs.writeFileSync(agentScript, renderBackupAgentScript({ intervalSeconds: 3600, refreshSeconds: 86400 }));
+    const root = path.join(work, "s3");
+    fs.mkdirSync(root);
+    versitygw = spawn(gw, ["--port", `127.0.0.1:${S3_PORT}`, "posix", root], {
+        env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: ACCESS_KEY, ROOT_SECRET_KEY: SECRET_KEY },
+        detached: true,
+        stdio: ["ignore", fs.openSync(path.join(work, "versitygw.log"), "w"), fs.openSync(path.join(work, "versitygw.err"), "w")],
+    });
+    await waitForPort(S3_PORT, 15_000);
+}, 60_000);
+
+afterAll(() => {
+    for (const l of loops) stop(l);
+    if (versitygw) stop(versitygw);
+    fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe("backup upload (aof_size from the AOF_SIZE_OVERRIDE seam: Tile38 cannot run here)", () => {
+    const prefix = "upload/";
+    const aof = Buffer.concat([CMD_A, CMD_B, CMD_C.subarray(0, 10)]); // a command still being written after aof_size
+    const size = CMD_A.length + CMD_B.length;
+    let manifest: Record<string, unknown>;
+
+    test("uploads exactly the first aof_size bytes with a manifest and a pointer", () => {
+        const dir = newDataDir("upload", aof);
+        const r = agent(["backup-once"], agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(size) }));
+        expect(r.log).toContain("TEST SEAM");
+        expect(r.code).toBe(0);
+
+        const pointer = JSON.parse(getObject(`${prefix}latest.json`).toString());
+        const manifests = listKeys(`${prefix}manifests/`);
+        expect(manifests).toHaveLength(1);
+        manifest = JSON.parse(getObject(manifests[0]).toString());
+        expect(pointer).toEqual(manifest);
+        expect(manifest).toMatchObject({ version: 1, node: "tile38-ha-test-tile38-1", size, sha256: sha256(aof.subarray(0, size)), manifest: manifests[0] });
+        expect(String(manifest.time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        expect(Math.abs(Number(manifest.epoch) - Date.now() / 1000)).toBeLessThan(120);
+
+        const object = getObject(String(manifest.key));
+        expect(object.equals(aof.subarray(0, size))).toBe(true);
+        expect(listKeys(`${prefix}aof/`)).toEqual([manifest.key]);
+    });
+
+    test("uploads nothing when size and sha256 equal the last backup", () => {
+        const dir = path.join(work, "upload");
+        const r = agent(["backup-once"], agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(size) }));
+        expect(r.code).toBe(0);
+        expect(r.log).toContain("nothing uploaded");
+        expect(listKeys(`${prefix}aof/`)).toHaveLength(1);
+        expect(listKeys(`${prefix}manifests/`)).toHaveLength(1);
+    });
+
+    test("a grown AOF is uploaded again and the pointer moves", () => {
+        const dir = path.join(work, "upload");
+        const grown = Buffer.concat([CMD_A, CMD_B, CMD_C]);
+        fs.writeFileSync(path.join(dir, "appendonly.aof"), grown);
+        const r = agent(["backup-once"], agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(grown.length) }));
+        expect(r.code).toBe(0);
+        expect(listKeys(`${prefix}aof/`)).toHaveLength(2);
+        const pointer = JSON.parse(getObject(`${prefix}latest.json`).toString());
+        expect(pointer.size).toBe(grown.length);
+        expect(pointer.sha256).toBe(sha256(grown));
+        expect(pointer.key).not.toBe(manifest.key);
+        expect(getObject(pointer.key).equals(grown)).toBe(true);
+    });
+
+    test("an unchanged backup older than the refresh age is uploaded again (bucket expiry must not remove the only backup)", () => {
+        const dir = path.join(work, "upload");
+        const grown = fs.readFileSync(path.join(dir, "appendonly.aof"));
+        const r = agent(["backup-once"], agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(grown.length), BACKUP_REFRESH_SECONDS: "1" }));
+        // The previous upload is at least one second old by now (each aws call takes longer).
+        expect(r.code).toBe(0);
+        expect(r.log).toContain("uploading it again before it expires");
+        expect(listKeys(`${prefix}aof/`)).toHaveLength(3);
+    });
+
+    test("a size that does not end with CRLF is not uploaded", () => {
+        const p = "badsize/";
+        const dir = newDataDir("badsize", Buffer.concat([CMD_A, CMD_B]));
+        const r = agent(["backup-once"], agentEnv(p, dir, { AOF_SIZE_OVERRIDE: String(CMD_A.length + 5) }));
+        expect(r.code).not.toBe(0);
+        expect(r.log).toContain("not an AOF prefix");
+        expect(listKeys(p)).toEqual([]);
+    });
+
+    test("a file shorter than aof_size (not flushed yet) is retried later, not uploaded", () => {
+        const p = "short/";
+        const dir = newDataDir("short", CMD_A);
+        const r = agent(["backup-once"], agentEnv(p, dir, { AOF_SIZE_OVERRIDE: String(CMD_A.length + CMD_B.length) }));
+        expect(r.code).not.toBe(0);
+        expect(r.log).toContain("not flushed yet");
+        expect(listKeys(p)).toEqual([]);
+    });
+
+    test("without Tile38 and without the seam, nothing is uploaded", () => {
+        const p = "notile38/";
+        const dir = newDataDir("notile38", CMD_A);
+        const r = agent(["backup-once"], agentEnv(p, dir));
+        expect(r.code).not.toBe(0);
+        expect(r.log).toContain("did not answer SERVER: skipping");
+        expect(listKeys(p)).toEqual([]);
+    });
+});
+
+describe("restore handshake (agent loop + busybox restore command)", () => {
+    test("places a byte-identical copy of the newest backup", async () => {
+        const p = "restore-ok/";
+        backup(p, "restore-ok-src1", CMD_A);
+        const newest = Buffer.concat([CMD_A, CMD_B]);
+        const m = backup(p, "restore-ok-src2", newest);
+        const target = newDataDir("restore-ok-target");
+        const loop = startLoop(agentEnv(p, target));
+        try {
+            const r = await runRestore(target, 60);
+            expect(r.log).toContain(`restored backup ${m.key}`);
+            expect(r.code).toBe(0);
+            expect(fs.readFileSync(path.join(target, "appendonly.aof")).equals(newest)).toBe(true);
+            expect(fs.readFileSync(path.join(target, RESTORE_HANDSHAKE_DIR, "result"), "utf8")).toMatch(/^ok /);
+            expect(fs.existsSync(path.join(target, RESTORE_HANDSHAKE_DIR, "request"))).toBe(false);
+        } finally {
+            stop(loop.proc);
+        }
+    });
+
+    test("a corrupt newest backup is refused and the previous one is restored", async () => {
+        const p = "restore-corrupt/";
+        const older = backup(p, "restore-corrupt-src1", CMD_A);
+        const newest = backup(p, "restore-corrupt-src2", Buffer.concat([CMD_A, CMD_B]));
+        // Same size, different bytes: only the checksum can tell.
+        const tampered = Buffer.concat([CMD_A, CMD_B]);
+        tampered[tampered.length - 4] = "X".charCodeAt(0);
+        putObject(String(newest.key), tampered);
+        const target = newDataDir("restore-corrupt-target");
+        const loop = startLoop(agentEnv(p, target));
+        try {
+            const r = await runRestore(target, 60);
+            expect(r.code).toBe(0);
+            expect(loop.log()).toContain(`backup ${newest.key} is corrupt`);
+            expect(r.log).toContain(`restored backup ${older.key}`);
+            expect(fs.readFileSync(path.join(target, "appendonly.aof")).equals(CMD_A)).toBe(true);
+        } finally {
+            stop(loop.proc);
+        }
+    });
+
+    test("a truncated newest backup is refused and the previous one is restored", async () => {
+        const p = "restore-truncated/";
+        const older = backup(p, "restore-trunc-src1", CMD_A);
+        const full = Buffer.concat([CMD_A, CMD_B]);
+        const newest = backup(p, "restore-trunc-src2", full);
+        putObject(String(newest.key), full.subarray(0, full.length - 7));
+        const target = newDataDir("restore-trunc-target");
+        const loop = startLoop(agentEnv(p, target));
+        try {
+            const r = await runRestore(target, 60);
+            expect(r.code).toBe(0);
+            expect(loop.log()).toContain(`backup ${newest.key} is truncated: ${full.length - 7} bytes, its manifest says ${full.length}`);
+            expect(r.log).toContain(`restored backup ${older.key}`);
+            expect(fs.readFileSync(path.join(target, "appendonly.aof")).equals(CMD_A)).toBe(true);
+        } finally {
+            stop(loop.proc);
+        }
+    });
+
+    test("when every backup is refused the restore fails (the node must not start empty)", async () => {
+        const p = "restore-allbad/";
+        const only = backup(p, "restore-allbad-src", CMD_A);
+        putObject(String(only.key), CMD_A.subarray(0, 5));
+        const target = newDataDir("restore-allbad-target");
+        const loop = startLoop(agentEnv(p, target));
+        try {
+            const r = await runRestore(target, 60);
+            expect(r.code).toBe(1);
+            expect(r.log).toContain("restore failed: all 1 backups were refused");
+            expect(fs.existsSync(path.join(target, "appendonly.aof"))).toBe(false);
+        } finally {
+            stop(loop.proc);
+        }
+    });
+
+    test("no backup at all: a brand-new cluster starts empty", async () => {
+        const p = "restore-none/";
+        const target = newDataDir("restore-none-target");
+        const loop = startLoop(agentEnv(p, target));
+        try {
+            const r = await runRestore(target, 60);
+            expect(r.code).toBe(0);
+            expect(r.log).toContain("no backup exists: starting empty");
+            expect(fs.existsSync(path.join(target, "appendonly.aof"))).toBe(false);
+        } finally {
+            stop(loop.proc);
+        }
+    });
+
+    test("without an agent the restore command gives up after its timeout", async () => {
+        const target = newDataDir("restore-noagent-target");
+        const started = Date.now();
+        const r = await runRestore(target, 3);
+        expect(r.code).toBe(1);
+        expect(r.log).toContain("did not answer within 3 s");
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect(fs.existsSync(path.join(target, RESTORE_HANDSHAKE_DIR, "request"))).toBe(false);
+    });
+});
+
+describe("manual restore of a chosen backup (agent list / fetch)", () => {
+    const p = "manual/";
+    let older: Record<string, unknown>;
+    let newest: Record<string, unknown>;
+    beforeAll(() => {
+        older = backup(p, "manual-src1", CMD_A);
+        newest = backup(p, "manual-src2", Buffer.concat([CMD_A, CMD_B, CMD_C]));
+    });
+
+    test("list shows the manifests newest first with size and node", () => {
+        const r = agent(["list"], agentEnv(p, path.join(work, "manual-src1")));
+        expect(r.code).toBe(0);
+        const lines = r.log.split("\n").filter((l) => l.startsWith(p));
+        expect(lines.map((l) => l.split("\t")[0])).toEqual([newest.manifest, older.manifest]);
+        expect(lines[1].split("\t")[1]).toBe(String(CMD_A.length));
+    });
+
+    test("fetch writes a verified, byte-identical copy of the chosen backup and refuses to overwrite", () => {
+        const out = path.join(newDataDir("manual-out"), "appendonly.aof");
+        const env = agentEnv(p, path.join(work, "manual-out"));
+        const r = agent(["fetch", String(older.manifest), out], env);
+        expect(r.code).toBe(0);
+        expect(fs.readFileSync(out).equals(CMD_A)).toBe(true);
+        const again = agent(["fetch", "latest", out], env);
+        expect(again.code).not.toBe(0);
+        expect(again.log).toContain("exists and is not empty");
+        const forced = agent(["fetch", "latest", out], { ...env, FORCE: "1" });
+        expect(forced.code).toBe(0);
+        expect(fs.readFileSync(out).equals(Buffer.concat([CMD_A, CMD_B, CMD_C]))).toBe(true);
+    });
+});
