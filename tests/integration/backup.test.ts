@@ -427,4 +427,17 @@ describe("manual restore of a chosen backup (agent list / fetch)", () => {
         expect(forced.code).toBe(0);
         expect(fs.readFileSync(out).equals(Buffer.concat([CMD_A, CMD_B, CMD_C]))).toBe(true);
     });
+
+    test("scripts/restore-backup.ts fetches a chosen backup with the same checks", () => {
+        const out = path.join(newDataDir("manual-script"), "chosen.aof");
+        const r = spawnSync(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(__dirname, "../../scripts/restore-backup.ts"),
+                "--bucket", BUCKET, "--prefix", p, "--endpoint", ENDPOINT, "--aws", awsCli, "fetch", String(older.manifest), out],
+            { env: commonEnv(), encoding: "utf8", timeout: 90_000 },
+        );
+        expect(`${r.stdout}${r.stderr}`).toContain(`restored ${older.key}`);
+        expect(r.status).toBe(0);
+        expect(fs.readFileSync(out).equals(CMD_A)).toBe(true);
+    });
 });
