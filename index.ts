@@ -22,3 +22,5 @@ export const tile38Endpoints = built.tile38Endpoints;
 export const tile38Password = pulumi.secret(built.tile38Password);
 /** Sentinel password (secret). */
 export const sentinelPassword = pulumi.secret(built.sentinelPassword);
+/** Bucket that holds the AOF backups (undefined with backups off). */
+export const backupBucket = built.backupBucket;

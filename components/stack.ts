@@ -17,6 +17,8 @@ export interface BuiltStack {
     tile38Endpoints: pulumi.Input<Endpoint[]>;
     tile38Password: pulumi.Output<string>;
     sentinelPassword: pulumi.Output<string>;
+    /** Bucket that holds the AOF backups; undefined when `backup.enabled` is false. */
+    backupBucket?: pulumi.Input<string>;
 }
 
 /** Builds every resource of a stack from its loaded config (the body of index.ts). */
@@ -26,13 +28,30 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
     const common = { target: config.target, masterName: config.masterName, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel };
     switch (config.target) {
         case "docker": {
-            const cluster = new DockerTile38Cluster(name, { config, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel });
-            return { ...common, sentinelEndpoints: cluster.sentinelEndpoints, sentinelUri: cluster.sentinelUri, tile38Endpoints: cluster.tile38Endpoints };
+            const cluster = new DockerTile38Cluster(name, {
+                config,
+                tile38Password: passwords.tile38,
+                sentinelPassword: passwords.sentinel,
+                backupAccessKeyId: secrets.backupAccessKeyId,
+                backupSecretAccessKey: secrets.backupSecretAccessKey,
+            });
+            return {
+                ...common,
+                sentinelEndpoints: cluster.sentinelEndpoints,
+                sentinelUri: cluster.sentinelUri,
+                tile38Endpoints: cluster.tile38Endpoints,
+                backupBucket: cluster.backups?.bucketName,
+            };
         }
         case "kubernetes": {
             const cluster = new KubernetesTile38Cluster(name, {
                 config,
-                passwords: { tile38: passwords.tile38, sentinel: passwords.sentinel },
+                passwords: {
+                    tile38: passwords.tile38,
+                    sentinel: passwords.sentinel,
+                    backupAccessKeyId: secrets.backupAccessKeyId,
+                    backupSecretAccessKey: secrets.backupSecretAccessKey,
+                },
                 provider: createKubernetesProvider(config, `${name}-k8s`),
             });
             return {
@@ -40,6 +59,7 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
                 sentinelEndpoints: cluster.sentinelEndpoints,
                 sentinelUri: cluster.sentinelEndpoints.apply((e) => lettuceSentinelUri(e, config.masterName)),
                 tile38Endpoints: cluster.tile38Endpoints,
+                backupBucket: cluster.backups?.bucket.bucketName,
             };
         }
         default: {

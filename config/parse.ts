@@ -1,5 +1,5 @@
 import { defaultConfig } from "./defaults";
-import { FieldKind, SECRET_KEYS, SECTION_FIELDS, SectionName, TOP_LEVEL_FIELDS } from "./schema";
+import { FieldKind, SECRET_KEYS, SecretKey, SECTION_FIELDS, SectionName, TOP_LEVEL_FIELDS } from "./schema";
 import { StackConfig, Target } from "./types";
 import { ConfigIssue, validateConfig } from "./validate";
 
@@ -126,6 +126,7 @@ export function parseStackConfig(raw: RawStackValues, ctx: ParseContext): ParseR
     }
 
     const typed = config as unknown as StackConfig;
-    issues.push(...validateConfig(typed));
+    const secretsSet = new Set<SecretKey>(SECRET_KEYS.filter((k) => raw[k] !== undefined));
+    issues.push(...validateConfig(typed, secretsSet));
     return { config: typed, issues };
 }

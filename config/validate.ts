@@ -1,3 +1,4 @@
+import { SecretKey } from "./schema";
 import { StackConfig } from "./types";
 
 /** One problem in the stack config: the key, what is wrong, and how to fix it. */
@@ -61,7 +62,7 @@ function below(v: number[], min: number[]): boolean {
  * Checks a complete config and returns every problem at once (an empty list means valid).
  * Pure: no Pulumi, no I/O.
  */
-export function validateConfig(cfg: StackConfig): ConfigIssue[] {
+export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretKey> = new Set()): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
     const add = (key: string, message: string, fix: string) => issues.push({ key: key.startsWith(NS) ? key : `${NS}:${key}`, message, fix });
 
@@ -95,6 +96,7 @@ export function validateConfig(cfg: StackConfig): ConfigIssue[] {
         ["backup.intervalSeconds", cfg.backup.intervalSeconds],
         ["backup.expireDays", cfg.backup.expireDays],
         ["backup.noncurrentExpireDays", cfg.backup.noncurrentExpireDays],
+        ["backup.restoreTimeoutSeconds", cfg.backup.restoreTimeoutSeconds],
     ];
     for (const [key, v] of positive) {
         if (!(v > 0)) add(key, `must be positive (got ${v})`, "use a value above 0");
@@ -139,7 +141,8 @@ export function validateConfig(cfg: StackConfig): ConfigIssue[] {
         ["tile38.image", cfg.tile38.image],
         ["sentinel.image", cfg.sentinel.image],
     ];
-    if (cfg.target === "docker" && cfg.backup.store === "local") images.push(["backup.localImage", cfg.backup.localImage]);
+    if (cfg.backup.enabled) images.push(["backup.agentImage", cfg.backup.agentImage]);
+    if (cfg.target === "docker" && cfg.backup.enabled && cfg.backup.store === "local") images.push(["backup.localImage", cfg.backup.localImage]);
     for (const [key, image] of images) {
         if (!isPinnedImage(image)) {
             add(key, `image ${JSON.stringify(image)} has no exact version`, "pin an exact version tag (e.g. tile38/tile38:1.37.0) or a @sha256 digest, never latest");
@@ -179,6 +182,33 @@ export function validateConfig(cfg: StackConfig): ConfigIssue[] {
     }
     if (cfg.tile38.maxMemory !== undefined && !/^\d+(kb|mb|gb)?$/i.test(cfg.tile38.maxMemory)) {
         add("tile38.maxMemory", `${JSON.stringify(cfg.tile38.maxMemory)} is not a size Tile38 understands`, 'use e.g. "512mb" or "2gb"');
+    }
+    // Backup credentials: a pair or nothing; a store outside AWS has no role to fall back on.
+    const hasKeyId = secretsSet.has("backupAccessKeyId");
+    const hasSecretKey = secretsSet.has("backupSecretAccessKey");
+    if (hasKeyId !== hasSecretKey) {
+        const missing = hasKeyId ? "backupSecretAccessKey" : "backupAccessKeyId";
+        add(missing, "is missing: the backup credentials come as a pair", `set it with pulumi config set --secret tile38-ha:${missing} …, or remove the other one`);
+    }
+    if (cfg.backup.enabled && cfg.backup.store === "aws" && cfg.backup.endpoint && !(hasKeyId && hasSecretKey)) {
+        add(
+            "backup.endpoint",
+            `the S3-compatible store ${cfg.backup.endpoint} needs static credentials (no AWS role can sign for it)`,
+            "set tile38-ha:backupAccessKeyId and tile38-ha:backupSecretAccessKey with pulumi config set --secret",
+        );
+    }
+    if (cfg.backup.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/.*)?$/.test(cfg.backup.endpoint)) {
+        add("backup.endpoint", `${JSON.stringify(cfg.backup.endpoint)} is not an http(s) URL`, "use e.g. https://s3.example.com");
+    }
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(cfg.backup.existingBucket ?? cfg.backup.bucketPrefix.padEnd(3, "x"))) {
+        add(
+            cfg.backup.existingBucket ? "backup.existingBucket" : "backup.bucketPrefix",
+            `${JSON.stringify(cfg.backup.existingBucket ?? cfg.backup.bucketPrefix)} is not a valid S3 bucket name`,
+            "use 3-63 lower-case letters, digits, dots and dashes",
+        );
+    }
+    if (cfg.backup.store === "aws" && !cfg.backup.existingBucket && cfg.backup.bucketPrefix.length > 37) {
+        add("backup.bucketPrefix", `is ${cfg.backup.bucketPrefix.length} characters; AWS allows 37 before its random suffix`, "shorten it");
     }
     if (!cfg.backup.keyPrefix.endsWith("/") || cfg.backup.keyPrefix.startsWith("/")) {
         add("backup.keyPrefix", `${JSON.stringify(cfg.backup.keyPrefix)} must end with / and not start with /`, 'use e.g. "tile38/dev/"');

@@ -39,4 +39,5 @@ async function main(): Promise<number> {
     return 0;
 }
 
-main().then((code) => process.exit(code));
+// Exit only once stdout and stderr are flushed: on a pipe, process.exit would cut the JSON short.
+main().then((code) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code))));

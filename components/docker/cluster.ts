@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { lettuceSentinelUri } from "../render/clients";
 import { Endpoint } from "../render/topology";
+import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
 import { DockerSentinelTrio } from "./sentinelTrio";
 import { DockerTile38ReplicaSet } from "./tile38ReplicaSet";
 
@@ -19,16 +20,26 @@ export interface DockerTile38ClusterArgs {
      * @default none
      */
     tile38ExtraEnv?: (index: number) => Record<string, string>;
+    /**
+     * S3 access key id of the backup agents (the `backupAccessKeyId` secret). Store `local`:
+     * unset = generated. Store `aws`: unset = the host's instance role. Kept secret.
+     */
+    backupAccessKeyId?: pulumi.Input<string>;
+    /** S3 secret access key of the backup agents (the `backupSecretAccessKey` secret); as above. */
+    backupSecretAccessKey?: pulumi.Input<string>;
 }
 
 /**
  * The whole Docker target: pinned images, the Tile38 replica set and the sentinel trio, all
- * with host networking (Linux Docker engines only). Uses an explicit provider when
+ * with host networking (Linux Docker engines only), and with `backup.enabled` (the default) the
+ * backup store and one backup agent per node (see {@link DockerClusterBackups}). Uses an explicit provider when
  * `docker.host` is set, the ambient Docker engine otherwise.
  */
 export class DockerTile38Cluster extends pulumi.ComponentResource {
     readonly replicaSet: DockerTile38ReplicaSet;
     readonly sentinels: DockerSentinelTrio;
+    /** Backup store and agents; undefined when `backup.enabled` is false. */
+    readonly backups?: DockerClusterBackups;
     /** Advertised Tile38 endpoints, node 1 (initial leader) first. */
     readonly tile38Endpoints: Endpoint[];
     /** Advertised sentinel endpoints. */
@@ -66,10 +77,23 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
                 imageId: tile38Image.imageId,
                 tile38Password: args.tile38Password,
                 sentinelPassword: args.sentinelPassword,
-                extraEnv: args.tile38ExtraEnv,
+                extraEnv: (i) => ({ ...dockerRestoreEnv(config), ...(args.tile38ExtraEnv ? args.tile38ExtraEnv(i) : {}) }),
             },
             { ...componentOpts, dependsOn: [this.sentinels] },
         );
+        if (config.backup.enabled) {
+            this.backups = new DockerClusterBackups(
+                `${prefix}-backups`,
+                {
+                    config,
+                    replicaSet: this.replicaSet,
+                    tile38Password: args.tile38Password,
+                    accessKeyId: args.backupAccessKeyId,
+                    secretAccessKey: args.backupSecretAccessKey,
+                },
+                componentOpts,
+            );
+        }
         this.tile38Endpoints = this.replicaSet.endpoints;
         this.sentinelEndpoints = this.sentinels.endpoints;
         this.masterName = config.masterName;

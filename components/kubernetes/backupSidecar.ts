@@ -15,7 +15,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { backupAgentEnv, refreshSecondsFor, renderBackupAgentScript, renderRestoreCommand } from "../render/backupScripts";
+import { backupAgentEnv, refreshSecondsFor, renderBackupAgentScript } from "../render/backupScripts";
 
 /** Name of the sidecar container. */
 export const BACKUP_SIDECAR_NAME = "backup-agent";
@@ -88,13 +88,4 @@ export function backupSidecarContainer(args: BackupSidecarArgs): k8s.types.input
         resources: args.resources ?? { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
         securityContext: { allowPrivilegeEscalation: false },
     };
-}
-
-/**
- * Env of the Tile38 container that turns on restore-from-backup: `TILE38_RESTORE_CMD` (the
- * handshake with the sidecar, bounded by `backup.restoreTimeoutSeconds`). Empty when backups are off.
- */
-export function backupRestoreEnv(config: StackConfig): k8s.types.input.core.v1.EnvVar[] {
-    if (!config.backup.enabled) return [];
-    return [{ name: "TILE38_RESTORE_CMD", value: renderRestoreCommand({ timeoutSeconds: config.backup.restoreTimeoutSeconds }) }];
 }

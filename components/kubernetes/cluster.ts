@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { Endpoint, kubernetesTopology, Topology } from "../render/topology";
+import { KubernetesClusterBackups } from "./clusterBackups";
 import { ClusterConfiguration } from "./clusterConfiguration";
 import { CONFIGMAP_KEYS, contentHash, objectLabels, OBJECT_NAMES, sentinelTemplateKey, serviceFqdn } from "./common";
 import { ClusterNetworkPolicies } from "./networkPolicies";
@@ -19,8 +20,17 @@ export interface KubernetesTile38ClusterArgs {
         tile38: pulumi.Input<string>;
         /** The sentinels' `requirepass`/`sentinel-pass`. */
         sentinel: pulumi.Input<string>;
+        /** Static S3 access key id of the backup sidecars (stores outside AWS). Default: none (IRSA or the node's role). */
+        backupAccessKeyId?: pulumi.Input<string>;
+        /** Static S3 secret access key of the backup sidecars. Default: none. */
+        backupSecretAccessKey?: pulumi.Input<string>;
     };
-    /** Backup additions to the Tile38 pods (env, restore command, sidecars, IRSA annotations). Default: none. */
+    /**
+     * Backup additions to the Tile38 pods (env, restore command, sidecars, IRSA annotations).
+     * Default: with `backup.enabled` (the default), {@link KubernetesClusterBackups} creates the
+     * bucket (and IAM) and supplies them; give a hook to bring your own instead. Without
+     * `backup.enabled` and without a hook, the pods run Tile38 alone.
+     */
     backup?: Tile38BackupHook;
     /** Provider for every object (see `createKubernetesProvider`). Default: the ambient default provider. */
     provider?: k8s.Provider;
@@ -74,6 +84,8 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
     readonly tile38: Tile38StatefulSet;
     /** The sentinel StatefulSet with its headless and client Services and PDB. */
     readonly sentinels: SentinelStatefulSet;
+    /** Bucket and IAM of the backups; undefined when `backup.enabled` is false or a hook was given. */
+    readonly backups?: KubernetesClusterBackups;
     /** The NetworkPolicies; undefined when `kubernetes.networkPolicies` is false. */
     readonly networkPolicies?: ClusterNetworkPolicies;
 
@@ -102,10 +114,18 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
         }
         const inNamespace: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: afterNamespace };
 
+        let backup = args.backup;
+        if (backup === undefined && cfg.backup.enabled) {
+            const staticCredentials = args.passwords.backupAccessKeyId !== undefined && args.passwords.backupSecretAccessKey !== undefined;
+            // Cloud resources: they use the ambient AWS provider, not the Kubernetes one.
+            this.backups = new KubernetesClusterBackups(`${name}-backups`, { config: cfg, staticCredentials }, { parent: this });
+            backup = this.backups.hook;
+        }
+
         this.configuration = new ClusterConfiguration(`${name}-config`, { config: cfg, topology: plan.topology, passwords: args.passwords }, inNamespace);
         const serviceAccount = new Tile38ServiceAccount(
             `${name}-sa`,
-            { config: cfg, extraAnnotations: args.backup?.serviceAccountAnnotations },
+            { config: cfg, extraAnnotations: backup?.serviceAccountAnnotations },
             inNamespace,
         );
         const data = this.configuration.data;
@@ -116,7 +136,7 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
                 config: cfg,
                 topology: plan.topology,
                 configHash: contentHash(data[CONFIGMAP_KEYS.tile38Start], data[CONFIGMAP_KEYS.tile38Stop]),
-                backup: args.backup,
+                backup,
             },
             afterConfig,
         );

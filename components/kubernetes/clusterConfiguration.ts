@@ -46,6 +46,12 @@ export function buildSecretSpec(cfg: StackConfig, passwords: ClusterConfiguratio
         stringData: {
             [K8S_SECRET_KEYS.tile38Password]: pulumi.secret(passwords.tile38),
             [K8S_SECRET_KEYS.sentinelPassword]: pulumi.secret(passwords.sentinel),
+            ...(passwords.backupAccessKeyId !== undefined && passwords.backupSecretAccessKey !== undefined
+                ? {
+                      [K8S_SECRET_KEYS.backupAccessKeyId]: pulumi.secret(passwords.backupAccessKeyId),
+                      [K8S_SECRET_KEYS.backupSecretAccessKey]: pulumi.secret(passwords.backupSecretAccessKey),
+                  }
+                : {}),
         },
     };
 }
@@ -62,6 +68,10 @@ export interface ClusterConfigurationArgs {
         tile38: pulumi.Input<string>;
         /** The sentinels' `requirepass`/`sentinel-pass`. */
         sentinel: pulumi.Input<string>;
+        /** Static S3 access key id of the backup sidecars (stores outside AWS). Default: none (IRSA). */
+        backupAccessKeyId?: pulumi.Input<string>;
+        /** Static S3 secret access key of the backup sidecars. Default: none (IRSA). */
+        backupSecretAccessKey?: pulumi.Input<string>;
     };
 }
 

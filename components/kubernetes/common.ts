@@ -34,6 +34,9 @@ export const OBJECT_NAMES = {
 export const K8S_SECRET_KEYS = {
     tile38Password: "tile38-password",
     sentinelPassword: "sentinel-password",
+    /** Static S3 credentials of the backup sidecars (S3-compatible stores outside AWS). */
+    backupAccessKeyId: "backup-access-key-id",
+    backupSecretAccessKey: "backup-secret-access-key",
 } as const;
 
 /** Keys of the ConfigMap (sentinel templates: {@link sentinelTemplateKey}). */

@@ -6,3 +6,5 @@ export * from "./tile38StatefulSet";
 export * from "./sentinelStatefulSet";
 export * from "./networkPolicies";
 export * from "./cluster";
+export * from "./backupSidecar";
+export * from "./clusterBackups";

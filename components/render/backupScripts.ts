@@ -497,6 +497,14 @@ exit 1`,
     ].join("\n");
 }
 
+/**
+ * The stack's `TILE38_RESTORE_CMD`: the restore handshake bounded by
+ * `backup.restoreTimeoutSeconds`, or undefined when backups are off (nodes then start empty).
+ */
+export function restoreCommandFor(config: { backup: { enabled: boolean; restoreTimeoutSeconds: number } }): string | undefined {
+    return config.backup.enabled ? renderRestoreCommand({ timeoutSeconds: config.backup.restoreTimeoutSeconds }) : undefined;
+}
+
 /** Inputs of {@link backupAgentEnv}: where one node's agent finds its node and its bucket. */
 export interface BackupAgentEnvArgs {
     /** Node name (object keys, manifests). */

@@ -5,3 +5,4 @@ export * from "./tile38Scripts";
 export * from "./sentinelConf";
 export * from "./sentinelScripts";
 export * from "./clients";
+export * from "./backupScripts";

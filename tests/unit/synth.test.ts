@@ -14,13 +14,25 @@ describe("npm run synth", () => {
         expect(run.status).toBe(0);
         const resources = JSON.parse(run.stdout) as { type: string; name: string; inputs: Record<string, any> }[];
         const containers = resources.filter((r) => r.type === "docker:index/container:Container");
-        expect(containers).toHaveLength(6);
+        const role = (c: { inputs: Record<string, any> }) => (c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "tile38-ha.role")!.value;
+        const byRole = (r: string) => containers.filter((c) => role(c) === r).map((c) => c.inputs.name).sort();
+        expect(byRole("tile38")).toEqual(["tile38-ha-dev-tile38-1", "tile38-ha-dev-tile38-2", "tile38-ha-dev-tile38-3"]);
+        expect(byRole("sentinel")).toEqual(["tile38-ha-dev-sentinel-1", "tile38-ha-dev-sentinel-2", "tile38-ha-dev-sentinel-3"]);
+        // Backups are on by default: the local S3 server and one agent per node.
+        expect(byRole("local-s3")).toEqual(["tile38-ha-dev-s3"]);
+        expect(byRole("backup-agent")).toEqual(["tile38-ha-dev-tile38-1-backup", "tile38-ha-dev-tile38-2-backup", "tile38-ha-dev-tile38-3-backup"]);
+        expect(containers).toHaveLength(10);
         expect(containers.every((c) => c.inputs.networkMode === "host")).toBe(true);
         expect(containers.every((c) => c.inputs.envs === "[secret]")).toBe(true);
-        const ports = containers.map((c) => (c.inputs.entrypoints as string[]).find((e) => /^(NODE_PORT|SELF)=/.test(e))).sort();
+        const ports = containers
+            .filter((c) => role(c) === "tile38" || role(c) === "sentinel")
+            .map((c) => (c.inputs.entrypoints as string[]).find((e) => /^(NODE_PORT|SELF)=/.test(e)))
+            .sort();
         expect(ports).toEqual(["NODE_PORT=9851", "NODE_PORT=9852", "NODE_PORT=9853", "SELF=127.0.0.1:5000", "SELF=127.0.0.1:5001", "SELF=127.0.0.1:5002"]);
         const images = resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name);
-        expect(images.sort()).toEqual(["redis:7.2.12-alpine", "tile38/tile38:1.37.0"]);
+        expect(images.sort()).toEqual(["amazon/aws-cli:2.9.19", "redis:7.2.12-alpine", "tile38/tile38:1.37.0", "versity/versitygw:v1.8.0"]);
+        // No secret in plain text anywhere: the generated S3 keys and passwords are masked.
+        expect(run.stdout).not.toMatch(/generated-password|ROOT_SECRET_KEY=|AWS_SECRET_ACCESS_KEY=/);
     }, 60000);
 
     it("refuses a stack with quorum 7, naming quorum on stderr", () => {
@@ -69,7 +81,17 @@ describe("npm run synth", () => {
         // No IPv4 literal anywhere but the scripts' own loopback/wildcard defaults.
         const ipv4 = [...run.stdout.matchAll(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g)].map((m) => m[0]);
         expect(new Set(ipv4)).toEqual(new Set(["0.0.0.0", "127.0.0.1"].filter((ip) => ipv4.includes(ip))));
-        const outsideConfigMap = JSON.stringify(resources.filter((r) => r.type !== "kubernetes:core/v1:ConfigMap"));
+        // Outside the ConfigMap, only the backup sidecar dials an address: its own pod's Tile38 on
+        // loopback (containers of a pod share one network namespace).
+        const tile38Set = of("kubernetes:apps/v1:StatefulSet").find((s) => s.inputs.metadata.name === "tile38")!;
+        const sidecar = (tile38Set.inputs.spec.template.spec.containers as any[]).find((c) => c.name === "backup-agent");
+        expect(sidecar.env.find((e: any) => e.name === "TILE38_HOST").value).toBe("127.0.0.1");
+        const withoutSidecar = resources.map((r) =>
+            r === tile38Set
+                ? { ...r, inputs: { ...r.inputs, spec: { ...r.inputs.spec, template: { ...r.inputs.spec.template, spec: { ...r.inputs.spec.template.spec, containers: r.inputs.spec.template.spec.containers.filter((c: any) => c !== sidecar) } } } } }
+                : r,
+        );
+        const outsideConfigMap = JSON.stringify(withoutSidecar.filter((r) => r.type !== "kubernetes:core/v1:ConfigMap"));
         expect(outsideConfigMap).not.toMatch(/\b\d{1,3}(?:\.\d{1,3}){3}\b/);
     }, 60000);
 });

@@ -206,7 +206,7 @@ describe("Kubernetes backup sidecar", () => {
         expect((withKeys.env as Any[]).find((e) => e.name === "AWS_SECRET_ACCESS_KEY").valueFrom).toEqual({ secretKeyRef: { name: "s3-keys", key: "secret" } });
     });
     test("restore env for the Tile38 container", () => {
-        expect(sidecar.backupRestoreEnv(cfg)).toEqual([{ name: "TILE38_RESTORE_CMD", value: render.renderRestoreCommand({ timeoutSeconds: 600 }) }]);
-        expect(sidecar.backupRestoreEnv({ ...cfg, backup: { ...cfg.backup, enabled: false } })).toEqual([]);
+        expect(render.restoreCommandFor(cfg)).toBe(render.renderRestoreCommand({ timeoutSeconds: 600 }));
+        expect(render.restoreCommandFor({ ...cfg, backup: { ...cfg.backup, enabled: false } })).toBeUndefined();
     });
 });

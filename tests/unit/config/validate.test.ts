@@ -95,6 +95,29 @@ describe("stack config validation", () => {
         expect(parseStackConfig({ target: "kubernetes" }, { stack: "t", platform: "darwin" }).issues).toEqual([]);
     });
 
+    it("checks backup settings: pinned agent image, restore timeout, bucket names, endpoints", () => {
+        expect(keysOf({ target: "docker", backup: { agentImage: "amazon/aws-cli:latest" } })).toEqual(["tile38-ha:backup.agentImage"]);
+        // Images of a disabled feature are not pulled, so they are not checked.
+        expect(keysOf({ target: "docker", backup: { enabled: false, agentImage: "amazon/aws-cli", localImage: "versity/versitygw" } })).toEqual([]);
+        expect(keysOf({ target: "docker", backup: { restoreTimeoutSeconds: 0 } })).toEqual(["tile38-ha:backup.restoreTimeoutSeconds"]);
+        expect(keysOf({ target: "docker", backup: { bucketPrefix: "Tile38_Backups" } })).toEqual(["tile38-ha:backup.bucketPrefix"]);
+        expect(keysOf({ target: "kubernetes", backup: { bucketPrefix: "a-very-long-bucket-prefix-beyond-37-chars" } })).toEqual(["tile38-ha:backup.bucketPrefix"]);
+        expect(keysOf({ target: "kubernetes", backup: { existingBucket: "my-backups" } })).toEqual([]);
+        expect(keysOf({ target: "kubernetes", backup: { endpoint: "s3.example.com" } })).toEqual(["tile38-ha:backup.endpoint", "tile38-ha:backup.endpoint"]);
+    });
+
+    it("wants backup credentials as a pair, and for an S3-compatible endpoint", () => {
+        const compat = { target: "kubernetes", backup: { endpoint: "https://s3.example.com" } };
+        expect(parse(compat).issues).toEqual([
+            expect.objectContaining({ key: "tile38-ha:backup.endpoint", message: expect.stringMatching(/needs static credentials/), fix: expect.stringMatching(/backupAccessKeyId/) }),
+        ]);
+        expect(keysOf({ ...compat, backupAccessKeyId: "(secret)", backupSecretAccessKey: "(secret)" })).toEqual([]);
+        expect(keysOf({ target: "docker", backupAccessKeyId: "(secret)" })).toEqual(["tile38-ha:backupSecretAccessKey"]);
+        // The local store generates its own keys; AWS proper may use a role.
+        expect(keysOf({ target: "docker" })).toEqual([]);
+        expect(keysOf({ target: "kubernetes" })).toEqual([]);
+    });
+
     it("reports every problem at once", () => {
         const keys = keysOf({ target: "docker", quorum: "7", sentinels: "4", replicas: "0", tile38: { image: "tile38/tile38:latest" }, docker: { hostOs: "windows" } });
         expect(keys).toEqual(

@@ -22,7 +22,10 @@ beforeAll(async () => {
     await settle(recorded);
 });
 
-const containers = () => recorded.filter((r) => r.type === "docker:index/container:Container");
+const allContainers = () => recorded.filter((r) => r.type === "docker:index/container:Container");
+const role = (c: RecordedResource) => (c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "tile38-ha.role")!.value;
+/** The Tile38 and sentinel containers (backup containers are checked below). */
+const containers = () => allContainers().filter((c) => role(c) === "tile38" || role(c) === "sentinel");
 const byName = (name: string) => recorded.find((r) => r.name === name)!;
 const unwrap = (v: unknown) => (isWireSecret(v) ? v.value : v);
 const env = (c: RecordedResource) => Object.fromEntries((unwrap(c.inputs.envs) as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
@@ -40,7 +43,8 @@ describe("dev stack under mocks", () => {
             "tile38-ha-dev-tile38-1", "tile38-ha-dev-tile38-2", "tile38-ha-dev-tile38-3",
         ]);
         const volumes = recorded.filter((r) => r.type === "docker:index/volume:Volume").map((v) => v.inputs.name);
-        expect(new Set(volumes).size).toBe(6);
+        // Six data volumes plus the local S3 server's.
+        expect(new Set(volumes).size).toBe(7);
         for (const c of containers()) {
             const mounts = c.inputs.volumes as Inputs[];
             expect(mounts).toEqual([{ volumeName: `${c.name}-data`, containerPath: "/data" }]);
@@ -48,7 +52,7 @@ describe("dev stack under mocks", () => {
     });
 
     it("runs every container with host networking and a restart policy", () => {
-        for (const c of containers()) {
+        for (const c of allContainers()) {
             expect(c.inputs.networkMode).toBe("host");
             expect(c.inputs.restart).toBe("unless-stopped");
         }
@@ -56,7 +60,7 @@ describe("dev stack under mocks", () => {
 
     it("pulls pinned images", () => {
         const images = recorded.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name).sort();
-        expect(images).toEqual(["redis:7.2.12-alpine", "tile38/tile38:1.37.0"]);
+        expect(images).toEqual(["amazon/aws-cli:2.9.19", "redis:7.2.12-alpine", "tile38/tile38:1.37.0", "versity/versitygw:v1.8.0"]);
         expect(byName("tile38-ha-dev-tile38-1").inputs.image).toBe("sha256:fake-image-id-of-tile38/tile38:1.37.0");
     });
 
@@ -95,15 +99,45 @@ describe("dev stack under mocks", () => {
             expect(env(c).TILE38_PASSWORD).toBe(TILE38_SECRET);
             expect(env(c).SENTINEL_PASSWORD).toBe("generated-password-of-tile38-ha-dev-sentinel");
         }
+        for (const c of allContainers()) expect(isWireSecret(c.inputs.envs)).toBe(true);
         // Outside the secret wrappers no input holds a password.
         const plain = JSON.stringify(recorded.map((r) => r.inputs), (_k, v) => (isWireSecret(v) ? "[secret]" : v));
         expect(plain).not.toContain(TILE38_SECRET);
         expect(plain).not.toContain("generated-password-of");
     });
 
+    it("backs every node up to the local S3 server with generated keys, and restores through the agent", () => {
+        const s3 = allContainers().find((c) => c.name === "tile38-ha-dev-s3")!;
+        expect(s3.inputs.command).toEqual(["--port", "127.0.0.1:9000", "posix", "/data"]);
+        const rootId = env(s3).ROOT_ACCESS_KEY;
+        expect(rootId).toBe("generated-password-of-tile38-ha-dev-backups-s3-access-key");
+        [1, 2, 3].forEach((n) => {
+            const agent = byName(`tile38-ha-dev-tile38-${n}-backup`);
+            const e = env(agent);
+            expect(e).toMatchObject({
+                NODE_NAME: `tile38-ha-dev-tile38-${n}`,
+                TILE38_HOST: "127.0.0.1",
+                TILE38_PORT: String(9850 + n),
+                BACKUP_BUCKET: "tile38-ha-dev-backups",
+                BACKUP_PREFIX: "tile38/dev/",
+                BACKUP_ENDPOINT: "http://127.0.0.1:9000",
+                BACKUP_CREATE_BUCKET: "1",
+                TILE38_PASSWORD: TILE38_SECRET,
+                AWS_ACCESS_KEY_ID: rootId,
+                AWS_SECRET_ACCESS_KEY: env(s3).ROOT_SECRET_KEY,
+            });
+            // The agent shares the node's data volume: it reads the AOF and places restores there.
+            expect(agent.inputs.volumes).toEqual([{ volumeName: `tile38-ha-dev-tile38-${n}-data`, containerPath: "/data" }]);
+            // The node asks its agent for the newest backup before it may lead an empty cluster.
+            const node = env(byName(`tile38-ha-dev-tile38-${n}`));
+            expect(node.TILE38_RESTORE_CMD).toContain("waiting up to $_t s");
+            expect(node.TILE38_RESTORE_CMD).toContain("_t=600");
+        });
+    });
+
     it("generates the sentinel password but not the one the stack gives", () => {
         const generated = recorded.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => r.name);
-        expect(generated).toEqual(["tile38-ha-dev-sentinel"]);
+        expect(generated.sort()).toEqual(["tile38-ha-dev-backups-s3-access-key", "tile38-ha-dev-backups-s3-secret-key", "tile38-ha-dev-sentinel"]);
     });
 
     it("exports endpoints, the master name, the Lettuce URI and secret passwords", async () => {
@@ -114,5 +148,6 @@ describe("dev stack under mocks", () => {
         expect(await pulumi.isSecret(program.tile38Password)).toBe(true);
         expect(await pulumi.isSecret(program.sentinelPassword)).toBe(true);
         expect(await output(program.tile38Password)).toBe(TILE38_SECRET);
+        expect(await output(program.backupBucket)).toBe("tile38-ha-dev-backups");
     });
 });

@@ -20,7 +20,14 @@ pulumi.runtime.setMocks(
     {
         newResource: (args) => {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom });
-            return { id: `${args.name}_id`, state: args.inputs };
+            // What AWS would fill in: the bucket's name and ARNs.
+            const extra: Record<string, string> =
+                args.type === "aws:s3/bucket:Bucket"
+                    ? { bucket: `${args.name}-fake`, arn: `arn:aws:s3:::${args.name}-fake` }
+                    : args.type.startsWith("aws:iam/")
+                      ? { arn: `arn:aws:iam::123456789012:${args.type.includes("role") ? "role" : "policy"}/${args.name}`, name: args.name }
+                      : {};
+            return { id: `${args.name}_id`, state: { ...args.inputs, ...extra } };
         },
         call: (args) => args.inputs,
     },
@@ -52,6 +59,10 @@ const cfg = k8sStackConfig();
 let cluster: InstanceType<typeof kube.KubernetesTile38Cluster>;
 let main: Recorded[];
 let bare: Recorded[];
+let irsa: Recorded[];
+let s3compat: Recorded[];
+const OIDC_URL = "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
+const OIDC_ARN = `arn:aws:iam::123456789012:oidc-provider/${OIDC_URL}`;
 
 beforeAll(async () => {
     const provider = kube.createKubernetesProvider(withConfig((c) => (c.kubernetes.context = "eks-test")), "k8s-provider");
@@ -60,12 +71,30 @@ beforeAll(async () => {
     await output(cluster.tile38Endpoints);
     await settle();
     main = recorded.filter((r) => r.name.startsWith("main"));
-    // An existing namespace, no NetworkPolicies, default provider.
-    const other = withConfig((c) => Object.assign(c.kubernetes, { createNamespace: false, networkPolicies: false, namespace: "shared" }));
+    // An existing namespace, no NetworkPolicies, no backups, default provider.
+    const other = withConfig((c) => {
+        Object.assign(c.kubernetes, { createNamespace: false, networkPolicies: false, namespace: "shared" });
+        c.backup.enabled = false;
+    });
     const second = new kube.KubernetesTile38Cluster("bare", { config: other, passwords: { tile38: pulumi.secret("a"), sentinel: pulumi.secret("b") } });
     await output(second.sentinelEndpoints);
     await settle();
     bare = recorded.filter((r) => r.name.startsWith("bare"));
+    // Backups with IRSA on EKS.
+    const withIrsa = withConfig((c) => Object.assign(c.backup, { oidcProviderArn: OIDC_ARN, oidcProviderUrl: OIDC_URL }));
+    await output(new kube.KubernetesTile38Cluster("irsa", { config: withIrsa, passwords: { tile38: "a", sentinel: "b" } }).tile38Endpoints);
+    await settle();
+    irsa = recorded.filter((r) => r.name.startsWith("irsa"));
+    // Backups to an S3-compatible store with static keys.
+    const compat = withConfig((c) => (c.backup.endpoint = "https://s3.example.internal"));
+    await output(
+        new kube.KubernetesTile38Cluster("s3c", {
+            config: compat,
+            passwords: { tile38: "a", sentinel: "b", backupAccessKeyId: pulumi.secret("KEYID"), backupSecretAccessKey: pulumi.secret("KEYSECRET") },
+        }).tile38Endpoints,
+    );
+    await settle();
+    s3compat = recorded.filter((r) => r.name.startsWith("s3c"));
 });
 
 const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:"));
@@ -98,6 +127,9 @@ describe("KubernetesTile38Cluster under mocks", () => {
         ]);
         const components = main.filter((r) => r.type.startsWith("tile38-ha:")).map((r) => r.type).sort();
         expect(components).toEqual([
+            "tile38-ha:aws:BackupBucket",
+            "tile38-ha:aws:BackupIam",
+            "tile38-ha:kubernetes:ClusterBackups",
             "tile38-ha:kubernetes:ClusterConfiguration",
             "tile38-ha:kubernetes:ClusterNetworkPolicies",
             "tile38-ha:kubernetes:KubernetesTile38Cluster",
@@ -156,7 +188,15 @@ describe("KubernetesTile38Cluster under mocks", () => {
 
     it("has no IP literal in any resource input, except listen-on-all/loopback inside the ConfigMap's scripts", () => {
         for (const r of recorded) {
-            const found = findIpLiterals(r.inputs);
+            let found = findIpLiterals(r.inputs);
+            if (r.type === STS && r.inputs.metadata.name === "tile38" && r.inputs.spec.template.spec.containers.length > 1) {
+                // The backup sidecar (containers[1]) dials its own pod's Tile38 over loopback: the
+                // containers of a pod share one network namespace, so this never changes either.
+                const sidecar = "$.spec.template.spec.containers[1].";
+                expect(r.inputs.spec.template.spec.containers[1].name).toBe("backup-agent");
+                for (const f of found.filter((f) => f.path.startsWith(sidecar))) expect(f.ip).toBe("127.0.0.1");
+                found = found.filter((f) => !f.path.startsWith(sidecar));
+            }
             if (r.type !== "kubernetes:core/v1:ConfigMap") {
                 expect({ resource: `${r.type} ${r.name}`, found }).toEqual({ resource: `${r.type} ${r.name}`, found: [] });
                 continue;
@@ -247,5 +287,61 @@ describe("KubernetesTile38Cluster under mocks", () => {
         expect(() => new kube.KubernetesTile38Cluster("wrong", { config: withConfig((c) => (c.target = "docker")), passwords: { tile38: "a", sentinel: "b" } })).toThrow(
             /target "kubernetes"/,
         );
+    });
+});
+
+describe("KubernetesTile38Cluster backups under mocks", () => {
+    const podSpec = (rs: Recorded[]) => one(rs, STS, "tile38").inputs.spec.template.spec;
+    const container = (rs: Recorded[], name: string) => (podSpec(rs).containers as Any[]).find((c) => c.name === name);
+    const envOf = (c: Any, name: string) => (c.env as Any[]).find((e) => e.name === name);
+
+    it("creates the hardened bucket and the prefix-limited writer policy, no IRSA role without OIDC settings", () => {
+        const bucket = ofType(main, "aws:s3/bucket:Bucket");
+        expect(bucket).toHaveLength(1);
+        expect(bucket[0].inputs.bucketPrefix).toBe("tile38-ha-k8s-backups");
+        expect(ofType(main, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs).toMatchObject({ blockPublicAcls: true, restrictPublicBuckets: true });
+        expect(ofType(main, "aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status).toBe("Enabled");
+        const policy = JSON.parse(ofType(main, "aws:iam/policy:Policy")[0].inputs.policy);
+        expect(policy.Statement[0].Resource).toBe("arn:aws:s3:::main-backups-bucket-fake/tile38/k8s/*");
+        expect(ofType(main, "aws:iam/role:Role")).toHaveLength(0);
+        expect(one(main, "kubernetes:core/v1:ServiceAccount", "tile38").inputs.metadata.annotations ?? {}).toEqual({});
+    });
+
+    it("adds the backup sidecar on the data volume and the restore command to every Tile38 pod", () => {
+        const sidecar = container(main, "backup-agent");
+        expect(sidecar.image).toBe("amazon/aws-cli:2.9.19");
+        expect(envOf(sidecar, "BACKUP_BUCKET_NAME").value).toBe("main-backups-bucket-fake");
+        expect(envOf(sidecar, "BACKUP_PREFIX").value).toBe("tile38/k8s/");
+        expect(envOf(sidecar, "TILE38_PASSWORD").valueFrom).toEqual({ secretKeyRef: { name: "tile38-ha-auth", key: "tile38-password" } });
+        expect(envOf(sidecar, "AWS_ACCESS_KEY_ID")).toBeUndefined();
+        expect(sidecar.volumeMounts).toEqual([{ name: "data", mountPath: "/data" }]);
+        const restore = envOf(container(main, "tile38"), "TILE38_RESTORE_CMD").value as string;
+        expect(restore).toContain("_t=600");
+        expect(podSpec(bare).containers.map((c: Any) => c.name)).toEqual(["tile38"]);
+        expect(envOf(container(bare, "tile38"), "TILE38_RESTORE_CMD")).toBeUndefined();
+        expect(ofType(bare, "aws:s3/bucket:Bucket")).toHaveLength(0);
+    });
+
+    it("with OIDC settings: an IRSA role trusted only by the tile38 ServiceAccount, annotated on it", () => {
+        const role = ofType(irsa, "aws:iam/role:Role");
+        expect(role).toHaveLength(1);
+        const trust = JSON.parse(role[0].inputs.assumeRolePolicy);
+        expect(trust.Statement[0].Condition.StringEquals[`${OIDC_URL}:sub`]).toBe("system:serviceaccount:tile38:tile38");
+        const annotations = one(irsa, "kubernetes:core/v1:ServiceAccount", "tile38").inputs.metadata.annotations;
+        expect(annotations).toEqual({ "eks.amazonaws.com/role-arn": `arn:aws:iam::123456789012:role/${role[0].name}` });
+        expect(ofType(irsa, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toHaveLength(1);
+    });
+
+    it("with an S3-compatible endpoint: static keys from the cluster Secret, no IAM", () => {
+        expect(ofType(s3compat, "aws:iam/policy:Policy")).toHaveLength(0);
+        const sidecar = container(s3compat, "backup-agent");
+        expect(envOf(sidecar, "BACKUP_ENDPOINT").value).toBe("https://s3.example.internal");
+        expect(envOf(sidecar, "AWS_ACCESS_KEY_ID").valueFrom).toEqual({ secretKeyRef: { name: "tile38-ha-auth", key: "backup-access-key-id" } });
+        expect(envOf(sidecar, "AWS_SECRET_ACCESS_KEY").valueFrom).toEqual({ secretKeyRef: { name: "tile38-ha-auth", key: "backup-secret-access-key" } });
+        const data = one(s3compat, "kubernetes:core/v1:Secret", "tile38-ha-auth").inputs.stringData;
+        expect(isWireSecret(data)).toBe(true);
+        expect((data as Any).value).toMatchObject({ "backup-access-key-id": "KEYID", "backup-secret-access-key": "KEYSECRET" });
+        // The custom endpoint gets its own aws provider (path-style addressing).
+        expect(recorded.some((r) => r.type === "pulumi:providers:aws" && r.name.startsWith("s3c") && String(r.inputs.s3UsePathStyle) === "true")).toBe(true);
     });
 });
