@@ -15,199 +15,48 @@
  * skipped): versitygw (`go install github.com/versity/versitygw/cmd/versitygw@v1.8.0`),
  * the AWS CLI v2 (`apt-get install awscli`; override with AWS_CLI=/path), busybox, bash.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
-import { createHash } from "crypto";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
 import * as path from "path";
-import { renderBackupAgentScript, renderRestoreCommand, RESTORE_HANDSHAKE_DIR } from "../../components/render/backupScripts";
+import { RESTORE_HANDSHAKE_DIR } from "../../components/render/backupScripts";
+import { BackupRig, respCommand, sha256 } from "../../testing/backupRig";
 
 // Every wait below is bounded on its own (spawnSync timeouts, restore timeouts, port wait);
 // this only lifts Jest's 5 s default for tests that make several real S3 round trips.
 jest.setTimeout(180_000);
 
-const S3_PORT = 19610;
-/** Nothing listens here: Tile38 cannot run on this machine (see the header). */
-const NO_TILE38_PORT = 19611;
-const ENDPOINT = `http://127.0.0.1:${S3_PORT}`;
 const BUCKET = "tile38-ha-test-backups";
-const ACCESS_KEY = "backuptestaccess";
-const SECRET_KEY = "backuptestsecret-0123456789";
-
-function which(cmd: string): string | undefined {
-    const r = spawnSync("bash", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
-    return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-function requireBinary(name: string, candidates: (string | undefined)[], install: string): string {
-    for (const c of candidates) if (c && fs.existsSync(c)) return c;
-    throw new Error(`${name} is missing: ${install}`);
-}
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "tile38-ha-backup-it-"));
-let versitygw: ChildProcess | undefined;
+let rig: BackupRig;
+let work = "";
 let awsCli = "";
-let busybox = "";
-let agentScript = "";
-const loops: ChildProcess[] = [];
+let ENDPOINT = "";
 
-/** RESP framing of one command, as Tile38 appends it to appendonly.aof. */
-function respCommand(...args: string[]): Buffer {
-    const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
-    return Buffer.from(parts.join(""));
-}
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-
-function commonEnv(): Record<string, string> {
-    return {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: work,
-        LC_ALL: "C",
-        AWS_ACCESS_KEY_ID: ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-        AWS_DEFAULT_REGION: "us-east-1",
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_CONFIG_FILE: path.join(work, "aws-config-none"),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(work, "aws-credentials-none"),
-    };
-}
-
-function agentEnv(prefix: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-    return {
-        ...commonEnv(),
-        AWS_BIN: awsCli,
-        NODE_NAME: "tile38-ha-test-tile38-1",
-        TILE38_HOST: "127.0.0.1",
-        TILE38_PORT: String(NO_TILE38_PORT),
-        DATA_DIR: dataDir,
-        BACKUP_BUCKET: BUCKET,
-        BACKUP_PREFIX: prefix,
-        BACKUP_ENDPOINT: ENDPOINT,
-        BACKUP_CREATE_BUCKET: "1",
-        BACKUP_INTERVAL: "3600",
-        ...extra,
-    };
-}
-
-/** Runs the agent once (bounded) and returns its exit code and log. */
-function agent(args: string[], env: Record<string, string>): { code: number | null; log: string } {
-    const r = spawnSync("bash", [agentScript, ...args], { env, encoding: "utf8", timeout: 60_000 });
-    if (r.error) throw r.error;
-    return { code: r.status, log: `${r.stdout}${r.stderr}` };
-}
-
-/** The AWS CLI against the test server (bounded). */
-function aws(args: string[], input?: Buffer): Buffer {
-    const r = spawnSync(awsCli, ["--endpoint-url", ENDPOINT, ...args], { env: commonEnv(), input, timeout: 60_000 });
-    if (r.error) throw r.error;
-    if (r.status !== 0) throw new Error(`aws ${args.join(" ")} failed: ${r.stderr.toString()}`);
-    return r.stdout;
-}
-const getObject = (key: string) => aws(["s3", "cp", `s3://${BUCKET}/${key}`, "-"]);
-const putObject = (key: string, body: Buffer) => aws(["s3", "cp", "-", `s3://${BUCKET}/${key}`], body);
-function listKeys(prefix: string): string[] {
-    const out = aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix, "--query", "Contents[].Key", "--output", "text"]).toString().trim();
-    return out === "None" || out === "" ? [] : out.split(/\s+/).sort();
-}
-
-function newDataDir(name: string, aof?: Buffer): string {
-    const d = path.join(work, name);
-    fs.mkdirSync(d, { recursive: true });
-    if (aof) fs.writeFileSync(path.join(d, "appendonly.aof"), aof);
-    return d;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        const ok = await new Promise<boolean>((resolve) => {
-            const s = net.connect(port, "127.0.0.1");
-            s.once("connect", () => {
-                s.destroy();
-                resolve(true);
-            });
-            s.once("error", () => resolve(false));
-        });
-        if (ok) return;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-}
-
-/** Starts the agent's loop (the sidecar) in the background; stopped in afterAll or by the caller. */
-function startLoop(env: Record<string, string>): { proc: ChildProcess; log: () => string } {
-    let log = "";
-    const proc = spawn("bash", [agentScript, "run"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    proc.stdout!.on("data", (d) => (log += d));
-    proc.stderr!.on("data", (d) => (log += d));
-    loops.push(proc);
-    return { proc, log: () => log };
-}
-function stop(proc: ChildProcess): void {
-    if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
-        try {
-            process.kill(-proc.pid, "SIGKILL");
-        } catch {
-            /* already gone */
-        }
-    }
-}
-
-/** The restore command exactly as a Tile38 start script runs it: `sh -c "$TILE38_RESTORE_CMD"` under busybox. */
-function runRestore(dataDir: string, timeoutSeconds: number): Promise<{ code: number | null; log: string }> {
-    const cmd = renderRestoreCommand({ timeoutSeconds });
-    return new Promise((resolve, reject) => {
-        let log = "";
-        const p = spawn(busybox, ["sh", "-c", cmd], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATA_DIR: dataDir }, stdio: ["ignore", "pipe", "pipe"] });
-        p.stdout.on("data", (d) => (log += d));
-        p.stderr.on("data", (d) => (log += d));
-        const killer = setTimeout(() => p.kill("SIGKILL"), (timeoutSeconds + 30) * 1000);
-        p.on("error", reject);
-        p.on("close", (code) => {
-            clearTimeout(killer);
-            resolve({ code, log });
-        });
-    });
-}
-
-/** Makes a backup of `aof` under `prefix` through the agent and returns its manifest. */
-function backup(prefix: string, dataName: string, aof: Buffer): Record<string, unknown> {
-    const dir = newDataDir(dataName, aof);
-    const r = agent(["backup-once"], agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(aof.length) }));
-    if (r.code !== 0) throw new Error(`backup failed: ${r.log}`);
-    return JSON.parse(getObject(`${prefix}latest.json`).toString());
-}
+// Thin bindings, so that each test reads as the operation it checks.
+const commonEnv = () => rig.commonEnv();
+const agentEnv = (prefix: string, dataDir: string, extra: Record<string, string> = {}) => rig.agentEnv(prefix, dataDir, extra);
+const agent = (args: string[], env: Record<string, string>) => rig.agent(args, env);
+const getObject = (key: string) => rig.getObject(key);
+const putObject = (key: string, body: Buffer) => rig.putObject(key, body);
+const listKeys = (prefix: string) => rig.listKeys(prefix);
+const newDataDir = (name: string, aof?: Buffer) => rig.newDataDir(name, aof);
+const startLoop = (env: Record<string, string>) => rig.startLoop(env);
+const stop = (proc: Parameters<BackupRig["kill"]>[0]) => rig.kill(proc);
+const runRestore = (dataDir: string, timeoutSeconds: number) => rig.runRestore(dataDir, timeoutSeconds);
+const backup = (prefix: string, dataName: string, aof: Buffer) => rig.backup(prefix, dataName, aof);
 
 const CMD_A = respCommand("SET", "fleet", "truck1", "POINT", "33.5123", "-112.2693");
 const CMD_B = respCommand("SET", "fleet", "truck2", "FIELD", "speed", "90", "POINT", "33.4626", "-112.1695");
 const CMD_C = respCommand("DEL", "fleet", "truck1");
 
 beforeAll(async () => {
-    const gw = requireBinary("versitygw", [process.env.VERSITYGW, which("versitygw"), "/root/go/bin/versitygw"], "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0");
-    awsCli = requireBinary("the AWS CLI v2", [process.env.AWS_CLI, "/usr/bin/aws"], "apt-get install awscli (Debian's AWS CLI 2.x), or set AWS_CLI=/path/to/aws");
-    busybox = requireBinary("busybox", [which("busybox"), "/usr/bin/busybox", "/bin/busybox"], "apt-get install busybox");
-    requireBinary("bash", [which("bash")], "install bash");
-    const version = spawnSync(awsCli, ["--version"], { encoding: "utf8" });
-    if (!/aws-cli\/2\./.test(`${version.stdout}${version.stderr}`)) throw new Error(`${awsCli} is not AWS CLI v2: ${version.stdout}${version.stderr}`);
-
-    agentScript = path.join(work, "tile38-ha-backup-agent");
-    fs.writeFileSync(agentScript, renderBackupAgentScript({ intervalSeconds: 3600, refreshSeconds: 86400 }));
-    const root = path.join(work, "s3");
-    fs.mkdirSync(root);
-    versitygw = spawn(gw, ["--port", `127.0.0.1:${S3_PORT}`, "posix", root], {
-        env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: ACCESS_KEY, ROOT_SECRET_KEY: SECRET_KEY },
-        detached: true,
-        stdio: ["ignore", fs.openSync(path.join(work, "versitygw.log"), "w"), fs.openSync(path.join(work, "versitygw.err"), "w")],
-    });
-    await waitForPort(S3_PORT, 15_000);
+    // S3 on 127.0.0.1:19610; nothing listens on 19611 (Tile38 cannot run on this machine).
+    rig = await BackupRig.start({ s3Port: 19610, noTile38Port: 19611, bucket: BUCKET, label: "backup-it" });
+    work = rig.work;
+    awsCli = rig.awsCli;
+    ENDPOINT = rig.endpoint;
 }, 60_000);
 
-afterAll(() => {
-    for (const l of loops) stop(l);
-    if (versitygw) stop(versitygw);
-    fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => rig?.stop());
 
 describe("backup upload (aof_size from the AOF_SIZE_OVERRIDE seam: Tile38 cannot run here)", () => {
     const prefix = "upload/";

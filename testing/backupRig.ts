@@ -1,0 +1,244 @@
+/**
+ * A real S3-compatible server (the Versity S3 gateway, `versitygw posix`) on 127.0.0.1 plus the
+ * rendered backup agent run with the real AWS CLI v2 and the rendered restore command run under
+ * busybox `sh` — shared by the backup integration tests and `npm run bench:backup`.
+ *
+ * Required binaries (`.ci/run` installs them; a missing one is an error, never a skip):
+ * versitygw (`go install github.com/versity/versitygw/cmd/versitygw@v1.8.0`), the AWS CLI v2
+ * (`apt-get install awscli`; override with AWS_CLI=/path), busybox, bash.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { renderBackupAgentScript, renderRestoreCommand } from "../components/render/backupScripts";
+
+const ACCESS_KEY = "backuptestaccess";
+const SECRET_KEY = "backuptestsecret-0123456789";
+
+/** RESP framing of one command, as Tile38 appends it to appendonly.aof. */
+export function respCommand(...args: string[]): Buffer {
+    const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
+    return Buffer.from(parts.join(""));
+}
+
+export const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+function which(cmd: string): string | undefined {
+    const r = spawnSync("bash", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function requireBinary(name: string, candidates: (string | undefined)[], install: string): string {
+    for (const c of candidates) if (c && fs.existsSync(c)) return c;
+    throw new Error(`${name} is missing: ${install}`);
+}
+
+function kill(proc: ChildProcess): void {
+    if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
+        try {
+            process.kill(-proc.pid, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+    }
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const ok = await new Promise<boolean>((resolve) => {
+            const s = net.connect(port, "127.0.0.1");
+            s.once("connect", () => {
+                s.destroy();
+                resolve(true);
+            });
+            s.once("error", () => resolve(false));
+        });
+        if (ok) return;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** Options of {@link BackupRig.start}. */
+export interface BackupRigOptions {
+    /** Loopback port of the S3 server; each user picks its own. */
+    s3Port: number;
+    /** A port where nothing listens, given to the agent as TILE38_PORT (Tile38 cannot run here). */
+    noTile38Port: number;
+    /** Bucket the agents create and use. */
+    bucket: string;
+    /** Label of the temporary work directory. */
+    label: string;
+}
+
+/** The S3 server, the agent script and helpers; {@link BackupRig.stop} kills everything it started. */
+export class BackupRig {
+    readonly endpoint: string;
+    private readonly loops: ChildProcess[] = [];
+    private server?: ChildProcess;
+
+    private constructor(
+        readonly options: BackupRigOptions,
+        readonly work: string,
+        readonly awsCli: string,
+        readonly busybox: string,
+        readonly agentScript: string,
+    ) {
+        this.endpoint = `http://127.0.0.1:${options.s3Port}`;
+    }
+
+    /** Resolves the binaries, writes the agent script and starts the S3 server (bounded wait). */
+    static async start(options: BackupRigOptions): Promise<BackupRig> {
+        const gw = requireBinary(
+            "versitygw",
+            [process.env.VERSITYGW, which("versitygw"), path.join(os.homedir(), "go/bin/versitygw")],
+            "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0",
+        );
+        const awsCli = requireBinary("the AWS CLI v2", [process.env.AWS_CLI, "/usr/bin/aws"], "apt-get install awscli (Debian's AWS CLI 2.x), or set AWS_CLI=/path/to/aws");
+        const busybox = requireBinary("busybox", [which("busybox"), "/usr/bin/busybox", "/bin/busybox"], "apt-get install busybox");
+        requireBinary("bash", [which("bash")], "install bash");
+        const version = spawnSync(awsCli, ["--version"], { encoding: "utf8" });
+        if (!/aws-cli\/2\./.test(`${version.stdout}${version.stderr}`)) throw new Error(`${awsCli} is not AWS CLI v2: ${version.stdout}${version.stderr}`);
+
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), `tile38-ha-${options.label}-`));
+        const agentScript = path.join(work, "tile38-ha-backup-agent");
+        fs.writeFileSync(agentScript, renderBackupAgentScript({ intervalSeconds: 3600, refreshSeconds: 86400 }));
+        const rig = new BackupRig(options, work, awsCli, busybox, agentScript);
+        const root = path.join(work, "s3");
+        fs.mkdirSync(root);
+        rig.server = spawn(gw, ["--port", `127.0.0.1:${options.s3Port}`, "posix", root], {
+            env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: ACCESS_KEY, ROOT_SECRET_KEY: SECRET_KEY },
+            detached: true,
+            stdio: ["ignore", fs.openSync(path.join(work, "versitygw.log"), "w"), fs.openSync(path.join(work, "versitygw.err"), "w")],
+        });
+        try {
+            await waitForPort(options.s3Port, 15_000);
+        } catch (e) {
+            rig.stop();
+            throw e;
+        }
+        return rig;
+    }
+
+    /** Kills the agent loops and the S3 server and removes the work directory. */
+    stop(): void {
+        for (const l of this.loops) kill(l);
+        if (this.server) kill(this.server);
+        fs.rmSync(this.work, { recursive: true, force: true });
+    }
+
+    /** Environment of the AWS CLI: the server's keys, no profile, no instance metadata. */
+    commonEnv(): Record<string, string> {
+        return {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            HOME: this.work,
+            LC_ALL: "C",
+            AWS_ACCESS_KEY_ID: ACCESS_KEY,
+            AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+            AWS_DEFAULT_REGION: "us-east-1",
+            AWS_EC2_METADATA_DISABLED: "true",
+            AWS_CONFIG_FILE: path.join(this.work, "aws-config-none"),
+            AWS_SHARED_CREDENTIALS_FILE: path.join(this.work, "aws-credentials-none"),
+        };
+    }
+
+    /** Environment of one agent (the components set the same variables). */
+    agentEnv(prefix: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+        return {
+            ...this.commonEnv(),
+            AWS_BIN: this.awsCli,
+            NODE_NAME: "tile38-ha-test-tile38-1",
+            TILE38_HOST: "127.0.0.1",
+            TILE38_PORT: String(this.options.noTile38Port),
+            DATA_DIR: dataDir,
+            BACKUP_BUCKET: this.options.bucket,
+            BACKUP_PREFIX: prefix,
+            BACKUP_ENDPOINT: this.endpoint,
+            BACKUP_CREATE_BUCKET: "1",
+            BACKUP_INTERVAL: "3600",
+            ...extra,
+        };
+    }
+
+    /** Runs the agent once (bounded) and returns its exit code and log. */
+    agent(args: string[], env: Record<string, string>, timeoutMs = 60_000): { code: number | null; log: string } {
+        const r = spawnSync("bash", [this.agentScript, ...args], { env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
+        if (r.error) throw r.error;
+        return { code: r.status, log: `${r.stdout}${r.stderr}` };
+    }
+
+    /** Starts the agent's loop (the sidecar) in the background; killed by {@link stop} or {@link kill}. */
+    startLoop(env: Record<string, string>): { proc: ChildProcess; log: () => string } {
+        let log = "";
+        const proc = spawn("bash", [this.agentScript, "run"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        proc.stdout!.on("data", (d) => (log += d));
+        proc.stderr!.on("data", (d) => (log += d));
+        this.loops.push(proc);
+        return { proc, log: () => log };
+    }
+
+    /** Kills one process this rig started. */
+    kill(proc: ChildProcess): void {
+        kill(proc);
+    }
+
+    /** The AWS CLI against the server (bounded). */
+    aws(args: string[], input?: Buffer): Buffer {
+        const r = spawnSync(this.awsCli, ["--endpoint-url", this.endpoint, ...args], { env: this.commonEnv(), input, timeout: 120_000, maxBuffer: 1 << 30 });
+        if (r.error) throw r.error;
+        if (r.status !== 0) throw new Error(`aws ${args.join(" ")} failed: ${r.stderr.toString()}`);
+        return r.stdout;
+    }
+
+    getObject(key: string): Buffer {
+        return this.aws(["s3", "cp", `s3://${this.options.bucket}/${key}`, "-"]);
+    }
+
+    putObject(key: string, body: Buffer): void {
+        this.aws(["s3", "cp", "-", `s3://${this.options.bucket}/${key}`], body);
+    }
+
+    listKeys(prefix: string): string[] {
+        const out = this.aws(["s3api", "list-objects-v2", "--bucket", this.options.bucket, "--prefix", prefix, "--query", "Contents[].Key", "--output", "text"])
+            .toString()
+            .trim();
+        return out === "None" || out === "" ? [] : out.split(/\s+/).sort();
+    }
+
+    /** A fresh data directory under the work directory, optionally holding an AOF. */
+    newDataDir(name: string, aof?: Buffer): string {
+        const d = path.join(this.work, name);
+        fs.mkdirSync(d, { recursive: true });
+        if (aof) fs.writeFileSync(path.join(d, "appendonly.aof"), aof);
+        return d;
+    }
+
+    /** The restore command exactly as a Tile38 start script runs it: `sh -c "$TILE38_RESTORE_CMD"` under busybox. */
+    runRestore(dataDir: string, timeoutSeconds: number): Promise<{ code: number | null; log: string }> {
+        const cmd = renderRestoreCommand({ timeoutSeconds });
+        return new Promise((resolve, reject) => {
+            let log = "";
+            const p = spawn(this.busybox, ["sh", "-c", cmd], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATA_DIR: dataDir }, stdio: ["ignore", "pipe", "pipe"] });
+            p.stdout.on("data", (d) => (log += d));
+            p.stderr.on("data", (d) => (log += d));
+            const killer = setTimeout(() => p.kill("SIGKILL"), (timeoutSeconds + 30) * 1000);
+            p.on("error", reject);
+            p.on("close", (code) => {
+                clearTimeout(killer);
+                resolve({ code, log });
+            });
+        });
+    }
+
+    /** Makes a backup of `aof` under `prefix` through the agent and returns its manifest. */
+    backup(prefix: string, dataName: string, aof: Buffer): Record<string, unknown> {
+        const dir = this.newDataDir(dataName, aof);
+        const r = this.agent(["backup-once"], this.agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(aof.length) }), 600_000);
+        if (r.code !== 0) throw new Error(`backup failed: ${r.log}`);
+        return JSON.parse(this.getObject(`${prefix}latest.json`).toString());
+    }
+}
