@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { Endpoint, kubernetesTopology, Topology } from "../render/topology";
 import { KubernetesClusterBackups } from "./clusterBackups";
-import { ClusterConfiguration } from "./clusterConfiguration";
+import { ClusterConfiguration, ClusterSecrets } from "./clusterConfiguration";
 import { CONFIGMAP_KEYS, contentHash, objectLabels, OBJECT_NAMES, sentinelTemplateKey, serviceFqdn } from "./common";
 import { ClusterNetworkPolicies } from "./networkPolicies";
 import { SentinelStatefulSet } from "./sentinelStatefulSet";
@@ -14,17 +14,8 @@ import { Tile38BackupHook, Tile38StatefulSet } from "./tile38StatefulSet";
 export interface KubernetesTile38ClusterArgs {
     /** The complete, validated stack config; `target` must be `kubernetes`. */
     config: StackConfig;
-    /** The cluster passwords (e.g. from `ClusterPasswords`); they end up only in the Secret. */
-    passwords: {
-        /** Tile38 `requirepass`/`leaderauth`. */
-        tile38: pulumi.Input<string>;
-        /** The sentinels' `requirepass`/`sentinel-pass`. */
-        sentinel: pulumi.Input<string>;
-        /** Static S3 access key id of the backup sidecars (stores outside AWS). Default: none (IRSA or the node's role). */
-        backupAccessKeyId?: pulumi.Input<string>;
-        /** Static S3 secret access key of the backup sidecars. Default: none. */
-        backupSecretAccessKey?: pulumi.Input<string>;
-    };
+    /** The cluster passwords (e.g. from `ClusterPasswords`) and backup keys; they end up only in the Secret. */
+    passwords: ClusterSecrets;
     /**
      * Backup additions to the Tile38 pods (env, restore command, sidecars, IRSA annotations).
      * Default: with `backup.enabled` (the default), {@link KubernetesClusterBackups} creates the

@@ -56,6 +56,18 @@ export function buildSecretSpec(cfg: StackConfig, passwords: ClusterConfiguratio
     };
 }
 
+/** What the cluster Secret holds (e.g. from `ClusterPasswords` and the stack's backup secrets). */
+export interface ClusterSecrets {
+    /** Tile38 `requirepass`/`leaderauth`. */
+    tile38: pulumi.Input<string>;
+    /** The sentinels' `requirepass`/`sentinel-pass`. */
+    sentinel: pulumi.Input<string>;
+    /** Static S3 access key id of the backup sidecars (stores outside AWS). Default: none (IRSA or the node's role). */
+    backupAccessKeyId?: pulumi.Input<string>;
+    /** Static S3 secret access key of the backup sidecars. Default: none. */
+    backupSecretAccessKey?: pulumi.Input<string>;
+}
+
 /** Arguments of {@link ClusterConfiguration}. */
 export interface ClusterConfigurationArgs {
     /** The complete stack config (namespace, cluster domain). */
@@ -63,16 +75,7 @@ export interface ClusterConfigurationArgs {
     /** The Kubernetes topology (`kubernetesTopology(config)`): every host is a pod FQDN. */
     topology: Topology;
     /** The cluster passwords; each ends up only in the Secret, as a Pulumi secret. */
-    passwords: {
-        /** Tile38 `requirepass`/`leaderauth`. */
-        tile38: pulumi.Input<string>;
-        /** The sentinels' `requirepass`/`sentinel-pass`. */
-        sentinel: pulumi.Input<string>;
-        /** Static S3 access key id of the backup sidecars (stores outside AWS). Default: none (IRSA). */
-        backupAccessKeyId?: pulumi.Input<string>;
-        /** Static S3 secret access key of the backup sidecars. Default: none (IRSA). */
-        backupSecretAccessKey?: pulumi.Input<string>;
-    };
+    passwords: ClusterSecrets;
 }
 
 /** The ConfigMap with the rendered scripts/templates and the Secret with both passwords. */
