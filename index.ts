@@ -24,3 +24,8 @@ export const tile38Password = pulumi.secret(built.tile38Password);
 export const sentinelPassword = pulumi.secret(built.sentinelPassword);
 /** Bucket that holds the AOF backups (undefined with backups off). */
 export const backupBucket = built.backupBucket;
+/** S3 endpoint of the backups (Docker local store: `http://127.0.0.1:9000`); undefined = AWS. */
+export const backupEndpoint = built.backupEndpoint;
+/** Docker: the backup agents' S3 keys (secrets), for `scripts/restore-backup.ts`; undefined = instance role. */
+export const backupAccessKeyId = built.backupAccessKeyId;
+export const backupSecretAccessKey = built.backupSecretAccessKey;

@@ -19,6 +19,12 @@ export interface BuiltStack {
     sentinelPassword: pulumi.Output<string>;
     /** Bucket that holds the AOF backups; undefined when `backup.enabled` is false. */
     backupBucket?: pulumi.Input<string>;
+    /** S3 endpoint of the backups (the local store's on Docker, `backup.endpoint`); undefined = AWS. */
+    backupEndpoint?: string;
+    /** Docker: the agents' S3 access key id (secret), for manual restores; undefined = instance role. */
+    backupAccessKeyId?: pulumi.Output<string>;
+    /** Docker: the agents' S3 secret access key (secret). */
+    backupSecretAccessKey?: pulumi.Output<string>;
 }
 
 /** Builds every resource of a stack from its loaded config (the body of index.ts). */
@@ -41,6 +47,9 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
                 sentinelUri: cluster.sentinelUri,
                 tile38Endpoints: cluster.tile38Endpoints,
                 backupBucket: cluster.backups?.bucketName,
+                backupEndpoint: cluster.backups?.endpoint,
+                backupAccessKeyId: cluster.backups?.accessKeyId,
+                backupSecretAccessKey: cluster.backups?.secretAccessKey,
             };
         }
         case "kubernetes": {
@@ -60,6 +69,7 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
                 sentinelUri: cluster.sentinelEndpoints.apply((e) => lettuceSentinelUri(e, config.masterName)),
                 tile38Endpoints: cluster.tile38Endpoints,
                 backupBucket: cluster.backups?.bucket.bucketName,
+                backupEndpoint: config.backup.enabled ? config.backup.endpoint : undefined,
             };
         }
         default: {

@@ -55,6 +55,10 @@ export class DockerClusterBackups extends pulumi.ComponentResource {
     readonly iam?: BackupIam;
     /** The agent containers. */
     readonly agents: DockerBackupAgents;
+    /** S3 access key id the agents use (secret); undefined = the instance role. For manual restores. */
+    readonly accessKeyId?: pulumi.Output<string>;
+    /** S3 secret access key the agents use (secret); undefined = the instance role. */
+    readonly secretAccessKey?: pulumi.Output<string>;
 
     constructor(name: string, args: DockerClusterBackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("tile38-ha:docker:ClusterBackups", name, {}, opts);
@@ -107,6 +111,10 @@ export class DockerClusterBackups extends pulumi.ComponentResource {
             }
         }
 
+        if (accessKeyId !== undefined && secretAccessKey !== undefined) {
+            this.accessKeyId = pulumi.secret(pulumi.output(accessKeyId));
+            this.secretAccessKey = pulumi.secret(pulumi.output(secretAccessKey));
+        }
         const topo = dockerTopology(config);
         this.agents = new DockerBackupAgents(
             `${prefix}-backup-agents`,

@@ -149,5 +149,8 @@ describe("dev stack under mocks", () => {
         expect(await pulumi.isSecret(program.sentinelPassword)).toBe(true);
         expect(await output(program.tile38Password)).toBe(TILE38_SECRET);
         expect(await output(program.backupBucket)).toBe("tile38-ha-dev-backups");
+        expect(program.backupEndpoint).toBe("http://127.0.0.1:9000");
+        expect(await pulumi.isSecret(program.backupSecretAccessKey)).toBe(true);
+        expect(await output(program.backupAccessKeyId)).toBe("generated-password-of-tile38-ha-dev-backups-s3-access-key");
     });
 });
