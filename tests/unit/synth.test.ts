@@ -60,6 +60,21 @@ describe("npm run synth", () => {
         expect(headless.every((s) => s.inputs.spec.publishNotReadyAddresses === true)).toBe(true);
         expect(of("kubernetes:policy/v1:PodDisruptionBudget").map((p) => p.inputs.spec.maxUnavailable)).toEqual([1, 1]);
         expect(of("kubernetes:networking.k8s.io/v1:NetworkPolicy").length).toBeGreaterThanOrEqual(2);
+        // The hardened backup bucket (issue 6).
+        expect(of("aws:s3/bucket:Bucket").map((b) => b.inputs.forceDestroy)).toEqual([false]);
+        expect(of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs).toMatchObject({
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+        expect(of("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership).toBe("BucketOwnerEnforced");
+        expect(of("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status).toBe("Enabled");
+        expect(of("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[0].inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe("AES256");
+        const tlsOnly = JSON.parse(of("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy);
+        expect(tlsOnly.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+        const [rule] = of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
+        expect(rule).toMatchObject({ filter: { prefix: "tile38/k8s/" }, expiration: { days: 30 }, noncurrentVersionExpiration: { noncurrentDays: 7 } });
         expect(of("kubernetes:core/v1:ServiceAccount")).toHaveLength(1);
         for (const s of sets) {
             const pod = s.inputs.spec.template.spec;
