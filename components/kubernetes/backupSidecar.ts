@@ -16,6 +16,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { backupAgentEnv, refreshSecondsFor, renderBackupAgentScript } from "../render/backupScripts";
+import { containerSecurityContext } from "./common";
 
 /** Name of the sidecar container. */
 export const BACKUP_SIDECAR_NAME = "backup-agent";
@@ -38,6 +39,12 @@ export interface BackupSidecarArgs {
     dataVolumeName: string;
     /** Where that volume is mounted in the Tile38 container; the sidecar mounts it at the same path. Default `/data`. */
     dataMountPath?: string;
+    /**
+     * A writable scratch volume (e.g. an emptyDir) mounted at /tmp, which is also the sidecar's
+     * HOME: the root file system is read-only. Default: none (then the root file system stays
+     * writable).
+     */
+    tmpVolumeName?: string;
     /** The Secret key holding the Tile38 password (e.g. `{ name: "tile38-ha-auth", key: "tile38-password" }`). */
     tile38PasswordSecret: SecretKeyRef;
     /** Static S3 credentials (S3-compatible stores outside AWS); unset = IRSA. */
@@ -71,6 +78,8 @@ export function backupSidecarContainer(args: BackupSidecarArgs): k8s.types.input
         ...Object.entries(plain).map(([name, value]) => ({ name, value })),
         { name: "TILE38_PASSWORD", valueFrom: { secretKeyRef: { name: args.tile38PasswordSecret.name, key: args.tile38PasswordSecret.key } } },
         { name: "BACKUP_AGENT_SCRIPT", value: script },
+        // The pod's user has no home directory in the image; the AWS CLI may write under HOME.
+        { name: "HOME", value: "/tmp" },
     ];
     if (args.credentialsSecret) {
         const c = args.credentialsSecret;
@@ -84,8 +93,11 @@ export function backupSidecarContainer(args: BackupSidecarArgs): k8s.types.input
         image: b.agentImage,
         command: ["bash", "-c", 'exec bash -c "$BACKUP_AGENT_SCRIPT" tile38-ha-backup-agent "$@"', "tile38-ha-backup-agent", "run"],
         env,
-        volumeMounts: [{ name: args.dataVolumeName, mountPath: dataDir }],
+        volumeMounts: [
+            { name: args.dataVolumeName, mountPath: dataDir },
+            ...(args.tmpVolumeName ? [{ name: args.tmpVolumeName, mountPath: "/tmp" }] : []),
+        ],
         resources: args.resources ?? { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-        securityContext: { allowPrivilegeEscalation: false },
+        securityContext: { ...containerSecurityContext(), readOnlyRootFilesystem: args.tmpVolumeName !== undefined },
     };
 }

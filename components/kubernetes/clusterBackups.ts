@@ -27,6 +27,7 @@ export function kubernetesBackupHook(
                 bucket,
                 dataVolumeName: VOLUME_NAMES.data,
                 dataMountPath: MOUNTS.data,
+                tmpVolumeName: VOLUME_NAMES.tmp,
                 tile38PasswordSecret: { name: OBJECT_NAMES.secret, key: K8S_SECRET_KEYS.tile38Password },
                 credentialsSecret: staticCredentials
                     ? { name: OBJECT_NAMES.secret, accessKeyIdKey: K8S_SECRET_KEYS.backupAccessKeyId, secretAccessKeyKey: K8S_SECRET_KEYS.backupSecretAccessKey }

@@ -314,7 +314,12 @@ describe("KubernetesTile38Cluster backups under mocks", () => {
         expect(envOf(sidecar, "BACKUP_PREFIX").value).toBe("tile38/k8s/");
         expect(envOf(sidecar, "TILE38_PASSWORD").valueFrom).toEqual({ secretKeyRef: { name: "tile38-ha-auth", key: "tile38-password" } });
         expect(envOf(sidecar, "AWS_ACCESS_KEY_ID")).toBeUndefined();
-        expect(sidecar.volumeMounts).toEqual([{ name: "data", mountPath: "/data" }]);
+        expect(sidecar.volumeMounts).toEqual([
+            { name: "data", mountPath: "/data" },
+            { name: "tmp", mountPath: "/tmp" },
+        ]);
+        expect(sidecar.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
+        expect(envOf(sidecar, "HOME").value).toBe("/tmp");
         const restore = envOf(container(main, "tile38"), "TILE38_RESTORE_CMD").value as string;
         expect(restore).toContain("_t=600");
         expect(podSpec(bare).containers.map((c: Any) => c.name)).toEqual(["tile38"]);
