@@ -16,6 +16,9 @@ const { config, issues } = parseStackConfig(
         quorum: "2",
         docker: { advertiseHost: "10.20.0.15", namePrefix: "geo-app" },
         tile38: { port: 9851, maxMemory: "4gb" },
+        // AOF backups into the team's existing bucket; the Docker host's instance role writes
+        // (attach the exported writer policy to it).
+        backup: { store: "aws", existingBucket: "geo-app-backups", keyPrefix: "tile38/geo-app/", region: "eu-west-1" },
     },
     { stack: pulumi.getStack(), platform: process.platform },
 );
@@ -31,3 +34,5 @@ const cluster = new DockerTile38Cluster("geo-app", {
 export const sentinelUri: string = cluster.sentinelUri;
 export const sentinels = cluster.sentinelEndpoints;
 export const password = passwords.tile38;
+export const backupBucket = cluster.backups?.bucketName;
+export const backupWriterPolicyArn = cluster.backups?.iam?.policyArn;
