@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../../config/types";
 import { PolicyDocument, PolicyStatement } from "./backupBucket";
 
 /**
@@ -118,6 +119,19 @@ export interface BackupIamArgs {
     serviceAccountName?: string;
     /** Tags of the policy and role. Default none. */
     tags?: Record<string, string>;
+}
+
+/**
+ * Maps the stack's config to {@link BackupIamArgs}: the writer policy always; on the Kubernetes
+ * target also the IRSA role when `backup.oidcProviderArn`/`oidcProviderUrl` are set.
+ */
+export function backupIamArgsFromConfig(config: StackConfig, bucketArn: pulumi.Input<string>): BackupIamArgs {
+    const b = config.backup;
+    const irsa =
+        config.target === "kubernetes"
+            ? { oidcProviderArn: b.oidcProviderArn, oidcProviderUrl: b.oidcProviderUrl, namespace: config.kubernetes.namespace, serviceAccountName: BACKUP_SERVICE_ACCOUNT_NAME }
+            : {};
+    return { bucketArn, keyPrefix: b.keyPrefix, kmsKeyArn: b.kmsKeyArn, tags: b.tags, ...irsa };
 }
 
 /**

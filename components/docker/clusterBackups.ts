@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackConfig } from "../../config/types";
 import { BackupBucket, backupBucketArgsFromConfig } from "../aws/backupBucket";
-import { BackupIam } from "../aws/backupIam";
+import { BackupIam, backupIamArgsFromConfig } from "../aws/backupIam";
 import { refreshSecondsFor, restoreCommandFor } from "../render/backupScripts";
 import { dockerTopology } from "../render/topology";
 import { DockerBackupAgents } from "./backupAgents";
@@ -103,11 +103,7 @@ export class DockerClusterBackups extends pulumi.ComponentResource {
             this.endpoint = b.endpoint;
             // IAM exists on AWS proper only; an S3-compatible endpoint uses the static keys.
             if (!b.endpoint) {
-                this.iam = new BackupIam(
-                    `${prefix}-backup-iam`,
-                    { bucketArn: this.bucket.bucketArn, keyPrefix: b.keyPrefix, kmsKeyArn: b.kmsKeyArn, tags: b.tags },
-                    { parent: this },
-                );
+                this.iam = new BackupIam(`${prefix}-backup-iam`, backupIamArgsFromConfig(config, this.bucket.bucketArn), { parent: this });
             }
         }
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { BackupBucket, backupBucketArgsFromConfig } from "../aws/backupBucket";
-import { BackupIam, BACKUP_SERVICE_ACCOUNT_NAME } from "../aws/backupIam";
+import { BackupIam, backupIamArgsFromConfig } from "../aws/backupIam";
 import { restoreCommandFor } from "../render/backupScripts";
 import { backupSidecarContainer } from "./backupSidecar";
 import { K8S_SECRET_KEYS, MOUNTS, OBJECT_NAMES, VOLUME_NAMES } from "./common";
@@ -72,20 +72,7 @@ export class KubernetesClusterBackups extends pulumi.ComponentResource {
         }
         this.bucket = new BackupBucket(`${name}-bucket`, backupBucketArgsFromConfig(b), { parent: this });
         if (!b.endpoint) {
-            this.iam = new BackupIam(
-                `${name}-iam`,
-                {
-                    bucketArn: this.bucket.bucketArn,
-                    keyPrefix: b.keyPrefix,
-                    kmsKeyArn: b.kmsKeyArn,
-                    oidcProviderArn: b.oidcProviderArn,
-                    oidcProviderUrl: b.oidcProviderUrl,
-                    namespace: config.kubernetes.namespace,
-                    serviceAccountName: BACKUP_SERVICE_ACCOUNT_NAME,
-                    tags: b.tags,
-                },
-                { parent: this },
-            );
+            this.iam = new BackupIam(`${name}-iam`, backupIamArgsFromConfig(config, this.bucket.bucketArn), { parent: this });
         }
         this.hook = kubernetesBackupHook(config, this.bucket.bucketName, this.iam?.roleArn, args.staticCredentials ?? false);
         this.registerOutputs({ bucketName: this.bucket.bucketName, roleArn: this.iam?.roleArn });
