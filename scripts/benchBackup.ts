@@ -16,7 +16,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BackupRig, respCommand } from "../testing/backupRig";
+import { BackupRig, respCommand } from "../tests/integration/harness/backupRig";
 
 interface Args {
     points: number;

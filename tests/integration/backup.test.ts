@@ -19,7 +19,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RESTORE_HANDSHAKE_DIR } from "../../components/render/backupScripts";
-import { BackupRig, respCommand, sha256 } from "../../testing/backupRig";
+import { BackupRig, respCommand, sha256 } from "./harness/backupRig";
 
 // Every wait below is bounded on its own (spawnSync timeouts, restore timeouts, port wait);
 // this only lifts Jest's 5 s default for tests that make several real S3 round trips.

@@ -13,7 +13,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { renderBackupAgentScript, renderRestoreCommand } from "../components/render/backupScripts";
+import { renderBackupAgentScript, renderRestoreCommand } from "../../../components/render/backupScripts";
+import { which } from "./busybox";
+import { waitFor } from "./wait";
 
 const ACCESS_KEY = "backuptestaccess";
 const SECRET_KEY = "backuptestsecret-0123456789";
@@ -25,11 +27,6 @@ export function respCommand(...args: string[]): Buffer {
 }
 
 export const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
-
-function which(cmd: string): string | undefined {
-    const r = spawnSync("bash", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
-    return r.status === 0 ? r.stdout.trim() : undefined;
-}
 
 function requireBinary(name: string, candidates: (string | undefined)[], install: string): string {
     for (const c of candidates) if (c && fs.existsSync(c)) return c;
@@ -46,21 +43,16 @@ function kill(proc: ChildProcess): void {
     }
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        const ok = await new Promise<boolean>((resolve) => {
-            const s = net.connect(port, "127.0.0.1");
-            s.once("connect", () => {
-                s.destroy();
-                resolve(true);
-            });
-            s.once("error", () => resolve(false));
+/** Whether something accepts a TCP connection on 127.0.0.1:`port` (one attempt). */
+function accepts(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.once("connect", () => {
+            s.destroy();
+            resolve(true);
         });
-        if (ok) return;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+        s.once("error", () => resolve(false));
+    });
 }
 
 /** Options of {@link BackupRig.start}. */
@@ -116,7 +108,7 @@ export class BackupRig {
             stdio: ["ignore", fs.openSync(path.join(work, "versitygw.log"), "w"), fs.openSync(path.join(work, "versitygw.err"), "w")],
         });
         try {
-            await waitForPort(options.s3Port, 15_000);
+            await waitFor(() => accepts(options.s3Port), { timeoutMs: 15_000, what: `the S3 server on 127.0.0.1:${options.s3Port}` });
         } catch (e) {
             rig.stop();
             throw e;
