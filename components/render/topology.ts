@@ -40,6 +40,8 @@ export interface Topology {
     maxMemory?: string;
     /** Priority a caught-up follower reports to Sentinel. */
     replicaPriority: number;
+    /** Seconds a planned hand-over waits for the followers to hold the read-only leader's whole AOF. */
+    handoverSyncSeconds: number;
     /** Seconds a starting process waits for the sentinels/peers before it exits to be retried. */
     startupTimeoutSeconds: number;
     nodes: Tile38Node[];
@@ -51,6 +53,13 @@ export function isIpLiteral(host: string): boolean {
     return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }
 
+/**
+ * Bound on a planned hand-over's wait for the followers (seconds). Followers stream the AOF live,
+ * so they are normally there within milliseconds; a follower still behind after this long makes
+ * the hand-over give up (writes re-enabled) rather than promote a node that lacks writes.
+ */
+export const HANDOVER_SYNC_SECONDS = 10;
+
 function common(cfg: StackConfig): Omit<Topology, "nodes" | "sentinels" | "hostnames"> {
     return {
         masterName: cfg.masterName,
@@ -61,6 +70,7 @@ function common(cfg: StackConfig): Omit<Topology, "nodes" | "sentinels" | "hostn
         maxMemory: cfg.tile38.maxMemory,
         replicaPriority: cfg.tile38.replicaPriority,
         startupTimeoutSeconds: cfg.tile38.startupTimeoutSeconds,
+        handoverSyncSeconds: HANDOVER_SYNC_SECONDS,
     };
 }
 

@@ -86,7 +86,7 @@ describe("renderRestoreCommand", () => {
         expect(() => syntaxCheck(["sh"], restore)).not.toThrow();
     });
     test("is bounded by the timeout and uses the handshake directory", () => {
-        expect(restore).toContain("_t=600");
+        expect(restore).toContain("RESTORE_TIMEOUT='600'");
         expect(restore).toContain(`'${RESTORE_HANDSHAKE_DIR}'`);
         expect(restore).toContain('while [ "$(date +%s)" -lt "$_end" ]');
     });

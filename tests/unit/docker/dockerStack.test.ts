@@ -131,7 +131,7 @@ describe("dev stack under mocks", () => {
             // The node asks its agent for the newest backup before it may lead an empty cluster.
             const node = env(byName(`tile38-ha-dev-tile38-${n}`));
             expect(node.TILE38_RESTORE_CMD).toContain("waiting up to $_t s");
-            expect(node.TILE38_RESTORE_CMD).toContain("_t=600");
+            expect(node.TILE38_RESTORE_CMD).toContain("RESTORE_TIMEOUT='600'");
         });
     });
 

@@ -321,7 +321,7 @@ describe("KubernetesTile38Cluster backups under mocks", () => {
         expect(sidecar.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
         expect(envOf(sidecar, "HOME").value).toBe("/tmp");
         const restore = envOf(container(main, "tile38"), "TILE38_RESTORE_CMD").value as string;
-        expect(restore).toContain("_t=600");
+        expect(restore).toContain("RESTORE_TIMEOUT='600'");
         expect(podSpec(bare).containers.map((c: Any) => c.name)).toEqual(["tile38"]);
         expect(envOf(container(bare, "tile38"), "TILE38_RESTORE_CMD")).toBeUndefined();
         expect(ofType(bare, "aws:s3/bucket:Bucket")).toHaveLength(0);

@@ -91,6 +91,7 @@ describe("Tile38 config", () => {
             replica_announce_ip: "127.0.0.1",
             replica_announce_port: 9852,
             "replica-priority": 0,
+            read_only: false,
             maxmemory: "2gb",
         });
     });
@@ -119,7 +120,7 @@ describe("start scripts", () => {
     it("the Tile38 script never self-elects without the sentinels", () => {
         // The only start_leader calls sit in the branch where the sentinels named this node.
         const main = tile38.slice(tile38.indexOf("main() {"));
-        const named = main.indexOf('if [ "$1:$2" != "$NODE_HOST:$NODE_PORT" ]');
+        const named = main.indexOf('if [ "$1:$2" != "$SELF" ]');
         expect(named).toBeGreaterThan(-1);
         const noSentinel = main.indexOf('log "no sentinel answered yet"');
         expect(main.slice(noSentinel, main.indexOf("sleep 1", noSentinel))).not.toContain("start_leader");

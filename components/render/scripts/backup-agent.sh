@@ -1,0 +1,321 @@
+#!/bin/bash
+# tile38-ha: AOF backup agent next to one Tile38 node, for the pinned AWS CLI image (bash >= 4.2,
+# coreutils, the aws CLI; no netcat: RESP goes over bash's /dev/tcp). See backupScripts.ts for the design.
+set -uo pipefail
+# @settings
+: "${DEFAULT_INTERVAL:?}" "${DEFAULT_REFRESH_SECONDS:?}" "${RESTORE_DIR_NAME:?}" "${POINTER_NAME:?}"
+export LC_ALL=C
+NODE_NAME=${NODE_NAME:?NODE_NAME must be set}
+TILE38_HOST=${TILE38_HOST:-127.0.0.1}
+TILE38_PORT=${TILE38_PORT:-}
+TILE38_PASSWORD=${TILE38_PASSWORD:-}
+DATA_DIR=${DATA_DIR:-/data}
+BACKUP_ENDPOINT=${BACKUP_ENDPOINT:-}
+BACKUP_CREATE_BUCKET=${BACKUP_CREATE_BUCKET:-0}
+BACKUP_INTERVAL=${BACKUP_INTERVAL:-$DEFAULT_INTERVAL}
+BACKUP_REFRESH_SECONDS=${BACKUP_REFRESH_SECONDS:-$DEFAULT_REFRESH_SECONDS}
+AWS_BIN=${AWS_BIN:-aws}
+AOF="$DATA_DIR/appendonly.aof"
+RESTORE_DIR="$DATA_DIR/$RESTORE_DIR_NAME"
+
+log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) tile38-ha-backup[$NODE_NAME] $*" >&2; }
+die() { log "$*"; exit 2; }
+
+[[ $NODE_NAME =~ ^[A-Za-z0-9._-]+$ ]] || die "NODE_NAME may only hold letters, digits and ._-"
+
+need_bucket() {
+  : "${BACKUP_BUCKET:?BACKUP_BUCKET must be set}" "${BACKUP_PREFIX:?BACKUP_PREFIX must be set}"
+  [[ $BACKUP_PREFIX == */ && $BACKUP_PREFIX != /* ]] || die "BACKUP_PREFIX must end with / and not start with / (got $BACKUP_PREFIX)"
+}
+
+# aws [--endpoint-url URL] ARGS... (bash 4.2 in the AWS CLI image: no empty-array expansion under set -u).
+s3() {
+  if [ -n "$BACKUP_ENDPOINT" ]; then "$AWS_BIN" --endpoint-url "$BACKUP_ENDPOINT" "$@"; else "$AWS_BIN" "$@"; fi
+}
+s3url() { printf 's3://%s/%s' "$BACKUP_BUCKET" "$1"; }
+
+# resp ARG...: one RESP command (byte lengths: LC_ALL=C).
+resp() {
+  printf '*%d\r\n' "$#"
+  local a
+  for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a"; done
+}
+
+# The node's SERVER reply (JSON) over bash's /dev/tcp; fails when Tile38 does not answer.
+tile38_server_json() {
+  [ -n "$TILE38_PORT" ] || return 1
+  (
+    exec 3<>"/dev/tcp/$TILE38_HOST/$TILE38_PORT" || exit 1
+    {
+      if [ -n "$TILE38_PASSWORD" ]; then resp AUTH "$TILE38_PASSWORD"; fi
+      resp OUTPUT json
+      resp SERVER
+      resp QUIT
+    } >&3
+    timeout 5 cat <&3
+  ) 2>/dev/null | tr -d '\r'
+}
+
+# json_field NAME JSON: a number or string field of a flat JSON object.
+json_field() {
+  local re_num="\"$1\":([0-9]+)" re_str="\"$1\":\"([^\"]*)\""
+  if [[ $2 =~ $re_num ]]; then printf '%s' "${BASH_REMATCH[1]}"; return 0; fi
+  if [[ $2 =~ $re_str ]]; then printf '%s' "${BASH_REMATCH[1]}"; return 0; fi
+  return 1
+}
+
+file_size() { stat -c %s "$1"; }
+file_inode() { stat -c %i "$1"; }
+sha256_of_prefix() { head -c "$2" "$1" | sha256sum | cut -d' ' -f1; }
+
+# Sanity check of a whole AOF: RESP arrays start with '*' and every command ends with CRLF.
+looks_like_aof() {
+  local first last
+  first=$(head -c 1 "$1")
+  last=$(tail -c 2 "$1"; echo x)
+  [ "$first" = "*" ] && [ "${last%x}" = $'\r\n' ]
+}
+
+# prefix_on_boundary FILE SIZE: the first SIZE bytes start with '*' and end with CRLF. A sanity
+# check, not a RESP parse: aof_size itself ends on a command boundary. (tail -c +N seeks.)
+prefix_on_boundary() {
+  local first last
+  [ "$2" -ge 4 ] || return 1
+  first=$(head -c 1 "$1")
+  last=$(tail -c +$(($2 - 1)) "$1" | head -c 2; echo x)
+  [ "$first" = "*" ] && [ "${last%x}" = $'\r\n' ]
+}
+
+ensure_bucket() {
+  [ "$BACKUP_CREATE_BUCKET" = 1 ] || return 0
+  [ -n "${BUCKET_READY:-}" ] && return 0
+  if s3 s3api head-bucket --bucket "$BACKUP_BUCKET" >/dev/null 2>&1; then BUCKET_READY=1; return 0; fi
+  local out
+  if out=$(s3 s3api create-bucket --bucket "$BACKUP_BUCKET" 2>&1) || [[ $out == *BucketAlreadyOwnedByYou* ]]; then
+    log "bucket $BACKUP_BUCKET is ready"; BUCKET_READY=1; return 0
+  fi
+  log "cannot create bucket $BACKUP_BUCKET: $out"; return 1
+}
+
+HASH_CACHE_KEY=""
+HASH_CACHE_VALUE=""
+
+# One backup round. Exit status 0: uploaded, unchanged, or nothing to do (follower, empty AOF).
+backup_round() {
+  need_bucket
+  ensure_bucket || return 1
+  if [ ! -s "$AOF" ]; then log "no AOF yet: nothing to back up"; return 0; fi
+  local inode size json
+  inode=$(file_inode "$AOF") || return 1
+  if json=$(tile38_server_json) && size=$(json_field aof_size "$json"); then
+    if [[ $json == *'"following":'* ]]; then
+      log "this node follows $(json_field following "$json"): the leader's agent uploads"
+      return 0
+    fi
+  elif [ -n "${AOF_SIZE_OVERRIDE:-}" ]; then
+    [[ $AOF_SIZE_OVERRIDE =~ ^[0-9]+$ ]] || die "AOF_SIZE_OVERRIDE must be a number"
+    size=$AOF_SIZE_OVERRIDE
+    log "TEST SEAM: Tile38 at $TILE38_HOST:${TILE38_PORT:-?} did not answer SERVER; using AOF_SIZE_OVERRIDE=$size as aof_size"
+  else
+    log "Tile38 at $TILE38_HOST:${TILE38_PORT:-?} did not answer SERVER: skipping this round"
+    return 1
+  fi
+  if [ "$size" -eq 0 ]; then log "aof_size is 0: nothing to back up"; return 0; fi
+  local have
+  have=$(file_size "$AOF") || return 1
+  if [ "$have" -lt "$size" ]; then
+    log "appendonly.aof holds $have bytes, fewer than aof_size $size (not flushed yet): retrying next round"
+    return 1
+  fi
+
+  if ! prefix_on_boundary "$AOF" "$size"; then
+    log "the first $size bytes of appendonly.aof do not start with * and end with CRLF (not an AOF prefix): not uploaded"
+    return 1
+  fi
+
+  local sha
+  if [ "$HASH_CACHE_KEY" = "$inode:$size" ]; then
+    sha=$HASH_CACHE_VALUE
+  else
+    sha=$(sha256_of_prefix "$AOF" "$size") || return 1
+    HASH_CACHE_KEY="$inode:$size"; HASH_CACHE_VALUE=$sha
+  fi
+
+  local pointer now p_size p_sha p_epoch
+  now=$(date +%s)
+  if pointer=$(s3 s3 cp "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" - 2>/dev/null); then
+    p_size=$(json_field size "$pointer" || true)
+    p_sha=$(json_field sha256 "$pointer" || true)
+    p_epoch=$(json_field epoch "$pointer" || echo 0)
+    if [ "$p_size" = "$size" ] && [ "$p_sha" = "$sha" ]; then
+      if [ "$BACKUP_REFRESH_SECONDS" -eq 0 ] || [ $((now - p_epoch)) -lt "$BACKUP_REFRESH_SECONDS" ]; then
+        log "unchanged since the last backup ($size bytes, sha256 $sha): nothing uploaded"
+        return 0
+      fi
+      log "unchanged, but the last backup is older than $BACKUP_REFRESH_SECONDS s: uploading it again before it expires"
+    fi
+  fi
+
+  local stamp key mkey
+  # Millisecond stamps: fixed width, so keys sort by time; two rounds never share a key.
+  stamp=$(date -u +%Y%m%dT%H%M%S.%3NZ)
+  key="${BACKUP_PREFIX}aof/$stamp-$NODE_NAME.aof"
+  mkey="${BACKUP_PREFIX}manifests/$stamp-$NODE_NAME.json"
+  # Stream exactly the prefix (no copy on the data volume, which could fill it).
+  if ! head -c "$size" "$AOF" | s3 s3 cp - "$(s3url "$key")" --expected-size "$size" --only-show-errors; then
+    log "upload of $key failed"; return 1
+  fi
+  local uploaded
+  uploaded=$(s3 s3api head-object --bucket "$BACKUP_BUCKET" --key "$key" --query ContentLength --output text 2>/dev/null || true)
+  if [ "$uploaded" != "$size" ]; then
+    log "uploaded object $key holds ${uploaded:-?} bytes, expected $size: no manifest written"; return 1
+  fi
+  if [ "$(file_inode "$AOF" 2>/dev/null)" != "$inode" ]; then
+    log "appendonly.aof was replaced (AOFSHRINK) during the upload: discarding this round"; return 1
+  fi
+  local manifest
+  manifest=$(printf '{"version":1,"node":"%s","key":"%s","manifest":"%s","size":%s,"sha256":"%s","time":"%s","epoch":%s}' \
+    "$NODE_NAME" "$key" "$mkey" "$size" "$sha" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$now")
+  printf '%s' "$manifest" | s3 s3 cp - "$(s3url "$mkey")" --content-type application/json --only-show-errors || { log "writing manifest $mkey failed"; return 1; }
+  printf '%s' "$manifest" | s3 s3 cp - "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" --content-type application/json --only-show-errors || { log "writing the pointer failed"; return 1; }
+  log "backed up $size bytes (sha256 $sha) to $key"
+}
+
+# Manifest keys, newest first (keys start with a sortable UTC stamp).
+list_manifests() {
+  local out
+  out=$(s3 s3api list-objects-v2 --bucket "$BACKUP_BUCKET" --prefix "${BACKUP_PREFIX}manifests/" --query 'Contents[].Key' --output text) || return 1
+  [ "$out" = None ] && return 0
+  # shellcheck disable=SC2086 # the CLI's text output: keys separated by whitespace
+  printf '%s\n' $out | grep '\.json$' | sort -r
+}
+
+# fetch_verified MANIFEST_KEY OUT: downloads the backup a manifest names into OUT.tmp, checks size,
+# SHA-256 and command boundaries, then renames it to OUT. Prints the reason and fails otherwise.
+fetch_verified() {
+  local mkey=$1 out=$2 manifest key size sha got got_sha
+  manifest=$(s3 s3 cp "$(s3url "$mkey")" - 2>/dev/null) || { echo "manifest $mkey cannot be read"; return 1; }
+  if ! { key=$(json_field key "$manifest") && size=$(json_field size "$manifest") && sha=$(json_field sha256 "$manifest"); }; then
+    echo "manifest $mkey is not a tile38-ha manifest"; return 1
+  fi
+  rm -f "$out.tmp"
+  if ! s3 s3 cp "$(s3url "$key")" "$out.tmp" --only-show-errors >/dev/null 2>&1; then
+    rm -f "$out.tmp"; echo "backup $key cannot be downloaded"; return 1
+  fi
+  got=$(file_size "$out.tmp")
+  if [ "$got" -lt "$size" ]; then
+    rm -f "$out.tmp"; echo "backup $key is truncated: $got bytes, its manifest says $size"; return 1
+  fi
+  if [ "$got" -ne "$size" ]; then
+    rm -f "$out.tmp"; echo "backup $key has $got bytes, its manifest says $size"; return 1
+  fi
+  got_sha=$(sha256sum "$out.tmp" | cut -d' ' -f1)
+  if [ "$got_sha" != "$sha" ]; then
+    rm -f "$out.tmp"; echo "backup $key is corrupt: sha256 $got_sha, its manifest says $sha"; return 1
+  fi
+  if ! looks_like_aof "$out.tmp"; then
+    rm -f "$out.tmp"; echo "backup $key does not start with * and end with CRLF: not an AOF"; return 1
+  fi
+  mv -f "$out.tmp" "$out"
+  echo "$key $size $sha"
+}
+
+# restore_into OUT: the newest backup that passes every check, newest first.
+# Prints "ok <key> <size> <sha256>", "none <why>" or "fail <why>".
+restore_into() {
+  local out=$1 manifests mkey reason refused=0 reasons=""
+  if ! manifests=$(list_manifests); then echo "fail cannot list s3://$BACKUP_BUCKET/${BACKUP_PREFIX}manifests/"; return 0; fi
+  if [ -z "$manifests" ]; then echo "none no backup under s3://$BACKUP_BUCKET/$BACKUP_PREFIX"; return 0; fi
+  for mkey in $manifests; do
+    if reason=$(fetch_verified "$mkey" "$out"); then
+      echo "ok $reason"; return 0
+    fi
+    log "REFUSED: $reason; trying the previous backup"
+    refused=$((refused + 1)); reasons="$reasons; $reason"
+  done
+  echo "fail all $refused backups were refused${reasons}"
+}
+
+# The restore handshake: answer a request written by the node's restore command.
+handle_restore_request() {
+  [ -f "$RESTORE_DIR/request" ] || return 0
+  local id rid
+  id=$(head -n 1 "$RESTORE_DIR/request")
+  [ -n "$id" ] || return 0
+  if [ -f "$RESTORE_DIR/result" ]; then
+    read -r _ rid _ < "$RESTORE_DIR/result" || true
+    [ "$rid" = "$id" ] && return 0
+  fi
+  log "restore request $id"
+  local result
+  if [ -s "$AOF" ]; then
+    result="fail appendonly.aof is not empty: refusing to overwrite it"
+  else
+    need_bucket
+    ensure_bucket || true
+    result=$(restore_into "$AOF")
+  fi
+  if [[ $result == ok* ]]; then chown --reference="$DATA_DIR" "$AOF" 2>/dev/null || true; fi
+  log "restore request $id: $result"
+  # shellcheck disable=SC2086 # split the answer into its words
+  set -- $result
+  local word=$1; shift
+  printf '%s %s %s\n' "$word" "$id" "$*" > "$RESTORE_DIR/result.tmp" && mv -f "$RESTORE_DIR/result.tmp" "$RESTORE_DIR/result"
+}
+
+run_loop() {
+  need_bucket
+  mkdir -p "$RESTORE_DIR"
+  log "backing up to s3://$BACKUP_BUCKET/$BACKUP_PREFIX every $BACKUP_INTERVAL s (the leader's agent uploads)"
+  local next now first=$BACKUP_INTERVAL
+  [ "$first" -gt 30 ] && first=30
+  next=$(( $(date +%s) + first ))
+  while :; do
+    handle_restore_request
+    now=$(date +%s)
+    if [ "$now" -ge "$next" ]; then
+      backup_round || log "backup round failed; retrying in $BACKUP_INTERVAL s"
+      next=$(( $(date +%s) + BACKUP_INTERVAL ))
+    fi
+    sleep 1
+  done
+}
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: tile38-ha-backup-agent [run]              backup loop + restore handshake (the sidecar)
+       tile38-ha-backup-agent backup-once        one backup round now
+       tile38-ha-backup-agent list               manifests, newest first, with size and time
+       tile38-ha-backup-agent fetch MANIFEST|latest OUT
+                                                 download a chosen backup, verify size and sha256,
+                                                 write it to OUT (refuses to replace a non-empty OUT
+                                                 unless FORCE=1)
+USAGE
+  exit 2
+}
+
+case "${1:-run}" in
+  run) run_loop ;;
+  backup-once) backup_round ;;
+  list)
+    need_bucket
+    _m=$(list_manifests) || die "cannot list s3://$BACKUP_BUCKET/${BACKUP_PREFIX}manifests/"
+    for _k in $_m; do
+      _j=$(s3 s3 cp "$(s3url "$_k")" - 2>/dev/null || true)
+      printf '%s\t%s\t%s\t%s\n' "$_k" "$(json_field size "$_j" || echo ?)" "$(json_field time "$_j" || echo ?)" "$(json_field node "$_j" || echo ?)"
+    done
+    ;;
+  fetch)
+    need_bucket
+    [ $# -eq 3 ] || usage
+    _mk=$2; _out=$3
+    if [ "$_mk" = latest ]; then
+      _j=$(s3 s3 cp "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" - 2>/dev/null) || die "no pointer ${BACKUP_PREFIX}$POINTER_NAME"
+      _mk=$(json_field manifest "$_j") || die "the pointer names no manifest"
+    fi
+    if [ -s "$_out" ] && [ "${FORCE:-0}" != 1 ]; then die "$_out exists and is not empty (set FORCE=1 to replace it)"; fi
+    _r=$(fetch_verified "$_mk" "$_out") || die "REFUSED: $_r"
+    log "restored $_r into $_out"
+    ;;
+  *) usage ;;
+esac

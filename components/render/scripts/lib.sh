@@ -1,0 +1,87 @@
+# shellcheck shell=sh
+# tile38-ha: RESP helpers shared by every busybox-sh script (the Tile38 and Redis Alpine images).
+# Included by the renderer in place of the `. ./lib.sh` line; needs only nc, awk, sed, sort,
+# uniq, tr, timeout. Reads LOG_TAG, SENTINELS, MASTER_NAME, SENTINEL_PASSWORD.
+
+log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $LOG_TAG $*" >&2; }
+
+# Passwords go into JSON and config files: refuse characters that would need escaping there.
+check_password() {
+  case "$2" in
+    *[!A-Za-z0-9._~+=@%^,:/-]*) log "$1 may only hold letters, digits and ._~+=@%^,:/-"; exit 2 ;;
+  esac
+}
+
+# resp ARG... : one command in RESP framing (binary-safe, no quoting issues; LC_ALL=C for byte lengths).
+resp() {
+  printf '*%d\r\n' "$#"
+  for _a in "$@"; do printf '$%d\r\n%s\r\n' "${#_a}" "$_a"; done
+}
+
+# rsend HOST PORT PASSWORD : sends stdin (RESP commands) after AUTH (if a password is given) and
+# before QUIT; prints the raw reply lines without CR. Every call is bounded: nc -w bounds the
+# connect, timeout the whole call (Debian's busybox nc does not bound reads).
+rsend() {
+  {
+    if [ -n "$3" ]; then resp AUTH "$3"; fi
+    cat
+    resp QUIT
+  } | timeout "${CALL_TIMEOUT:-3}" nc -w "${NC_TIMEOUT:-2}" "$1" "$2" 2>/dev/null | tr -d '\r'
+}
+
+# rcall HOST PORT PASSWORD CMD ARG... : one command.
+rcall() {
+  _h=$1; _p=$2; _pw=$3; shift 3
+  resp "$@" | rsend "$_h" "$_p" "$_pw"
+}
+
+# sentinel_call HOST:PORT CMD ARG... : one command to a sentinel.
+sentinel_call() {
+  _e=$1; shift
+  rcall "${_e%:*}" "${_e##*:}" "$SENTINEL_PASSWORD" "$@"
+}
+
+# Reply parsing (stdin = rcall output) ------------------------------------------------------
+
+# first_pair_reply: the first two-element array of bulk strings, as "a b" (get-master-addr-by-name).
+first_pair_reply() {
+  awk '$0 == "*2" { f = 1; next } f && /^\$/ { next } f { v[++n] = $0; if (n == 2) { print v[1] " " v[2]; exit } }'
+}
+
+# info_field NAME: the value of NAME:value in an INFO reply.
+info_field() { sed -n "s/^$1:\\(.*\\)\$/\\1/p" | head -n 1; }
+
+# json_field NAME: a number, boolean or string field of a JSON reply (the first occurrence).
+json_field() {
+  sed -n -e "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" -e "s/.*\"$1\":\\([0-9a-z.-][0-9a-z.-]*\\).*/\\1/p" | head -n 1
+}
+
+# pairs_field NAME: the value after NAME in a flat RESP array of bulk-string pairs (SENTINEL
+# MASTER/REPLICAS/SENTINELS replies; several instances give several values, one per line).
+pairs_field() {
+  awk -v k="$1" 'want && /^\$/ { next } want { print; want = 0; next } /^\$/ { next } $0 == k { want = 1 }'
+}
+
+# majority_vote: stdin holds one "host port" answer per line; prints the answer most lines give
+# (ties: the smallest, so every caller breaks them alike); fails on empty input.
+majority_vote() {
+  sort | uniq -c | sort -k1,1nr -k2 | awk 'NR == 1 && $1 > 0 { print $2 " " $3; found = 1 } END { exit found ? 0 : 1 }'
+}
+
+# sentinel_leader HOST:PORT : "host port" this sentinel names as leader; fails when it does not answer.
+sentinel_leader() {
+  _la=$(sentinel_call "$1" SENTINEL get-master-addr-by-name "$MASTER_NAME" | first_pair_reply)
+  [ -n "$_la" ] && printf '%s\n' "$_la"
+}
+
+# leader_among SENTINEL... : prints "host port" of the leader named by the most of these
+# sentinels that answer (host:port each); fails when none answers.
+leader_among() {
+  for _s in "$@"; do sentinel_leader "$_s" || true; done | majority_vote
+}
+
+# leader_from_sentinels: leader_among every sentinel of $SENTINELS.
+leader_from_sentinels() {
+  # shellcheck disable=SC2086 # SENTINELS is a space-separated list by design
+  leader_among $SENTINELS
+}

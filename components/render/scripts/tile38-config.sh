@@ -1,0 +1,47 @@
+# shellcheck shell=sh
+# tile38-ha: write_tile38_config ROLE [LEADER_HOST LEADER_PORT] rewrites $DATA_DIR/config with the
+# managed keys for ROLE (leader|follower) and keeps every other top-level key Tile38 wrote
+# (server_id, follow_id, follow_pos, ...). The awk splitter walks the JSON by character, so nested
+# values and strings with commas survive. Must produce the same managed keys as renderTile38Config
+# in tile38Config.ts (a test runs both). Reads MANAGED_KEYS, REPLICA_PRIORITY, MAXMEMORY.
+write_tile38_config() {
+  _role=$1; _cfg="$DATA_DIR/config"
+  if [ "$_role" = follower ]; then _prio=0; else _prio=$REPLICA_PRIORITY; fi
+  {
+    if [ -s "$_cfg" ]; then cat "$_cfg"; else echo '{}'; fi
+  } | awk -v managed="$MANAGED_KEYS" '
+    BEGIN { RS = "\001"; split(managed, m, " "); for (i in m) drop["\"" m[i] "\""] = 1 }
+    function keep(entry,   k) {
+      gsub(/[\r\n]+/, " ", entry); gsub(/^[ \t]+|[ \t]+$/, "", entry)
+      if (entry == "") return
+      k = entry; sub(/[ \t\r\n]*:.*/, "", k)
+      if (!(k in drop)) out[++n] = entry
+    }
+    {
+      s = $0; depth = 0; instr = 0; esc = 0; start = 0
+      for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (instr) { if (esc) esc = 0; else if (c == "\\") esc = 1; else if (c == "\"") instr = 0; continue }
+        if (c == "\"") { instr = 1; continue }
+        if (c == "{" || c == "[") { depth++; if (depth == 1) start = i + 1; continue }
+        if (c == "}" || c == "]") { if (depth == 1) keep(substr(s, start, i - start)); depth--; continue }
+        if (c == "," && depth == 1) { keep(substr(s, start, i - start)); start = i + 1 }
+      }
+      for (j = 1; j <= n; j++) print out[j]
+    }' > "$_cfg.kept"
+  {
+    if [ "$_role" = follower ]; then
+      printf '"follow_host": "%s"\n"follow_port": %s\n' "$2" "$3"
+    fi
+    printf '"requirepass": "%s"\n"leaderauth": "%s"\n' "$TILE38_PASSWORD" "$TILE38_PASSWORD"
+    printf '"replica_announce_ip": "%s"\n"replica_announce_port": %s\n' "$NODE_HOST" "$NODE_PORT"
+    printf '"replica-priority": %s\n' "$_prio"
+    # A planned hand-over leaves the old leader read-only: every start resets it.
+    printf '"read_only": false\n'
+    if [ -n "$MAXMEMORY" ]; then printf '"maxmemory": "%s"\n' "$MAXMEMORY"; fi
+  } >> "$_cfg.kept"
+  awk 'BEGIN { printf "{" } { printf "%s\n\t%s", (NR > 1 ? "," : ""), $0 } END { print "\n}" }' "$_cfg.kept" > "$_cfg.new"
+  rm -f "$_cfg.kept"
+  chmod 600 "$_cfg.new"
+  mv "$_cfg.new" "$_cfg"
+}

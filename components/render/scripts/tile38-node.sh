@@ -1,0 +1,60 @@
+# shellcheck shell=sh
+# tile38-ha: what every Tile38 node script (start, stop, hand-over) knows about its node.
+# Included by the renderer in place of the `. ./tile38-node.sh` line, after lib.sh.
+# Environment: NODE_HOST, NODE_PORT, TILE38_PASSWORD (required); NODE_BIND (default 0.0.0.0),
+# DATA_DIR (default /data), SENTINEL_PASSWORD (empty = sentinels without auth), TILE38_BIN.
+
+export LC_ALL=C
+: "${NODE_HOST:?NODE_HOST must be set}" "${NODE_PORT:?NODE_PORT must be set}"
+: "${TILE38_PASSWORD:?TILE38_PASSWORD must be set}"
+NODE_BIND=${NODE_BIND:-0.0.0.0}
+DATA_DIR=${DATA_DIR:-/data}
+SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-}
+TILE38_BIN=${TILE38_BIN:-tile38-server}
+SELF="$NODE_HOST:$NODE_PORT"
+# shellcheck disable=SC2034 # read by log() in lib.sh, which every script includes first
+LOG_TAG="tile38-ha[$SELF]"
+# Address to reach this node from inside its own container.
+case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_HOST=127.0.0.1 ;; *) LOCAL_HOST=$NODE_BIND ;; esac
+
+# node_call HOST:PORT CMD... against a Tile38 node with the cluster password.
+node_call() {
+  _e=$1; shift
+  rcall "${_e%:*}" "${_e##*:}" "$TILE38_PASSWORD" "$@"
+}
+node_call_self() { rcall "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" "$@"; }
+
+# node_server HOST:PORT : the node's SERVER stats as one JSON line. `OUTPUT json` is a command
+# of its own (`OUTPUT json SERVER` is refused with "wrong number of arguments").
+node_server() {
+  { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$TILE38_PASSWORD" | grep '^{"ok":true,"stats"'
+}
+
+# node_role HOST:PORT : master or slave (fails when the node does not answer).
+node_role() {
+  _r=$(node_call "$1" INFO replication | info_field role)
+  [ -n "$_r" ] && echo "$_r"
+}
+
+# sentinels_name_self: true when the sentinels' majority answer is this node.
+sentinels_name_self() {
+  _ln=$(leader_from_sentinels) || return 1
+  [ "${_ln% *}:${_ln##* }" = "$SELF" ]
+}
+
+has_local_data() { [ -s "$DATA_DIR/appendonly.aof" ]; }
+
+# True when another node reports a non-empty AOF, or a sentinel knows a replica with a
+# replication offset above 0: then this cluster is not new, and an empty node must not lead.
+others_have_data() {
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$SELF" ] && continue
+    _size=$(node_server "$_n" | json_field aof_size)
+    if [ -n "$_size" ] && [ "$_size" -gt 0 ]; then log "node $_n holds $_size bytes of AOF"; return 0; fi
+  done
+  for _s in $SENTINELS; do
+    _off=$(sentinel_call "$_s" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field slave-repl-offset | sort -n | tail -n 1)
+    if [ "${_off:-0}" -gt 0 ]; then log "sentinel $_s knows a replica at offset $_off"; return 0; fi
+  done
+  return 1
+}

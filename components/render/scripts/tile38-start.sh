@@ -1,0 +1,136 @@
+#!/bin/sh
+# tile38-ha: start one Tile38 node. One script for every node; its identity comes from the
+# environment (see tile38-node.sh). It asks the sentinels who leads and follows that node; it leads
+# only when the sentinels name it, and an empty node leads only when no node holds data. It never
+# elects itself without the sentinels. It stays the container's main process: on SIGTERM
+# (`docker stop`, pod deletion) it hands leadership over before it stops the server.
+set -eu
+# @settings
+: "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${REPLICA_PRIORITY:?}" "${STARTUP_TIMEOUT:?}"
+: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}"
+. ./lib.sh
+. ./tile38-node.sh
+. ./tile38-config.sh
+. ./tile38-handover.sh
+
+# Keeps promotion eligibility and the read-only flag right for the node's whole life:
+# - a follower reports replica-priority 0 until it has caught up with a leader once
+#   (`caught_up_once`; Tile38 #750). Not `caught_up`: that turns false on every follower the
+#   moment the leader dies, which would leave Sentinel no follower to promote;
+# - a follower is never read-only (a planned hand-over leaves the old leader read-only);
+# - a leader the sentinels name is read-only only during a live hand-over (its marker file).
+priority_loop() {
+  _current=""
+  while :; do
+    sleep 1
+    _info=$(node_call_self INFO replication)
+    _role=$(printf '%s\n' "$_info" | info_field role)
+    [ -n "$_role" ] || continue
+    _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
+    _want=$REPLICA_PRIORITY
+    if [ "$_role" = master ]; then
+      _have=$_current
+      if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ] && ! handover_live && sentinels_name_self; then
+        node_call_self READONLY no >/dev/null && log "the sentinels name this node: writes re-enabled"
+      fi
+    else
+      _have=$(printf '%s\n' "$_info" | info_field slave_priority)
+      [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
+      if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
+        node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
+      fi
+    fi
+    [ "$_want" = "$_have" ] && continue
+    if node_call_self CONFIG SET replica-priority "$_want" | grep -q '^+OK'; then
+      node_call_self CONFIG REWRITE >/dev/null
+      log "replica-priority is now $_want (role $_role)"
+      _current=$_want
+    fi
+  done
+}
+
+# handover_live: a hand-over of this node is under way (its marker names a future deadline).
+handover_live() {
+  [ -s "$HANDOVER_MARK" ] && [ "$(date +%s)" -lt "$(cat "$HANDOVER_MARK" 2>/dev/null || echo 0)" ]
+}
+
+SERVER_PID=""
+LOOP_PID=""
+
+# SIGTERM/SIGINT: hand over if leading (bounded by the failover timeout), then stop the server.
+on_stop() {
+  trap - TERM INT
+  log "stop requested"
+  handover || true
+  [ -z "$LOOP_PID" ] || kill "$LOOP_PID" 2>/dev/null || true
+  [ -z "$SERVER_PID" ] || kill -TERM "$SERVER_PID" 2>/dev/null || true
+  [ -z "$SERVER_PID" ] || wait "$SERVER_PID" || true
+  log "stopped"
+  exit 0
+}
+
+start_server() {
+  rm -f "$HANDOVER_MARK"
+  set -- -d "$DATA_DIR" -h "$NODE_BIND" -p "$NODE_PORT" --appendonly yes
+  if [ -n "${METRICS_PORT:-}" ]; then set -- "$@" --metrics-addr ":$METRICS_PORT"; fi
+  trap on_stop TERM INT
+  "$TILE38_BIN" "$@" &
+  SERVER_PID=$!
+  priority_loop &
+  LOOP_PID=$!
+  _status=0
+  wait "$SERVER_PID" || _status=$?
+  # Only reached when the server exited by itself (a stop runs on_stop, which exits).
+  kill "$LOOP_PID" 2>/dev/null || true
+  log "tile38-server exited with status $_status"
+  exit "$_status"
+}
+
+start_follower() {
+  log "starting as a follower of $1:$2 (replica-priority 0 until caught up)"
+  write_tile38_config follower "$1" "$2"
+  start_server
+}
+
+start_leader() {
+  log "starting as the leader: $1"
+  write_tile38_config leader
+  start_server
+}
+
+main() {
+  check_password TILE38_PASSWORD "$TILE38_PASSWORD"
+  check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
+  mkdir -p "$DATA_DIR"
+  _deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
+  while :; do
+    if _leader=$(leader_from_sentinels); then
+      # shellcheck disable=SC2086 # "host port"
+      set -- $_leader
+      if [ "$1:$2" != "$SELF" ]; then
+        # Follow whoever the sentinels name, whatever the old config says (Tile38 #689).
+        start_follower "$1" "$2"
+      elif has_local_data; then
+        start_leader "the sentinels name this node and it holds data"
+      elif ! others_have_data; then
+        if [ -n "${TILE38_RESTORE_CMD:-}" ]; then
+          log "no node holds data: running the restore command"
+          sh -c "$TILE38_RESTORE_CMD" || { log "restore failed; exiting to be retried"; exit 1; }
+        fi
+        start_leader "the sentinels name this node and no node holds data (new cluster or total loss)"
+      else
+        # An empty node must never lead while others hold data (Tile38 #750): stay down so
+        # that the sentinels promote a node that has data, then follow it.
+        log "the sentinels name this empty node while other nodes hold data: waiting for a failover"
+      fi
+    else
+      log "no sentinel answered yet"
+    fi
+    if [ "$(date +%s)" -ge "$_deadline" ]; then
+      log "no safe role after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"
+      exit 1
+    fi
+    sleep 1
+  done
+}
+main
