@@ -83,10 +83,12 @@ async function main(): Promise<number> {
                 say(formatReport(r));
             }
         }
-        const changed = second.filter((r) => r.outcome !== "unchanged").length;
-        say(changed === 0 ? `unchanged  all ${second.length} objects` : `${changed} objects changed on the second apply`);
+        const changed = second.filter((r) => r.outcome === "configured" || r.outcome === "created").length;
+        const refusedAgain = second.filter((r) => r.outcome === "refused").length;
+        say(changed + refusedAgain === 0 ? `unchanged  all ${second.length} objects` : `${changed} object(s) changed and ${refusedAgain} refused on the second apply`);
         say("pods the StatefulSets would create (dry run: validation and admission):");
-        for (const p of await admitPods(server.admin, manifests)) {
+        const refused = first.filter((r) => r.outcome === "refused").map((r) => r.manifest);
+        for (const p of await admitPods(server.admin, manifests, refused)) {
             say(`${(p.admitted ? "admitted" : "refused").padEnd(10)} ${p.id}${p.message ? `: ${p.message}` : ""}`);
             for (const w of p.warnings) say(`           warning: ${w}`);
             if (!p.admitted) failures++;

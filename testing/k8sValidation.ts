@@ -99,10 +99,10 @@ export interface PodAdmission {
     warnings: string[];
 }
 
-/** Dry-run creates the first pod of every StatefulSet among `manifests`. */
-export async function admitPods(client: KubeClient, manifests: Manifest[]): Promise<PodAdmission[]> {
+/** Dry-run creates the first pod of every StatefulSet among `manifests` (but those in `skip`, e.g. refused ones). */
+export async function admitPods(client: KubeClient, manifests: Manifest[], skip: Manifest[] = []): Promise<PodAdmission[]> {
     const out: PodAdmission[] = [];
-    for (const m of manifests.filter((x) => x.object.kind === "StatefulSet")) {
+    for (const m of manifests.filter((x) => x.object.kind === "StatefulSet" && !skip.includes(x))) {
         const pod = podFromStatefulSet(m.object);
         const id = `${describeObject(pod)} (from StatefulSet ${m.object.metadata.name})`;
         const r = await client.createDryRun(pod);
