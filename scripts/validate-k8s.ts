@@ -4,7 +4,7 @@
  * kube-apiserver (v1.32.2, with etcd, started on 127.0.0.1:26010-26012 and stopped again):
  * server-side apply with strict field validation, namespace first. Prints what the server said
  * for each object, whether it stored every field as sent, whether a second apply changes nothing,
- * and whether the pods the StatefulSets would create are admitted (dry run).
+ * and whether the pods and volume claims the StatefulSets would create are admitted (dry run).
  * Exit 0 when all of that holds, 1 otherwise, 2 on usage errors or when the server cannot run.
  *
  * Secrets are placeholders (the stack file's secure values are never decrypted). Builds the
@@ -86,7 +86,7 @@ async function main(): Promise<number> {
         const changed = second.filter((r) => r.outcome === "configured" || r.outcome === "created").length;
         const refusedAgain = second.filter((r) => r.outcome === "refused").length;
         say(changed + refusedAgain === 0 ? `unchanged  all ${second.length} objects` : `${changed} object(s) changed and ${refusedAgain} refused on the second apply`);
-        say("pods the StatefulSets would create (dry run: validation and admission):");
+        say("pods and volume claims the StatefulSets would create (dry run: validation and admission):");
         const refused = first.filter((r) => r.outcome === "refused").map((r) => r.manifest);
         for (const p of await admitPods(server.admin, manifests, refused)) {
             say(`${(p.admitted ? "admitted" : "refused").padEnd(10)} ${p.id}${p.message ? `: ${p.message}` : ""}`);

@@ -3,6 +3,7 @@
  * provider would send, in apply order (namespace first), and compares what an API server stored
  * with what was sent. Pure.
  */
+import { quantityValue } from "../config/kubernetesSyntax";
 import type { KubeObject } from "./kubeClient";
 import type { SynthesizedResource } from "./synthesize";
 
@@ -66,18 +67,8 @@ export interface StoredDifference {
     stored: unknown;
 }
 
-const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL_SUFFIX: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
-
-/** The value of a Kubernetes quantity (`250m`, `2Gi`, `1e3`), or undefined if `s` is none. */
-export function quantityValue(s: string): number | undefined {
-    const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([numkMGTPE]?)|[eE]([+-]?\d+))$/.exec(s);
-    if (!m) return undefined;
-    const n = Number(m[1]);
-    if (m[2] !== undefined) return n * BINARY_SUFFIX[m[2]];
-    if (m[4] !== undefined) return n * 10 ** Number(m[4]);
-    return n * DECIMAL_SUFFIX[m[3] ?? ""];
-}
+/** Quantities are parsed as the API server parses them (config/kubernetesSyntax.ts). */
+export { quantityValue };
 
 /** Two scalars the server treats as the same value (quantities are stored canonically: `0.5` → `500m`). */
 function sameScalar(sent: unknown, stored: unknown, path: string): boolean {

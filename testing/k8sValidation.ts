@@ -90,23 +90,42 @@ export function podFromStatefulSet(sts: KubeObject, ordinal = 0): KubeObject {
     };
 }
 
-/** The dry-run creation of one StatefulSet's first pod. */
+/**
+ * The volume claims a StatefulSet creates for `ordinal`, one per volumeClaimTemplate: the
+ * StatefulSet's own validation does not validate them (a negative size passes), the claim's does.
+ */
+export function claimsFromStatefulSet(sts: KubeObject, ordinal = 0): KubeObject[] {
+    const spec = sts.spec as { volumeClaimTemplates?: { metadata: { name: string; labels?: Record<string, string> }; spec: Record<string, unknown> }[] };
+    return (spec.volumeClaimTemplates ?? []).map((c) => ({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { ...c.metadata, name: `${c.metadata.name}-${sts.metadata.name}-${ordinal}`, namespace: sts.metadata.namespace },
+        spec: c.spec,
+    }));
+}
+
+/** The dry-run creation of one object a StatefulSet would create (its first pod, its claims). */
 export interface PodAdmission {
-    /** `Pod namespace/name (StatefulSet name)`. */
+    /** `Kind namespace/name (from StatefulSet name)`. */
     id: string;
     admitted: boolean;
     message?: string;
     warnings: string[];
 }
 
-/** Dry-run creates the first pod of every StatefulSet among `manifests` (but those in `skip`, e.g. refused ones). */
+/**
+ * Dry-run creates the first pod and its volume claims of every StatefulSet among `manifests`
+ * (but those in `skip`, e.g. refused ones): validated and admitted as the StatefulSet controller's
+ * requests would be, never stored.
+ */
 export async function admitPods(client: KubeClient, manifests: Manifest[], skip: Manifest[] = []): Promise<PodAdmission[]> {
     const out: PodAdmission[] = [];
     for (const m of manifests.filter((x) => x.object.kind === "StatefulSet" && !skip.includes(x))) {
-        const pod = podFromStatefulSet(m.object);
-        const id = `${describeObject(pod)} (from StatefulSet ${m.object.metadata.name})`;
-        const r = await client.createDryRun(pod);
-        out.push({ id, admitted: r.status === 201 || r.status === 200, message: r.status >= 300 ? statusMessage(r) : undefined, warnings: r.warnings });
+        for (const child of [podFromStatefulSet(m.object), ...claimsFromStatefulSet(m.object)]) {
+            const id = `${describeObject(child)} (from StatefulSet ${m.object.metadata.name})`;
+            const r = await client.createDryRun(child);
+            out.push({ id, admitted: r.status === 201 || r.status === 200, message: r.status >= 300 ? statusMessage(r) : undefined, warnings: r.warnings });
+        }
     }
     return out;
 }

@@ -195,7 +195,7 @@ suite(`Kubernetes objects on a real kube-apiserver ${KUBERNETES_VERSION}`, () =>
         );
 
         it(
-            "d. the pods the StatefulSets create are admitted (ServiceAccount exists) under Pod Security \"restricted\"",
+            "d. the pods and claims the StatefulSets create are admitted (ServiceAccount exists) under Pod Security \"restricted\"",
             withServerLogs(async () => {
                 const list = manifests.get(config.label)!;
                 const ns = namespaceOf(list);
@@ -204,7 +204,13 @@ suite(`Kubernetes objects on a real kube-apiserver ${KUBERNETES_VERSION}`, () =>
                 const r = await admin.request("PATCH", `/api/v1/namespaces/${ns}?fieldManager=psa-test`, { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.32" } } }, "application/merge-patch+json");
                 expect([r.status, statusMessage(r)]).toEqual([200, expect.anything()]);
                 const pods = await admitPods(admin, list);
-                expect(pods.map((p) => p.id).length).toBe(2);
+                // Per StatefulSet: its first pod and that pod's data claim.
+                expect(pods.map((p) => p.id.replace(/ .*\//, " ")).sort()).toEqual([
+                    "PersistentVolumeClaim data-sentinel-0 (from StatefulSet sentinel)",
+                    "PersistentVolumeClaim data-tile38-0 (from StatefulSet tile38)",
+                    "Pod sentinel-0 (from StatefulSet sentinel)",
+                    "Pod tile38-0 (from StatefulSet tile38)",
+                ]);
                 expect(pods.filter((p) => !p.admitted || p.warnings.length > 0)).toEqual([]);
                 // Control: the level is enforced (a pod running as root with default privileges is refused).
                 const careless: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "careless", namespace: ns }, spec: { serviceAccountName: "tile38", containers: [{ name: "c", image: "busybox:1.36.1" }] } };
