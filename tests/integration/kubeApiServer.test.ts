@@ -16,6 +16,8 @@
  * acts (no garbage collector: deletions use Background propagation, which the API server
  * completes alone). Missing binaries skip the suite with the reason (CI builds them).
  */
+import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { STATEFULSET_MUTABLE_SPEC_FIELDS } from "../../components/kubernetes/statefulSetReplacement";
 import { describeObject, kubernetesManifests, Manifest } from "../../testing/k8sManifests";
@@ -391,5 +393,48 @@ suite(`Kubernetes objects on a real kube-apiserver ${KUBERNETES_VERSION}`, () =>
                 expect(await admin.canI(user, groups, attrs)).toBe(false);
             }),
         );
+    });
+
+    describe("npm run validate:k8s (its own server on 127.0.0.1:26010-26012)", () => {
+        /** Runs the CLI as a user does; bounded. */
+        const validate = (stack: string) =>
+            new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+                const child = spawn("npm", ["run", "-s", "validate:k8s", "--", stack], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+                let stdout = "";
+                let stderr = "";
+                child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+                child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+                const timer = setTimeout(() => {
+                    child.kill("SIGKILL");
+                    reject(new Error(`validate:k8s ${stack} took more than 120 s\n${stdout}\n${stderr}`));
+                }, 120_000);
+                child.on("close", (code) => {
+                    clearTimeout(timer);
+                    resolve({ code, stdout, stderr });
+                });
+            });
+
+        it("k8s: prints the server's answer for every object and exits 0", async () => {
+            const r = await validate("k8s");
+            expect([r.code, r.stderr.replace(/npm warn.*\n/g, "")]).toEqual([0, ""]);
+            const list = manifests.get(CONFIGS[0].label)!;
+            for (const m of list) expect(r.stdout).toContain(`created    ${describeObject(m.object)}`);
+            expect(r.stdout).toContain(`unchanged  all ${list.length} objects`);
+            expect(r.stdout).toMatch(/admitted {3}Pod tile38\/tile38-0 \(from StatefulSet tile38\)/);
+            expect(r.stdout).toContain("OK: the API server accepted and stored every object of stack k8s");
+        }, 150_000);
+
+        it("a stack the program refuses: exits 1 with the config report, starts no server", async () => {
+            const file = path.join(ROOT, "Pulumi.validate-bad.yaml");
+            fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, "Pulumi.k8s.yaml"), "utf8").replace("storageSize: 10Gi", "storageSize: 10GB"));
+            try {
+                const r = await validate("validate-bad");
+                expect(r.code).toBe(1);
+                expect(r.stderr).toContain('tile38-ha:kubernetes.storageSize: "10GB" is not a Kubernetes quantity');
+                expect(r.stdout).not.toContain("kube-apiserver");
+            } finally {
+                fs.unlinkSync(file);
+            }
+        }, 150_000);
     });
 });
