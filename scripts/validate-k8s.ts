@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { kubernetesManifests } from "../testing/k8sManifests";
 import { admitPods, applyAll, formatReport, isClean } from "../testing/k8sValidation";
-import { defaultBinDir, findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeApiServer } from "../testing/kubeApiServer";
+import { defaultBinDir, findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeApiServer, stopAllKubeProcesses } from "../testing/kubeApiServer";
 import { readStackFile } from "../testing/stackFile";
 import { synthesizeInChild } from "../testing/synthesize";
 
@@ -67,6 +67,10 @@ async function main(): Promise<number> {
 
     let server: RunningKubeApiServer | undefined;
     let failures = 0;
+    // Ctrl-C: stop both servers (bounded) before exiting.
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.once(sig, () => void stopAllKubeProcesses().finally(() => process.exit(130)));
+    }
     try {
         server = await startKubeApiServer({ binaries: bins, ports: PORTS });
         say(`kube-apiserver ${KUBERNETES_VERSION} ready on ${server.url} in ${server.startMs} ms; applying ${manifests.length} objects of stack ${stack} (server-side apply, fieldValidation=Strict)`);

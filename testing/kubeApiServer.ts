@@ -123,6 +123,17 @@ function portInUse(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Every etcd / kube-apiserver this process started and has not seen exit. */
+const live = new Set<LoggedProcess>();
+
+/**
+ * Stops every server this process started that is still running, including one whose start is
+ * still under way (for signal handlers: Ctrl-C during `validate:k8s`). Bounded.
+ */
+export async function stopAllKubeProcesses(): Promise<void> {
+    await Promise.all([...live].map((p) => p.stop()));
+}
+
 /** A detached process (own process group) logging to a file. */
 class LoggedProcess {
     readonly child: ChildProcess;
@@ -136,10 +147,15 @@ class LoggedProcess {
         } finally {
             fs.closeSync(fd);
         }
-        this.child.on("exit", () => (this.exited = true));
+        live.add(this);
+        this.child.on("exit", () => {
+            this.exited = true;
+            live.delete(this);
+        });
         this.child.on("error", (e) => {
             fs.appendFileSync(logFile, `--- spawn error: ${e.message}\n`);
             this.exited = true;
+            live.delete(this);
         });
     }
 
