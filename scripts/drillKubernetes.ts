@@ -122,8 +122,8 @@ export async function drillKubernetes(opts: KubernetesDrillOptions = {}): Promis
         for (let run = 1; run <= runs; run++) {
             const leader = await c.waitHealthy(180_000);
             const old = c.endpoint(leader);
-            const t0 = Date.now();
-            await c.sim.deletePod(leader.name, { mode: "lost" });
+            const deletion = c.sim.deletePod(leader.name, { mode: "lost" });
+            const t0 = (await deletion).startedAt;
             const back = sleep(Math.max(0, t0 + goneMs - Date.now())).then(() => c.sim.startPod(leader.name));
             try {
                 const next = await converged(c, old, 120_000);

@@ -44,7 +44,7 @@ export class ClientPod {
 
     private request<T>(method: string, urlPath: string, payload: unknown, timeoutMs: number): Promise<T> {
         return new Promise((resolve, reject) => {
-            const req = http.request({ socketPath: this.socketPath, method, path: urlPath, timeout: timeoutMs, headers: { "content-type": "application/json" } }, (res) => {
+            const req = http.request({ socketPath: this.socketPath, agent: false, method, path: urlPath, timeout: timeoutMs, headers: { "content-type": "application/json" } }, (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
                 res.on("end", () => {

@@ -235,26 +235,27 @@ export class PodSimulator {
 
     /**
      * Deletes pod `name` (see the file comment for `graceful` and `lost`); resolves once its
-     * processes are gone, its name is NXDOMAIN and its sandbox is deleted. Returns the preStop
-     * hook's log (graceful deletions of pods that have one).
+     * processes are gone, its name is NXDOMAIN and its sandbox is deleted. Returns when the
+     * deletion began (a lost pod: the SIGKILL) and the preStop hook's log (graceful deletions).
      */
-    async deletePod(name: string, opts: DeleteOptions): Promise<{ preStopLog?: string }> {
+    async deletePod(name: string, opts: DeleteOptions): Promise<{ preStopLog?: string; startedAt: number }> {
         const p = this.pod(name);
         if (!p.sandbox) throw new Error(`pod ${name} does not exist`);
         const proc = p.proc;
         const c = this.set(p.kind).main;
         const mounts = this.currentMounts.get(p.name)!;
         let preStopLog: string | undefined;
+        const startedAt = Date.now();
         if (opts.mode === "lost") {
-            await this.dns.remove(p.fqdn);
             if (proc) {
                 try {
                     process.kill(-proc.pgid, "SIGKILL");
                 } catch {
                     /* gone */
                 }
-                await proc.stop(1000);
             }
+            await this.dns.remove(p.fqdn);
+            await proc?.stop(1000);
         } else {
             const graceMs = this.set(p.kind).terminationGracePeriodSeconds * 1000;
             const deadline = Date.now() + graceMs;
@@ -282,11 +283,11 @@ export class PodSimulator {
         this.net.deleteSandbox(p.sandbox.netns);
         p.sandbox = undefined;
         p.proc = undefined;
-        return { preStopLog };
+        return { preStopLog, startedAt };
     }
 
     /** Deletes pod `name`, keeps it (and its name) gone for `goneMs`, then starts it with a new address. */
-    async restartPod(name: string, opts: RestartOptions): Promise<{ preStopLog?: string }> {
+    async restartPod(name: string, opts: RestartOptions): Promise<{ preStopLog?: string; startedAt: number }> {
         const r = await this.deletePod(name, opts);
         if (opts.goneMs) await sleep(opts.goneMs);
         await this.startPod(name);
