@@ -18,6 +18,7 @@
  * Prints a table; with `--json` the last line is one JSON object.
  */
 import { describeFigures, DrillResult, median } from "./drillReport";
+import { drillKubernetes } from "./drillKubernetes";
 import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cluster";
 import { Ack, idsOn, PointWriter } from "../tests/integration/harness/writer";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
@@ -172,9 +173,8 @@ async function main(): Promise<number> {
     }
     let result: DrillResult & Record<string, unknown>;
     if (args.target === "kubernetes") {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const k8s = require("./drillKubernetes") as { runKubernetesDrill: (o: { kills: number }) => Promise<DrillResult & Record<string, unknown>> };
-        result = await k8s.runKubernetesDrill({ kills: args.kills });
+        const k8s = await drillKubernetes({ runs: args.kills, log: (l) => process.stderr.write(`${l}\n`) });
+        result = { ...k8s };
     } else {
         result = await runDocker(args);
     }

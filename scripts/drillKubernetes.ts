@@ -21,6 +21,7 @@ import { netnsSkipReason } from "../tests/integration/harness/netns";
 import { SimPod } from "../tests/integration/harness/podSim";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 import { Ack } from "../tests/integration/harness/writer";
+import { median } from "./drillReport";
 
 /** Options of {@link drillKubernetes}. */
 export interface KubernetesDrillOptions {
@@ -54,11 +55,6 @@ export interface KubernetesDrillResult {
     nxdomain_ms: number;
 }
 
-const median = (xs: number[]) => {
-    if (xs.length === 0) return NaN;
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Acks from the client pod since the last call. */
 class AckLog {
