@@ -17,7 +17,7 @@
  *   leader does not hold.
  * Prints a table; with `--json` the last line is one JSON object.
  */
-import { describeFigures, DrillResult, median } from "./drillReport";
+import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
 import { drillKubernetes } from "./drillKubernetes";
 import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cluster";
 import { Ack, idsOn, PointWriter } from "../tests/integration/harness/writer";
@@ -61,20 +61,6 @@ async function converged(c: Tile38Cluster): Promise<boolean> {
         if ((await c.nodeStatus(i))?.following !== c.endpoint(leader)) return false;
     }
     return true;
-}
-
-/**
- * Hand-over start → the first acknowledged write after the longest pause in acknowledgements
- * (the window in which the old leader was read-only and the new one not yet known to the client).
- */
-export function writesResumedAfter(acks: Ack[], start: number): number {
-    let prev = start;
-    let best = { gap: -1, at: start };
-    for (const a of acks) {
-        if (a.ackAt - prev > best.gap) best = { gap: a.ackAt - prev, at: a.ackAt };
-        prev = a.ackAt;
-    }
-    return best.at - start;
 }
 
 async function runDocker(args: Args): Promise<DrillResult & Record<string, unknown>> {

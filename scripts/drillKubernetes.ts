@@ -21,7 +21,7 @@ import { netnsSkipReason } from "../tests/integration/harness/netns";
 import { SimPod } from "../tests/integration/harness/podSim";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 import { Ack } from "../tests/integration/harness/writer";
-import { median } from "./drillReport";
+import { DrillResult, median } from "./drillReport";
 
 /** Options of {@link drillKubernetes}. */
 export interface KubernetesDrillOptions {
@@ -36,16 +36,7 @@ export interface KubernetesDrillOptions {
 }
 
 /** The drill's figures; the Docker drill's shape plus the Kubernetes-only fields. */
-export interface KubernetesDrillResult {
-    unplanned: {
-        runs: number;
-        failed_runs: number;
-        failover_ms: { min: number; median: number; max: number };
-        converge_ms: { median: number; max: number };
-        writes_acknowledged: number;
-        writes_lost: number;
-    };
-    planned: { failover_ms: number; writes_acknowledged: number; writes_lost: number };
+export interface KubernetesDrillResult extends DrillResult {
     /** Pod restarts that came back with a new address. */
     ip_changes: number;
     /** IP literals in the rendered sentinel templates and every rewritten sentinel/Tile38 config (must be 0). */

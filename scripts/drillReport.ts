@@ -1,4 +1,5 @@
 /** The figures a failover drill prints (both targets), and their table. */
+import { Ack } from "../tests/integration/harness/writer";
 
 export interface DrillResult {
     unplanned: {
@@ -38,4 +39,18 @@ export function describeFigures(r: DrillResult & Record<string, unknown>, target
     for (const [k, v] of Object.entries(r)) if (k !== "unplanned" && k !== "planned") rows.push([k, String(v)]);
     const w = Math.max(...rows.map(([k]) => k.length));
     return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}
+
+/**
+ * Hand-over start → the first acknowledged write after the longest pause in acknowledgements
+ * (the window in which the old leader was read-only and the new one not yet known to the client).
+ */
+export function writesResumedAfter(acks: Ack[], start: number): number {
+    let prev = start;
+    let best = { gap: -1, at: start };
+    for (const a of acks) {
+        if (a.ackAt - prev > best.gap) best = { gap: a.ackAt - prev, at: a.ackAt };
+        prev = a.ackAt;
+    }
+    return best.at - start;
 }

@@ -22,6 +22,7 @@ export function renderSentinelStartScript(topo: Topology): string {
     return renderScriptFile("sentinel-start.sh", {
         MASTER_NAME: topo.masterName,
         SENTINELS: endpointList(topo.sentinels),
+        TILE38_NODES: endpointList(topo.nodes),
         QUORUM: topo.quorum,
         DOWN_AFTER_MS: topo.downAfterMilliseconds,
         FAILOVER_TIMEOUT_MS: topo.failoverTimeoutMilliseconds,

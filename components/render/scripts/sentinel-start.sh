@@ -9,7 +9,7 @@
 set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${QUORUM:?}" "${DOWN_AFTER_MS:?}" "${FAILOVER_TIMEOUT_MS:?}"
-: "${PARALLEL_SYNCS:?}" "${WATCHDOG_STRIKES:?}"
+: "${PARALLEL_SYNCS:?}" "${WATCHDOG_STRIKES:?}" "${TILE38_NODES:?}"
 . ./lib.sh
 
 export LC_ALL=C
@@ -52,6 +52,14 @@ main() {
         $1 == "sentinel" && ($2 == "myid" || $2 == "current-epoch") { print }
         $1 == "sentinel" && ($2 == "config-epoch" || $2 == "leader-epoch") && $3 == m { print }' "$_conf"
     fi
+    # Every other node as a known replica: a sentinel that starts while the leader is down learns
+    # nothing from it, yet must reach the replicas (and, through their hello channel, its peers)
+    # to agree on a failover.
+    _monitored=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 ":" $5; exit }' "$SENTINEL_TEMPLATE")
+    [ -z "$_leader" ] || _monitored="${_leader% *}:${_leader##* }"
+    for _n in $TILE38_NODES; do
+      [ "$_n" = "$_monitored" ] || printf 'sentinel known-replica %s %s %s\n' "$MASTER_NAME" "${_n%:*}" "${_n##*:}"
+    done
     if [ -n "$SENTINEL_PASSWORD" ]; then
       printf 'requirepass %s\nsentinel sentinel-pass %s\n' "$SENTINEL_PASSWORD" "$SENTINEL_PASSWORD"
     fi
