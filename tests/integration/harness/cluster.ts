@@ -12,7 +12,8 @@ import { RawStackValues } from "../../../config/parse";
 import { busyboxPath, busyboxSh, scriptEnv, which } from "./busybox";
 import { Harness, ManagedProcess } from "./processes";
 import { renderStack, RenderedStack, testStackConfig } from "./render";
-import { pairs, resp, respPipeline, RespError, RespValue } from "./resp";
+import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
+import { pairs, resp, respPipeline, RespValue } from "./resp";
 import { RunningSentinel, startSentinel } from "./sentinels";
 import { sleep, waitFor } from "./wait";
 
@@ -57,20 +58,6 @@ export interface ClusterOptions {
     nodeEnv?: (index: number) => Record<string, string>;
     /** Harness to use (default: a new one, cleaned up by {@link Tile38Cluster.cleanup}). */
     harness?: Harness;
-}
-
-/** What one node reports about itself (SERVER + INFO replication). */
-export interface NodeStatus {
-    role: "master" | "slave";
-    /** `host:port` it follows (followers only). */
-    following?: string;
-    caughtUp: boolean;
-    caughtUpOnce: boolean;
-    aofSize: number;
-    numObjects: number;
-    readOnly: boolean;
-    /** `slave_priority` (followers only). */
-    priority?: number;
 }
 
 export interface Health {
@@ -217,26 +204,7 @@ export class Tile38Cluster {
     /** What node `i` reports, or undefined when it does not answer. */
     async nodeStatus(i: number): Promise<NodeStatus | undefined> {
         try {
-            const [auth, , server, info] = await respPipeline(
-                this.topo.nodes[i].port,
-                [["AUTH", this.passwords.tile38], ["OUTPUT", "json"], ["SERVER"], ["INFO", "replication"]],
-                { timeoutMs: 2000 },
-            );
-            if (auth instanceof RespError || typeof server !== "string" || typeof info !== "string") return undefined;
-            const s = JSON.parse(server) as { ok: boolean; stats?: Record<string, unknown> };
-            const inf = (JSON.parse(info) as { info?: Record<string, unknown> }).info ?? {};
-            if (!s.ok || !s.stats) return undefined;
-            const st = s.stats;
-            return {
-                role: inf.role === "slave" ? "slave" : "master",
-                following: typeof st.following === "string" ? st.following : undefined,
-                caughtUp: st.caught_up === true,
-                caughtUpOnce: st.caught_up_once === true,
-                aofSize: Number(st.aof_size),
-                numObjects: Number(st.num_objects),
-                readOnly: st.read_only === true,
-                priority: inf.slave_priority === undefined ? undefined : Number(inf.slave_priority),
-            };
+            return parseNodeStatus(await respPipeline(this.topo.nodes[i].port, nodeStatusCommands(this.passwords.tile38), { timeoutMs: 2000 }));
         } catch {
             return undefined;
         }
