@@ -63,8 +63,10 @@ handover() {
   _asked=""
   for _s in $SENTINELS; do
     _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
+    # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
+    # failover (Tile38 replicas never report master_link_status): another sentinel can do it.
     case "$_ans" in
-      +OK|-INPROG*) log "sentinel $_s: ${_ans#[+-]}"; _asked=1; break ;;
+      +OK) log "sentinel $_s started the failover"; _asked=1; break ;;
       *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;
     esac
   done

@@ -32,15 +32,35 @@ export function tile38SkipReason(): string | undefined {
     return undefined;
 }
 
-/** `describe` that is skipped, with the reason printed, when the real Tile38 is missing. */
-export function describeWithTile38(name: string, fn: () => void): void {
-    const reason = tile38SkipReason();
+/** `describe`, or `describe.skip` with the reason printed and in the title when `reason` is set. */
+export function describeUnless(reason: string | undefined, name: string, fn: () => void): void {
     if (reason) {
         // eslint-disable-next-line no-console
         console.warn(`SKIPPED "${name}": ${reason}`);
         describe.skip(`${name} [skipped: ${reason}]`, fn);
     } else {
         describe(name, fn);
+    }
+}
+
+/** `describe` that is skipped, with the reason printed, when the real Tile38 is missing. */
+export function describeWithTile38(name: string, fn: () => void): void {
+    describeUnless(tile38SkipReason(), name, fn);
+}
+
+/** Polls `health` (bounded) until it reports healthy; returns the leader it names. */
+export async function waitUntilHealthy(health: () => Promise<Health>, timeoutMs: number, intervalMs = 100): Promise<string> {
+    let last: Health | undefined;
+    try {
+        return await waitFor(
+            async () => {
+                last = await health();
+                return last.healthy ? last.leader : undefined;
+            },
+            { timeoutMs, what: "a healthy cluster", intervalMs },
+        );
+    } catch (e) {
+        throw new Error(`${(e as Error).message}; last: ${last?.why}`);
     }
 }
 
@@ -281,19 +301,7 @@ export class Tile38Cluster {
 
     /** Waits (bounded) until {@link health} is healthy; returns the leader's index. */
     async waitHealthy(timeoutMs: number): Promise<number> {
-        let last: Health | undefined;
-        try {
-            const leader = await waitFor(
-                async () => {
-                    last = await this.health();
-                    return last.healthy ? last.leader : undefined;
-                },
-                { timeoutMs, what: "a healthy cluster", intervalMs: 100 },
-            );
-            return this.indexOf(leader);
-        } catch (e) {
-            throw new Error(`${(e as Error).message}; last: ${last?.why}`);
-        }
+        return this.indexOf(await waitUntilHealthy(() => this.health(), timeoutMs));
     }
 
     /** Leader index the sentinels agree on now (or -1). */

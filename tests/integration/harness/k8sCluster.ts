@@ -5,12 +5,11 @@
  */
 import * as fs from "fs";
 import { ClientPod } from "./clientPod";
-import { Health } from "./cluster";
+import { Health, waitUntilHealthy } from "./cluster";
 import { K8sObjects, loadK8sObjects } from "./k8sObjects";
 import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
 import { PodSimulator, SimPod } from "./podSim";
 import { pairs, RespValue } from "./resp";
-import { waitFor } from "./wait";
 
 /** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
 const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/;
@@ -152,19 +151,7 @@ export class K8sCluster {
 
     /** Waits (bounded) until {@link health} is healthy; returns the leader pod. */
     async waitHealthy(timeoutMs: number): Promise<SimPod> {
-        let last: Health | undefined;
-        try {
-            const leader = await waitFor(
-                async () => {
-                    last = await this.health();
-                    return last.healthy ? last.leader : undefined;
-                },
-                { timeoutMs, what: "a healthy cluster", intervalMs: 200 },
-            );
-            return this.nodeAt(leader)!;
-        } catch (e) {
-            throw new Error(`${(e as Error).message}; last: ${last?.why}`);
-        }
+        return this.nodeAt(await waitUntilHealthy(() => this.health(), timeoutMs, 200))!;
     }
 
     /** Every id of `key` on Tile38 pod `p` (SCAN … IDS). */
