@@ -356,6 +356,41 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             await expectAllOnEveryNode(w, Date.now());
         }),
     );
+
+    it(
+        "j. a sentinel left naming a node that does not lead is corrected by its watchdog, and the others are not disturbed",
+        withLogs(logs, async () => {
+            await startCluster();
+            await cluster.killNode(2);
+            const dead = cluster.topo.nodes[2];
+            // Strand sentinel 1 as a lost reconfiguration phase would: it monitors a dead node.
+            expect(await cluster.sentinelCall(0, ["SENTINEL", "REMOVE", cluster.topo.masterName])).toBe("OK");
+            expect(await cluster.sentinelCall(0, ["SENTINEL", "MONITOR", cluster.topo.masterName, dead.host, dead.port, 2])).toBe("OK");
+            expect((await cluster.sentinelLeaders())[0]).toBe(cluster.endpoint(2));
+            const fixed = await waitFor(
+                async () => {
+                    const l = await cluster.sentinelLeaders();
+                    return l.every((x) => x === cluster.endpoint(0)) ? Date.now() : undefined;
+                },
+                { timeoutMs: 30000, what: "the watchdog to re-monitor the peers' leader" },
+            );
+            expect(fs.readFileSync(cluster.sentinelLogFile(0)!, "utf8")).toMatch(/watchdog: peers agree on 127\.0\.0\.1 27010, this sentinel names 127\.0\.0\.1 27012/);
+            for (const i of [1, 2]) expect(fs.readFileSync(cluster.sentinelLogFile(i)!, "utf8")).not.toContain("watchdog:");
+            // Re-monitored with the rendered timings and the Tile38 password: it sees the leader's replica again.
+            // (MONITOR first, SET right after: wait for both.)
+            const m = await waitFor(
+                async () => {
+                    const x = await cluster.sentinelMaster(0);
+                    return x["down-after-milliseconds"] === String(cluster.stack.cfg.sentinel.downAfterMilliseconds) ? x : undefined;
+                },
+                { timeoutMs: 5000, what: "sentinel 1's rendered down-after" },
+            );
+            expect(m["failover-timeout"]).toBe(String(cluster.stack.cfg.sentinel.failoverTimeoutMilliseconds));
+            expect(m["parallel-syncs"]).toBe(String(cluster.stack.cfg.sentinel.parallelSyncs));
+            await waitFor(async () => Number((await cluster.sentinelMaster(0))["num-slaves"]) >= 1, { timeoutMs: 20000, what: "sentinel 1 to see the replica again" });
+            expect(fixed).toBeGreaterThan(0);
+        }),
+    );
 });
 
 /** The first write sent after `t` and acknowledged (bounded); the writer's errors on timeout. */
