@@ -114,6 +114,10 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
         const run = await c.runStopScript(leader, 60000);
         log(quiet, `hand-over from node ${leader + 1}: ${run.log.split("\n").filter((l) => /leadership|abandoned|refused/.test(l)).join(" | ")}`);
         await waitFor(() => writer.firstAckSentAfter(Date.now()), { timeoutMs: 60000, what: "a write after the hand-over" });
+        // A rolling update goes on: the old leader restarts and must rejoin as a caught-up follower.
+        await c.stopNode(leader);
+        c.startNode(leader);
+        await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence after the hand-over and restart", intervalMs: 100 });
         await sleep(1000);
         await writer.stop();
         const plannedEnd = Date.now();
@@ -138,6 +142,10 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
                 writes_lost: lost(plannedAcks),
             },
         };
+    } catch (e) {
+        // What the servers and scripts said, and what the client saw, before the evidence goes.
+        process.stderr.write(`${c.h.logTails(60)}\nclient errors:\n${writer.recentErrors.join("\n")}\n`);
+        throw e;
     } finally {
         await writer.close();
         await c.cleanup();
