@@ -102,6 +102,8 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
             const ack = await waitFor(() => writer.firstAckSentAfter(killedAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
             await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence", intervalMs: 50 });
             const conv = Date.now() - killedAt;
+            // Slow convergence is worth its evidence: what the restarted node and the sentinels said.
+            if (conv > 10000) log(quiet, `kill ${k}: slow convergence; logs:\n${c.h.logTails(25)}`);
             failover.push(ack.ackAt - killedAt);
             converge.push(conv);
             log(quiet, `kill ${k}: node ${next + 1} leads; first write acknowledged after ${ack.ackAt - killedAt} ms; converged after ${conv} ms`);
@@ -113,7 +115,8 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
         const plannedStart = Date.now();
         const run = await c.runStopScript(leader, 60000);
         log(quiet, `hand-over from node ${leader + 1}: ${run.log.split("\n").filter((l) => /leadership|abandoned|refused/.test(l)).join(" | ")}`);
-        await waitFor(() => writer.firstAckSentAfter(Date.now()), { timeoutMs: 60000, what: "a write after the hand-over" });
+        const handedOver = Date.now();
+        await waitFor(() => writer.firstAckSentAfter(handedOver), { timeoutMs: 60000, what: "a write after the hand-over" });
         // A rolling update goes on: the old leader restarts and must rejoin as a caught-up follower.
         await c.stopNode(leader);
         c.startNode(leader);

@@ -268,7 +268,8 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             expect(run.log).toMatch(/leadership moved to 127\.0\.0\.1:\d+ in \d+ ms/);
             const newLeader = await cluster.agreedLeader();
             expect(newLeader).toBeGreaterThan(0);
-            await waitResumed(w, Date.now(), "a write acknowledged after the hand-over");
+            const handedOver = Date.now();
+            await waitResumed(w, handedOver, "a write acknowledged after the hand-over");
             // The old leader follows at once and is writable again as a follower would be.
             const old = await cluster.nodeStatus(0);
             expect(old).toMatchObject({ role: "slave", following: cluster.endpoint(newLeader), readOnly: false });
