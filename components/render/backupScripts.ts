@@ -64,9 +64,6 @@ export const BACKUP_POINTER_NAME = "latest.json";
  * - `BACKUP_CREATE_BUCKET`: `1` = create the bucket if missing (the local S3 server only).
  * - `BACKUP_INTERVAL`, `BACKUP_REFRESH_SECONDS`: seconds (defaults rendered from the config).
  * - `AWS_BIN` (default `aws`).
- * - `AOF_SIZE_OVERRIDE`: TEST SEAM ONLY. Used as `aof_size` when Tile38 does not answer `SERVER`
- *   (the integration tests run where no tile38-server can be installed); a Tile38 that answers
- *   always wins. Never set by any component.
  */
 export const BACKUP_AGENT_ENV = [
     "NODE_NAME",
@@ -81,7 +78,6 @@ export const BACKUP_AGENT_ENV = [
     "BACKUP_INTERVAL",
     "BACKUP_REFRESH_SECONDS",
     "AWS_BIN",
-    "AOF_SIZE_OVERRIDE",
 ] as const;
 
 /** Settings baked into the agent script as defaults (the environment may override them). */

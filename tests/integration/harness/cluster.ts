@@ -57,6 +57,11 @@ export interface ClusterOptions {
     nodeEnv?: (index: number) => Record<string, string>;
     /** Harness to use (default: a new one, cleaned up by {@link Tile38Cluster.cleanup}). */
     harness?: Harness;
+    /**
+     * Called once the sentinels run and before the nodes start (e.g. to start processes that
+     * share the nodes' data dirs, such as backup agents). Default: none.
+     */
+    beforeNodes?: (cluster: Tile38Cluster) => Promise<void> | void;
 }
 
 /** What one node reports about itself (SERVER + INFO replication). */
@@ -97,7 +102,8 @@ export class Tile38Cluster {
         if (reason) throw new Error(reason);
         this.server = tile38Binary()!;
         this.passwords = opts.passwords ?? DEFAULT_PASSWORDS;
-        const cfg = testStackConfig({ ...opts.stack, sentinel: { port: opts.sentinelPort, ...opts.stack?.sentinel }, tile38: { port: opts.tile38Port, ...opts.stack?.tile38 } });
+        const extra = (key: string) => (opts.stack?.[key] ?? {}) as Record<string, unknown>;
+        const cfg = testStackConfig({ ...opts.stack, sentinel: { port: opts.sentinelPort, ...extra("sentinel") }, tile38: { port: opts.tile38Port, ...extra("tile38") } });
         this.stack = renderStack(cfg, h.dir("rendered"));
         this.pathValue = busyboxPath(h.root, { "redis-server": which("redis-server")! });
         this.nodeDirs = [0, 1, 2].map((i) => h.dir(`tile38-${i + 1}-data`));
@@ -108,6 +114,7 @@ export class Tile38Cluster {
     static async start(opts: ClusterOptions, healthyTimeoutMs = 60000): Promise<Tile38Cluster> {
         const c = new Tile38Cluster(opts.harness ?? new Harness(opts.label), opts);
         for (let i = 0; i < 3; i++) await c.startSentinel(i);
+        if (opts.beforeNodes) await opts.beforeNodes(c);
         for (let i = 0; i < 3; i++) c.startNode(i);
         await c.waitHealthy(healthyTimeoutMs);
         return c;
