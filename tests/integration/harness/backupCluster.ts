@@ -170,13 +170,14 @@ export class BackupCluster {
     }
 
     /**
-     * Recreates the cluster from the same rendered scripts: sentinels that do not run, every
-     * agent, every node (the empty volumes as they are). Does not wait for health.
+     * Recreates the cluster from the same rendered scripts: the sentinels that do not run (in
+     * parallel, until each answers), then every agent and every node (the empty volumes as they
+     * are). Does not wait for health.
      */
     async recreate(): Promise<void> {
         const c = this.cluster;
         this.recreatedAt = Date.now();
-        for (let i = 0; i < 3; i++) if (!c.sentinelProcs[i]) await c.startSentinel(i);
+        await Promise.all([0, 1, 2].filter((i) => !c.sentinelProcs[i]).map((i) => c.startSentinel(i)));
         for (let i = 0; i < 3; i++) this.startAgent(i);
         for (let i = 0; i < 3; i++) c.startNode(i);
     }
