@@ -17,6 +17,7 @@
  * 5. `restored_points`: the restored leader's `num_objects`.
  * The last line (with --json, the only line on stdout) is
  * `{"points","restored_points","backup_bytes","upload_ms","restore_ms","load_ms"}`.
+ * `--logs DIR` keeps a copy of every process log (to see where the time goes).
  */
 import * as fs from "fs";
 import { BackupCluster } from "../tests/integration/harness/backupCluster";
@@ -27,8 +28,12 @@ import { resp } from "../tests/integration/harness/resp";
 import { waitFor } from "../tests/integration/harness/wait";
 
 interface Args {
+    /** Points to write. @default 1000000 */
     points: number;
+    /** Print only the JSON line on stdout. @default false */
     json: boolean;
+    /** Copy every process log (nodes, agents, sentinels) into this directory at the end. @default none */
+    logs?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,7 +41,8 @@ function parseArgs(argv: string[]): Args {
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--json") args.json = true;
         else if (argv[i] === "--points") args.points = Number(argv[++i]);
-        else throw new Error(`unknown argument ${argv[i]} (usage: bench:backup -- [--points N] [--json])`);
+        else if (argv[i] === "--logs") args.logs = argv[++i];
+        else throw new Error(`unknown argument ${argv[i]} (usage: bench:backup -- [--points N] [--json] [--logs DIR])`);
     }
     if (!Number.isInteger(args.points) || args.points < 1) throw new Error("--points must be a positive whole number");
     return args;
@@ -134,6 +140,7 @@ async function main(): Promise<void> {
         }
         process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
+        if (args.logs && bc) fs.cpSync(`${bc.h.root}/logs`, args.logs, { recursive: true });
         await bc?.cleanup();
         rig.stop();
     }

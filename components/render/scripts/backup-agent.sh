@@ -185,11 +185,14 @@ list_manifests() {
   printf '%s\n' $out | grep '\.json$' | sort -r
 }
 
-# fetch_verified MANIFEST_KEY OUT: downloads the backup a manifest names into OUT.tmp, checks size,
-# SHA-256 and command boundaries, then renames it to OUT. Prints the reason and fails otherwise.
+# fetch_verified MANIFEST_KEY OUT [MANIFEST_TEXT]: downloads the backup a manifest names into
+# OUT.tmp, checks size, SHA-256 and command boundaries, then renames it to OUT. Prints the reason
+# and fails otherwise. MANIFEST_TEXT, when given, is that manifest's content (read already).
 fetch_verified() {
-  local mkey=$1 out=$2 manifest key size sha got got_sha
-  manifest=$(s3 s3 cp "$(s3url "$mkey")" - 2>/dev/null) || { echo "manifest $mkey cannot be read"; return 1; }
+  local mkey=$1 out=$2 manifest=${3:-} key size sha got got_sha
+  if [ -z "$manifest" ]; then
+    manifest=$(s3 s3 cp "$(s3url "$mkey")" - 2>/dev/null) || { echo "manifest $mkey cannot be read"; return 1; }
+  fi
   if ! { key=$(json_field key "$manifest") && size=$(json_field size "$manifest") && sha=$(json_field sha256 "$manifest"); }; then
     echo "manifest $mkey is not a tile38-ha manifest"; return 1
   fi
@@ -218,11 +221,24 @@ fetch_verified() {
 # restore_into OUT: the newest backup that passes every check, newest first.
 # Prints "ok <key> <size> <sha256>", "none <why>" or "fail <why>".
 restore_into() {
-  local out=$1 manifests mkey reason refused=0 reasons=""
-  if ! manifests=$(list_manifests); then echo "fail cannot list s3://$BACKUP_BUCKET/${BACKUP_PREFIX}manifests/"; return 0; fi
+  local out=$1 manifests mkey reason refused=0 reasons="" pointer_file pointer_pid pointer="" known
+  # The pointer is a copy of the newest manifest: read it while the manifests are listed, so
+  # that the usual case (the newest backup is good) costs one AWS CLI call less.
+  pointer_file="$RESTORE_DIR/pointer.$$"
+  s3 s3 cp "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" - >"$pointer_file" 2>/dev/null &
+  pointer_pid=$!
+  # A bucket that does not exist yet (the local store) is created, then empty: no backup.
+  if ! manifests=$(list_manifests) && ! { ensure_bucket && manifests=$(list_manifests); }; then
+    wait "$pointer_pid" 2>/dev/null; rm -f "$pointer_file"
+    echo "fail cannot list s3://$BACKUP_BUCKET/${BACKUP_PREFIX}manifests/"; return 0
+  fi
+  if wait "$pointer_pid"; then pointer=$(cat "$pointer_file"); fi
+  rm -f "$pointer_file"
   if [ -z "$manifests" ]; then echo "none no backup under s3://$BACKUP_BUCKET/$BACKUP_PREFIX"; return 0; fi
   for mkey in $manifests; do
-    if reason=$(fetch_verified "$mkey" "$out"); then
+    known=""
+    if [ -n "$pointer" ] && [ "$(json_field manifest "$pointer" || true)" = "$mkey" ]; then known=$pointer; fi
+    if reason=$(fetch_verified "$mkey" "$out" "$known"); then
       echo "ok $reason"; return 0
     fi
     log "REFUSED: $reason; trying the previous backup"
@@ -247,7 +263,6 @@ handle_restore_request() {
     result="fail appendonly.aof is not empty: refusing to overwrite it"
   else
     need_bucket
-    ensure_bucket || true
     result=$(restore_into "$AOF")
   fi
   if [[ $result == ok* ]]; then chown --reference="$DATA_DIR" "$AOF" 2>/dev/null || true; fi
@@ -265,8 +280,6 @@ run_loop() {
   local next now first=$BACKUP_INTERVAL
   [ "$first" -gt 30 ] && first=30
   next=$(( $(date +%s) + first ))
-  # Best effort: a restore request then finds the bucket checked already.
-  ensure_bucket >/dev/null 2>&1 || true
   while :; do
     handle_restore_request
     printf -v now '%(%s)T' -1
