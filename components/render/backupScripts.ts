@@ -34,7 +34,9 @@
  *
  * ## Restore: a handshake through the data volume
  * The Tile38 image has no S3 client, so the restore command writes `DATA_DIR/.tile38-ha-restore/request`
- * (a request id) and waits, bounded, for `…/result`. The agent lists the manifests newest first
+ * (a request id) and waits, bounded, for `…/result`; both sides look every 0.2 s (a node waiting
+ * to start is the cluster's downtime). The agent lists the manifests newest first (reading the
+ * pointer meanwhile: when it names the newest manifest, that manifest need not be fetched again)
  * and for each one downloads the AOF, checks its size (a shorter object is refused as truncated)
  * and SHA-256 (refused as corrupt), then moves it into place as `DATA_DIR/appendonly.aof` and
  * answers `ok`. It answers `none` when no backup exists (a brand-new cluster starts empty) and
