@@ -4,3 +4,4 @@ export * from "./schema";
 export * from "./parse";
 export * from "./validate";
 export * from "./load";
+export * from "./kubernetesSyntax";

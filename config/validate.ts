@@ -1,3 +1,4 @@
+import { validateKubernetesSyntax } from "./kubernetesSyntax";
 import { SecretKey } from "./schema";
 import { StackConfig } from "./types";
 
@@ -179,6 +180,7 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
         if (cfg.backup.enabled && cfg.backup.store === "local") {
             add("backup.store", "local is for the Docker target only", "use aws (optionally with backup.endpoint for an S3-compatible store)");
         }
+        issues.push(...validateKubernetesSyntax(cfg).map((i) => ({ ...i, key: `${NS}:${i.key}` })));
     }
     if (cfg.tile38.maxMemory !== undefined && !/^\d+(kb|mb|gb)?$/i.test(cfg.tile38.maxMemory)) {
         add("tile38.maxMemory", `${JSON.stringify(cfg.tile38.maxMemory)} is not a size Tile38 understands`, 'use e.g. "512mb" or "2gb"');

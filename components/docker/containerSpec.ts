@@ -5,6 +5,9 @@ import { DockerSettings } from "../../config/types";
 /** Where the rendered files live inside every container. */
 export const SCRIPT_DIR = "/etc/tile38-ha";
 
+/** File name of the Tile38 stop (hand-over) script in {@link SCRIPT_DIR}, for `npm run failover`. */
+export const TILE38_STOP_SCRIPT = "tile38-stop.sh";
+
 /** Address a container's health check dials: the bind address, or loopback for a wildcard bind. */
 export function localAddress(docker: DockerSettings): string {
     return docker.bindAddress === "0.0.0.0" || docker.bindAddress === "::" ? "127.0.0.1" : docker.bindAddress;

@@ -1,9 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { renderTile38StartScript } from "../render/tile38Scripts";
+import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
 import { dockerTopology, Endpoint } from "../render/topology";
-import { dataVolume, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint, secretEnvs } from "./containerSpec";
+import { dataVolume, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint, secretEnvs, TILE38_STOP_SCRIPT } from "./containerSpec";
 
 /** Arguments of {@link DockerTile38ReplicaSet}. */
 export interface DockerTile38ReplicaSetArgs {
@@ -41,6 +41,8 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
         const topo = dockerTopology(config);
         const script = renderTile38StartScript(topo);
         const scriptPath = `${SCRIPT_DIR}/tile38-start.sh`;
+        // `npm run failover` runs it with `docker exec`; `docker stop` hands over through the start script.
+        const stopScript = renderTile38StopScript(topo);
         const local = localAddress(config.docker);
         this.endpoints = topo.nodes.map(({ host, port }) => ({ host, port }));
         this.volumes = topo.nodes.map(
@@ -63,11 +65,16 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
                         METRICS_PORT: node.metricsPort,
                     }),
                     envs,
-                    uploads: [{ file: scriptPath, content: script, executable: true }],
+                    uploads: [
+                        { file: scriptPath, content: script, executable: true },
+                        { file: `${SCRIPT_DIR}/${TILE38_STOP_SCRIPT}`, content: stopScript, executable: true },
+                    ],
                     volumes: [{ volumeName: this.volumes[i].name, containerPath: "/data" }],
                     // HEALTHZ needs no password and fails on a follower that has not caught up.
                     healthcheck: { tests: ["CMD-SHELL", `wget -q -O /dev/null http://${local}:${node.port}/healthz || exit 1`], ...HEALTHCHECK_TIMINGS },
-                    stopTimeout: 30,
+                    // SIGTERM makes the start script hand leadership over first (bounded by the
+                    // failover timeout plus the follower sync bound), then stop the server.
+                    stopTimeout: Math.ceil(config.sentinel.failoverTimeoutMilliseconds / 1000) + topo.handoverSyncSeconds + 10,
                     labels: [
                         { label: "tile38-ha.role", value: "tile38" },
                         { label: "tile38-ha.node", value: String(node.index + 1) },

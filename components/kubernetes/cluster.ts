@@ -6,6 +6,7 @@ import { KubernetesClusterBackups } from "./clusterBackups";
 import { ClusterConfiguration, ClusterSecrets } from "./clusterConfiguration";
 import { CONFIGMAP_KEYS, contentHash, objectLabels, OBJECT_NAMES, sentinelTemplateKey, serviceFqdn } from "./common";
 import { ClusterNetworkPolicies } from "./networkPolicies";
+import { SentinelServiceAccount } from "./sentinelServiceAccount";
 import { SentinelStatefulSet } from "./sentinelStatefulSet";
 import { Tile38ServiceAccount } from "./serviceAccount";
 import { Tile38BackupHook, Tile38StatefulSet } from "./tile38StatefulSet";
@@ -119,8 +120,10 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
             { config: cfg, extraAnnotations: backup?.serviceAccountAnnotations },
             inNamespace,
         );
+        const sentinelServiceAccount = new SentinelServiceAccount(`${name}-sentinel-sa`, { config: cfg }, inNamespace);
         const data = this.configuration.data;
-        const afterConfig: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: [...afterNamespace, this.configuration, serviceAccount] };
+        // Pods are admitted only once their ServiceAccount exists: create both accounts first.
+        const afterConfig: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: [...afterNamespace, this.configuration, serviceAccount, sentinelServiceAccount] };
         this.tile38 = new Tile38StatefulSet(
             `${name}-tile38`,
             {

@@ -24,6 +24,11 @@ export const OBJECT_NAMES = {
     secret: "tile38-ha-auth",
     /** ServiceAccount of the Tile38 pods (and their backup sidecars: IRSA). */
     serviceAccount: "tile38",
+    /**
+     * ServiceAccount of the sentinel pods: their own, bound to nothing, so that they never run as
+     * the namespace's `default` account and inherit whatever someone grants to it.
+     */
+    sentinelServiceAccount: "sentinel",
     tile38Pdb: "tile38",
     sentinelPdb: "sentinel",
     tile38NetworkPolicy: "tile38",

@@ -2,6 +2,8 @@ export * from "./common";
 export * from "./provider";
 export * from "./clusterConfiguration";
 export * from "./serviceAccount";
+export * from "./sentinelServiceAccount";
+export * from "./statefulSetReplacement";
 export * from "./tile38StatefulSet";
 export * from "./sentinelStatefulSet";
 export * from "./networkPolicies";

@@ -21,6 +21,7 @@ import {
     topologySpread,
     VOLUME_NAMES,
 } from "./common";
+import { statefulSetReplacementOptions } from "./statefulSetReplacement";
 
 
 /** Container port name of the sentinels. */
@@ -109,6 +110,7 @@ export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, o
             template: {
                 metadata: { labels: objectLabels("sentinel"), annotations: { [CONFIG_HASH_ANNOTATION]: options.configHash } },
                 spec: {
+                    serviceAccountName: OBJECT_NAMES.sentinelServiceAccount,
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
                     terminationGracePeriodSeconds: 30,
@@ -173,6 +175,7 @@ export class SentinelStatefulSet extends pulumi.ComponentResource {
         this.statefulSet = new k8s.apps.v1.StatefulSet(name, buildSentinelStatefulSetSpec(args.config, args.topology, { configHash: args.configHash }), {
             parent: this,
             dependsOn: [this.headlessService],
+            ...statefulSetReplacementOptions(),
         });
         this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, buildSentinelPdbSpec(args.config), { parent: this });
         this.registerOutputs({ statefulSet: this.statefulSet, headlessService: this.headlessService, clientService: this.clientService });

@@ -10,8 +10,11 @@ import { objectMeta, OBJECT_NAMES } from "./common";
  * projected web-identity token regardless).
  */
 export function buildServiceAccountSpec(cfg: StackConfig, extraAnnotations: Record<string, pulumi.Input<string>> = {}): k8s.core.v1.ServiceAccountArgs {
+    const annotations = { ...cfg.kubernetes.serviceAccountAnnotations, ...extraAnnotations };
     return {
-        metadata: { ...objectMeta(OBJECT_NAMES.serviceAccount, cfg, "tile38"), annotations: { ...cfg.kubernetes.serviceAccountAnnotations, ...extraAnnotations } },
+        // No empty `annotations: {}`: the API server stores an empty map as absent, so the object
+        // it keeps would differ from the one sent (found by `npm run validate:k8s`).
+        metadata: { ...objectMeta(OBJECT_NAMES.serviceAccount, cfg, "tile38"), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
         automountServiceAccountToken: false,
     };
 }

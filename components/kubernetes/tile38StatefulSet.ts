@@ -20,6 +20,7 @@ import {
     topologySpread,
     VOLUME_NAMES,
 } from "./common";
+import { statefulSetReplacementOptions } from "./statefulSetReplacement";
 
 
 /** Container port names. */
@@ -238,7 +239,7 @@ export class Tile38StatefulSet extends pulumi.ComponentResource {
             name,
             buildTile38StatefulSetSpec(args.config, args.topology, { configHash: args.configHash, backup: args.backup }),
             // The pods' names must resolve from their first second: create the headless Service first.
-            { parent: this, dependsOn: [this.headlessService] },
+            { parent: this, dependsOn: [this.headlessService], ...statefulSetReplacementOptions() },
         );
         this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, buildTile38PdbSpec(args.config), { parent: this });
         this.registerOutputs({ statefulSet: this.statefulSet, headlessService: this.headlessService });

@@ -13,8 +13,30 @@ export const SENTINEL_SCRIPT_ENV = ["SELF", "SENTINEL_TEMPLATE", "DATA_DIR", "RE
 
 /**
  * The start script of every sentinel (`scripts/sentinel-start.sh`). It builds the sentinel's own
- * writable `sentinel.conf` from its rendered template, monitoring the leader its running peers name.
+ * writable `sentinel.conf` from its rendered template, monitoring the leader its running peers name,
+ * and runs a watchdog beside the sentinel that re-monitors the leader its peers agree on when this
+ * sentinel is left naming a node that does not lead (Tile38 replicas never report
+ * `master_link_status`, which can strand the sentinel that led the previous failover).
  */
 export function renderSentinelStartScript(topo: Topology): string {
-    return renderScriptFile("sentinel-start.sh", { MASTER_NAME: topo.masterName, SENTINELS: endpointList(topo.sentinels) });
+    return renderScriptFile("sentinel-start.sh", {
+        MASTER_NAME: topo.masterName,
+        SENTINELS: endpointList(topo.sentinels),
+        TILE38_NODES: endpointList(topo.nodes),
+        QUORUM: topo.quorum,
+        DOWN_AFTER_MS: topo.downAfterMilliseconds,
+        FAILOVER_TIMEOUT_MS: topo.failoverTimeoutMilliseconds,
+        PARALLEL_SYNCS: topo.parallelSyncs,
+        WATCHDOG_STRIKES: watchdogStrikes(topo.downAfterMilliseconds),
+    });
+}
+
+/**
+ * Seconds (one check a second) a sentinel must disagree with all its answering peers, naming a
+ * node that does not lead while theirs does, before its watchdog re-monitors their leader: the
+ * down-after time, at least 3 s. A normal failover's stragglers catch up through Sentinel's
+ * hello messages (every 2 s) well before that.
+ */
+export function watchdogStrikes(downAfterMilliseconds: number): number {
+    return Math.max(3, Math.ceil(downAfterMilliseconds / 1000));
 }

@@ -8,9 +8,10 @@
  * where tile38-server is not installed.
  */
 import * as fs from "fs";
+import { writesResumedAfter } from "../../scripts/drillReport";
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
 import { Harness, withLogs } from "./harness/processes";
-import { idsOn, lostWrites, PointWriter } from "./harness/writer";
+import { Ack, idsOn, lostWrites, PointWriter } from "./harness/writer";
 import { sleep, waitFor } from "./harness/wait";
 
 const SENTINEL_PORT = 27000;
@@ -112,7 +113,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             await waitAcks(w, 200);
             const killedAt = Date.now();
             await cluster.killNode(0);
-            const resumed = await waitFor(() => w.firstAckSentAfter(killedAt), { timeoutMs: 30000, what: "a write acknowledged after the kill" });
+            const resumed = await waitResumed(w, killedAt, "a write acknowledged after the kill");
             const newLeader = await waitFor(async () => {
                 const l = await cluster.agreedLeader();
                 return l > 0 ? l : undefined;
@@ -129,6 +130,247 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             console.log(`failover after SIGKILL: first acknowledged write ${resumed.ackAt - killedAt} ms after the kill`);
         }),
     );
+
+    it(
+        "d. the old leader restarted: rejoins as a follower and never accepts a write as leader",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 100);
+            await cluster.killNode(0);
+            const newLeader = await waitNewLeader(0);
+            cluster.startNode(0);
+            // Write straight to the restarted node from the moment it starts until it follows.
+            const accepted: string[] = [];
+            const followed = await waitFor(
+                async () => {
+                    const r = await cluster.nodeCall(0, ["SET", "fleet", `direct${Date.now()}`, "POINT", 1, 2], 500).catch(() => undefined);
+                    if (r === "OK") accepted.push(String(r));
+                    return (await cluster.nodeStatus(0))?.following === cluster.endpoint(newLeader);
+                },
+                { timeoutMs: 30000, what: "the old leader to follow the new leader", intervalMs: 20 },
+            );
+            expect(followed).toBe(true);
+            expect(accepted).toEqual([]);
+            await cluster.waitHealthy(60000);
+            expect(await cluster.agreedLeader()).toBe(newLeader);
+            await waitAcks(w, 50);
+            await w.stop();
+            await expectAllOnEveryNode(w);
+        }),
+    );
+
+    it(
+        "e. a follower restarted after a failover follows the current leader, not the one its config names (Tile38 #689)",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 100);
+            await cluster.killNode(2); // its config says: follow node 1
+            await cluster.killNode(0);
+            const newLeader = await waitNewLeader(0);
+            expect(newLeader).toBe(1);
+            await waitAcks(w, 50);
+            const stale = JSON.parse(fs.readFileSync(cluster.dataFile(2, "config"), "utf8")) as Record<string, unknown>;
+            expect(`${String(stale.follow_host)}:${String(stale.follow_port)}`).toBe(cluster.endpoint(0));
+            cluster.startNode(2);
+            cluster.startNode(0);
+            await cluster.waitHealthy(60000);
+            expect(await cluster.agreedLeader()).toBe(1);
+            expect(cluster.nodeLog(2)).not.toContain("cannot follow a follower");
+            await waitAcks(w, 50);
+            await w.stop();
+            await expectAllOnEveryNode(w);
+        }),
+    );
+
+    it(
+        "f. a node restarted with a wiped data dir during a failover is never promoted and catches up (Tile38 #750)",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 300);
+            const named = new Set<string>();
+            let watching = true;
+            const watcher = (async () => {
+                while (watching) {
+                    for (const l of await cluster.sentinelLeaders()) if (l) named.add(l);
+                    await sleep(50);
+                }
+            })();
+            try {
+                await cluster.killNode(1);
+                await cluster.killNode(0);
+                cluster.startNode(1, { wipe: true });
+                const newLeader = await waitNewLeader(0);
+                expect(newLeader).toBe(2);
+                cluster.startNode(0);
+                await cluster.waitHealthy(60000);
+                await waitAcks(w, 50);
+            } finally {
+                watching = false;
+                await watcher;
+            }
+            await w.stop();
+            expect(named.has(cluster.endpoint(1))).toBe(false);
+            expect(await cluster.agreedLeader()).toBe(2);
+            await expectAllOnEveryNode(w);
+        }),
+    );
+
+    it(
+        "g. one sentinel down: failover still happens; two down: none; when they return, healthy",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 100);
+            await cluster.stopSentinel(2);
+            await cluster.killNode(0);
+            const second = await waitNewLeader(0);
+            cluster.startNode(0);
+            await cluster.waitHealthy(60000);
+
+            await cluster.stopSentinel(1);
+            await cluster.killNode(second);
+            // One sentinel cannot reach quorum 2: it keeps naming the dead leader, nobody is promoted.
+            const downAfter = cluster.stack.cfg.sentinel.downAfterMilliseconds;
+            await sleep(downAfter * 3);
+            expect(await cluster.sentinelLeaders()).toEqual([cluster.endpoint(second), undefined, undefined]);
+            const roles = await Promise.all([0, 1, 2].filter((i) => i !== second).map((i) => cluster.nodeStatus(i)));
+            expect(roles.map((r) => r?.role)).toEqual(["slave", "slave"]);
+
+            await cluster.startSentinel(1);
+            await cluster.startSentinel(2);
+            const third = await waitNewLeader(second, 60000);
+            cluster.startNode(second);
+            await cluster.waitHealthy(60000);
+            expect(await cluster.agreedLeader()).toBe(third);
+            await waitAcks(w, 50);
+            await w.stop();
+            await expectAllOnEveryNode(w, Date.now());
+        }),
+    );
+
+    it(
+        "h. planned hand-over (the stop script, as `npm run failover` runs it): no acknowledged write is lost",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 200);
+            const started = Date.now();
+            const run = await cluster.runStopScript(0);
+            expect(run.code).toBe(0);
+            expect(run.log).toMatch(/leadership moved to 127\.0\.0\.1:\d+ in \d+ ms/);
+            const newLeader = await cluster.agreedLeader();
+            expect(newLeader).toBeGreaterThan(0);
+            await waitResumed(w, Date.now(), "a write acknowledged after the hand-over");
+            // The old leader follows at once and is writable again as a follower would be.
+            const old = await cluster.nodeStatus(0);
+            expect(old).toMatchObject({ role: "slave", following: cluster.endpoint(newLeader), readOnly: false });
+            await cluster.waitHealthy(60000);
+            await waitAcks(w, 100);
+            await w.stop();
+            await expectAllOnEveryNode(w);
+            // eslint-disable-next-line no-console
+            console.log(`planned hand-over: writes resumed ${writesResumedAfter(w.acks.filter((a) => a.sentAt >= started), started)} ms after it began`);
+        }),
+    );
+
+    it(
+        "h. planned hand-over on `docker stop` (SIGTERM to the start script): no acknowledged write is lost, and the restarted node is writable-safe",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 200);
+            await cluster.stopNode(0, 30000);
+            expect(cluster.nodeLog(0)).toMatch(/leadership moved to 127\.0\.0\.1:\d+ in \d+ ms/);
+            const newLeader = await cluster.agreedLeader();
+            expect(newLeader).toBeGreaterThan(0);
+            await waitAcks(w, 100);
+            cluster.startNode(0);
+            await cluster.waitHealthy(60000);
+            expect(await cluster.agreedLeader()).toBe(newLeader);
+            expect((await cluster.nodeStatus(0))?.readOnly).toBe(false);
+            await w.stop();
+            await expectAllOnEveryNode(w);
+        }),
+    );
+
+    it(
+        "i. three leader kills in a row, each as soon as the cluster is healthy: every one fails over, and all sentinels agree within 20 s",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 100);
+            let leader = 0;
+            for (let k = 0; k < 3; k++) {
+                const killedAt = Date.now();
+                await cluster.killNode(leader);
+                const next = await waitNewLeader(leader);
+                cluster.startNode(leader);
+                leader = next;
+                await waitResumed(w, killedAt, `a write after kill ${k + 1}`);
+                await cluster.waitHealthy(60000);
+            }
+            const lastFailover = Date.now();
+            await waitFor(
+                async () => {
+                    const l = await cluster.sentinelLeaders();
+                    return l.every((x) => x === cluster.endpoint(leader));
+                },
+                { timeoutMs: 20000, what: "all three sentinels to name the same leader" },
+            );
+            // eslint-disable-next-line no-console
+            console.log(`three kills in a row: sentinels agreed ${Date.now() - lastFailover} ms after the cluster was healthy`);
+            await w.stop();
+            await expectAllOnEveryNode(w, Date.now());
+        }),
+    );
 });
 
-export { sleep };
+/** The first write sent after `t` and acknowledged (bounded); the writer's errors on timeout. */
+async function waitResumed(w: PointWriter, t: number, what: string): Promise<Ack> {
+    try {
+        return await waitFor(() => w.firstAckSentAfter(t), { timeoutMs: 30000, what });
+    } catch (e) {
+        throw new Error(`${(e as Error).message}; the client's recent errors:\n${w.recentErrors.join("\n")}`);
+    }
+}
+
+/** The index of the leader the sentinels agree on once it is not `old` (bounded). */
+async function waitNewLeader(old: number, timeoutMs = 30000): Promise<number> {
+    return waitFor(
+        async () => {
+            const l = await cluster.agreedLeader();
+            return l >= 0 && l !== old && (await cluster.nodeStatus(l))?.role === "master" ? l : undefined;
+        },
+        { timeoutMs, what: `the sentinels to agree on a leader other than node ${old + 1}` },
+    );
+}
+
+/**
+ * Every write acknowledged (before `before`, default: all) is held by every running node
+ * (followers may need a moment to catch up: bounded wait).
+ */
+async function expectAllOnEveryNode(w: PointWriter, before = Infinity): Promise<void> {
+    const leader = await cluster.agreedLeader();
+    const ids = await idsOn(cluster.topo.nodes[leader].port, cluster.passwords.tile38);
+    expect(lostWrites(w.acks, ids, before).map((a) => a.id)).toEqual([]);
+    for (let i = 0; i < 3; i++) {
+        if (!cluster.nodeRunning(i) || i === leader) continue;
+        await waitFor(
+            async () => {
+                const mine = await idsOn(cluster.topo.nodes[i].port, cluster.passwords.tile38);
+                return lostWrites(w.acks, mine, before).length === 0;
+            },
+            { timeoutMs: 20000, what: `node ${i + 1} to hold every acknowledged write` },
+        );
+    }
+}

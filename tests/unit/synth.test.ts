@@ -75,7 +75,7 @@ describe("npm run synth", () => {
         expect(tlsOnly.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
         const [rule] = of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
         expect(rule).toMatchObject({ filter: { prefix: "tile38/k8s/" }, expiration: { days: 30 }, noncurrentVersionExpiration: { noncurrentDays: 7 } });
-        expect(of("kubernetes:core/v1:ServiceAccount")).toHaveLength(1);
+        expect(of("kubernetes:core/v1:ServiceAccount").map((a) => a.inputs.metadata.name).sort()).toEqual(["sentinel", "tile38"]);
         for (const s of sets) {
             const pod = s.inputs.spec.template.spec;
             const main = pod.containers[0];

@@ -19,14 +19,17 @@ resp() {
 }
 
 # rsend HOST PORT PASSWORD : sends stdin (RESP commands) after AUTH (if a password is given) and
-# before QUIT; prints the raw reply lines without CR. Every call is bounded: nc -w bounds the
-# connect, timeout the whole call (Debian's busybox nc does not bound reads).
+# before QUIT; prints the raw reply lines without CR, less AUTH's one-line reply (the first
+# line). The last line answers QUIT (Sentinel 7.0 answers it with an error). Every call is
+# bounded: nc -w bounds the connect, timeout the whole call (Debian's busybox nc does not bound
+# reads).
 rsend() {
   {
     if [ -n "$3" ]; then resp AUTH "$3"; fi
     cat
     resp QUIT
-  } | timeout "${CALL_TIMEOUT:-3}" nc -w "${NC_TIMEOUT:-2}" "$1" "$2" 2>/dev/null | tr -d '\r'
+  } | timeout "${CALL_TIMEOUT:-3}" nc -w "${NC_TIMEOUT:-2}" "$1" "$2" 2>/dev/null | tr -d '\r' |
+    if [ -n "$3" ]; then sed 1d; else cat; fi
 }
 
 # rcall HOST PORT PASSWORD CMD ARG... : one command.

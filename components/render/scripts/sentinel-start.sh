@@ -1,13 +1,15 @@
 #!/bin/sh
 # tile38-ha: start one sentinel. It builds the sentinel's own writable sentinel.conf from its
-# rendered template, monitoring the leader its running peers name.
+# rendered template, monitoring the leader its running peers name, and keeps a watchdog beside it
+# that re-monitors the leader its peers agree on when this sentinel is left naming a dead one.
 # Environment: SELF (this sentinel's advertised host:port), SENTINEL_TEMPLATE (its rendered
 # sentinel.conf), DATA_DIR (its own volume, default /data), REDIS_BIN (default redis-server),
 # TILE38_PASSWORD and SENTINEL_PASSWORD (appended as auth lines, never rendered into files that
 # Pulumi stores).
 set -eu
 # @settings
-: "${MASTER_NAME:?}" "${SENTINELS:?}"
+: "${MASTER_NAME:?}" "${SENTINELS:?}" "${QUORUM:?}" "${DOWN_AFTER_MS:?}" "${FAILOVER_TIMEOUT_MS:?}"
+: "${PARALLEL_SYNCS:?}" "${WATCHDOG_STRIKES:?}" "${TILE38_NODES:?}"
 . ./lib.sh
 
 export LC_ALL=C
@@ -50,6 +52,14 @@ main() {
         $1 == "sentinel" && ($2 == "myid" || $2 == "current-epoch") { print }
         $1 == "sentinel" && ($2 == "config-epoch" || $2 == "leader-epoch") && $3 == m { print }' "$_conf"
     fi
+    # Every other node as a known replica: a sentinel that starts while the leader is down learns
+    # nothing from it, yet must reach the replicas (and, through their hello channel, its peers)
+    # to agree on a failover.
+    _monitored=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 ":" $5; exit }' "$SENTINEL_TEMPLATE")
+    [ -z "$_leader" ] || _monitored="${_leader% *}:${_leader##* }"
+    for _n in $TILE38_NODES; do
+      [ "$_n" = "$_monitored" ] || printf 'sentinel known-replica %s %s %s\n' "$MASTER_NAME" "${_n%:*}" "${_n##*:}"
+    done
     if [ -n "$SENTINEL_PASSWORD" ]; then
       printf 'requirepass %s\nsentinel sentinel-pass %s\n' "$SENTINEL_PASSWORD" "$SENTINEL_PASSWORD"
     fi
@@ -58,6 +68,66 @@ main() {
   chmod 600 "$_conf.new"
   mv "$_conf.new" "$_conf"
   log "starting; monitoring $(awk '$2 == "monitor" { print $4 ":" $5 }' "$_conf")"
-  exec "$REDIS_BIN" "$_conf" --sentinel
+  "$REDIS_BIN" "$_conf" --sentinel &
+  _server=$!
+  watchdog &
+  _watchdog=$!
+  # shellcheck disable=SC2064 # the PIDs are known now and must be expanded now
+  trap "kill -TERM $_server 2>/dev/null; kill $_watchdog 2>/dev/null" TERM INT
+  _status=0
+  wait "$_server" || _status=$?
+  # A TERM interrupts the first wait: wait again for the sentinel to finish its shutdown.
+  wait "$_server" 2>/dev/null || true
+  kill "$_watchdog" 2>/dev/null || true
+  log "redis-server exited with status $_status"
+  exit "$_status"
 }
+
+# node_role HOST PORT: role (master|slave) a Tile38 node reports; empty when it does not answer.
+node_role_at() { rcall "$1" "$2" "$TILE38_PASSWORD" INFO replication | info_field role; }
+
+# peers_leader: the leader every answering peer names (at least one must answer); fails otherwise.
+peers_leader() {
+  _pl=""
+  for _p in $SENTINELS; do
+    [ "$_p" = "$SELF" ] && continue
+    _a=$(sentinel_leader "$_p") || continue
+    if [ -z "$_pl" ]; then _pl=$_a; elif [ "$_pl" != "$_a" ]; then return 1; fi
+  done
+  [ -n "$_pl" ] && echo "$_pl"
+}
+
+# Tile38 replicas never report master_link_status, so the sentinel that led a failover stays in
+# its reconf phase until failover-timeout; if the new leader dies inside that window and the
+# others promote a node it already knew (even the old leader), it is left naming a dead node for
+# good (measured: > 10 minutes). Every second: when all answering peers agree on a leader that
+# really leads (INFO role:master) while this sentinel names another node that does not,
+# WATCHDOG_STRIKES times in a row, it forgets its view and monitors the peers' leader.
+watchdog() {
+  _strikes=0
+  while sleep 1; do
+    _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
+    _theirs=$(peers_leader) || { _strikes=0; continue; }
+    # shellcheck disable=SC2086 # "host port"
+    if [ "$_mine" = "$_theirs" ] || [ "$(node_role_at $_theirs)" != master ] || [ "$(node_role_at $_mine)" = master ]; then
+      _strikes=0; continue
+    fi
+    _strikes=$((_strikes + 1))
+    [ "$_strikes" -ge "$WATCHDOG_STRIKES" ] || continue
+    log "watchdog: peers agree on $_theirs, this sentinel names $_mine, which does not lead: re-monitoring"
+    # shellcheck disable=SC2086 # "host port"
+    remonitor $_theirs
+    _strikes=0
+  done
+}
+
+# remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass).
+remonitor() {
+  sentinel_call "$SELF" SENTINEL REMOVE "$MASTER_NAME" >/dev/null
+  _r=$(sentinel_call "$SELF" SENTINEL MONITOR "$MASTER_NAME" "$1" "$2" "$QUORUM" | head -n 1)
+  [ "$_r" = +OK ] || { log "watchdog: SENTINEL MONITOR failed: $_r"; return 1; }
+  sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" down-after-milliseconds "$DOWN_AFTER_MS" \
+    failover-timeout "$FAILOVER_TIMEOUT_MS" parallel-syncs "$PARALLEL_SYNCS" auth-pass "$TILE38_PASSWORD" >/dev/null
+}
+
 main

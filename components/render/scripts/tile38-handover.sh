@@ -62,7 +62,7 @@ handover() {
   done
   _asked=""
   for _s in $SENTINELS; do
-    _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | tail -n 1)
+    _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
     case "$_ans" in
       +OK|-INPROG*) log "sentinel $_s: ${_ans#[+-]}"; _asked=1; break ;;
       *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tile38-ha: planned stop of a Tile38 node (Kubernetes preStop; `npm run failover` runs it too):
 # if this node leads, hand leadership over without losing a write (see tile38-handover.sh).
-# Exits 0 either way, so that a stop is never blocked by a failed hand-over.
+# Exits 0 either way, so that a stop is never blocked by a failed hand-over, unless
+# TILE38_HANDOVER_STRICT=1 (`npm run failover`): then 1 when leadership did not move.
 set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}"
@@ -9,4 +10,7 @@ set -eu
 . ./tile38-node.sh
 . ./tile38-handover.sh
 
-handover || log "leadership did not move; stopping anyway"
+if ! handover; then
+  if [ "${TILE38_HANDOVER_STRICT:-0}" = 1 ]; then log "leadership did not move"; exit 1; fi
+  log "leadership did not move; stopping anyway"
+fi

@@ -277,8 +277,9 @@ export class Tile38Cluster {
     /**
      * Healthy = every running sentinel names the same running leader, which reports role master
      * and is writable; every other running node follows it, is caught up and eligible
-     * (replica-priority > 0, also as every sentinel sees it); every running sentinel counts all
-     * other running sentinels.
+     * (replica-priority > 0); every running sentinel counts all other running sentinels and sees
+     * at least one running follower as an eligible replica. (A sentinel may still be finishing
+     * its last failover: clients and a kill do not wait for that, and neither does this.)
      */
     async health(): Promise<Health> {
         const leaders = await this.sentinelLeaders();
@@ -303,16 +304,15 @@ export class Tile38Cluster {
             if (!this.sentinelProcs[i]) continue;
             const m = await this.sentinelMaster(i);
             if (Number(m["num-other-sentinels"]) < others) return { healthy: false, leader, why: `sentinel ${i + 1} counts ${m["num-other-sentinels"]} other sentinels` };
-            // Sentinel refreshes a replica's INFO every 10 s: it must itself see every running
-            // follower as a healthy, eligible replica, or it could not promote one.
+            // Sentinel refreshes a replica's INFO only every 10 s: it must itself already see some
+            // running follower as an eligible replica, or a failover now would find no good one.
             const replicas = await this.sentinelReplicas(i);
-            for (let n = 0; n < 3; n++) {
-                if (n === li || !this.nodeRunning(n)) continue;
-                const r = replicas.find((x) => `${x.ip}:${x.port}` === this.endpoint(n));
-                if (!r || r.flags !== "slave" || !(Number(r["slave-priority"]) > 0)) {
-                    return { healthy: false, leader, why: `sentinel ${i + 1} sees replica ${this.endpoint(n)} as ${JSON.stringify(r && { flags: r.flags, priority: r["slave-priority"] })}` };
-                }
-            }
+            const eligible = replicas.some((r) => {
+                const n = this.indexOf(`${r.ip}:${r.port}`);
+                const down = /s_down|o_down|disconnected/.test(r.flags);
+                return n >= 0 && n !== li && this.nodeRunning(n) && !down && Number(r["slave-priority"]) > 0;
+            });
+            if (!eligible) return { healthy: false, leader, why: `sentinel ${i + 1} sees no eligible replica yet` };
         }
         return { healthy: true, leader, why: "healthy" };
     }

@@ -32,8 +32,9 @@ export function sentinelClient(o: WriterOptions): Redis {
         name: o.masterName,
         password: o.tile38Password,
         sentinelPassword: o.sentinelPassword,
-        // Follow +switch-master at once instead of waiting for the old connection to fail.
-        failoverDetector: true,
+        // Not ioredis' failoverDetector: with it, ioredis 5.8.2 ended the client for good
+        // ("Connection is closed", status "end") in the third back-to-back failover.
+        failoverDetector: false,
         connectTimeout: 1000,
         commandTimeout: 1000,
         maxRetriesPerRequest: 0,
@@ -46,13 +47,29 @@ export function sentinelClient(o: WriterOptions): Redis {
     });
 }
 
+/** Bound on one write, above ioredis' own commandTimeout (1 s). */
+const CALL_BOUND_MS = 2500;
+
+class CallHung extends Error {}
+
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CallHung(`call still pending after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 export class PointWriter {
     readonly acks: Ack[] = [];
     errors = 0;
+    /** The most recent distinct error messages (for failure reports). */
+    readonly recentErrors: string[] = [];
+    /** How often each error message was seen. */
+    readonly errorCounts = new Map<string, number>();
     private running = false;
     private loop: Promise<void> | undefined;
     private seq = 0;
-    readonly client: Redis;
+    client: Redis;
+    /** Times a call hung past {@link CALL_BOUND_MS} and the client was replaced. */
+    replacedClients = 0;
     readonly key: string;
 
     constructor(private readonly o: WriterOptions, private readonly prefix = "p") {
@@ -74,14 +91,33 @@ export class PointWriter {
             const lat = 33 + (this.seq % 1000) / 1000;
             const lon = -112 + (this.seq % 997) / 1000;
             try {
-                await this.client.call("SET", this.key, id, "POINT", String(lat), String(lon));
+                await bounded(this.client.call("SET", this.key, id, "POINT", String(lat), String(lon)), CALL_BOUND_MS);
                 this.acks.push({ id, sentAt, ackAt: Date.now() });
-            } catch {
+            } catch (e) {
+                if (e instanceof CallHung) this.replaceClient();
                 this.errors++;
+                const msg = `${new Date().toISOString()} ${(e as Error).message}`;
+                this.errorCounts.set((e as Error).message, (this.errorCounts.get((e as Error).message) ?? 0) + 1);
+                if (this.recentErrors.length === 0 || !this.recentErrors[this.recentErrors.length - 1].endsWith((e as Error).message)) {
+                    this.recentErrors.push(msg);
+                    if (this.recentErrors.length > 20) this.recentErrors.shift();
+                }
             }
             const wait = sentAt + interval - Date.now();
             if (wait > 0) await sleep(wait);
         }
+    }
+
+    /**
+     * ioredis 5 can leave a call pending forever while it re-resolves the leader through the
+     * sentinels (seen in back-to-back failovers): a call that hangs past the bound is abandoned
+     * and the client replaced, as an application with a request deadline would do.
+     */
+    private replaceClient(): void {
+        this.replacedClients++;
+        this.client.disconnect();
+        this.client = sentinelClient(this.o);
+        this.client.on("error", () => undefined);
     }
 
     /** Stops writing (waits for the write in flight). */

@@ -119,6 +119,7 @@ describe("KubernetesTile38Cluster under mocks", () => {
             "kubernetes:core/v1:Service sentinel",
             "kubernetes:core/v1:Service sentinel-headless",
             "kubernetes:core/v1:Service tile38-headless",
+            "kubernetes:core/v1:ServiceAccount sentinel",
             "kubernetes:core/v1:ServiceAccount tile38",
             "kubernetes:networking.k8s.io/v1:NetworkPolicy sentinel",
             "kubernetes:networking.k8s.io/v1:NetworkPolicy tile38",
@@ -133,6 +134,7 @@ describe("KubernetesTile38Cluster under mocks", () => {
             "tile38-ha:kubernetes:ClusterConfiguration",
             "tile38-ha:kubernetes:ClusterNetworkPolicies",
             "tile38-ha:kubernetes:KubernetesTile38Cluster",
+            "tile38-ha:kubernetes:SentinelServiceAccount",
             "tile38-ha:kubernetes:SentinelStatefulSet",
             "tile38-ha:kubernetes:Tile38ServiceAccount",
             "tile38-ha:kubernetes:Tile38StatefulSet",
@@ -263,6 +265,9 @@ describe("KubernetesTile38Cluster under mocks", () => {
         expect(one(main, "kubernetes:policy/v1:PodDisruptionBudget", "tile38").inputs.spec.maxUnavailable).toBe(1);
         expect(one(main, "kubernetes:policy/v1:PodDisruptionBudget", "sentinel").inputs.spec.maxUnavailable).toBe(1);
         expect(one(main, "kubernetes:core/v1:ServiceAccount", "tile38").inputs.automountServiceAccountToken).toBe(false);
+        // The sentinels have their own account (not the namespace's `default`), no token either.
+        expect(one(main, "kubernetes:core/v1:ServiceAccount", "sentinel").inputs.automountServiceAccountToken).toBe(false);
+        expect(one(main, "kubernetes:apps/v1:StatefulSet", "sentinel").inputs.spec.template.spec.serviceAccountName).toBe("sentinel");
         expect(ofType(main, "kubernetes:networking.k8s.io/v1:NetworkPolicy")).toHaveLength(2);
         expect(ofType(bare, "kubernetes:networking.k8s.io/v1:NetworkPolicy")).toHaveLength(0);
     });

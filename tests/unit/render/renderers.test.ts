@@ -131,7 +131,8 @@ describe("start scripts", () => {
         expect(sentinel).toContain("requirepass %s");
         expect(sentinel).toContain("sentinel sentinel-pass %s");
         expect(sentinel).toMatch(/\$2 == "myid" \|\| \$2 == "current-epoch"/);
-        expect(sentinel).toContain('exec "$REDIS_BIN" "$_conf" --sentinel');
+        expect(sentinel).toContain('"$REDIS_BIN" "$_conf" --sentinel &');
+        expect(sentinel).toContain("WATCHDOG_STRIKES='3'");
     });
 
     it("the stop script asks for SENTINEL FAILOVER and waits at most the failover timeout", () => {

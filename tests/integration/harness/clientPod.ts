@@ -1,0 +1,94 @@
+/**
+ * Test-side handle of the client pod (clientAgent.ts): a Node process in a sandbox of its own on
+ * the simulated pod network, reached over a Unix socket. Every call is bounded.
+ */
+import * as http from "http";
+import * as path from "path";
+import type { WireValue } from "./clientAgent";
+import { PodSimulator } from "./podSim";
+import { ManagedProcess } from "./processes";
+import { RespError, RespValue } from "./resp";
+import { waitFor } from "./wait";
+import { Ack, WriterOptions } from "./writer";
+
+function fromWire(v: WireValue): RespValue {
+    if (Array.isArray(v)) return v.map(fromWire);
+    if (v !== null && typeof v === "object") return new RespError(v.$err);
+    return v;
+}
+
+export class ClientPod {
+    private constructor(readonly proc: ManagedProcess, readonly socketPath: string) {}
+
+    /** Starts the agent in a new sandbox of `sim` and waits (bounded) until it answers. */
+    static async start(sim: PodSimulator, name = "client-0"): Promise<ClientPod> {
+        const socketPath = path.join(sim.h.dir("client"), "agent.sock");
+        const agent = path.join(__dirname, "clientAgent.ts");
+        const { proc } = sim.startAux(name, process.execPath, ["-r", "ts-node/register/transpile-only", agent, socketPath], {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            HOME: process.env.HOME ?? "/root",
+            TS_NODE_TRANSPILE_ONLY: "true",
+            TS_NODE_PROJECT: path.join(__dirname, "..", "..", "..", "tsconfig.json"),
+        });
+        const c = new ClientPod(proc, socketPath);
+        await waitFor(
+            async () => {
+                if (proc.status) throw new Error(`client agent exited: ${proc.tail(20)}`);
+                await c.request("GET", "/writer/acks", undefined, 2000);
+                return true;
+            },
+            { timeoutMs: 60_000, what: "the client pod's agent", intervalMs: 200 },
+        );
+        return c;
+    }
+
+    private request<T>(method: string, urlPath: string, payload: unknown, timeoutMs: number): Promise<T> {
+        return new Promise((resolve, reject) => {
+            const req = http.request({ socketPath: this.socketPath, agent: false, method, path: urlPath, timeout: timeoutMs, headers: { "content-type": "application/json" } }, (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => {
+                    const v = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T & { error?: string };
+                    if (res.statusCode !== 200) reject(new Error(`client agent ${method} ${urlPath}: ${v.error ?? res.statusCode}`));
+                    else resolve(v);
+                });
+            });
+            req.on("timeout", () => req.destroy(new Error(`client agent ${method} ${urlPath} timed out after ${timeoutMs} ms`)));
+            req.on("error", reject);
+            req.end(payload === undefined ? undefined : JSON.stringify(payload));
+        });
+    }
+
+    /** Commands on one connection to `host:port` from inside the pod network. */
+    async pipeline(host: string, port: number, commands: (string | number)[][], timeoutMs = 3000): Promise<RespValue[]> {
+        const r = await this.request<{ replies: WireValue[] }>("POST", "/pipeline", { host, port, commands, timeoutMs }, timeoutMs + 2000);
+        return r.replies.map(fromWire);
+    }
+
+    /** One command, after AUTH when a password is given (an AUTH failure is thrown). */
+    async call(host: string, port: number, args: (string | number)[], password?: string, timeoutMs = 3000): Promise<RespValue> {
+        if (password === undefined) return (await this.pipeline(host, port, [args], timeoutMs))[0];
+        const [auth, reply] = await this.pipeline(host, port, [["AUTH", password], args], timeoutMs);
+        if (auth instanceof RespError) throw new Error(`AUTH to ${host}:${port} failed: ${auth.message}`);
+        return reply;
+    }
+
+    /** Starts the sentinel-aware writer (ioredis, as the docs tell users to connect). */
+    async startWriter(options: WriterOptions, prefix = "p"): Promise<void> {
+        await this.request("POST", "/writer/start", { options, prefix }, 5000);
+    }
+
+    /** Acknowledged writes so far, from index `from`. */
+    async acks(from = 0): Promise<{ acks: Ack[]; errors: number }> {
+        return this.request("GET", `/writer/acks?from=${from}`, undefined, 5000);
+    }
+
+    /** Stops the writer; every acknowledged write. */
+    async stopWriter(): Promise<{ acks: Ack[]; errors: number }> {
+        return this.request("POST", "/writer/stop", undefined, 15_000);
+    }
+
+    async stop(): Promise<void> {
+        await this.proc.stop(3000);
+    }
+}

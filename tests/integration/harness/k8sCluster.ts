@@ -1,0 +1,219 @@
+/**
+ * The `kubernetes` target's cluster in the pod simulator: the rendered StatefulSets' pods
+ * (podSim.ts) plus a client pod (clientPod.ts) through which every check reaches the pods by
+ * name. The same health definition as the Docker cluster's (cluster.ts), with pod FQDNs.
+ */
+import * as fs from "fs";
+import { ClientPod } from "./clientPod";
+import { Health, NodeStatus } from "./cluster";
+import { K8sObjects, loadK8sObjects } from "./k8sObjects";
+import { PodSimulator, SimPod } from "./podSim";
+import { pairs, RespError, RespValue } from "./resp";
+import { waitFor } from "./wait";
+
+/** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
+const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/;
+const IPV6 = /(?<![\w:.-])(?:[0-9a-f]{1,4}:){1,7}:?[0-9a-f]{1,4}(?![\w:])/i;
+
+/** The lines of `text` that hold an IP literal (a sentinel's `bind * -::*` wildcards are not addresses). */
+export function ipLiteralLines(text: string): string[] {
+    return text.split("\n").filter((l) => IPV4.test(l) || IPV6.test(l.replace(/^bind .*/, "")));
+}
+
+export class K8sCluster {
+    readonly masterName: string;
+    readonly tile38Port: number;
+    readonly sentinelPort: number;
+    readonly passwords: { tile38: string; sentinel: string };
+
+    private constructor(readonly sim: PodSimulator, readonly client: ClientPod) {
+        const o = sim.objects;
+        const env = (name: string, set = o.tile38) => set.main.env.find((e) => e.name === name)?.value;
+        this.tile38Port = Number(env("NODE_PORT"));
+        this.sentinelPort = Number(env("SELF", o.sentinel)?.split(":").pop());
+        const sentinelConf = o.configMap[`${o.sentinel.name}-0.conf`] ?? "";
+        this.masterName = /^sentinel monitor (\S+) /m.exec(sentinelConf)?.[1] ?? "mymaster";
+        this.passwords = { tile38: o.secret["tile38-password"], sentinel: o.secret["sentinel-password"] };
+    }
+
+    /**
+     * Renders `stack` under mocks, builds the simulator and the client pod, starts every sentinel
+     * pod, then every Tile38 pod (Parallel pod management), and waits (bounded) until healthy.
+     */
+    static async start(label: string, opts: { stack?: string; objects?: K8sObjects; healthyTimeoutMs?: number } = {}): Promise<K8sCluster> {
+        const objects = opts.objects ?? loadK8sObjects(opts.stack ?? "k8s");
+        const sim = await PodSimulator.create(objects, label);
+        let c: K8sCluster | undefined;
+        try {
+            const client = await ClientPod.start(sim);
+            c = new K8sCluster(sim, client);
+            for (const p of sim.pods) await sim.startPod(p.name);
+            await c.waitHealthy(opts.healthyTimeoutMs ?? 120_000);
+            return c;
+        } catch (e) {
+            if (c) (e as Error).message += `\n\n----- process logs -----\n${sim.h.logTails(30)}`;
+            await sim.destroy();
+            throw e;
+        }
+    }
+
+    get nodes(): SimPod[] {
+        return this.sim.podsOf("tile38");
+    }
+
+    get sentinels(): SimPod[] {
+        return this.sim.podsOf("sentinel");
+    }
+
+    endpoint(p: SimPod): string {
+        return `${p.fqdn}:${p.kind === "tile38" ? this.tile38Port : this.sentinelPort}`;
+    }
+
+    /** Tile38 pod whose `host:port` this is, or undefined. */
+    nodeAt(endpoint: string | undefined): SimPod | undefined {
+        return this.nodes.find((n) => this.endpoint(n) === endpoint);
+    }
+
+    async nodeCall(p: SimPod, args: (string | number)[], timeoutMs = 2000): Promise<RespValue> {
+        return this.client.call(p.fqdn, this.tile38Port, args, this.passwords.tile38, timeoutMs);
+    }
+
+    async sentinelCall(p: SimPod, args: (string | number)[], timeoutMs = 2000): Promise<RespValue> {
+        return this.client.call(p.fqdn, this.sentinelPort, args, this.passwords.sentinel, timeoutMs);
+    }
+
+    /** What Tile38 pod `p` reports, or undefined when it does not answer. */
+    async nodeStatus(p: SimPod): Promise<NodeStatus | undefined> {
+        try {
+            const [auth, , server, info] = await this.client.pipeline(p.fqdn, this.tile38Port, [["AUTH", this.passwords.tile38], ["OUTPUT", "json"], ["SERVER"], ["INFO", "replication"]], 2000);
+            if (auth instanceof RespError || typeof server !== "string" || typeof info !== "string") return undefined;
+            const s = JSON.parse(server) as { ok: boolean; stats?: Record<string, unknown> };
+            const inf = (JSON.parse(info) as { info?: Record<string, unknown> }).info ?? {};
+            if (!s.ok || !s.stats) return undefined;
+            const st = s.stats;
+            return {
+                role: inf.role === "slave" ? "slave" : "master",
+                following: typeof st.following === "string" ? st.following : undefined,
+                caughtUp: st.caught_up === true,
+                caughtUpOnce: st.caught_up_once === true,
+                aofSize: Number(st.aof_size),
+                numObjects: Number(st.num_objects),
+                readOnly: st.read_only === true,
+                priority: inf.slave_priority === undefined ? undefined : Number(inf.slave_priority),
+            };
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** `host:port` each sentinel pod names as leader (undefined: not running / no answer). */
+    async sentinelLeaders(): Promise<(string | undefined)[]> {
+        return Promise.all(
+            this.sentinels.map(async (s) => {
+                if (!this.sim.running(s)) return undefined;
+                try {
+                    const r = await this.sentinelCall(s, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", this.masterName], 1500);
+                    return Array.isArray(r) && r.length === 2 ? `${String(r[0])}:${String(r[1])}` : undefined;
+                } catch {
+                    return undefined;
+                }
+            }),
+        );
+    }
+
+    async sentinelMaster(s: SimPod): Promise<Record<string, string>> {
+        return pairs(await this.sentinelCall(s, ["SENTINEL", "MASTER", this.masterName]));
+    }
+
+    async sentinelList(s: SimPod, what: "REPLICAS" | "SENTINELS"): Promise<Record<string, string>[]> {
+        const r = await this.sentinelCall(s, ["SENTINEL", what, this.masterName]);
+        return Array.isArray(r) ? r.map(pairs) : [];
+    }
+
+    /** Healthy exactly as in cluster.ts: one named, writable, running leader; caught-up eligible followers; full sentinel counts. */
+    async health(): Promise<Health> {
+        const leaders = await this.sentinelLeaders();
+        const running = leaders.filter((_l, i) => this.sim.running(this.sentinels[i]));
+        if (running.length === 0) return { healthy: false, why: "no sentinel runs" };
+        if (running.some((l) => l === undefined)) return { healthy: false, why: `a sentinel does not answer: ${JSON.stringify(leaders)}` };
+        if (new Set(running).size !== 1) return { healthy: false, why: `sentinels disagree: ${JSON.stringify(leaders)}` };
+        const leader = running[0]!;
+        const lp = this.nodeAt(leader);
+        if (!lp || !this.sim.running(lp)) return { healthy: false, leader, why: `the sentinels name ${leader}, which does not run` };
+        const ls = await this.nodeStatus(lp);
+        if (!ls || ls.role !== "master" || ls.readOnly) return { healthy: false, leader, why: `leader ${leader} reports ${JSON.stringify(ls)}` };
+        for (const n of this.nodes) {
+            if (n === lp || !this.sim.running(n)) continue;
+            const s = await this.nodeStatus(n);
+            if (!s || s.role !== "slave" || s.following !== leader || !s.caughtUp || !(s.priority! > 0)) return { healthy: false, leader, why: `node ${n.name} reports ${JSON.stringify(s)}` };
+        }
+        const others = running.length - 1;
+        for (const s of this.sentinels) {
+            if (!this.sim.running(s)) continue;
+            const m = await this.sentinelMaster(s);
+            if (Number(m["num-other-sentinels"]) < others) return { healthy: false, leader, why: `${s.name} counts ${m["num-other-sentinels"]} other sentinels` };
+            const replicas = await this.sentinelList(s, "REPLICAS");
+            for (const n of this.nodes) {
+                if (n === lp || !this.sim.running(n)) continue;
+                const r = replicas.find((x) => `${x.ip}:${x.port}` === this.endpoint(n));
+                if (!r || r.flags !== "slave" || !(Number(r["slave-priority"]) > 0)) {
+                    return { healthy: false, leader, why: `${s.name} sees replica ${n.name} as ${JSON.stringify(r && { flags: r.flags, priority: r["slave-priority"] })}` };
+                }
+            }
+        }
+        return { healthy: true, leader, why: "healthy" };
+    }
+
+    /** Waits (bounded) until {@link health} is healthy; returns the leader pod. */
+    async waitHealthy(timeoutMs: number): Promise<SimPod> {
+        let last: Health | undefined;
+        try {
+            const leader = await waitFor(
+                async () => {
+                    last = await this.health();
+                    return last.healthy ? last.leader : undefined;
+                },
+                { timeoutMs, what: "a healthy cluster", intervalMs: 200 },
+            );
+            return this.nodeAt(leader)!;
+        } catch (e) {
+            throw new Error(`${(e as Error).message}; last: ${last?.why}`);
+        }
+    }
+
+    /** Every id of `key` on Tile38 pod `p` (SCAN … IDS). */
+    async idsOn(p: SimPod, key = "fleet"): Promise<Set<string>> {
+        const r = await this.nodeCall(p, ["SCAN", key, "LIMIT", 10000000, "IDS"], 10_000);
+        if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} IDS on ${p.name} answered ${JSON.stringify(r)}`);
+        return new Set((r[1] as RespValue[]).map(String));
+    }
+
+    /** Writer options for the client pod: every sentinel by its pod FQDN. */
+    writerOptions(intervalMs = 10) {
+        return {
+            sentinels: this.sentinels.map((s) => ({ host: s.fqdn, port: this.sentinelPort })),
+            masterName: this.masterName,
+            tile38Password: this.passwords.tile38,
+            sentinelPassword: this.passwords.sentinel,
+            intervalMs,
+        };
+    }
+
+    /**
+     * Configs that hold an IP literal, with those lines: the rendered sentinel templates (ConfigMap
+     * `*.conf`), every sentinel's rewritten `sentinel.conf` and every Tile38 `config` on the pods'
+     * volumes. (The scripts' own loopback/wildcard addresses are not configuration.)
+     */
+    ipLiteralsInConfigs(): { file: string; lines: string[] }[] {
+        const found = this.sim.configFiles().map((file) => ({ file, lines: ipLiteralLines(fs.readFileSync(file, "utf8")) }));
+        const rendered = Object.entries(this.sim.objects.configMap)
+            .filter(([key]) => key.endsWith(".conf"))
+            .map(([key, text]) => ({ file: `ConfigMap:${key}`, lines: ipLiteralLines(text) }));
+        return [...rendered, ...found].filter((f) => f.lines.length > 0);
+    }
+
+    async destroy(): Promise<void> {
+        await this.client.stop().catch(() => undefined);
+        await this.sim.destroy();
+    }
+}

@@ -1,0 +1,203 @@
+/**
+ * The `kubernetes` target survives changing pod IPs (issue 12). The k8s stack's REAL rendered
+ * objects (ConfigMap scripts and sentinel templates, Secret, StatefulSet commands/env/preStop; the
+ * program under Pulumi mocks, as `npm run synth -- k8s`) run in the pod simulator: every pod in a
+ * network namespace of its own, a new address at every start, its stable name served by dnsmasq,
+ * and a deleted pod's name NXDOMAIN until it returns. Real tile38-server and Redis Sentinel 7.0.15.
+ * One cluster goes through the scenarios in order. No timed assertions: every wait is bounded
+ * and generous; figures come from `npm run drill -- --target kubernetes`.
+ */
+import { describeWithTile38 } from "./harness/cluster";
+import { K8sCluster } from "./harness/k8sCluster";
+import { netnsSkipReason } from "./harness/netns";
+import { SimPod } from "./harness/podSim";
+import { withLogs } from "./harness/processes";
+import { sleep, waitFor } from "./harness/wait";
+import { Ack, lostWrites } from "./harness/writer";
+
+const HEALTHY_MS = 180_000;
+
+function describeInSimulator(name: string, fn: () => void): void {
+    const reason = netnsSkipReason();
+    if (reason) {
+        // eslint-disable-next-line no-console
+        console.warn(`SKIPPED "${name}": ${reason}`);
+        describe.skip(`${name} [skipped: ${reason}]`, fn);
+    } else {
+        describeWithTile38(name, fn);
+    }
+}
+
+describeInSimulator("kubernetes target with changing pod IPs (pod simulator, real DNS)", () => {
+    let c: K8sCluster | undefined;
+    const cl = () => c!;
+    const logs = () => c?.sim.h;
+
+    beforeAll(async () => {
+        c = await K8sCluster.start("ips", { healthyTimeoutMs: HEALTHY_MS });
+    }, 300_000);
+
+    afterAll(async () => {
+        await c?.destroy();
+    }, 120_000);
+
+    const epoch = async (s: SimPod) => Number((await cl().sentinelMaster(s))["config-epoch"]);
+    const maxEpoch = async () => Math.max(...(await Promise.all(cl().sentinels.filter((s) => cl().sim.running(s)).map(epoch))));
+
+    /** Stops the client pod's writer and checks every acknowledged write on the leader. */
+    async function stopWriterAndCheck(): Promise<{ acks: Ack[]; lost: Ack[] }> {
+        const { acks } = await cl().client.stopWriter();
+        const leader = await cl().waitHealthy(HEALTHY_MS);
+        // The followers replicate asynchronously; the leader is the reference.
+        const ids = await cl().idsOn(leader);
+        return { acks, lost: lostWrites(acks, ids) };
+    }
+
+    test(
+        "a. bootstrap with hostnames only: sentinels monitor, announce and know each other by name",
+        withLogs(logs, async () => {
+            const k = cl();
+            const fqdns = new Set(k.sentinels.map((s) => `${s.fqdn}:${k.sentinelPort}`));
+            for (const s of k.sentinels) {
+                const m = await k.sentinelMaster(s);
+                expect(m.ip).toBe(k.nodes[0].fqdn);
+                expect(m["num-other-sentinels"]).toBe("2");
+                const peers = await k.sentinelList(s, "SENTINELS");
+                expect(new Set(peers.map((p) => `${p.ip}:${p.port}`))).toEqual(new Set([...fqdns].filter((f) => f !== `${s.fqdn}:${k.sentinelPort}`)));
+                const replicas = await k.sentinelList(s, "REPLICAS");
+                expect(new Set(replicas.map((r) => r.ip))).toEqual(new Set([k.nodes[1].fqdn, k.nodes[2].fqdn]));
+                expect(await k.sentinelCall(s, ["SENTINEL", "CONFIG", "GET", "announce-ip"])).toEqual(["announce-ip", s.fqdn]);
+            }
+            expect(k.ipLiteralsInConfigs()).toEqual([]);
+        }),
+        HEALTHY_MS,
+    );
+
+    test(
+        "b. rolling update, every pod one by one with a new IP: no failover for followers, a planned hand-over for the leader, no write lost, no IP in any config",
+        withLogs(logs, async () => {
+            const k = cl();
+            await k.client.startWriter(k.writerOptions(10), "roll");
+            const ipsBefore = k.sim.pods.map((p) => p.ips.length);
+            // Kubernetes rolls a StatefulSet from the highest ordinal down, one pod at a time, each
+            // once the previous one is ready; the sentinel StatefulSet rolls independently: after.
+            for (const p of [...k.nodes].reverse()) {
+                const leaderBefore = await k.waitHealthy(HEALTHY_MS);
+                const epochBefore = await maxEpoch();
+                const { preStopLog } = await k.sim.restartPod(p.name, { mode: "graceful" });
+                const leaderAfter = await k.waitHealthy(HEALTHY_MS);
+                if (p === leaderBefore) {
+                    expect(preStopLog).toMatch(/leadership moved to/);
+                    expect(leaderAfter).not.toBe(p);
+                    expect(await maxEpoch()).toBeGreaterThan(epochBefore);
+                } else {
+                    expect(preStopLog).toMatch(/not the leader/);
+                    expect(leaderAfter).toBe(leaderBefore);
+                    expect(await maxEpoch()).toBe(epochBefore);
+                }
+            }
+            for (const s of [...k.sentinels].reverse()) {
+                await k.waitHealthy(HEALTHY_MS);
+                await k.sim.restartPod(s.name, { mode: "graceful" });
+            }
+            const { acks, lost } = await stopWriterAndCheck();
+            expect(acks.length).toBeGreaterThan(100);
+            expect(lost).toEqual([]);
+            k.sim.pods.forEach((p, i) => expect(p.ips.length).toBe(ipsBefore[i] + 1));
+            expect(k.ipLiteralsInConfigs()).toEqual([]);
+        }),
+        900_000,
+    );
+
+    test(
+        "c. leader pod lost, its name NXDOMAIN for longer than down-after-milliseconds: failover inside the window (redis #12753), the pod returns with a new IP as a follower",
+        withLogs(logs, async () => {
+            const k = cl();
+            const old = await k.waitHealthy(HEALTHY_MS);
+            const downAfter = Number((await k.sentinelMaster(k.sentinels[0]))["down-after-milliseconds"]);
+            const oldEndpoint = k.endpoint(old);
+            const deletedAt = Date.now();
+            await k.sim.deletePod(old.name, { mode: "lost" });
+            expect(k.sim.dns.lookup(old.fqdn)).toBeUndefined();
+            // The failover must happen while the name does not resolve: the pod is started only after.
+            const leader = await waitFor(
+                async () => {
+                    const ls = await k.sentinelLeaders();
+                    return ls.every((l) => l !== undefined && l === ls[0]) && ls[0] !== oldEndpoint ? ls[0] : undefined;
+                },
+                { timeoutMs: 120_000, what: "the sentinels to fail over while the old leader's name is NXDOMAIN", intervalMs: 200 },
+            );
+            expect(k.sim.dns.lookup(old.fqdn)).toBeUndefined();
+            await sleep(Math.max(0, deletedAt + downAfter + 1000 - Date.now()));
+            const ipBefore = old.ips[old.ips.length - 1];
+            await k.sim.startPod(old.name);
+            expect(old.ips[old.ips.length - 1]).not.toBe(ipBefore);
+            const after = await k.waitHealthy(HEALTHY_MS);
+            expect(k.endpoint(after)).toBe(leader);
+            const st = await k.nodeStatus(old);
+            expect(st?.role).toBe("slave");
+            expect(st?.following).toBe(leader);
+            expect(k.ipLiteralsInConfigs()).toEqual([]);
+        }),
+        HEALTHY_MS * 2,
+    );
+
+    test(
+        "d. a sentinel pod restarted with a new IP: its peers accept it under the same name, never a fourth sentinel",
+        withLogs(logs, async () => {
+            const k = cl();
+            await k.waitHealthy(HEALTHY_MS);
+            const s = k.sentinels[1];
+            const idsBefore = await Promise.all(k.sentinels.map(async (x) => new Set((await k.sentinelList(x, "SENTINELS")).map((p) => `${p.name}@${p.ip}`))));
+            let maxOthers = 0;
+            let sampling = true;
+            const sampler = (async () => {
+                while (sampling) {
+                    for (const x of k.sentinels) {
+                        if (!k.sim.running(x)) continue;
+                        try {
+                            maxOthers = Math.max(maxOthers, Number((await k.sentinelMaster(x))["num-other-sentinels"]));
+                        } catch {
+                            /* restarting */
+                        }
+                    }
+                    await sleep(200);
+                }
+            })();
+            const ipBefore = s.ips[s.ips.length - 1];
+            await k.sim.restartPod(s.name, { mode: "graceful", goneMs: 2000 });
+            expect(s.ips[s.ips.length - 1]).not.toBe(ipBefore);
+            await k.waitHealthy(HEALTHY_MS);
+            // Hellos arrive every 2 s: give a ghost time to appear before looking.
+            await sleep(5000);
+            sampling = false;
+            await sampler;
+            expect(maxOthers).toBe(2);
+            const idsAfter = await Promise.all(k.sentinels.map(async (x) => new Set((await k.sentinelList(x, "SENTINELS")).map((p) => `${p.name}@${p.ip}`))));
+            expect(idsAfter).toEqual(idsBefore);
+            expect(k.ipLiteralsInConfigs()).toEqual([]);
+        }),
+        HEALTHY_MS * 2,
+    );
+
+    test(
+        "e. every pod restarted at once with new IPs: one leader, no acknowledged write lost",
+        withLogs(logs, async () => {
+            const k = cl();
+            await k.waitHealthy(HEALTHY_MS);
+            await k.client.startWriter(k.writerOptions(10), "all");
+            await sleep(2000);
+            await Promise.all(k.sim.pods.map((p) => k.sim.deletePod(p.name, { mode: "graceful" })));
+            await Promise.all(k.sim.pods.map((p) => k.sim.startPod(p.name)));
+            const leader = await k.waitHealthy(HEALTHY_MS);
+            const roles = await Promise.all(k.nodes.map((n) => k.nodeStatus(n)));
+            expect(roles.filter((r) => r?.role === "master")).toHaveLength(1);
+            expect((await k.nodeStatus(leader))?.role).toBe("master");
+            const { acks, lost } = await stopWriterAndCheck();
+            expect(acks.length).toBeGreaterThan(50);
+            expect(lost).toEqual([]);
+            expect(k.ipLiteralsInConfigs()).toEqual([]);
+        }),
+        HEALTHY_MS * 3,
+    );
+});

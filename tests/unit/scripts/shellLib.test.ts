@@ -1,0 +1,96 @@
+/**
+ * The pure parts of components/render/scripts/lib.sh and tile38-config.sh, run under busybox sh
+ * (the shell of the Tile38 and Redis Alpine images) with canned server replies: RESP framing and
+ * reply parsing, the sentinels' majority vote, the Tile38 config writer.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SCRIPTS_DIR } from "../../../components/render/scriptFiles";
+import { which } from "../../integration/harness/busybox";
+
+const busybox = which("busybox");
+const describeSh = busybox ? describe : describe.skip;
+
+/** Runs `body` in busybox sh after sourcing lib.sh (and `extra` libraries); returns stdout. */
+function sh(body: string, env: Record<string, string> = {}, extra: string[] = []): string {
+    const libs = ["lib.sh", ...extra].map((f) => `. '${path.join(SCRIPTS_DIR, f)}'`).join("\n");
+    return execFileSync(busybox!, ["sh", "-c", `set -eu\nLOG_TAG=test\n${libs}\n${body}`], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", LC_ALL: "C", ...env },
+    });
+}
+
+/** A `sentinel_call` that answers GET-MASTER-ADDR-BY-NAME from a table (host:port → "h p" or nothing). */
+function cannedSentinels(answers: Record<string, string | undefined>): string {
+    const cases = Object.entries(answers)
+        .map(([s, a]) => (a ? `${s}) printf '*2\\n$%d\\n%s\\n$%d\\n%s\\n' ${a.split(" ")[0].length} ${a.split(" ")[0]} ${a.split(" ")[1].length} ${a.split(" ")[1]} ;;` : `${s}) return 0 ;;`))
+        .join("\n    ");
+    return `sentinel_call() {\n  case "$1" in\n    ${cases}\n  esac\n}\n`;
+}
+
+describeSh("lib.sh under busybox sh", () => {
+    it("frames commands in RESP with byte lengths", () => {
+        expect(sh("resp SET fleet 'a b' POINT 1 2")).toBe("*6\r\n$3\r\nSET\r\n$5\r\nfleet\r\n$3\r\na b\r\n$5\r\nPOINT\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    });
+
+    it("reads INFO fields, JSON fields and RESP pair replies", () => {
+        expect(sh(`printf 'role:slave\\nmaster_host:tile38-0.x\\nslave_priority:0\\n' | info_field master_host`)).toBe("tile38-0.x\n");
+        const json = '{"ok":true,"stats":{"aof_size":57,"caught_up":false,"caught_up_once":true,"following":"127.0.0.1:9851","read_only":false}}';
+        expect(sh(`printf '%s' '${json}' | json_field aof_size`).trim()).toBe("57");
+        expect(sh(`printf '%s' '${json}' | json_field caught_up`).trim()).toBe("false");
+        expect(sh(`printf '%s' '${json}' | json_field caught_up_once`).trim()).toBe("true");
+        expect(sh(`printf '%s' '${json}' | json_field following`).trim()).toBe("127.0.0.1:9851");
+        const replicas = "*2\n*4\n$4\nname\n$3\nr-1\n$17\nslave-repl-offset\n$3\n120\n*4\n$4\nname\n$3\nr-2\n$17\nslave-repl-offset\n$1\n0\n";
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | pairs_field slave-repl-offset`)).toBe("120\n0\n");
+    });
+
+    it("takes the leader most sentinels name, breaks ties alike everywhere, and fails when none answers", () => {
+        const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
+        // One sentinel stranded on a dead leader is outvoted.
+        expect(sh(`${cannedSentinels({ "s1:1": "dead 9", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
+        // Two silent: the one that answers decides.
+        expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": "c 3", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("c 3\n");
+        // A tie between two answers: the smaller name wins, whatever the order of the answers.
+        expect(sh(`${cannedSentinels({ "s1:1": "z 1", "s2:2": "a 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a 1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "z 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a 1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": undefined, "s3:3": undefined })}leader_from_sentinels || echo none`, env)).toBe("none\n");
+    });
+
+    it("leader_among asks only the given sentinels", () => {
+        const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_among s1:1`, env)).toBe("a 1\n");
+    });
+
+    it("write_tile38_config keeps Tile38's own keys and resets read_only", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), JSON.stringify({ server_id: "abc", read_only: true, follow_host: "old", "replica-priority": 100, nested: { a: "b,c" } }));
+            sh("write_tile38_config follower leader-0 9851", {
+                DATA_DIR: dir,
+                MANAGED_KEYS: "follow_host follow_port requirepass leaderauth replica_announce_ip replica_announce_port replica-priority read_only maxmemory",
+                REPLICA_PRIORITY: "100",
+                MAXMEMORY: "",
+                TILE38_PASSWORD: "pw",
+                NODE_HOST: "tile38-1",
+                NODE_PORT: "9851",
+            }, ["tile38-config.sh"]);
+            expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toEqual({
+                server_id: "abc",
+                nested: { a: "b,c" },
+                follow_host: "leader-0",
+                follow_port: 9851,
+                requirepass: "pw",
+                leaderauth: "pw",
+                replica_announce_ip: "tile38-1",
+                replica_announce_port: 9851,
+                "replica-priority": 0,
+                read_only: false,
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
