@@ -128,17 +128,25 @@ backup_round() {
     return 1
   fi
 
+  # The pointer is read while the prefix is hashed (both take a while; neither needs the other).
+  local pointer_file pointer_pid pointer="" now p_size p_sha p_epoch
+  pointer_file="$RESTORE_DIR/pointer.$$"
+  mkdir -p "$RESTORE_DIR"
+  s3 s3 cp "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" - >"$pointer_file" 2>/dev/null &
+  pointer_pid=$!
   local sha
   if [ "$HASH_CACHE_KEY" = "$inode:$size" ]; then
     sha=$HASH_CACHE_VALUE
-  else
-    sha=$(sha256_of_prefix "$AOF" "$size") || return 1
+  elif sha=$(sha256_of_prefix "$AOF" "$size"); then
     HASH_CACHE_KEY="$inode:$size"; HASH_CACHE_VALUE=$sha
+  else
+    wait "$pointer_pid" 2>/dev/null; rm -f "$pointer_file"; return 1
   fi
+  if wait "$pointer_pid"; then pointer=$(cat "$pointer_file"); fi
+  rm -f "$pointer_file"
 
-  local pointer now p_size p_sha p_epoch
   now=$(date +%s)
-  if pointer=$(s3 s3 cp "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" - 2>/dev/null); then
+  if [ -n "$pointer" ]; then
     p_size=$(json_field size "$pointer" || true)
     p_sha=$(json_field sha256 "$pointer" || true)
     p_epoch=$(json_field epoch "$pointer" || echo 0)
