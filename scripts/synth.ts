@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { installMocks, maskSecrets, settle } from "../testing/pulumiMocks";
+import { installMocks, maskSecrets, runProgram } from "../testing/pulumiMocks";
 import { readStackFile } from "../testing/stackFile";
 
 async function main(): Promise<number> {
@@ -22,14 +22,7 @@ async function main(): Promise<number> {
     }
     const { values, secretKeys } = readStackFile(file);
     const recorded = installMocks(stack, values, secretKeys);
-    let failure: unknown;
-    process.on("unhandledRejection", (e) => (failure = failure ?? e));
-    try {
-        require("../index");
-        await settle(recorded);
-    } catch (e) {
-        failure = e;
-    }
+    const failure = await runProgram(recorded);
     if (failure) {
         process.stderr.write(`${failure instanceof Error ? failure.message : String(failure)}\n`);
         return 1;

@@ -83,3 +83,19 @@ export async function settle(recorded: RecordedResource[], quietMs = 300, timeou
     }
     throw new Error(`resources kept registering for ${timeoutMs} ms`);
 }
+
+/**
+ * Loads the program (`index.ts`) under the installed mocks and waits until it stops registering
+ * resources. Returns the first failure (thrown, or an unhandled rejection), or undefined.
+ */
+export async function runProgram(recorded: RecordedResource[]): Promise<unknown> {
+    let failure: unknown;
+    process.on("unhandledRejection", (e) => (failure = failure ?? e));
+    try {
+        require("../index");
+        await settle(recorded);
+    } catch (e) {
+        failure = e;
+    }
+    return failure;
+}

@@ -3,7 +3,7 @@
  * stdin, runs index.ts under the shared Pulumi mocks, prints a {@link SynthesisResult} (JSON) on
  * stdout. Not meant to be run by hand: `npm run synth` is the user-facing view.
  */
-import { isWireSecret, installMocks, settle } from "./pulumiMocks";
+import { isWireSecret, installMocks, runProgram } from "./pulumiMocks";
 import type { RecordedOptions, SynthesisRequest, SynthesisResult } from "./synthesize";
 
 /** Replaces every wire secret by its (placeholder) value. */
@@ -48,14 +48,7 @@ async function main(): Promise<SynthesisResult> {
     const request = JSON.parse(input) as SynthesisRequest;
     const options = recordOptions();
     const recorded = installMocks(request.stack, request.values, request.secretKeys ?? []);
-    let failure: unknown;
-    process.on("unhandledRejection", (e) => (failure = failure ?? e));
-    try {
-        require("../index");
-        await settle(recorded);
-    } catch (e) {
-        failure = e;
-    }
+    const failure = await runProgram(recorded);
     if (failure) return { ok: false, error: failure instanceof Error ? failure.message : String(failure) };
     return {
         ok: true,

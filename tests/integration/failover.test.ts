@@ -303,6 +303,29 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     );
 
     it(
+        "h. planned hand-over right after an unplanned failover (the nodes' AOF sizes differ by then): no acknowledged write is lost",
+        withLogs(logs, async () => {
+            await startCluster();
+            const w = newWriter();
+            w.start();
+            await waitAcks(w, 100);
+            await cluster.killNode(0);
+            const leader = await waitNewLeader(0);
+            cluster.startNode(0);
+            await cluster.waitHealthy(60000);
+            await waitAcks(w, 100);
+            const run = await cluster.runStopScript(leader);
+            expect(run.code).toBe(0);
+            expect(run.log).toMatch(/leadership moved to 127\.0\.0\.1:\d+ in \d+ ms/);
+            expect(await cluster.agreedLeader()).not.toBe(leader);
+            await cluster.waitHealthy(60000);
+            await waitAcks(w, 100);
+            await w.stop();
+            await expectAllOnEveryNode(w);
+        }),
+    );
+
+    it(
         "i. three leader kills in a row, each as soon as the cluster is healthy: every one fails over, and all sentinels agree within 20 s",
         withLogs(logs, async () => {
             await startCluster();
@@ -331,6 +354,41 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             console.log(`three kills in a row: sentinels agreed ${Date.now() - lastFailover} ms after the cluster was healthy`);
             await w.stop();
             await expectAllOnEveryNode(w, Date.now());
+        }),
+    );
+
+    it(
+        "j. a sentinel left naming a node that does not lead is corrected by its watchdog, and the others are not disturbed",
+        withLogs(logs, async () => {
+            await startCluster();
+            await cluster.killNode(2);
+            const dead = cluster.topo.nodes[2];
+            // Strand sentinel 1 as a lost reconfiguration phase would: it monitors a dead node.
+            expect(await cluster.sentinelCall(0, ["SENTINEL", "REMOVE", cluster.topo.masterName])).toBe("OK");
+            expect(await cluster.sentinelCall(0, ["SENTINEL", "MONITOR", cluster.topo.masterName, dead.host, dead.port, 2])).toBe("OK");
+            expect((await cluster.sentinelLeaders())[0]).toBe(cluster.endpoint(2));
+            const fixed = await waitFor(
+                async () => {
+                    const l = await cluster.sentinelLeaders();
+                    return l.every((x) => x === cluster.endpoint(0)) ? Date.now() : undefined;
+                },
+                { timeoutMs: 30000, what: "the watchdog to re-monitor the peers' leader" },
+            );
+            expect(fs.readFileSync(cluster.sentinelLogFile(0)!, "utf8")).toMatch(/watchdog: peers agree on 127\.0\.0\.1 27010, this sentinel names 127\.0\.0\.1 27012/);
+            for (const i of [1, 2]) expect(fs.readFileSync(cluster.sentinelLogFile(i)!, "utf8")).not.toContain("watchdog:");
+            // Re-monitored with the rendered timings and the Tile38 password: it sees the leader's replica again.
+            // (MONITOR first, SET right after: wait for both.)
+            const m = await waitFor(
+                async () => {
+                    const x = await cluster.sentinelMaster(0);
+                    return x["down-after-milliseconds"] === String(cluster.stack.cfg.sentinel.downAfterMilliseconds) ? x : undefined;
+                },
+                { timeoutMs: 5000, what: "sentinel 1's rendered down-after" },
+            );
+            expect(m["failover-timeout"]).toBe(String(cluster.stack.cfg.sentinel.failoverTimeoutMilliseconds));
+            expect(m["parallel-syncs"]).toBe(String(cluster.stack.cfg.sentinel.parallelSyncs));
+            await waitFor(async () => Number((await cluster.sentinelMaster(0))["num-slaves"]) >= 1, { timeoutMs: 20000, what: "sentinel 1 to see the replica again" });
+            expect(fixed).toBeGreaterThan(0);
         }),
     );
 });

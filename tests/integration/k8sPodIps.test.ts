@@ -7,7 +7,7 @@
  * One cluster goes through the scenarios in order. No timed assertions: every wait is bounded
  * and generous; figures come from `npm run drill -- --target kubernetes`.
  */
-import { describeWithTile38 } from "./harness/cluster";
+import { describeUnless, tile38SkipReason } from "./harness/cluster";
 import { K8sCluster } from "./harness/k8sCluster";
 import { netnsSkipReason } from "./harness/netns";
 import { SimPod } from "./harness/podSim";
@@ -18,14 +18,7 @@ import { Ack, lostWrites } from "./harness/writer";
 const HEALTHY_MS = 180_000;
 
 function describeInSimulator(name: string, fn: () => void): void {
-    const reason = netnsSkipReason();
-    if (reason) {
-        // eslint-disable-next-line no-console
-        console.warn(`SKIPPED "${name}": ${reason}`);
-        describe.skip(`${name} [skipped: ${reason}]`, fn);
-    } else {
-        describeWithTile38(name, fn);
-    }
+    describeUnless(netnsSkipReason() ?? tile38SkipReason(), name, fn);
 }
 
 describeInSimulator("kubernetes target with changing pod IPs (pod simulator, real DNS)", () => {

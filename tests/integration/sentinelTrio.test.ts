@@ -7,11 +7,9 @@
  * Ports of this file: 25000-25099 (sentinels), 25100-25199 (Tile38 node addresses the sentinels
  * monitor; nothing listens there).
  *
- * Blocked by the missing tile38-server (the Go module proxy refuses github.com/tidwall/tile38):
- * sentinels discover each other only through the hello channel of a reachable monitored leader,
- * and the only valid leader is a Tile38 node. So `num-other-sentinels` (2 for a trio), replica
- * discovery and failover are NOT asserted here. Nothing stands in for Tile38: the monitored
- * address is simply unreachable.
+ * Nothing listens at the monitored address here: sentinels discover each other only through the
+ * hello channel of a reachable monitored node, so `num-other-sentinels`, replica discovery and
+ * failover are asserted with real Tile38 nodes in failover.test.ts.
  */
 import * as fs from "fs";
 import { busyboxPath, which } from "./harness/busybox";

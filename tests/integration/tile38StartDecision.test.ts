@@ -3,14 +3,12 @@
  * `busybox sh` as in the Alpine Tile38 image, against three REAL sentinels started by the
  * rendered sentinel start script.
  *
- * tile38-server cannot be installed here (the Go module proxy refuses github.com/tidwall/tile38),
- * so TILE38_BIN is a recorder script: it writes the command line the start script exec's to a file
- * and exits. It serves nothing and stands in for no Tile38 behaviour: these tests check only what
- * the script decides (which command it exec's, the $DATA_DIR/config it writes) from what the
- * sentinels answer. Blocked by the missing Tile38 and therefore not asserted: the priority loop
- * (replica-priority raised once caught up), the "empty node named while others hold data" wait
- * (needs a node reporting aof_size or a replica offset), and the stop script's hand-over on a
- * node that really is the leader.
+ * TILE38_BIN is a recorder script: it writes the command line the start script runs to a file and
+ * exits. It serves nothing and stands in for no Tile38 behaviour: these tests check only what the
+ * script decides (which command it runs, the $DATA_DIR/config it writes) from what the sentinels
+ * answer, fast and without a Tile38. Everything that needs a live Tile38 (the priority loop, the
+ * empty-node wait, the hand-over of a real leader) is asserted with the real tile38-server in
+ * failover.test.ts.
  *
  * Ports of this file: sentinels 25500-25502 (monitoring node 1 at 127.0.0.1:25600), Tile38 node
  * addresses 25600-25602 (nothing listens there), 25700-25702 for a stack whose sentinels are not

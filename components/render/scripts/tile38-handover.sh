@@ -3,7 +3,7 @@
 # stop script (Kubernetes preStop, Docker SIGTERM) and run on its own by `npm run failover`.
 #   1. only the leader acts, and only when some follower has caught up once;
 #   2. READONLY yes: from here on the leader acknowledges no write;
-#   3. wait until every reachable follower holds the leader's whole AOF;
+#   3. wait until every reachable follower has applied every write (a PUBLISHed nonce reached it);
 #   4. SENTINEL FAILOVER, and wait until most sentinels name the new leader;
 #   5. follow the new leader at once (Sentinel itself would wait failover-timeout), then READONLY no.
 # Any step that fails re-enables writes while this node still leads. A marker file with a deadline
@@ -26,14 +26,42 @@ caught_up_followers() {
   done
 }
 
-# followers_hold SIZE NODE... : true when every node that answers holds SIZE bytes of AOF.
-followers_hold() {
-  _want=$1; shift
+# followers_synced NODE... : true once every node that answers holds every write this (read-only)
+# leader acknowledged. AOF sizes are no measure: they differ between nodes after a failover. A
+# PUBLISH travels the replication stream in order with the writes, so the leader publishes a
+# nonce and each follower delivering it to our subscription has applied every write before it.
+followers_synced() {
+  _dir="$DATA_DIR/.tile38-ha-handover.d"
+  rm -rf "$_dir"; mkdir -p "$_dir"
+  _chan="tile38-ha:handover"
+  _nonce="handover-$$-$(date +%s)"
+  _pids=""
   for _n in "$@"; do
-    _sz=$(node_server "$_n" | json_field aof_size)
-    [ -z "$_sz" ] && continue
-    [ "$_sz" -ge "$_want" ] || return 1
+    { resp AUTH "$TILE38_PASSWORD"; resp SUBSCRIBE "$_chan"; sleep "$((HANDOVER_SYNC_SECONDS + 1))"; } |
+      timeout "$((HANDOVER_SYNC_SECONDS + 2))" nc -w 2 "${_n%:*}" "${_n##*:}" 2>/dev/null | tr -d '\r' > "$_dir/$_n" &
+    _pids="$_pids $!"
   done
+  _end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
+  _ok=""
+  # Subscribed first (a follower that does not answer at all counts as down), then publish.
+  for _n in "$@"; do
+    until grep -q '^subscribe$' "$_dir/$_n" 2>/dev/null || [ "$(date +%s)" -ge "$_end" ]; do sleep 0.05; done
+  done
+  node_call_self PUBLISH "$_chan" "$_nonce" >/dev/null
+  while [ "$(date +%s)" -lt "$_end" ]; do
+    _ok=1; _confirmed=0
+    for _n in "$@"; do
+      if grep -qx "$_nonce" "$_dir/$_n" 2>/dev/null; then _confirmed=$((_confirmed + 1))
+      elif grep -q '^subscribe$' "$_dir/$_n" 2>/dev/null; then _ok=""; fi
+    done
+    [ "$_confirmed" -gt 0 ] || _ok=""
+    [ -z "$_ok" ] || break
+    sleep 0.05
+  done
+  # shellcheck disable=SC2086 # one PID per word
+  kill $_pids 2>/dev/null || true
+  rm -rf "$_dir"
+  [ -n "$_ok" ]
 }
 
 writable_again() {
@@ -52,19 +80,16 @@ handover() {
   _deadline=$(( $(date +%s) + HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000 ))
   echo "$_deadline" > "$HANDOVER_MARK"
   node_call_self READONLY yes | grep -q '^+OK' || writable_again "READONLY yes was refused" || return 1
-  _size=$(node_server "$LOCAL_HOST:$NODE_PORT" | json_field aof_size)
-  log "read-only at AOF size $_size; waiting for $(echo "$_followers" | tr '\n' ' ')to hold it"
-  _sync_end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
+  log "read-only; waiting for $(echo "$_followers" | tr '\n' ' ')to hold every write"
   # shellcheck disable=SC2086 # one node per word
-  until followers_hold "$_size" $_followers; do
-    [ "$(date +%s)" -lt "$_sync_end" ] || { writable_again "followers did not catch up within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
-    sleep 0.05
-  done
+  followers_synced $_followers || { writable_again "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
   _asked=""
   for _s in $SENTINELS; do
     _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
+    # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
+    # failover (Tile38 replicas never report master_link_status): another sentinel can do it.
     case "$_ans" in
-      +OK|-INPROG*) log "sentinel $_s: ${_ans#[+-]}"; _asked=1; break ;;
+      +OK) log "sentinel $_s started the failover"; _asked=1; break ;;
       *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;
     esac
   done

@@ -12,7 +12,8 @@ import { RawStackValues } from "../../../config/parse";
 import { busyboxPath, busyboxSh, scriptEnv, which } from "./busybox";
 import { Harness, ManagedProcess } from "./processes";
 import { renderStack, RenderedStack, testStackConfig } from "./render";
-import { pairs, resp, respPipeline, RespError, RespValue } from "./resp";
+import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
+import { pairs, resp, respPipeline, RespValue } from "./resp";
 import { RunningSentinel, startSentinel } from "./sentinels";
 import { sleep, waitFor } from "./wait";
 
@@ -31,15 +32,35 @@ export function tile38SkipReason(): string | undefined {
     return undefined;
 }
 
-/** `describe` that is skipped, with the reason printed, when the real Tile38 is missing. */
-export function describeWithTile38(name: string, fn: () => void): void {
-    const reason = tile38SkipReason();
+/** `describe`, or `describe.skip` with the reason printed and in the title when `reason` is set. */
+export function describeUnless(reason: string | undefined, name: string, fn: () => void): void {
     if (reason) {
         // eslint-disable-next-line no-console
         console.warn(`SKIPPED "${name}": ${reason}`);
         describe.skip(`${name} [skipped: ${reason}]`, fn);
     } else {
         describe(name, fn);
+    }
+}
+
+/** `describe` that is skipped, with the reason printed, when the real Tile38 is missing. */
+export function describeWithTile38(name: string, fn: () => void): void {
+    describeUnless(tile38SkipReason(), name, fn);
+}
+
+/** Polls `health` (bounded) until it reports healthy; returns the leader it names. */
+export async function waitUntilHealthy(health: () => Promise<Health>, timeoutMs: number, intervalMs = 100): Promise<string> {
+    let last: Health | undefined;
+    try {
+        return await waitFor(
+            async () => {
+                last = await health();
+                return last.healthy ? last.leader : undefined;
+            },
+            { timeoutMs, what: "a healthy cluster", intervalMs },
+        );
+    } catch (e) {
+        throw new Error(`${(e as Error).message}; last: ${last?.why}`);
     }
 }
 
@@ -62,20 +83,6 @@ export interface ClusterOptions {
      * share the nodes' data dirs, such as backup agents). Default: none.
      */
     beforeNodes?: (cluster: Tile38Cluster) => Promise<void> | void;
-}
-
-/** What one node reports about itself (SERVER + INFO replication). */
-export interface NodeStatus {
-    role: "master" | "slave";
-    /** `host:port` it follows (followers only). */
-    following?: string;
-    caughtUp: boolean;
-    caughtUpOnce: boolean;
-    aofSize: number;
-    numObjects: number;
-    readOnly: boolean;
-    /** `slave_priority` (followers only). */
-    priority?: number;
 }
 
 export interface Health {
@@ -223,26 +230,7 @@ export class Tile38Cluster {
     /** What node `i` reports, or undefined when it does not answer. */
     async nodeStatus(i: number): Promise<NodeStatus | undefined> {
         try {
-            const [auth, , server, info] = await respPipeline(
-                this.topo.nodes[i].port,
-                [["AUTH", this.passwords.tile38], ["OUTPUT", "json"], ["SERVER"], ["INFO", "replication"]],
-                { timeoutMs: 2000 },
-            );
-            if (auth instanceof RespError || typeof server !== "string" || typeof info !== "string") return undefined;
-            const s = JSON.parse(server) as { ok: boolean; stats?: Record<string, unknown> };
-            const inf = (JSON.parse(info) as { info?: Record<string, unknown> }).info ?? {};
-            if (!s.ok || !s.stats) return undefined;
-            const st = s.stats;
-            return {
-                role: inf.role === "slave" ? "slave" : "master",
-                following: typeof st.following === "string" ? st.following : undefined,
-                caughtUp: st.caught_up === true,
-                caughtUpOnce: st.caught_up_once === true,
-                aofSize: Number(st.aof_size),
-                numObjects: Number(st.num_objects),
-                readOnly: st.read_only === true,
-                priority: inf.slave_priority === undefined ? undefined : Number(inf.slave_priority),
-            };
+            return parseNodeStatus(await respPipeline(this.topo.nodes[i].port, nodeStatusCommands(this.passwords.tile38), { timeoutMs: 2000 }));
         } catch {
             return undefined;
         }
@@ -319,19 +307,7 @@ export class Tile38Cluster {
 
     /** Waits (bounded) until {@link health} is healthy; returns the leader's index. */
     async waitHealthy(timeoutMs: number): Promise<number> {
-        let last: Health | undefined;
-        try {
-            const leader = await waitFor(
-                async () => {
-                    last = await this.health();
-                    return last.healthy ? last.leader : undefined;
-                },
-                { timeoutMs, what: "a healthy cluster", intervalMs: 100 },
-            );
-            return this.indexOf(leader);
-        } catch (e) {
-            throw new Error(`${(e as Error).message}; last: ${last?.why}`);
-        }
+        return this.indexOf(await waitUntilHealthy(() => this.health(), timeoutMs));
     }
 
     /** Leader index the sentinels agree on now (or -1). */

@@ -5,11 +5,11 @@
  */
 import * as fs from "fs";
 import { ClientPod } from "./clientPod";
-import { Health, NodeStatus } from "./cluster";
+import { Health, waitUntilHealthy } from "./cluster";
 import { K8sObjects, loadK8sObjects } from "./k8sObjects";
+import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
 import { PodSimulator, SimPod } from "./podSim";
-import { pairs, RespError, RespValue } from "./resp";
-import { waitFor } from "./wait";
+import { pairs, RespValue } from "./resp";
 
 /** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
 const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/;
@@ -85,22 +85,7 @@ export class K8sCluster {
     /** What Tile38 pod `p` reports, or undefined when it does not answer. */
     async nodeStatus(p: SimPod): Promise<NodeStatus | undefined> {
         try {
-            const [auth, , server, info] = await this.client.pipeline(p.fqdn, this.tile38Port, [["AUTH", this.passwords.tile38], ["OUTPUT", "json"], ["SERVER"], ["INFO", "replication"]], 2000);
-            if (auth instanceof RespError || typeof server !== "string" || typeof info !== "string") return undefined;
-            const s = JSON.parse(server) as { ok: boolean; stats?: Record<string, unknown> };
-            const inf = (JSON.parse(info) as { info?: Record<string, unknown> }).info ?? {};
-            if (!s.ok || !s.stats) return undefined;
-            const st = s.stats;
-            return {
-                role: inf.role === "slave" ? "slave" : "master",
-                following: typeof st.following === "string" ? st.following : undefined,
-                caughtUp: st.caught_up === true,
-                caughtUpOnce: st.caught_up_once === true,
-                aofSize: Number(st.aof_size),
-                numObjects: Number(st.num_objects),
-                readOnly: st.read_only === true,
-                priority: inf.slave_priority === undefined ? undefined : Number(inf.slave_priority),
-            };
+            return parseNodeStatus(await this.client.pipeline(p.fqdn, this.tile38Port, nodeStatusCommands(this.passwords.tile38), 2000));
         } catch {
             return undefined;
         }
@@ -166,19 +151,7 @@ export class K8sCluster {
 
     /** Waits (bounded) until {@link health} is healthy; returns the leader pod. */
     async waitHealthy(timeoutMs: number): Promise<SimPod> {
-        let last: Health | undefined;
-        try {
-            const leader = await waitFor(
-                async () => {
-                    last = await this.health();
-                    return last.healthy ? last.leader : undefined;
-                },
-                { timeoutMs, what: "a healthy cluster", intervalMs: 200 },
-            );
-            return this.nodeAt(leader)!;
-        } catch (e) {
-            throw new Error(`${(e as Error).message}; last: ${last?.why}`);
-        }
+        return this.nodeAt(await waitUntilHealthy(() => this.health(), timeoutMs, 200))!;
     }
 
     /** Every id of `key` on Tile38 pod `p` (SCAN … IDS). */

@@ -14,6 +14,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { which } from "./busybox";
 
+/** Locally administered, fixed MAC of the simulated cluster's bridge. */
+const BRIDGE_MAC = "02:38:00:00:00:01";
+
 /** Prefix of every namespace, bridge and resolver directory the simulator creates. */
 export const NETNS_PREFIX = "t38sim-";
 
@@ -118,7 +121,10 @@ export class PodNetwork {
         process.on("exit", this.onExit);
         try {
             this.add(this.clusterNetns);
-            ip(["-n", this.clusterNetns, "link", "add", "br0", "type", "bridge"]);
+            // A fixed MAC: a bridge without one takes the lowest MAC of its ports, so it changed
+            // whenever a pod's veth came or went, and the pods' ARP entries for the DNS server went
+            // stale: lookups timed out for seconds (seen as Sentinel TILT and failed hand-overs).
+            ip(["-n", this.clusterNetns, "link", "add", "br0", "address", BRIDGE_MAC, "type", "bridge"]);
             ip(["-n", this.clusterNetns, "addr", "add", `${GATEWAY}/16`, "dev", "br0"]);
             ip(["-n", this.clusterNetns, "link", "set", "br0", "up"]);
         } catch (e) {

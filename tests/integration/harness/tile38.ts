@@ -7,8 +7,8 @@ import { RenderedStack } from "./render";
 /**
  * Writes the TILE38_BIN recorder: a script that writes the command line it was started with to
  * $RECORD_FILE and exits. It serves NOTHING (no port, no protocol) and is no Tile38 stand-in:
- * it only shows which command the start script exec's. tile38-server itself cannot be installed
- * here (the Go module proxy refuses github.com/tidwall/tile38).
+ * it only shows which command the start script runs (the decision tests need no live Tile38; the
+ * real tile38-server runs in the failover suite).
  */
 export function writeRecorder(dir: string): string {
     const file = path.join(dir, "tile38-server-recorder");
