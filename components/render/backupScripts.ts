@@ -34,7 +34,9 @@
  *
  * ## Restore: a handshake through the data volume
  * The Tile38 image has no S3 client, so the restore command writes `DATA_DIR/.tile38-ha-restore/request`
- * (a request id) and waits, bounded, for `…/result`. The agent lists the manifests newest first
+ * (a request id) and waits, bounded, for `…/result`; both sides look every 0.2 s (a node waiting
+ * to start is the cluster's downtime). The agent lists the manifests newest first (reading the
+ * pointer meanwhile: when it names the newest manifest, that manifest need not be fetched again)
  * and for each one downloads the AOF, checks its size (a shorter object is refused as truncated)
  * and SHA-256 (refused as corrupt), then moves it into place as `DATA_DIR/appendonly.aof` and
  * answers `ok`. It answers `none` when no backup exists (a brand-new cluster starts empty) and
@@ -64,9 +66,6 @@ export const BACKUP_POINTER_NAME = "latest.json";
  * - `BACKUP_CREATE_BUCKET`: `1` = create the bucket if missing (the local S3 server only).
  * - `BACKUP_INTERVAL`, `BACKUP_REFRESH_SECONDS`: seconds (defaults rendered from the config).
  * - `AWS_BIN` (default `aws`).
- * - `AOF_SIZE_OVERRIDE`: TEST SEAM ONLY. Used as `aof_size` when Tile38 does not answer `SERVER`
- *   (the integration tests run where no tile38-server can be installed); a Tile38 that answers
- *   always wins. Never set by any component.
  */
 export const BACKUP_AGENT_ENV = [
     "NODE_NAME",
@@ -81,7 +80,6 @@ export const BACKUP_AGENT_ENV = [
     "BACKUP_INTERVAL",
     "BACKUP_REFRESH_SECONDS",
     "AWS_BIN",
-    "AOF_SIZE_OVERRIDE",
 ] as const;
 
 /** Settings baked into the agent script as defaults (the environment may override them). */

@@ -32,7 +32,7 @@ while [ "$(date +%s)" -lt "$_end" ]; do
       esac
     fi
   fi
-  sleep 1
+  sleep 0.2
 done
 rm -f "$_r/request"
 _log "the backup agent did not answer within $_t s"

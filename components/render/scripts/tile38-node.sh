@@ -12,6 +12,9 @@ DATA_DIR=${DATA_DIR:-/data}
 SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-}
 TILE38_BIN=${TILE38_BIN:-tile38-server}
 SELF="$NODE_HOST:$NODE_PORT"
+# How recent (ms) a sentinel's INFO of a replica must be to count as "that replica holds data":
+# three of Sentinel's 10 s INFO periods.
+REPLICA_INFO_FRESH_MS=30000
 # shellcheck disable=SC2034 # read by log() in lib.sh, which every script includes first
 LOG_TAG="tile38-ha[$SELF]"
 # Address to reach this node from inside its own container.
@@ -52,9 +55,17 @@ others_have_data() {
     _size=$(node_server "$_n" | json_field aof_size)
     if [ -n "$_size" ] && [ "$_size" -gt 0 ]; then log "node $_n holds $_size bytes of AOF"; return 0; fi
   done
+  # Only what a sentinel saw recently: a replica's offset is last refreshed by an INFO that
+  # succeeded (every 10 s), and a Tile38 follower that has not caught up refuses INFO. After a
+  # total loss with the sentinels alive, they keep the dead replicas' old offsets forever.
   for _s in $SENTINELS; do
-    _off=$(sentinel_call "$_s" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field slave-repl-offset | sort -n | tail -n 1)
-    if [ "${_off:-0}" -gt 0 ]; then log "sentinel $_s knows a replica at offset $_off"; return 0; fi
+    _off=$(sentinel_call "$_s" SENTINEL REPLICAS "$MASTER_NAME" | awk -v max="$REPLICA_INFO_FRESH_MS" '
+      want && /^\$/ { next }
+      want == "r" { age = $0; want = ""; next }
+      want == "o" { if (age != "" && age + 0 <= max) print; age = ""; want = ""; next }
+      /^\$/ { next }
+      $0 == "info-refresh" { want = "r" } $0 == "slave-repl-offset" { want = "o" }' | sort -n | tail -n 1)
+    if [ "${_off:-0}" -gt 0 ]; then log "sentinel $_s saw a replica at offset $_off within ${REPLICA_INFO_FRESH_MS} ms"; return 0; fi
   done
   return 1
 }

@@ -1,7 +1,9 @@
 /**
  * A real S3-compatible server (the Versity S3 gateway, `versitygw posix`) on 127.0.0.1 plus the
- * rendered backup agent run with the real AWS CLI v2 and the rendered restore command run under
- * busybox `sh` — shared by the backup integration tests and `npm run bench:backup`.
+ * rendered backup agent run with the real AWS CLI v2 against a real Tile38 node, and the rendered
+ * restore command run under busybox `sh` — shared by the backup integration tests and
+ * `npm run bench:backup`. The S3 server can be stopped and started again on the same port and
+ * directory ({@link BackupRig.stopServer}, {@link BackupRig.startServer}): S3 unreachable.
  *
  * Required binaries (`.ci/run` installs them; a missing one is an error, never a skip):
  * versitygw (`go install github.com/versity/versitygw/cmd/versitygw@v1.8.0`), the AWS CLI v2
@@ -13,18 +15,13 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { renderBackupAgentScript, renderRestoreCommand } from "../../../components/render/backupScripts";
+import { BACKUP_POINTER_NAME, BackupAgentSettings, renderBackupAgentScript, renderRestoreCommand } from "../../../components/render/backupScripts";
 import { which } from "./busybox";
-import { waitFor } from "./wait";
+import { Harness, ManagedProcess } from "./processes";
+import { waitFor, withTimeout } from "./wait";
 
 const ACCESS_KEY = "backuptestaccess";
 const SECRET_KEY = "backuptestsecret-0123456789";
-
-/** RESP framing of one command, as Tile38 appends it to appendonly.aof. */
-export function respCommand(...args: string[]): Buffer {
-    const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
-    return Buffer.from(parts.join(""));
-}
 
 export const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -59,12 +56,27 @@ function accepts(port: number): Promise<boolean> {
 export interface BackupRigOptions {
     /** Loopback port of the S3 server; each user picks its own. */
     s3Port: number;
-    /** A port where nothing listens, given to the agent as TILE38_PORT (Tile38 cannot run here). */
-    noTile38Port: number;
     /** Bucket the agents create and use. */
     bucket: string;
     /** Label of the temporary work directory. */
     label: string;
+    /**
+     * Agent settings baked into the rendered agent script (the stack's `backup.intervalSeconds`
+     * and refresh age). @default { intervalSeconds: 3600, refreshSeconds: 86400 }
+     */
+    agentSettings?: BackupAgentSettings;
+}
+
+/** The Tile38 node an agent watches. */
+export interface AgentNode {
+    /** `NODE_NAME` (object keys, manifests). */
+    name: string;
+    /** The node's port on 127.0.0.1. */
+    port: number;
+    /** The node's password (empty = no AUTH). */
+    password: string;
+    /** The node's data dir (the shared volume). */
+    dataDir: string;
 }
 
 /** The S3 server, the agent script and helpers; {@link BackupRig.stop} kills everything it started. */
@@ -72,6 +84,7 @@ export class BackupRig {
     readonly endpoint: string;
     private readonly loops: ChildProcess[] = [];
     private server?: ChildProcess;
+    private readonly s3Root: string;
 
     private constructor(
         readonly options: BackupRigOptions,
@@ -79,8 +92,10 @@ export class BackupRig {
         readonly awsCli: string,
         readonly busybox: string,
         readonly agentScript: string,
+        private readonly gateway: string,
     ) {
         this.endpoint = `http://127.0.0.1:${options.s3Port}`;
+        this.s3Root = path.join(work, "s3");
     }
 
     /** Resolves the binaries, writes the agent script and starts the S3 server (bounded wait). */
@@ -90,6 +105,7 @@ export class BackupRig {
             [process.env.VERSITYGW, which("versitygw"), path.join(os.homedir(), "go/bin/versitygw")],
             "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0",
         );
+        // Debian's CLI, not whatever `aws` comes first on PATH (a pyenv shim may shadow it).
         const awsCli = requireBinary("the AWS CLI v2", [process.env.AWS_CLI, "/usr/bin/aws"], "apt-get install awscli (Debian's AWS CLI 2.x), or set AWS_CLI=/path/to/aws");
         const busybox = requireBinary("busybox", [which("busybox"), "/usr/bin/busybox", "/bin/busybox"], "apt-get install busybox");
         requireBinary("bash", [which("bash")], "install bash");
@@ -98,22 +114,41 @@ export class BackupRig {
 
         const work = fs.mkdtempSync(path.join(os.tmpdir(), `tile38-ha-${options.label}-`));
         const agentScript = path.join(work, "tile38-ha-backup-agent");
-        fs.writeFileSync(agentScript, renderBackupAgentScript({ intervalSeconds: 3600, refreshSeconds: 86400 }));
-        const rig = new BackupRig(options, work, awsCli, busybox, agentScript);
-        const root = path.join(work, "s3");
-        fs.mkdirSync(root);
-        rig.server = spawn(gw, ["--port", `127.0.0.1:${options.s3Port}`, "posix", root], {
-            env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: ACCESS_KEY, ROOT_SECRET_KEY: SECRET_KEY },
-            detached: true,
-            stdio: ["ignore", fs.openSync(path.join(work, "versitygw.log"), "w"), fs.openSync(path.join(work, "versitygw.err"), "w")],
-        });
+        fs.writeFileSync(agentScript, renderBackupAgentScript(options.agentSettings ?? { intervalSeconds: 3600, refreshSeconds: 86400 }));
+        const rig = new BackupRig(options, work, awsCli, busybox, agentScript, gw);
+        fs.mkdirSync(rig.s3Root);
         try {
-            await waitFor(() => accepts(options.s3Port), { timeoutMs: 15_000, what: `the S3 server on 127.0.0.1:${options.s3Port}` });
+            await rig.startServer();
         } catch (e) {
             rig.stop();
             throw e;
         }
         return rig;
+    }
+
+    /** Starts the S3 server (again) on the same port and directory; waits, bounded, until it accepts. */
+    async startServer(): Promise<void> {
+        if (this.server && this.server.exitCode === null && this.server.signalCode === null) return;
+        const log = (name: string) => fs.openSync(path.join(this.work, name), "a");
+        this.server = spawn(this.gateway, ["--port", `127.0.0.1:${this.options.s3Port}`, "posix", this.s3Root], {
+            env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: ACCESS_KEY, ROOT_SECRET_KEY: SECRET_KEY },
+            detached: true,
+            stdio: ["ignore", log("versitygw.log"), log("versitygw.err")],
+        });
+        await waitFor(() => accepts(this.options.s3Port), { timeoutMs: 15_000, what: `the S3 server on 127.0.0.1:${this.options.s3Port}` });
+    }
+
+    /** Stops the S3 server (S3 unreachable); its data stays for {@link startServer}. */
+    async stopServer(): Promise<void> {
+        const server = this.server;
+        if (!server) return;
+        this.server = undefined;
+        if (server.exitCode === null && server.signalCode === null) {
+            const exited = new Promise((resolve) => server.once("exit", resolve));
+            kill(server);
+            await withTimeout(exited, 10_000, "the S3 server to exit");
+        }
+        await waitFor(async () => !(await accepts(this.options.s3Port)), { timeoutMs: 10_000, what: `port ${this.options.s3Port} to close` });
     }
 
     /** Kills the agent loops and the S3 server and removes the work directory. */
@@ -138,32 +173,47 @@ export class BackupRig {
         };
     }
 
-    /** Environment of one agent (the components set the same variables). */
-    agentEnv(prefix: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+    /** Environment of the agent of `node` (the components set the same variables). */
+    agentEnv(prefix: string, node: AgentNode, extra: Record<string, string> = {}): Record<string, string> {
         return {
             ...this.commonEnv(),
             AWS_BIN: this.awsCli,
-            NODE_NAME: "tile38-ha-test-tile38-1",
+            NODE_NAME: node.name,
             TILE38_HOST: "127.0.0.1",
-            TILE38_PORT: String(this.options.noTile38Port),
-            DATA_DIR: dataDir,
+            TILE38_PORT: String(node.port),
+            TILE38_PASSWORD: node.password,
+            DATA_DIR: node.dataDir,
             BACKUP_BUCKET: this.options.bucket,
             BACKUP_PREFIX: prefix,
             BACKUP_ENDPOINT: this.endpoint,
             BACKUP_CREATE_BUCKET: "1",
-            BACKUP_INTERVAL: "3600",
             ...extra,
         };
     }
 
+    /** Writes the agent script rendered with `settings` into `dir` and returns its path. */
+    renderAgentScript(dir: string, settings: BackupAgentSettings): string {
+        const file = path.join(dir, "tile38-ha-backup-agent");
+        fs.writeFileSync(file, renderBackupAgentScript(settings));
+        return file;
+    }
+
     /** Runs the agent once (bounded) and returns its exit code and log. */
-    agent(args: string[], env: Record<string, string>, timeoutMs = 60_000): { code: number | null; log: string } {
-        const r = spawnSync("bash", [this.agentScript, ...args], { env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
+    agent(args: string[], env: Record<string, string>, timeoutMs = 60_000, script = this.agentScript): { code: number | null; log: string } {
+        const r = spawnSync("bash", [script, ...args], { env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
         if (r.error) throw r.error;
         return { code: r.status, log: `${r.stdout}${r.stderr}` };
     }
 
-    /** Starts the agent's loop (the sidecar) in the background; killed by {@link stop} or {@link kill}. */
+    /**
+     * Starts the agent's loop (the sidecar) as a process of `h` (its log is shown when a test
+     * fails; `h` stops it). Without `h`, a bare background process killed by {@link stop}.
+     */
+    startAgent(h: Harness, name: string, env: Record<string, string>, script = this.agentScript): ManagedProcess {
+        return h.start({ name, command: which("bash")!, args: [script, "run"], env });
+    }
+
+    /** Starts the agent's loop outside any harness; killed by {@link stop} or {@link kill}. */
     startLoop(env: Record<string, string>): { proc: ChildProcess; log: () => string } {
         let log = "";
         const proc = spawn("bash", [this.agentScript, "run"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -201,6 +251,20 @@ export class BackupRig {
         return out === "None" || out === "" ? [] : out.split(/\s+/).sort();
     }
 
+    /** The pointer (`latest.json`) under `prefix`, or undefined when there is none (or S3 is down). */
+    pointer(prefix: string): BackupManifest | undefined {
+        try {
+            return JSON.parse(this.getObject(`${prefix}${BACKUP_POINTER_NAME}`).toString()) as BackupManifest;
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** Every manifest under `prefix`, oldest first. */
+    manifests(prefix: string): BackupManifest[] {
+        return this.listKeys(`${prefix}manifests/`).map((k) => JSON.parse(this.getObject(k).toString()) as BackupManifest);
+    }
+
     /** A fresh data directory under the work directory, optionally holding an AOF. */
     newDataDir(name: string, aof?: Buffer): string {
         const d = path.join(this.work, name);
@@ -225,12 +289,20 @@ export class BackupRig {
             });
         });
     }
+}
 
-    /** Makes a backup of `aof` under `prefix` through the agent and returns its manifest. */
-    backup(prefix: string, dataName: string, aof: Buffer): Record<string, unknown> {
-        const dir = this.newDataDir(dataName, aof);
-        const r = this.agent(["backup-once"], this.agentEnv(prefix, dir, { AOF_SIZE_OVERRIDE: String(aof.length) }), 600_000);
-        if (r.code !== 0) throw new Error(`backup failed: ${r.log}`);
-        return JSON.parse(this.getObject(`${prefix}latest.json`).toString());
-    }
+/** A manifest (and the pointer, its copy) as the agent writes it. */
+export interface BackupManifest {
+    version: number;
+    node: string;
+    /** Key of the AOF object. */
+    key: string;
+    /** Key of this manifest. */
+    manifest: string;
+    /** Bytes (Tile38's `aof_size` when it was taken). */
+    size: number;
+    sha256: string;
+    time: string;
+    /** Seconds since the epoch. */
+    epoch: number;
 }

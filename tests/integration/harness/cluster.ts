@@ -78,6 +78,11 @@ export interface ClusterOptions {
     nodeEnv?: (index: number) => Record<string, string>;
     /** Harness to use (default: a new one, cleaned up by {@link Tile38Cluster.cleanup}). */
     harness?: Harness;
+    /**
+     * Called once the sentinels run and before the nodes start (e.g. to start processes that
+     * share the nodes' data dirs, such as backup agents). Default: none.
+     */
+    beforeNodes?: (cluster: Tile38Cluster) => Promise<void> | void;
 }
 
 export interface Health {
@@ -116,6 +121,7 @@ export class Tile38Cluster {
     static async start(opts: ClusterOptions, healthyTimeoutMs = 60000): Promise<Tile38Cluster> {
         const c = new Tile38Cluster(opts.harness ?? new Harness(opts.label), opts);
         for (let i = 0; i < 3; i++) await c.startSentinel(i);
+        if (opts.beforeNodes) await opts.beforeNodes(c);
         for (let i = 0; i < 3; i++) c.startNode(i);
         await c.waitHealthy(healthyTimeoutMs);
         return c;

@@ -49,11 +49,9 @@ describe("renderBackupAgentScript", () => {
     test("uploads exactly aof_size bytes, streamed", () => {
         expect(script).toContain('head -c "$size" "$AOF" | s3 s3 cp - "$(s3url "$key")" --expected-size "$size"');
     });
-    test("the AOF_SIZE_OVERRIDE seam is used only when Tile38 does not answer", () => {
-        const answer = script.indexOf("if json=$(tile38_server_json)");
-        const seam = script.indexOf('elif [ -n "${AOF_SIZE_OVERRIDE:-}" ]');
-        expect(answer).toBeGreaterThan(0);
-        expect(seam).toBeGreaterThan(answer);
+    test("takes aof_size from the node's SERVER reply only (no test seam)", () => {
+        expect(script).toContain('json=$(tile38_server_json) && size=$(json_field aof_size "$json")');
+        expect(script).not.toMatch(/OVERRIDE|SEAM/);
     });
     test("the manifest is written after the object and the pointer after the manifest", () => {
         const obj = script.indexOf('s3 s3 cp - "$(s3url "$key")"');
