@@ -118,6 +118,9 @@ start_server() {
   exit "$_status"
 }
 
+# Seconds Sentinel trusts a replica's last INFO while the leader is down (5 pings of 1 s), plus one.
+STALE_INFO_SECONDS=6
+
 start_follower() {
   log "starting as a follower of $1:$2 (replica-priority 0 until caught up)"
   write_tile38_config follower "$1" "$2"
@@ -140,6 +143,16 @@ main() {
       # shellcheck disable=SC2086 # "host port"
       set -- $_leader
       if [ "$1:$2" != "$SELF" ]; then
+        if ! has_local_data && [ -z "${_waited:-}" ]; then
+          # A replica that has not caught up refuses INFO, so the sentinels would judge this empty
+          # node by the last INFO of the process that ran at this address before (priority 100,
+          # an offset) and could promote it (Tile38 #750). Serve only once that INFO is too old
+          # to count, then ask the sentinels again.
+          log "empty data dir: waiting ${STALE_INFO_SECONDS}s so that no sentinel still trusts an earlier INFO of this address"
+          sleep "$STALE_INFO_SECONDS"
+          _waited=1
+          continue
+        fi
         # Follow whoever the sentinels name, whatever the old config says (Tile38 #689).
         start_follower "$1" "$2"
       elif has_local_data; then
