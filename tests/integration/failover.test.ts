@@ -83,10 +83,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "b. a sentinel-aware client (ioredis) writes points that every follower serves",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 200);
+            const w = await clusterWithWrites(200);
             await w.stop();
             const acked = new Set(w.acks.map((a) => a.id));
             for (let i = 0; i < 3; i++) {
@@ -107,10 +104,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "c. the leader killed (SIGKILL) and not restarted: a new leader, writes resume, nothing acknowledged 1 s before the kill is lost",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 200);
+            const w = await clusterWithWrites(200);
             const killedAt = Date.now();
             await cluster.killNode(0);
             const resumed = await waitResumed(w, killedAt, "a write acknowledged after the kill");
@@ -134,10 +128,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "d. the old leader restarted: rejoins as a follower and never accepts a write as leader",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 100);
+            const w = await clusterWithWrites(100);
             await cluster.killNode(0);
             const newLeader = await waitNewLeader(0);
             cluster.startNode(0);
@@ -164,10 +155,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "e. a follower restarted after a failover follows the current leader, not the one its config names (Tile38 #689)",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 100);
+            const w = await clusterWithWrites(100);
             await cluster.killNode(2); // its config says: follow node 1
             await cluster.killNode(0);
             const newLeader = await waitNewLeader(0);
@@ -189,10 +177,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "f. a node restarted with a wiped data dir during a failover is never promoted and catches up (Tile38 #750)",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 300);
+            const w = await clusterWithWrites(300);
             const named = new Set<string>();
             let watching = true;
             const watcher = (async () => {
@@ -224,15 +209,9 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "g. one sentinel down: failover still happens; two down: none; when they return, healthy",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 100);
+            const w = await clusterWithWrites(100);
             await cluster.stopSentinel(2);
-            await cluster.killNode(0);
-            const second = await waitNewLeader(0);
-            cluster.startNode(0);
-            await cluster.waitHealthy(60000);
+            const second = await killLeaderAndRecover(0);
 
             await cluster.stopSentinel(1);
             await cluster.killNode(second);
@@ -258,10 +237,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "h. planned hand-over (the stop script, as `npm run failover` runs it): no acknowledged write is lost",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 200);
+            const w = await clusterWithWrites(200);
             const started = Date.now();
             const run = await cluster.runStopScript(0);
             expect(run.code).toBe(0);
@@ -285,10 +261,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "h. planned hand-over on `docker stop` (SIGTERM to the start script): no acknowledged write is lost, and the restarted node is writable-safe",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 200);
+            const w = await clusterWithWrites(200);
             await cluster.stopNode(0, 30000);
             expect(cluster.nodeLog(0)).toMatch(/leadership moved to 127\.0\.0\.1:\d+ in \d+ ms/);
             const newLeader = await cluster.agreedLeader();
@@ -306,14 +279,8 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "h. planned hand-over right after an unplanned failover (the nodes' AOF sizes differ by then): no acknowledged write is lost",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 100);
-            await cluster.killNode(0);
-            const leader = await waitNewLeader(0);
-            cluster.startNode(0);
-            await cluster.waitHealthy(60000);
+            const w = await clusterWithWrites(100);
+            const leader = await killLeaderAndRecover(0);
             await waitAcks(w, 100);
             const run = await cluster.runStopScript(leader);
             expect(run.code).toBe(0);
@@ -329,10 +296,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
     it(
         "i. three leader kills in a row, each as soon as the cluster is healthy: every one fails over, and all sentinels agree within 20 s",
         withLogs(logs, async () => {
-            await startCluster();
-            const w = newWriter();
-            w.start();
-            await waitAcks(w, 100);
+            const w = await clusterWithWrites(100);
             let leader = 0;
             for (let k = 0; k < 3; k++) {
                 const killedAt = Date.now();
@@ -393,6 +357,24 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
         }),
     );
 });
+
+/** A started cluster and a writer that has `acks` acknowledged writes. */
+async function clusterWithWrites(acks: number): Promise<PointWriter> {
+    await startCluster();
+    const w = newWriter();
+    w.start();
+    await waitAcks(w, acks);
+    return w;
+}
+
+/** Kills leader `old` (SIGKILL), waits for a new one, restarts `old` and waits until healthy. */
+async function killLeaderAndRecover(old: number): Promise<number> {
+    await cluster.killNode(old);
+    const next = await waitNewLeader(old);
+    cluster.startNode(old);
+    await cluster.waitHealthy(60000);
+    return next;
+}
 
 /** The first write sent after `t` and acknowledged (bounded); the writer's errors on timeout. */
 async function waitResumed(w: PointWriter, t: number, what: string): Promise<Ack> {
