@@ -33,7 +33,7 @@ export function describeFigures(r: DrillResult & Record<string, unknown>, target
         ["unplanned: failover ms (kill → first acknowledged write)", `min ${u.failover_ms.min} / median ${u.failover_ms.median} / max ${u.failover_ms.max}`],
         ["unplanned: converge ms (kill → all agree, all follow)", `median ${u.converge_ms.median} / max ${u.converge_ms.max}`],
         ["unplanned: writes acknowledged / lost", `${u.writes_acknowledged} / ${u.writes_lost}`],
-        ["planned hand-over: ms to first acknowledged write", String(r.planned.failover_ms)],
+        ["planned hand-over: ms until writes resume", String(r.planned.failover_ms)],
         ["planned hand-over: writes acknowledged / lost", `${r.planned.writes_acknowledged} / ${r.planned.writes_lost}`],
     ];
     for (const [k, v] of Object.entries(r)) if (k !== "unplanned" && k !== "planned") rows.push([k, String(v)]);
