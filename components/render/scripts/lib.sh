@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # tile38-ha: RESP helpers shared by every busybox-sh script (the Tile38 and Redis Alpine images).
 # Included by the renderer in place of the `. ./lib.sh` line; needs only nc, awk, sed, sort,
-# uniq, tr, timeout. Reads LOG_TAG, SENTINELS, MASTER_NAME, SENTINEL_PASSWORD.
+# uniq, tr, timeout. Reads LOG_TAG, SENTINELS, MASTER_NAME, SENTINEL_PASSWORD, TILE38_PASSWORD.
 
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $LOG_TAG $*" >&2; }
 
@@ -69,6 +69,13 @@ pairs_field() {
 # (ties: the smallest, so every caller breaks them alike); fails on empty input.
 majority_vote() {
   sort | uniq -c | sort -k1,1nr -k2 | awk 'NR == 1 && $1 > 0 { print $2 " " $3; found = 1 } END { exit found ? 0 : 1 }'
+}
+
+# node_role HOST:PORT : master or slave, as a Tile38 node reports it (TILE38_PASSWORD); fails when
+# the node does not answer (or refuses INFO while catching up).
+node_role() {
+  _r=$(rcall "${1%:*}" "${1##*:}" "$TILE38_PASSWORD" INFO replication | info_field role)
+  [ -n "$_r" ] && echo "$_r"
 }
 
 # sentinel_leader HOST:PORT : "host port" this sentinel names as leader; fails when it does not answer.

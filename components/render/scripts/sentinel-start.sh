@@ -83,9 +83,6 @@ main() {
   exit "$_status"
 }
 
-# node_role HOST PORT: role (master|slave) a Tile38 node reports; empty when it does not answer.
-node_role_at() { rcall "$1" "$2" "$TILE38_PASSWORD" INFO replication | info_field role; }
-
 # peers_leader: the leader every answering peer names (at least one must answer); fails otherwise.
 peers_leader() {
   _pl=""
@@ -108,8 +105,8 @@ watchdog() {
   while sleep 1; do
     _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
     _theirs=$(peers_leader) || { _strikes=0; continue; }
-    # shellcheck disable=SC2086 # "host port"
-    if [ "$_mine" = "$_theirs" ] || [ "$(node_role_at $_theirs)" != master ] || [ "$(node_role_at $_mine)" = master ]; then
+    if [ "$_mine" = "$_theirs" ] || [ "$(node_role "${_theirs% *}:${_theirs##* }")" != master ] ||
+      [ "$(node_role "${_mine% *}:${_mine##* }")" = master ]; then
       _strikes=0; continue
     fi
     _strikes=$((_strikes + 1))

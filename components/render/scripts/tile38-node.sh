@@ -33,12 +33,6 @@ node_server() {
   { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$TILE38_PASSWORD" | grep '^{"ok":true,"stats"'
 }
 
-# node_role HOST:PORT : master or slave (fails when the node does not answer).
-node_role() {
-  _r=$(node_call "$1" INFO replication | info_field role)
-  [ -n "$_r" ] && echo "$_r"
-}
-
 # sentinels_name_self: true when the sentinels' majority answer is this node.
 sentinels_name_self() {
   _ln=$(leader_from_sentinels) || return 1
