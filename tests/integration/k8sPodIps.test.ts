@@ -7,6 +7,7 @@
  * One cluster goes through the scenarios in order. No timed assertions: every wait is bounded
  * and generous; figures come from `npm run drill -- --target kubernetes`.
  */
+import * as net from "net";
 import { describeUnless, tile38SkipReason } from "./harness/cluster";
 import { K8sCluster } from "./harness/k8sCluster";
 import { netnsSkipReason } from "./harness/netns";
@@ -192,5 +193,69 @@ describeInSimulator("kubernetes target with changing pod IPs (pod simulator, rea
             expect(k.ipLiteralsInConfigs()).toEqual([]);
         }),
         HEALTHY_MS * 3,
+    );
+
+    /** IP-literal replica addresses any running sentinel knows. */
+    async function replicasKnownByIp(): Promise<string[]> {
+        const k = cl();
+        const lists = await Promise.all(k.sentinels.filter((x) => k.sim.running(x)).map((x) => k.sentinelList(x, "REPLICAS")));
+        return lists.flat().map((r) => r.ip).filter((ip) => net.isIP(ip) !== 0);
+    }
+
+    test(
+        "f. a replica a sentinel learned by its pod IP (a follower between REPLCONF listening-port and ip-address) is forgotten",
+        withLogs(logs, async () => {
+            const k = cl();
+            const leader = await k.waitHealthy(HEALTHY_MS);
+            // What every follower does for an instant, held long enough for the sentinels' INFO of
+            // the leader (every 10 s) to list this connection (the client pod) by its IP.
+            const held = k.client.pipeline(leader.fqdn, k.tile38Port, [["AUTH", k.passwords.tile38], ["REPLCONF", "listening-port", k.tile38Port]], 3000, 15_000);
+            const seen = await waitFor(async () => (await replicasKnownByIp())[0], { timeoutMs: 30_000, what: "a sentinel to list the client pod as a replica by its IP", intervalMs: 200 });
+            expect(net.isIP(seen)).toBe(4);
+            await held;
+            await waitFor(async () => (await replicasKnownByIp()).length === 0, { timeoutMs: 120_000, what: "every sentinel to forget the replica known by IP", intervalMs: 500 });
+            expect(await k.waitHealthy(HEALTHY_MS)).toBe(leader);
+            await waitFor(() => k.ipLiteralsInConfigs().length === 0, { timeoutMs: 30_000, what: "the rewritten sentinel configs to hold no IP" });
+        }),
+        HEALTHY_MS * 2,
+    );
+
+    test(
+        "g. sentinels naming the leader by its pod IP (a replica promoted under its IP): the leader hands over to a follower known by name, no write lost",
+        withLogs(logs, async () => {
+            const k = cl();
+            const old = await k.waitHealthy(HEALTHY_MS);
+            const m = await k.sentinelMaster(k.sentinels[0]);
+            const ip = old.ips[old.ips.length - 1];
+            await k.client.startWriter(k.writerOptions(10), "byip");
+            await sleep(1000);
+            // Every sentinel forgets the leader first and then monitors its IP, all at config epoch 0
+            // (one re-monitoring alone would adopt its peers' higher-epoch hellos again).
+            for (const s of k.sentinels) expect(await k.sentinelCall(s, ["SENTINEL", "REMOVE", k.masterName])).toBe("OK");
+            for (const s of k.sentinels) {
+                expect(await k.sentinelCall(s, ["SENTINEL", "MONITOR", k.masterName, ip, k.tile38Port, m.quorum])).toBe("OK");
+                const set = ["down-after-milliseconds", "failover-timeout", "parallel-syncs"].flatMap((f) => [f, m[f]]);
+                expect(await k.sentinelCall(s, ["SENTINEL", "SET", k.masterName, ...set, "auth-pass", k.passwords.tile38])).toBe("OK");
+            }
+            expect(await k.sentinelLeaders()).toEqual(k.sentinels.map(() => `${ip}:${k.tile38Port}`));
+            const leader = await waitFor(
+                async () => {
+                    const ls = await k.sentinelLeaders();
+                    const n = k.nodeAt(ls[0]);
+                    return ls.every((l) => l === ls[0]) && n && n !== old ? n : undefined;
+                },
+                { timeoutMs: 120_000, what: "the sentinels to name a leader by name other than the old one", intervalMs: 200 },
+            );
+            expect(await k.waitHealthy(HEALTHY_MS)).toBe(leader);
+            const st = await k.nodeStatus(old);
+            expect(st?.role).toBe("slave");
+            expect(st?.following).toBe(k.endpoint(leader));
+            const { acks, lost } = await stopWriterAndCheck();
+            expect(acks.length).toBeGreaterThan(50);
+            expect(lost).toEqual([]);
+            await waitFor(async () => (await replicasKnownByIp()).length === 0, { timeoutMs: 120_000, what: "every sentinel to forget the old leader's IP", intervalMs: 500 });
+            await waitFor(() => k.ipLiteralsInConfigs().length === 0, { timeoutMs: 30_000, what: "every config to hold no IP" });
+        }),
+        HEALTHY_MS * 2,
     );
 });

@@ -71,6 +71,16 @@ majority_vote() {
   sort | uniq -c | sort -k1,1nr -k2 | awk 'NR == 1 && $1 > 0 { print $2 " " $3; found = 1 } END { exit found ? 0 : 1 }'
 }
 
+# is_ip_literal HOST: true for an IPv4 or IPv6 address, false for a name (names hold a letter or
+# a hyphen and never a colon).
+is_ip_literal() {
+  case "$1" in
+    *:*) return 0 ;;
+    '' | *[!0-9.]*) return 1 ;;
+    *) return 0 ;;
+  esac
+}
+
 # node_role HOST:PORT : master or slave, as a Tile38 node reports it (TILE38_PASSWORD); fails when
 # the node does not answer (or refuses INFO while catching up).
 node_role() {

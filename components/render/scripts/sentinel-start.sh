@@ -1,7 +1,8 @@
 #!/bin/sh
 # tile38-ha: start one sentinel. It builds the sentinel's own writable sentinel.conf from its
 # rendered template, monitoring the leader its running peers name, and keeps a watchdog beside it
-# that re-monitors the leader its peers agree on when this sentinel is left naming a dead one.
+# that re-monitors the leader its peers agree on when this sentinel is left naming a dead one, and
+# (hosts by name) forgets replicas it learned by IP address.
 # Environment: SELF (this sentinel's advertised host:port), SENTINEL_TEMPLATE (its rendered
 # sentinel.conf), DATA_DIR (its own volume, default /data), REDIS_BIN (default redis-server),
 # TILE38_PASSWORD and SENTINEL_PASSWORD (appended as auth lines, never rendered into files that
@@ -103,6 +104,7 @@ peers_leader() {
 watchdog() {
   _strikes=0
   while sleep 1; do
+    forget_replicas_known_by_ip
     _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
     _theirs=$(peers_leader) || { _strikes=0; continue; }
     if [ "$_mine" = "$_theirs" ] || [ "$(node_role "${_theirs% *}:${_theirs##* }")" != master ] ||
@@ -116,6 +118,28 @@ watchdog() {
     remonitor $_theirs
     _strikes=0
   done
+}
+
+# When hosts are names (Kubernetes), a follower appears in its leader's INFO under its connection
+# IP for a moment: Tile38 sends REPLCONF listening-port before REPLCONF ip-address. A sentinel
+# whose INFO falls between the two keeps a replica by that IP for good, rewrites it into its
+# config and may promote it, naming the leader by an address that changes with the pod (seen in
+# the pod simulator). SENTINEL RESET forgets every replica and peer; the leader's next INFO (sent
+# at once) and the peers' hellos (every 2 s) bring back the ones known by name. Only while the
+# leader is up and no failover runs (flags exactly "master"), at most once per RESET_PAUSE seconds.
+RESET_PAUSE=30
+NEXT_RESET=0
+forget_replicas_known_by_ip() {
+  is_ip_literal "${SELF%:*}" && return 0
+  _ip=$(sentinel_call "$SELF" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field ip |
+    while read -r _h; do if is_ip_literal "$_h"; then echo "$_h"; break; fi; done)
+  [ -n "$_ip" ] || return 0
+  [ "$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME" | pairs_field flags)" = master ] || return 0
+  _now=$(date +%s)
+  [ "$_now" -ge "$NEXT_RESET" ] || return 0
+  NEXT_RESET=$((_now + RESET_PAUSE))
+  log "watchdog: a replica is known by its IP address $_ip, not by name: SENTINEL RESET"
+  sentinel_call "$SELF" SENTINEL RESET "$MASTER_NAME" >/dev/null
 }
 
 # remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass).

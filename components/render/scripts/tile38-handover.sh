@@ -20,7 +20,7 @@ caught_up_followers() {
   for _n in $TILE38_NODES; do
     [ "$_n" = "$SELF" ] && continue
     _st=$(node_server "$_n") || continue
-    [ "$(printf '%s' "$_st" | json_field following)" = "$SELF" ] || continue
+    is_self "$(printf '%s' "$_st" | json_field following)" || continue
     [ "$(printf '%s' "$_st" | json_field caught_up_once)" = true ] || continue
     echo "$_n"
   done
@@ -98,7 +98,7 @@ handover() {
     if _leader=$(leader_from_sentinels); then
       # shellcheck disable=SC2086 # "host port"
       set -- $_leader
-      if [ "$1:$2" != "$SELF" ]; then
+      if ! is_self "$1:$2"; then
         # Follow at once (Sentinel would convert this node only after failover-timeout); stay
         # read-only until that succeeds, so a stale client can never write here.
         if node_call_self FOLLOW "$1" "$2" | grep -q '^+OK'; then

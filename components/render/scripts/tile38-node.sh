@@ -33,10 +33,17 @@ node_server() {
   { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$TILE38_PASSWORD" | grep '^{"ok":true,"stats"'
 }
 
+# The address the sentinels name this node by when it is not SELF (an IP literal: see
+# lead_by_name in tile38-start.sh); empty otherwise.
+SELF_ALIAS=""
+
+# is_self HOST:PORT : true when that address is this node's (SELF or SELF_ALIAS).
+is_self() { [ "$1" = "$SELF" ] || { [ -n "$SELF_ALIAS" ] && [ "$1" = "$SELF_ALIAS" ]; }; }
+
 # sentinels_name_self: true when the sentinels' majority answer is this node.
 sentinels_name_self() {
   _ln=$(leader_from_sentinels) || return 1
-  [ "${_ln% *}:${_ln##* }" = "$SELF" ]
+  is_self "${_ln% *}:${_ln##* }"
 }
 
 has_local_data() { [ -s "$DATA_DIR/appendonly.aof" ]; }

@@ -37,6 +37,7 @@ priority_loop() {
       if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ] && ! handover_live && sentinels_name_self; then
         node_call_self READONLY no >/dev/null && log "the sentinels name this node: writes re-enabled"
       fi
+      lead_by_name "$(printf '%s' "$_stats" | json_field id)"
     else
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
@@ -71,7 +72,7 @@ config_follow_target() {
 follow_the_sentinels() {
   _named=$(leader_from_sentinels) || { FOLLOW_STRIKES=0; return 0; }
   _named_ep="${_named% *}:${_named##* }"
-  if [ "$_named_ep" = "$1" ] || [ "$_named_ep" = "$SELF" ] || [ "$(node_role "$_named_ep")" != master ]; then
+  if [ "$_named_ep" = "$1" ] || is_self "$_named_ep" || [ "$(node_role "$_named_ep")" != master ]; then
     FOLLOW_STRIKES=0; return 0
   fi
   FOLLOW_STRIKES=$((FOLLOW_STRIKES + 1))
@@ -79,6 +80,32 @@ follow_the_sentinels() {
   FOLLOW_STRIKES=0
   # shellcheck disable=SC2086 # "host port"
   if node_call_self FOLLOW $_named | grep -q '^+OK'; then log "following $_named_ep, the leader the sentinels name (was $1)"; fi
+}
+
+# lead_by_name ID: when hosts are names (Kubernetes) and the sentinels name this leader (its
+# Tile38 id is ID) by an IP address, for 3 checks in a row, hands leadership over to a follower.
+# That address changes with the pod, which is what the names are for. A sentinel cannot simply
+# re-monitor the name: SENTINEL MONITOR starts at config epoch 0, and its peers' hellos carry the
+# IP with a higher epoch, which it adopts again. A failover gives the name a new epoch. A failed
+# hand-over is retried after LEAD_BY_NAME_PAUSE seconds.
+LEAD_BY_NAME_STRIKES=0
+LEAD_BY_NAME_PAUSE=30
+LEAD_BY_NAME_NEXT=0
+lead_by_name() {
+  is_ip_literal "$NODE_HOST" && return 0
+  _named=$(leader_from_sentinels) || { LEAD_BY_NAME_STRIKES=0; return 0; }
+  _named_ep="${_named% *}:${_named##* }"
+  if ! is_ip_literal "${_named% *}" || [ -z "$1" ] || [ "$(node_server "$_named_ep" | json_field id)" != "$1" ]; then
+    LEAD_BY_NAME_STRIKES=0; return 0
+  fi
+  LEAD_BY_NAME_STRIKES=$((LEAD_BY_NAME_STRIKES + 1))
+  [ "$LEAD_BY_NAME_STRIKES" -ge 3 ] && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
+  LEAD_BY_NAME_STRIKES=0
+  LEAD_BY_NAME_NEXT=$(( $(date +%s) + LEAD_BY_NAME_PAUSE ))
+  log "the sentinels name this leader by its IP address $_named_ep: handing over to a follower known by name"
+  SELF_ALIAS=$_named_ep
+  handover || true
+  SELF_ALIAS=""
 }
 
 # handover_live: a hand-over of this node is under way (its marker names a future deadline).
@@ -93,8 +120,10 @@ LOOP_PID=""
 on_stop() {
   trap - TERM INT
   log "stop requested"
-  handover || true
+  # The loop first: it must not change priority, read-only state or leader (or start a hand-over
+  # of its own) while this one runs.
   [ -z "$LOOP_PID" ] || kill "$LOOP_PID" 2>/dev/null || true
+  handover || true
   [ -z "$SERVER_PID" ] || kill -TERM "$SERVER_PID" 2>/dev/null || true
   [ -z "$SERVER_PID" ] || wait "$SERVER_PID" || true
   log "stopped"

@@ -6,7 +6,8 @@
  * it talks to this program over a Unix socket, which crosses network namespaces.
  *
  * Protocol (HTTP over the Unix socket given as argv[2], JSON bodies):
- * - `POST /pipeline {host, port, commands, timeoutMs}` -> `{replies}`; server errors as `{"$err": msg}`.
+ * - `POST /pipeline {host, port, commands, timeoutMs, holdMs}` -> `{replies}`; server errors as
+ *   `{"$err": msg}`; holdMs keeps the connection open after the last reply.
  * - `POST /writer/start {options, prefix}`, `GET /writer/acks?from=N` -> `{acks, errors}`,
  *   `POST /writer/stop` -> `{acks, errors}`.
  */
@@ -43,7 +44,7 @@ function main(socketPath: string): void {
             const b = await body(req);
             switch (`${req.method} ${url.pathname}`) {
                 case "POST /pipeline": {
-                    const replies = await respPipeline(Number(b.port), b.commands as (string | number)[][], { host: String(b.host), timeoutMs: Number(b.timeoutMs ?? 3000) });
+                    const replies = await respPipeline(Number(b.port), b.commands as (string | number)[][], { host: String(b.host), timeoutMs: Number(b.timeoutMs ?? 3000), holdMs: Number(b.holdMs ?? 0) });
                     return reply(200, { replies: replies.map(toWire) });
                 }
                 case "POST /writer/start":

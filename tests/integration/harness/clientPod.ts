@@ -59,9 +59,12 @@ export class ClientPod {
         });
     }
 
-    /** Commands on one connection to `host:port` from inside the pod network. */
-    async pipeline(host: string, port: number, commands: (string | number)[][], timeoutMs = 3000): Promise<RespValue[]> {
-        const r = await this.request<{ replies: WireValue[] }>("POST", "/pipeline", { host, port, commands, timeoutMs }, timeoutMs + 2000);
+    /**
+     * Commands on one connection to `host:port` from inside the pod network; the connection stays
+     * open `holdMs` after the last reply.
+     */
+    async pipeline(host: string, port: number, commands: (string | number)[][], timeoutMs = 3000, holdMs = 0): Promise<RespValue[]> {
+        const r = await this.request<{ replies: WireValue[] }>("POST", "/pipeline", { host, port, commands, timeoutMs, holdMs }, timeoutMs + holdMs + 2000);
         return r.replies.map(fromWire);
     }
 

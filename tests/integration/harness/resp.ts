@@ -67,13 +67,16 @@ function encode(args: (string | number)[]): Buffer {
 
 export interface RespOptions {
     host?: string;
+    /** Bound on the whole exchange (ms), not counting {@link holdMs}; default 3000. */
     timeoutMs?: number;
+    /** Keep the connection open this long (ms) after the last reply, e.g. to stay registered as a replica; default 0. */
+    holdMs?: number;
 }
 
 /** Sends `commands` on one connection and returns their replies in order. */
 export function respPipeline(port: number, commands: (string | number)[][], opts: RespOptions = {}): Promise<RespValue[]> {
     const host = opts.host ?? "127.0.0.1";
-    const timeoutMs = opts.timeoutMs ?? 3000;
+    const timeoutMs = (opts.timeoutMs ?? 3000) + (opts.holdMs ?? 0);
     return new Promise((resolve, reject) => {
         const sock = net.connect({ host, port });
         let buf = Buffer.alloc(0);
@@ -97,14 +100,18 @@ export function respPipeline(port: number, commands: (string | number)[][], opts
                     if (!p) break;
                     replies.push(p.value);
                     buf = buf.subarray(p.next);
-                    if (replies.length === commands.length) return finish();
+                    if (replies.length === commands.length) {
+                        if (opts.holdMs) setTimeout(finish, opts.holdMs);
+                        else finish();
+                        return;
+                    }
                 }
             } catch (e) {
                 finish(e as Error);
             }
         });
         sock.on("error", (e) => finish(e));
-        sock.on("close", () => finish(new Error(`${host}:${port} closed the connection after ${replies.length} of ${commands.length} replies`)));
+        sock.on("close", () => (replies.length === commands.length ? finish() : finish(new Error(`${host}:${port} closed the connection after ${replies.length} of ${commands.length} replies`))));
     });
 }
 

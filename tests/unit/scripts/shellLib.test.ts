@@ -46,6 +46,12 @@ describeSh("lib.sh under busybox sh", () => {
         expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | pairs_field slave-repl-offset`)).toBe("120\n0\n");
     });
 
+    it("tells IP literals from host names", () => {
+        const probe = (h: string) => sh(`is_ip_literal '${h}' && echo ip || echo name`).trim();
+        for (const h of ["10.238.0.21", "127.0.0.1", "::1", "fd00::5", "[::1]"]) expect([h, probe(h)]).toEqual([h, "ip"]);
+        for (const h of ["tile38-0.tile38.default.svc.cluster.local", "localhost", "redis-1", ""]) expect([h, probe(h)]).toEqual([h, "name"]);
+    });
+
     it("takes the leader most sentinels name, breaks ties alike everywhere, and fails when none answers", () => {
         const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
         expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
