@@ -16,7 +16,8 @@ export const SENTINEL_SCRIPT_ENV = ["SELF", "SENTINEL_TEMPLATE", "DATA_DIR", "RE
  * writable `sentinel.conf` from its rendered template, monitoring the leader its running peers name,
  * and runs a watchdog beside the sentinel that re-monitors the leader its peers agree on when this
  * sentinel is left naming a node that does not lead (Tile38 replicas never report
- * `master_link_status`, which can strand the sentinel that led the previous failover).
+ * `master_link_status`, which can strand the sentinel that led the previous failover) and, when
+ * hosts are names, resets the sentinel when it has learned a replica by IP address.
  */
 export function renderSentinelStartScript(topo: Topology): string {
     return renderScriptFile("sentinel-start.sh", {

@@ -31,7 +31,8 @@ function settings(topo: Topology): Record<string, string | number> {
  * The start script of every Tile38 node (`scripts/tile38-start.sh`; one script for all nodes,
  * identity from the environment, see {@link TILE38_SCRIPT_ENV}). It asks the sentinels who leads
  * and follows that node; a node leads only when the sentinels name it, and an empty node leads only
- * when no node holds data. On SIGTERM it hands leadership over before it stops the server.
+ * when no node holds data. On SIGTERM it hands leadership over before it stops the server; it
+ * also hands over when the sentinels name it by an IP address while hosts are names.
  */
 export function renderTile38StartScript(topo: Topology): string {
     return renderScriptFile("tile38-start.sh", settings(topo));
