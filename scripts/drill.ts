@@ -9,7 +9,8 @@
  * its whole process group, as a container dies) and restarted once the sentinels agree on a new
  * leader. Planned: one hand-over by the rendered stop script (what `npm run failover` and the
  * Kubernetes preStop hook run). Figures:
- * - failover_ms: kill → first acknowledged write the new leader holds; for the hand-over: its start
+ * - failover_ms: kill → the first write acknowledged once the killed process is gone (a write sent
+ *   just after the kill order may still be acknowledged by it); for the hand-over: its start
  *   → the first write acknowledged after the pause in which the old leader was read-only;
  * - converge_ms: kill → every sentinel names the same live leader and every other running node
  *   follows it;
@@ -82,6 +83,7 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
             const leader = await c.waitHealthy(120000);
             const killedAt = Date.now();
             await c.killNode(leader);
+            const goneAt = Date.now();
             log(quiet, `kill ${k}: node ${leader + 1} (${c.endpoint(leader)}) killed`);
             let next: number;
             try {
@@ -99,7 +101,7 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
                 continue;
             }
             c.startNode(leader);
-            const ack = await waitFor(() => writer.firstAckSentAfter(killedAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
+            const ack = await waitFor(() => writer.firstAckAfter(goneAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
             await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence", intervalMs: 50 });
             const conv = Date.now() - killedAt;
             // Slow convergence is worth its evidence: what the restarted node and the sentinels said.

@@ -10,8 +10,9 @@
  * hand-over (graceful deletion of the leader's pod: its preStop hook, then SIGTERM).
  *
  * Figures (the Docker drill's JSON shape plus `ip_changes` and `ip_literals_in_configs`):
- * failover_ms = kill -> first acknowledged write that the new leader holds; converge_ms = kill ->
- * every sentinel names the same live leader and every running follower follows it.
+ * failover_ms = kill -> the first write acknowledged once the pod is gone that the new leader
+ * holds; converge_ms = kill -> every sentinel names the same live leader and every running
+ * follower follows it.
  *
  * `ts-node --transpile-only scripts/drillKubernetes.ts [--json] [--runs N] [--gone-ms MS]`
  * (root, or CAP_NET_ADMIN + CAP_SYS_ADMIN; tile38-server, redis-server, busybox, dnsmasq).
@@ -77,11 +78,14 @@ async function converged(c: K8sCluster, old: string, timeoutMs: number): Promise
     );
 }
 
-/** The first ack of a write sent at or after `t` that `leader` holds; waits (bounded) for it. */
+/**
+ * The first write acknowledged at or after `t` (the old leader gone: a write sent just after the
+ * kill order may still have been acknowledged by it) that `leader` holds; waits (bounded) for it.
+ */
 async function firstHeldAck(c: K8sCluster, log: AckLog, leader: SimPod, t: number, timeoutMs: number): Promise<Ack> {
     return waitFor(
         async () => {
-            const acks = (await log.pull()).filter((a) => a.sentAt >= t);
+            const acks = (await log.pull()).filter((a) => a.ackAt >= t);
             if (acks.length === 0) return undefined;
             const ids = await c.idsOn(leader);
             return acks.find((a) => ids.has(a.id));
@@ -111,11 +115,12 @@ export async function drillKubernetes(opts: KubernetesDrillOptions = {}): Promis
             const old = c.endpoint(leader);
             const deletion = c.sim.deletePod(leader.name, { mode: "lost" });
             const t0 = (await deletion).startedAt;
+            const goneAt = Date.now();
             const back = sleep(Math.max(0, t0 + goneMs - Date.now())).then(() => c.sim.startPod(leader.name));
             try {
                 const next = await converged(c, old, 120_000);
                 converge.push(Date.now() - t0);
-                const ack = await firstHeldAck(c, log, next, t0, 60_000);
+                const ack = await firstHeldAck(c, log, next, goneAt, 60_000);
                 failover.push(ack.ackAt - t0);
                 say(`run ${run}: ${leader.name} lost (NXDOMAIN ${goneMs} ms); ${next.name} leads; failover ${ack.ackAt - t0} ms, converged ${converge[converge.length - 1]} ms`);
             } catch (e) {
