@@ -131,12 +131,12 @@ RESET_PAUSE=30
 NEXT_RESET=0
 forget_replicas_known_by_ip() {
   is_ip_literal "${SELF%:*}" && return 0
+  _now=$(date +%s)
+  [ "$_now" -ge "$NEXT_RESET" ] || return 0
   _ip=$(sentinel_call "$SELF" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field ip |
     while read -r _h; do if is_ip_literal "$_h"; then echo "$_h"; break; fi; done)
   [ -n "$_ip" ] || return 0
   [ "$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME" | pairs_field flags)" = master ] || return 0
-  _now=$(date +%s)
-  [ "$_now" -ge "$NEXT_RESET" ] || return 0
   NEXT_RESET=$((_now + RESET_PAUSE))
   log "watchdog: a replica is known by its IP address $_ip, not by name: SENTINEL RESET"
   sentinel_call "$SELF" SENTINEL RESET "$MASTER_NAME" >/dev/null
