@@ -63,14 +63,14 @@ class AckLog {
 async function converged(c: K8sCluster, old: string, timeoutMs: number): Promise<SimPod> {
     return waitFor(
         async () => {
-            const ls = (await c.sentinelLeaders()).filter((_l, i) => c.sim.running(c.sentinels[i]));
-            if (ls.length === 0 || ls.some((l) => l !== ls[0]) || !ls[0] || ls[0] === old) return undefined;
-            const leader = c.nodeAt(ls[0]);
+            const named = await c.agreedLeader();
+            if (!named || named === old) return undefined;
+            const leader = c.nodeAt(named);
             if (!leader || !c.sim.running(leader)) return undefined;
             if ((await c.nodeStatus(leader))?.role !== "master") return undefined;
             for (const n of c.nodes) {
                 if (n === leader || !c.sim.running(n)) continue;
-                if ((await c.nodeStatus(n))?.following !== ls[0]) return undefined;
+                if ((await c.nodeStatus(n))?.following !== named) return undefined;
             }
             return leader;
         },

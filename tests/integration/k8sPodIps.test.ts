@@ -116,8 +116,8 @@ describeInSimulator("kubernetes target with changing pod IPs (pod simulator, rea
             // The failover must happen while the name does not resolve: the pod is started only after.
             const leader = await waitFor(
                 async () => {
-                    const ls = await k.sentinelLeaders();
-                    return ls.every((l) => l !== undefined && l === ls[0]) && ls[0] !== oldEndpoint ? ls[0] : undefined;
+                    const l = await k.agreedLeader();
+                    return l !== oldEndpoint ? l : undefined;
                 },
                 { timeoutMs: 120_000, what: "the sentinels to fail over while the old leader's name is NXDOMAIN", intervalMs: 200 },
             );
@@ -240,9 +240,8 @@ describeInSimulator("kubernetes target with changing pod IPs (pod simulator, rea
             expect(await k.sentinelLeaders()).toEqual(k.sentinels.map(() => `${ip}:${k.tile38Port}`));
             const leader = await waitFor(
                 async () => {
-                    const ls = await k.sentinelLeaders();
-                    const n = k.nodeAt(ls[0]);
-                    return ls.every((l) => l === ls[0]) && n && n !== old ? n : undefined;
+                    const n = k.nodeAt(await k.agreedLeader());
+                    return n !== old ? n : undefined;
                 },
                 { timeoutMs: 120_000, what: "the sentinels to name a leader by name other than the old one", intervalMs: 200 },
             );

@@ -106,6 +106,12 @@ export class K8sCluster {
         );
     }
 
+    /** `host:port` every running sentinel names as leader now (each must answer), or undefined. */
+    async agreedLeader(): Promise<string | undefined> {
+        const ls = (await this.sentinelLeaders()).filter((_l, i) => this.sim.running(this.sentinels[i]));
+        return ls.length > 0 && ls.every((l) => l !== undefined && l === ls[0]) ? ls[0] : undefined;
+    }
+
     async sentinelMaster(s: SimPod): Promise<Record<string, string>> {
         return pairs(await this.sentinelCall(s, ["SENTINEL", "MASTER", this.masterName]));
     }
