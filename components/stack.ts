@@ -27,6 +27,14 @@ export interface BuiltStack {
     backupSecretAccessKey?: pulumi.Output<string>;
 }
 
+/**
+ * The program's stack outputs: every field of {@link BuiltStack} that has a value. A field left
+ * undefined (the backup outputs with backups off) is omitted, not exported empty.
+ */
+export function stackOutputs(built: BuiltStack): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(built).filter(([, v]) => v !== undefined));
+}
+
 /** Builds every resource of a stack from its loaded config (the body of index.ts). */
 export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
     const name = `tile38-ha-${pulumi.getStack()}`;

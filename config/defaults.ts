@@ -52,6 +52,7 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             bindAddress: "127.0.0.1",
             restartPolicy: "unless-stopped",
             namePrefix: `tile38-ha-${stack}`,
+            rolloutTimeoutSeconds: 120,
         },
         kubernetes: {
             namespace: "tile38",

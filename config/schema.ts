@@ -53,6 +53,7 @@ export const SECTION_FIELDS = {
         bindAddress: str,
         restartPolicy: oneOf("always", "unless-stopped", "on-failure"),
         namePrefix: str,
+        rolloutTimeoutSeconds: int,
     },
     kubernetes: {
         namespace: str,

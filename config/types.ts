@@ -125,6 +125,14 @@ export interface DockerSettings {
      * @default "tile38-ha-<stack>"
      */
     namePrefix: string;
+    /**
+     * How long a replaced container may take to become healthy (Tile38: serving and caught up
+     * with its leader; sentinel: monitoring the leader with every peer known) before `pulumi up`
+     * stops the rollout with an error and leaves the containers not yet replaced untouched.
+     * Containers are replaced one at a time, each only after the one before it is healthy. Seconds.
+     * @default 120
+     */
+    rolloutTimeoutSeconds: number;
 }
 
 /** Resource requests and limits for one container (Kubernetes quantities). */

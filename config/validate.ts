@@ -94,6 +94,7 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
         ["sentinel.failoverTimeoutMilliseconds", cfg.sentinel.failoverTimeoutMilliseconds],
         ["sentinel.parallelSyncs", cfg.sentinel.parallelSyncs],
         ["tile38.startupTimeoutSeconds", cfg.tile38.startupTimeoutSeconds],
+        ["docker.rolloutTimeoutSeconds", cfg.docker.rolloutTimeoutSeconds],
         ["backup.intervalSeconds", cfg.backup.intervalSeconds],
         ["backup.expireDays", cfg.backup.expireDays],
         ["backup.noncurrentExpireDays", cfg.backup.noncurrentExpireDays],

@@ -4,6 +4,7 @@ import { StackConfig } from "../../config/types";
 import { lettuceSentinelUri } from "../render/clients";
 import { Endpoint } from "../render/topology";
 import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
+import { liveLeader } from "./liveLeader";
 import { DockerSentinelTrio } from "./sentinelTrio";
 import { DockerTile38ReplicaSet } from "./tile38ReplicaSet";
 
@@ -27,6 +28,13 @@ export interface DockerTile38ClusterArgs {
     backupAccessKeyId?: pulumi.Input<string>;
     /** S3 secret access key of the backup agents (the `backupSecretAccessKey` secret); as above. */
     backupSecretAccessKey?: pulumi.Input<string>;
+    /**
+     * Ask the running sentinels (at `docker.advertiseHost`) which node leads when a `pulumi up`
+     * (not a preview) runs, so that a rollout replaces that node last. Off, or when no majority
+     * answers (a new stack): node 1 goes first. A wrong answer costs one more hand-over, never data.
+     * @default true
+     */
+    orderRolloutByLiveLeader?: boolean;
 }
 
 /**
@@ -70,10 +78,16 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
             { config, imageId: sentinelImage.imageId, tile38Password: args.tile38Password, sentinelPassword: args.sentinelPassword },
             componentOpts,
         );
+        const lookup = (args.orderRolloutByLiveLeader ?? true) && !pulumi.runtime.isDryRun();
+        const sentinelEndpoints = this.sentinels.endpoints;
+        const currentLeader = lookup
+            ? pulumi.output(args.sentinelPassword).apply((pw) => liveLeader(sentinelEndpoints, config.masterName, pw))
+            : undefined;
         this.replicaSet = new DockerTile38ReplicaSet(
             `${prefix}-tile38`,
             {
                 config,
+                currentLeader,
                 imageId: tile38Image.imageId,
                 tile38Password: args.tile38Password,
                 sentinelPassword: args.sentinelPassword,

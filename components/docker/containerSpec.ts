@@ -20,8 +20,37 @@ export function envList(vars: Record<string, string | number | undefined>): stri
         .map(([k, v]) => `${k}=${v}`);
 }
 
-/** Health-check timings shared by every container (Docker duration strings). */
-export const HEALTHCHECK_TIMINGS = { interval: "5s", timeout: "3s", retries: 3, startPeriod: "30s" } as const;
+/**
+ * Health-check timings shared by every container (Docker duration strings). The interval also
+ * paces a rollout: a replaced container counts as healthy at its first passing check, and Docker
+ * 20.10 has no faster start interval.
+ */
+export const HEALTHCHECK_TIMINGS = { interval: "2s", timeout: "2s", retries: 3, startPeriod: "30s" } as const;
+
+/**
+ * What makes a `pulumi up` roll instead of replacing every sibling at once, and a stop graceful:
+ * - `wait`: creating a container completes only once it is healthy (within `waitTimeout`), so a
+ *   container that depends on it (see {@link chainedAfter}) is replaced only then, and a broken
+ *   release fails the `pulumi up` at the first container instead of replacing all of them;
+ * - `destroyGraceSeconds`: the provider stops a container with SIGTERM and this grace before it
+ *   removes it (unset it sends SIGKILL at once), so a Tile38 leader hands over first.
+ */
+export function rolloutSettings(docker: DockerSettings, graceSeconds: number): { wait: true; waitTimeout: number; destroyGraceSeconds: number; stopTimeout: number } {
+    return { wait: true, waitTimeout: docker.rolloutTimeoutSeconds, destroyGraceSeconds: graceSeconds, stopTimeout: graceSeconds };
+}
+
+/**
+ * Resource options that make containers[i] wait for the container before it in a rollout
+ * (`before[i]`, from an order known now or only at deployment). Pulumi registers a resource once
+ * its explicit dependencies are done (created and, with `wait`, healthy), and deletes in the
+ * reverse order. A `dependsOn`-only edge never makes Pulumi replace the dependent.
+ */
+export function chainedAfter(containers: readonly docker.Container[], before: pulumi.Input<(number | undefined)[]>, i: number): pulumi.Input<pulumi.Resource[]> {
+    return pulumi.output(before).apply((b) => {
+        const prev = b[i];
+        return prev === undefined ? [] : [containers[prev]];
+    });
+}
 
 /**
  * Entrypoint that runs a rendered script with its non-secret settings in plain view

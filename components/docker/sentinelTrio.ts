@@ -2,9 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { renderSentinelConf } from "../render/sentinelConf";
-import { renderSentinelStartScript } from "../render/sentinelScripts";
+import { renderSentinelHealthScript, renderSentinelStartScript } from "../render/sentinelScripts";
 import { dockerTopology, Endpoint } from "../render/topology";
-import { dataVolume, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint, secretEnvs } from "./containerSpec";
+import { chainedAfter, dataVolume, HEALTHCHECK_TIMINGS, localAddress, rolloutSettings, SCRIPT_DIR, scriptEntrypoint, secretEnvs } from "./containerSpec";
 
 /** Arguments of {@link DockerSentinelTrio}. */
 export interface DockerSentinelTrioArgs {
@@ -22,6 +22,10 @@ export interface DockerSentinelTrioArgs {
  * The sentinels, one container each with host networking and a named volume of its own:
  * each builds its own writable `sentinel.conf` there at start from its rendered template,
  * so no two sentinels ever share a config (and with it an id).
+ *
+ * A `pulumi up` that replaces sentinels rolls them one at a time, in index order: each is
+ * created only once the one before it is healthy (it answers and knows its peers), so a quorum
+ * answers throughout and the change itself never triggers a failover.
  */
 export class DockerSentinelTrio extends pulumi.ComponentResource {
     readonly containers: docker.Container[];
@@ -38,15 +42,20 @@ export class DockerSentinelTrio extends pulumi.ComponentResource {
         const script = renderSentinelStartScript(topo);
         const scriptPath = `${SCRIPT_DIR}/sentinel-start.sh`;
         const templatePath = `${SCRIPT_DIR}/sentinel.conf.template`;
+        const healthPath = `${SCRIPT_DIR}/sentinel-health.sh`;
+        const health = renderSentinelHealthScript(topo);
         const local = localAddress(config.docker);
         this.endpoints = topo.sentinels.map(({ host, port }) => ({ host, port }));
         this.templates = topo.sentinels.map((s) => renderSentinelConf(s, topo, topo.nodes[0], config.docker.bindAddress));
         this.volumes = topo.sentinels.map(
             (s) => dataVolume(s.name, this),
         );
-        this.containers = topo.sentinels.map((s, i) => {
+        const containers: docker.Container[] = [];
+        this.containers = containers;
+        const before = topo.sentinels.map((_, i) => (i === 0 ? undefined : i - 1));
+        topo.sentinels.forEach((s, i) => {
             const envs = secretEnvs(args.tile38Password, args.sentinelPassword);
-            return new docker.Container(
+            containers[i] = new docker.Container(
                 s.name,
                 {
                     name: s.name,
@@ -58,19 +67,22 @@ export class DockerSentinelTrio extends pulumi.ComponentResource {
                     uploads: [
                         { file: scriptPath, content: script, executable: true },
                         { file: templatePath, content: this.templates[i] },
+                        { file: healthPath, content: health, executable: true },
                     ],
                     volumes: [{ volumeName: this.volumes[i].name, containerPath: "/data" }],
                     // The password comes from the container's own environment, not from this definition.
                     healthcheck: {
-                        tests: ["CMD-SHELL", `redis-cli -h ${local} -p ${s.port} -a "$SENTINEL_PASSWORD" --no-auth-warning ping | grep -q PONG`],
+                        tests: ["CMD-SHELL", `SELF=${local}:${s.port} /bin/sh ${healthPath}`],
                         ...HEALTHCHECK_TIMINGS,
                     },
+                    // A sentinel needs no hand-over: a short grace lets it exit cleanly.
+                    ...rolloutSettings(config.docker, 10),
                     labels: [
                         { label: "tile38-ha.role", value: "sentinel" },
                         { label: "tile38-ha.sentinel", value: String(s.index + 1) },
                     ],
                 },
-                { parent: this },
+                { parent: this, dependsOn: chainedAfter(containers, before, i) },
             );
         });
         this.registerOutputs({ endpoints: this.endpoints });

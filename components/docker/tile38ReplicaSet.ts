@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
 import { dockerTopology, Endpoint } from "../render/topology";
-import { dataVolume, HEALTHCHECK_TIMINGS, localAddress, SCRIPT_DIR, scriptEntrypoint, secretEnvs, TILE38_STOP_SCRIPT } from "./containerSpec";
+import { chainedAfter, dataVolume, HEALTHCHECK_TIMINGS, localAddress, rolloutSettings, SCRIPT_DIR, scriptEntrypoint, secretEnvs, TILE38_STOP_SCRIPT } from "./containerSpec";
+import { predecessors, tile38RolloutOrder } from "./rolloutOrder";
 
 /** Arguments of {@link DockerTile38ReplicaSet}. */
 export interface DockerTile38ReplicaSetArgs {
@@ -20,12 +21,22 @@ export interface DockerTile38ReplicaSetArgs {
      * @default none
      */
     extraEnv?: (index: number) => Record<string, string>;
+    /**
+     * The node that leads right now, replaced last by a rollout (see {@link tile38RolloutOrder});
+     * {@link DockerTile38Cluster} asks the running sentinels. Unset or unknown: node 1 first.
+     * @default undefined
+     */
+    currentLeader?: pulumi.Input<Endpoint | undefined>;
 }
 
 /**
  * One container per Tile38 node with host networking, each with its own named volume at
  * `/data` (AOF and the config file Tile38 rewrites). Every node runs the same start script:
  * it asks the sentinels who leads and follows that node (see renderTile38StartScript).
+ *
+ * A `pulumi up` that replaces nodes rolls them one at a time in {@link tile38RolloutOrder}
+ * (followers first, the leader last): each container is created only once the one before it
+ * is healthy (serving and caught up), and every stop is a SIGTERM with the hand-over's grace.
  */
 export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
     /** The containers, node 1 first. */
@@ -48,9 +59,15 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
         this.volumes = topo.nodes.map(
             (node) => dataVolume(node.name, this),
         );
-        this.containers = topo.nodes.map((node, i) => {
+        const before = pulumi.output(args.currentLeader).apply((leader) => predecessors(tile38RolloutOrder(this.endpoints, leader)));
+        // SIGTERM makes the start script hand leadership over first (bounded by the failover
+        // timeout plus the follower sync bound), then stop the server.
+        const grace = Math.ceil(config.sentinel.failoverTimeoutMilliseconds / 1000) + topo.handoverSyncSeconds + 10;
+        const containers: docker.Container[] = [];
+        this.containers = containers;
+        topo.nodes.forEach((node, i) => {
             const envs = secretEnvs(args.tile38Password, args.sentinelPassword, args.extraEnv ? args.extraEnv(i) : {});
-            return new docker.Container(
+            containers[i] = new docker.Container(
                 node.name,
                 {
                     name: node.name,
@@ -71,16 +88,15 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
                     ],
                     volumes: [{ volumeName: this.volumes[i].name, containerPath: "/data" }],
                     // HEALTHZ needs no password and fails on a follower that has not caught up.
+                    // busybox wget -T crashes: the health check's own timeout bounds it.
                     healthcheck: { tests: ["CMD-SHELL", `wget -q -O /dev/null http://${local}:${node.port}/healthz || exit 1`], ...HEALTHCHECK_TIMINGS },
-                    // SIGTERM makes the start script hand leadership over first (bounded by the
-                    // failover timeout plus the follower sync bound), then stop the server.
-                    stopTimeout: Math.ceil(config.sentinel.failoverTimeoutMilliseconds / 1000) + topo.handoverSyncSeconds + 10,
+                    ...rolloutSettings(config.docker, grace),
                     labels: [
                         { label: "tile38-ha.role", value: "tile38" },
                         { label: "tile38-ha.node", value: String(node.index + 1) },
                     ],
                 },
-                { parent: this },
+                { parent: this, dependsOn: chainedAfter(containers, before, i) },
             );
         });
         this.registerOutputs({ endpoints: this.endpoints });

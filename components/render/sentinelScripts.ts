@@ -41,3 +41,12 @@ export function renderSentinelStartScript(topo: Topology): string {
 export function watchdogStrikes(downAfterMilliseconds: number): number {
     return Math.max(3, Math.ceil(downAfterMilliseconds / 1000));
 }
+
+/**
+ * The Docker health check of every sentinel (`scripts/sentinel-health.sh`): it answers and knows
+ * every peer, or the master is down (a new cluster). It paces a rollout of the sentinels.
+ * Reads `SELF` (host:port to dial from inside the container) and `SENTINEL_PASSWORD`.
+ */
+export function renderSentinelHealthScript(topo: Topology): string {
+    return renderScriptFile("sentinel-health.sh", { MASTER_NAME: topo.masterName, SENTINELS: endpointList(topo.sentinels) });
+}

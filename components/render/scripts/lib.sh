@@ -105,3 +105,23 @@ leader_from_sentinels() {
   # shellcheck disable=SC2086 # SENTINELS is a space-separated list by design
   leader_among $SENTINELS
 }
+
+# port_listeners PORT: the socket inodes listening on TCP PORT in this network namespace
+# (/proc/net/tcp and tcp6: state 0A is LISTEN; the local address ends in :PORT in hex).
+port_listeners() {
+  _hexport=$(printf ':%04X' "$1")
+  awk -v p="$_hexport" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# process_listens PID PORT: true when process PID holds a socket listening on PORT.
+process_listens() {
+  _inodes=" $(port_listeners "$2" | tr '\n' ' ')"
+  [ "$_inodes" != " " ] || return 1
+  for _fd in "/proc/$1/fd/"*; do
+    _link=$(readlink "$_fd" 2>/dev/null) || continue
+    case "$_link" in "socket:["*"]") ;; *) continue ;; esac
+    _inode=${_link#socket:[}; _inode=${_inode%]}
+    case "$_inodes" in *" $_inode "*) return 0 ;; esac
+  done
+  return 1
+}

@@ -130,13 +130,33 @@ on_stop() {
   exit 0
 }
 
+# Seconds a started tile38-server may take to listen on its port (it listens before it loads
+# the AOF, so this does not grow with the data).
+LISTEN_TIMEOUT=15
+
+# A port that is already taken fails tile38-server's bind silently: it runs, follows, logs
+# `caught up`, and never serves (and Docker never restarts an unhealthy container). So the port
+# must be free before the start, and the server must be seen listening on it after.
 start_server() {
   rm -f "$HANDOVER_MARK"
+  if port_listeners "$NODE_PORT" | grep -q .; then
+    log "port $NODE_PORT is already in use by another process: exiting so that the restart policy retries"
+    exit 1
+  fi
   set -- -d "$DATA_DIR" -h "$NODE_BIND" -p "$NODE_PORT" --appendonly yes
   if [ -n "${METRICS_PORT:-}" ]; then set -- "$@" --metrics-addr ":$METRICS_PORT"; fi
   trap on_stop TERM INT
   "$TILE38_BIN" "$@" &
   SERVER_PID=$!
+  _listen_end=$(( $(date +%s) + LISTEN_TIMEOUT ))
+  until process_listens "$SERVER_PID" "$NODE_PORT"; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$(date +%s)" -ge "$_listen_end" ]; then
+      log "tile38-server is not listening on port $NODE_PORT after ${LISTEN_TIMEOUT}s: stopping it and exiting so that the restart policy retries"
+      kill -KILL "$SERVER_PID" 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.2
+  done
   priority_loop &
   LOOP_PID=$!
   _status=0

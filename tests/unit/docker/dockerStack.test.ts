@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { installMocks, isWireSecret, RecordedResource, settle } from "../../../testing/pulumiMocks";
 import { readStackFile } from "../../../testing/stackFile";
+import { stackOutputs } from "../../../components/stack";
 
 const TILE38_SECRET = "stack-given-tile38-password";
 
@@ -76,12 +77,15 @@ describe("dev stack under mocks", () => {
         });
     });
 
-    it("starts sentinels on 5000-5002, each from its own template, with a PING check", () => {
+    it("starts sentinels on 5000-5002, each from its own template, with a check that it knows its peers", () => {
         const templates = [1, 2, 3].map((n) => {
             const c = byName(`tile38-ha-dev-sentinel-${n}`);
             expect(entryEnv(c).SELF).toBe(`127.0.0.1:${4999 + n}`);
-            expect((c.inputs.healthcheck as Inputs).tests[1]).toContain(`-p ${4999 + n}`);
-            expect((c.inputs.healthcheck as Inputs).tests[1]).toContain("ping | grep -q PONG");
+            expect((c.inputs.healthcheck as Inputs).tests).toEqual(["CMD-SHELL", `SELF=127.0.0.1:${4999 + n} /bin/sh /etc/tile38-ha/sentinel-health.sh`]);
+            const health = (c.inputs.uploads as Inputs[]).find((u) => u.file === "/etc/tile38-ha/sentinel-health.sh")!;
+            expect(health.executable).toBe(true);
+            expect(health.content).toContain("SENTINELS='127.0.0.1:5000 127.0.0.1:5001 127.0.0.1:5002'");
+            expect(health.content).toContain("num-other-sentinels");
             const template = (c.inputs.uploads as Inputs[]).find((u) => u.file.endsWith("sentinel.conf.template"))!.content as string;
             expect(template).toContain(`port ${4999 + n}\n`);
             expect(template).toContain("sentinel monitor mymaster 127.0.0.1 9851 2\n");
@@ -91,6 +95,25 @@ describe("dev stack under mocks", () => {
             return template;
         });
         expect(new Set(templates).size).toBe(3);
+    });
+
+    it("rolls: every container waits to be healthy within the rollout timeout and stops with a grace", () => {
+        for (const c of containers()) {
+            expect(c.inputs.wait).toBe(true);
+            expect(c.inputs.waitTimeout).toBe(120);
+            expect(c.inputs.destroyGraceSeconds).toBe(c.inputs.stopTimeout);
+        }
+        // Tile38: failover timeout 18 s + follower sync 10 s + 10 s for the server to stop.
+        expect(byName("tile38-ha-dev-tile38-1").inputs.destroyGraceSeconds).toBe(38);
+        expect(byName("tile38-ha-dev-sentinel-1").inputs.destroyGraceSeconds).toBe(10);
+    });
+
+    it("leaves out the outputs that have no value (backups off) instead of exporting them empty", () => {
+        const built = { target: "docker" as const, masterName: "m", sentinelEndpoints: [], sentinelUri: "u", tile38Endpoints: [] };
+        const secrets = { tile38Password: pulumi.output("a"), sentinelPassword: pulumi.output("b") };
+        const outputs = stackOutputs({ ...built, ...secrets, backupBucket: undefined, backupEndpoint: undefined });
+        expect(Object.keys(outputs).sort()).toEqual(["masterName", "sentinelEndpoints", "sentinelPassword", "sentinelUri", "target", "tile38Endpoints", "tile38Password"]);
+        expect(Object.keys(program)).toEqual(expect.arrayContaining(["backupBucket", "backupEndpoint", "backupAccessKeyId", "backupSecretAccessKey"]));
     });
 
     it("passes passwords only as secrets", () => {

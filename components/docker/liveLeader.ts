@@ -1,0 +1,55 @@
+import * as net from "net";
+import { Endpoint } from "../render/topology";
+
+/** RESP encoding of one command. */
+function respCommand(args: string[]): string {
+    return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
+}
+
+/**
+ * One sentinel's answer to `SENTINEL GET-MASTER-ADDR-BY-NAME`, or undefined when it does not
+ * answer within `timeoutMs` (refused, wrong password, unknown master). Never throws.
+ */
+export function askSentinel(sentinel: Endpoint, masterName: string, password: string, timeoutMs: number): Promise<Endpoint | undefined> {
+    return new Promise((resolve) => {
+        let buffer = "";
+        const socket = net.connect({ host: sentinel.host, port: sentinel.port });
+        const done = (result: Endpoint | undefined) => {
+            socket.destroy();
+            resolve(result);
+        };
+        socket.setTimeout(timeoutMs, () => done(undefined));
+        socket.on("error", () => done(undefined));
+        socket.on("connect", () => {
+            const auth = password ? respCommand(["AUTH", password]) : "";
+            socket.write(auth + respCommand(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]));
+        });
+        socket.on("data", (chunk) => {
+            buffer += chunk.toString("utf8");
+            if (/^-/m.test(buffer)) return done(undefined);
+            // *2 $len host $len port
+            const m = /\*2\r\n\$\d+\r\n([^\r]+)\r\n\$\d+\r\n(\d+)\r\n/.exec(buffer);
+            if (m) done({ host: m[1], port: Number(m[2]) });
+            else if (/\*-1\r\n/.test(buffer)) done(undefined);
+        });
+    });
+}
+
+/**
+ * The leader that a majority of the sentinels names right now, or undefined (no majority, none
+ * answers: a new stack). Used only to order a rollout; a wrong or missing answer costs at most
+ * one more hand-over, never data (every Tile38 node hands over on its own when it stops).
+ */
+export async function liveLeader(sentinels: readonly Endpoint[], masterName: string, password: string, timeoutMs = 1500): Promise<Endpoint | undefined> {
+    const answers = await Promise.all(sentinels.map((s) => askSentinel(s, masterName, password, timeoutMs)));
+    const votes = new Map<string, number>();
+    for (const a of answers) if (a) votes.set(`${a.host}:${a.port}`, (votes.get(`${a.host}:${a.port}`) ?? 0) + 1);
+    const majority = Math.floor(sentinels.length / 2) + 1;
+    for (const [key, count] of votes) {
+        if (count >= majority) {
+            const at = key.lastIndexOf(":");
+            return { host: key.slice(0, at), port: Number(key.slice(at + 1)) };
+        }
+    }
+    return undefined;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# tile38-ha: the Docker health check of one sentinel. It also paces a rollout: the next sentinel
+# is replaced only once this one is healthy, so a quorum keeps answering throughout.
+# Healthy: it answers and monitors the master, knowing every peer sentinel — or the master is
+# down (subjectively, by this sentinel's own view): peers meet through the leader's hello channel,
+# so in a new cluster, whose Tile38 nodes start after the sentinels, they cannot know each other yet.
+# Environment: SELF (this sentinel's host:port as seen from inside its container), SENTINEL_PASSWORD.
+set -eu
+# @settings
+: "${MASTER_NAME:?}" "${SENTINELS:?}"
+. ./lib.sh
+
+: "${SELF:?SELF must be set}"
+SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-}
+LOG_TAG="sentinel-health[$SELF]"
+
+_master=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
+_flags=$(printf '%s\n' "$_master" | pairs_field flags)
+[ -n "$_flags" ] || { log "does not answer SENTINEL MASTER $MASTER_NAME"; exit 1; }
+case ",$_flags," in *,s_down,* | *,o_down,*) exit 0 ;; esac
+_others=$(printf '%s\n' "$_master" | pairs_field num-other-sentinels)
+# shellcheck disable=SC2086 # one sentinel per word
+set -- $SENTINELS
+if [ "${_others:-0}" -lt $(($# - 1)) ]; then log "knows ${_others:-0} of $(($# - 1)) peer sentinels"; exit 1; fi
