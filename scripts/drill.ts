@@ -55,7 +55,7 @@ const log = (quiet: boolean, msg: string) => {
 /** Kill → every running sentinel names the same running master and every other running node follows it. */
 async function converged(c: Tile38Cluster): Promise<boolean> {
     const leader = await c.agreedLeader();
-    if (leader < 0 || !c.nodeRunning(leader) || (await c.sentinelLeaders()).some((l, i) => c.sentinelProcs[i] && !l)) return false;
+    if (leader < 0 || !c.nodeRunning(leader) || (await c.sentinelLeaders()).some((l, i) => c.sentinelRunning(i) && !l)) return false;
     if ((await c.nodeStatus(leader))?.role !== "master") return false;
     for (let i = 0; i < 3; i++) {
         if (i === leader || !c.nodeRunning(i)) continue;

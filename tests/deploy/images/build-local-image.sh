@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# tile38-ha deploy suite: builds one local Docker image from files on this machine, without
+# pulling anything (no registry serves images here), and imports it into the engine at DOCKER_HOST.
+#   build-local-image.sh KIND TAG
+# KIND:
+#   tile38        busybox (Debian's busybox-static) + the installed tile38-server, as the Alpine
+#                 tile38/tile38 image: busybox sh, nc, wget, tile38-server on PATH
+#   tile38-next   the same, plus a marker file: another image ID, for a rolling image change
+#   tile38-broken busybox + a tile38-server that exits at once (a broken release)
+#   redis         busybox + Debian's redis-server/redis-cli with the libraries ldd names
+#   versitygw     busybox + the versitygw binary at /app/versitygw (its image's entrypoint)
+#   aws-cli       Debian bookworm (debootstrap minbase) + Debian's awscli and bash, cached as a
+#                 root filesystem tarball in $TILE38_HA_CACHE (default ~/.cache/tile38-ha)
+set -euo pipefail
+kind=${1:?usage: build-local-image.sh KIND TAG}
+tag=${2:?usage: build-local-image.sh KIND TAG}
+cache=${TILE38_HA_CACHE:-$HOME/.cache/tile38-ha}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/rootfs
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "build-local-image: $1 is not installed ($2)" >&2; exit 3; }; }
+
+# busybox_root: a root with busybox and every applet linked, /usr/bin/env included.
+busybox_root() {
+  local bb
+  bb=$(command -v busybox)
+  file -L "$bb" | grep -q 'statically linked' || { echo "build-local-image: $bb is not static (apt-get install busybox-static)" >&2; exit 3; }
+  mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/local/bin" "$root/tmp" "$root/etc" "$root/data"
+  chmod 1777 "$root/tmp"
+  cp "$bb" "$root/bin/busybox"
+  local applet
+  for applet in $("$bb" --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  ln -sf /bin/busybox "$root/usr/bin/env"
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+  echo 'root:x:0:' > "$root/etc/group"
+}
+
+# with_libraries BINARY...: copies the binaries' shared libraries (as ldd names them) and loader.
+with_libraries() {
+  local bin lib
+  for lib in $(for bin in "$@"; do ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'; done | sort -u); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+import() { # import ENTRYPOINT_JSON
+  tar -C "$root" -c . | docker import --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" --change "ENTRYPOINT $1" - "$tag" >/dev/null
+}
+
+case "$kind" in
+  tile38 | tile38-next)
+    server=${TILE38_SERVER:-$(command -v tile38-server || true)}
+    [ -x "$server" ] || { echo "build-local-image: no tile38-server (build it from source, see README)" >&2; exit 3; }
+    busybox_root
+    cp "$server" "$root/usr/local/bin/tile38-server"
+    [ "$kind" = tile38 ] || echo "$tag" > "$root/etc/tile38-ha-local-build"
+    import '["tile38-server"]'
+    ;;
+  tile38-broken)
+    busybox_root
+    printf '#!/bin/sh\necho "tile38-server: this release is broken on purpose" >&2\nexit 1\n' > "$root/usr/local/bin/tile38-server"
+    chmod +x "$root/usr/local/bin/tile38-server"
+    import '["tile38-server"]'
+    ;;
+  redis)
+    need redis-server "apt-get install redis-server"
+    busybox_root
+    cp /usr/bin/redis-server /usr/bin/redis-cli "$root/usr/bin/"
+    ln -s redis-server "$root/usr/bin/redis-sentinel"
+    with_libraries /usr/bin/redis-server /usr/bin/redis-cli
+    import '["redis-server"]'
+    ;;
+  versitygw)
+    gw=$(command -v versitygw || true)
+    [ -n "$gw" ] || { echo "build-local-image: versitygw is not installed (.ci/run installs it)" >&2; exit 3; }
+    busybox_root
+    mkdir -p "$root/app"
+    cp "$gw" "$root/app/versitygw"
+    with_libraries "$gw"
+    import '["/app/versitygw"]'
+    ;;
+  aws-cli)
+    tarball=$cache/aws-cli-bookworm-rootfs.tar
+    if [ ! -s "$tarball" ]; then
+      need debootstrap "apt-get install debootstrap"
+      mkdir -p "$cache"
+      debootstrap --variant=minbase --include=awscli,bash bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+        { tail -n 20 "$work/debootstrap.log" >&2; exit 1; }
+      rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+      tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    fi
+    docker import --change 'ENTRYPOINT ["aws"]' "$tarball" "$tag" >/dev/null
+    ;;
+  *) echo "build-local-image: unknown kind $kind" >&2; exit 2 ;;
+esac
+echo "$tag"
