@@ -9,6 +9,7 @@
  * - `sentinelUri`: Lettuce-style URI, `redis-sentinel://host:5000,host:5001,host:5002#mymaster`;
  * - `tile38Endpoints`: Tile38 endpoints (for operations; clients go through the sentinels);
  * - `tile38Password`, `sentinelPassword`: the passwords (secrets);
+ * - Docker: `dockerContainers` (`tile38`, `sentinels`: container names, node 1 first);
  * - with backups on: `backupBucket` (the bucket of the AOF backups), `backupEndpoint` (its S3
  *   endpoint; absent = AWS), and on Docker `backupAccessKeyId`/`backupSecretAccessKey` (the
  *   agents' S3 keys, secrets; absent = the instance role), for `scripts/restore-backup.ts`.

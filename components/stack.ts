@@ -17,6 +17,8 @@ export interface BuiltStack {
     tile38Endpoints: pulumi.Input<Endpoint[]>;
     tile38Password: pulumi.Output<string>;
     sentinelPassword: pulumi.Output<string>;
+    /** Docker: container names of the Tile38 nodes (node 1 first) and of the sentinels; `npm run drill -- --stack` uses them. */
+    dockerContainers?: { tile38: string[]; sentinels: string[] };
     /** Bucket that holds the AOF backups; undefined when `backup.enabled` is false. */
     backupBucket?: pulumi.Input<string>;
     /** S3 endpoint of the backups (the local store's on Docker, `backup.endpoint`); undefined = AWS. */
@@ -54,6 +56,7 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
                 sentinelEndpoints: cluster.sentinelEndpoints,
                 sentinelUri: cluster.sentinelUri,
                 tile38Endpoints: cluster.tile38Endpoints,
+                dockerContainers: cluster.containerNames,
                 backupBucket: cluster.backups?.bucketName,
                 backupEndpoint: cluster.backups?.endpoint,
                 backupAccessKeyId: cluster.backups?.accessKeyId,

@@ -1,36 +1,48 @@
 /**
- * `npm run drill -- [--kills N] [--json] [--target docker|kubernetes]`: a failover drill with the
- * real servers. Docker target: the `dev` topology as real processes on 127.0.0.1 (ports
- * 27100-27112): three tile38-server nodes run by the rendered start script under busybox sh, three
- * Redis Sentinels run by the rendered sentinel start script, and a sentinel-aware client (ioredis)
- * writing a point every 10 ms.
+ * `npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME]`: a failover
+ * drill with the real servers and a sentinel-aware client (ioredis) writing a point every 10 ms.
+ * - Docker target (default): the `dev` topology as real processes on 127.0.0.1 (ports
+ *   27100-27112): three tile38-server nodes run by the rendered start script under busybox sh and
+ *   three Redis Sentinels run by the rendered sentinel start script.
+ * - `--stack NAME`: a DEPLOYED Docker stack instead (reads `pulumi stack output --show-secrets`
+ *   in the current directory, with the environment's backend and DOCKER_HOST): `docker kill`s
+ *   and `docker stop`s its real containers, so a team can rehearse failover on its deployment.
+ *   Leaves every container running, and its test points in a collection `drill-<ms>`.
+ * - `--target kubernetes`: see drillKubernetes.ts.
  *
  * Unplanned: N times in a row, as soon as the cluster is healthy, the leader is killed (SIGKILL to
  * its whole process group, as a container dies) and restarted once the sentinels agree on a new
- * leader. Planned: one hand-over by the rendered stop script (what `npm run failover` and the
- * Kubernetes preStop hook run). Figures:
+ * leader. Planned: the leader is stopped as `docker stop` and a rolling update stop it (SIGTERM to
+ * its start script, which hands over first), then started again. Figures:
  * - failover_ms: kill → the first write acknowledged once the killed process is gone (a write sent
  *   just after the kill order may still be acknowledged by it); for the hand-over: its start
  *   → the first write acknowledged after the pause in which the old leader was read-only;
  * - converge_ms: kill → every sentinel names the same live leader and every other running node
  *   follows it;
  * - writes_acknowledged / writes_lost: acknowledged writes of the phase, and those the final
- *   leader does not hold.
+ *   leader does not hold;
+ * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's.
  * Prints a table; with `--json` the last line is one JSON object.
  */
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
 import { drillKubernetes } from "./drillKubernetes";
 import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cluster";
-import { Ack, idsOn, PointWriter } from "../tests/integration/harness/writer";
+import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
+import { collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
+import { Ack, PointWriter } from "../tests/integration/harness/writer";
+import { runCommand } from "../tests/deploy/harness/command";
+import { DeployedCluster, dockerStackOutputs } from "../tests/deploy/harness/deployedCluster";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 
 interface Args {
     kills: number;
     json: boolean;
     target: "docker" | "kubernetes";
+    /** A deployed Docker stack to drill (its `pulumi stack output`) instead of a cluster of its own. */
+    stack?: string;
 }
 
-const USAGE = "usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes]";
+const USAGE = "usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME]";
 
 export function parseDrillArgs(argv: string[]): Args {
     const args: Args = { kills: 5, json: false, target: "docker" };
@@ -42,9 +54,14 @@ export function parseDrillArgs(argv: string[]): Args {
             const t = argv[++i];
             if (t !== "docker" && t !== "kubernetes") throw new Error(`--target must be docker or kubernetes (got ${String(t)})\n${USAGE}`);
             args.target = t;
+        } else if (a === "--stack") {
+            const name = argv[++i];
+            if (!name || name.startsWith("--")) throw new Error(`--stack needs a stack name\n${USAGE}`);
+            args.stack = name;
         } else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
     if (!Number.isInteger(args.kills) || args.kills < 1 || args.kills > 100) throw new Error(`--kills must be a whole number from 1 to 100\n${USAGE}`);
+    if (args.stack && args.target !== "docker") throw new Error(`--stack drills a deployed Docker stack; it does not go with --target ${args.target}\n${USAGE}`);
     return args;
 }
 
@@ -53,25 +70,31 @@ const log = (quiet: boolean, msg: string) => {
 };
 
 /** Kill → every running sentinel names the same running master and every other running node follows it. */
-async function converged(c: Tile38Cluster): Promise<boolean> {
+async function converged(c: ClusterProbe): Promise<boolean> {
     const leader = await c.agreedLeader();
     if (leader < 0 || !c.nodeRunning(leader) || (await c.sentinelLeaders()).some((l, i) => c.sentinelRunning(i) && !l)) return false;
     if ((await c.nodeStatus(leader))?.role !== "master") return false;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < c.topo.nodes.length; i++) {
         if (i === leader || !c.nodeRunning(i)) continue;
         if ((await c.nodeStatus(i))?.following !== c.endpoint(leader)) return false;
     }
     return true;
 }
 
-async function runDocker(args: Args): Promise<DrillResult & Record<string, unknown>> {
-    const quiet = false;
-    const c = await Tile38Cluster.start({ label: "tile38-ha-drill", sentinelPort: 27100, tile38Port: 27110 }, 90000);
+/**
+ * The drill on any running cluster: `kills` leader kills (each restarted once the sentinels agree
+ * on a new leader), then one planned hand-over (a SIGTERM to the leader's start script, as `docker
+ * stop` and a rolling update send; the node is started again and must rejoin), while a
+ * sentinel-aware client writes every 10 ms. Writes lost are acknowledged ids the final leader
+ * does not hold; afterwards every node must hold exactly the leader's points (ids and values).
+ */
+export async function runDrill(c: ClusterProbe, kills: number, quiet = false): Promise<DrillResult & Record<string, unknown>> {
     const writer = new PointWriter({
         sentinels: c.topo.sentinels.map((s) => ({ host: s.host, port: s.port })),
         masterName: c.topo.masterName,
         tile38Password: c.passwords.tile38,
         sentinelPassword: c.passwords.sentinel,
+        key: `drill-${Date.now()}`,
     });
     try {
         writer.start();
@@ -79,7 +102,7 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
         const failover: number[] = [];
         const converge: number[] = [];
         let failed = 0;
-        for (let k = 1; k <= args.kills; k++) {
+        for (let k = 1; k <= kills; k++) {
             const leader = await c.waitHealthy(120000);
             const killedAt = Date.now();
             await c.killNode(leader);
@@ -97,44 +120,43 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
             } catch {
                 failed++;
                 log(quiet, `kill ${k}: NO FAILOVER within 60 s`);
-                c.startNode(leader);
+                await c.restartNode(leader);
                 continue;
             }
-            c.startNode(leader);
+            await c.restartNode(leader);
             const ack = await waitFor(() => writer.firstAckAfter(goneAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
             await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence", intervalMs: 50 });
             const conv = Date.now() - killedAt;
             // Slow convergence is worth its evidence: what the restarted node and the sentinels said.
-            if (conv > 10000) log(quiet, `kill ${k}: slow convergence; logs:\n${c.h.logTails(25)}`);
+            if (conv > 10000) log(quiet, `kill ${k}: slow convergence; logs:\n${await c.logTails(25)}`);
             failover.push(ack.ackAt - killedAt);
             converge.push(conv);
             log(quiet, `kill ${k}: node ${next + 1} leads; first write acknowledged after ${ack.ackAt - killedAt} ms; converged after ${conv} ms`);
         }
         const unplannedEnd = Date.now();
 
-        // Planned hand-over, as `npm run failover` runs it.
+        // Planned: the leader stopped as a rolling update stops it, then started again.
         const leader = await c.waitHealthy(120000);
         const plannedStart = Date.now();
-        const run = await c.runStopScript(leader, 60000);
-        log(quiet, `hand-over from node ${leader + 1}: ${run.log.split("\n").filter((l) => /leadership|abandoned|refused/.test(l)).join(" | ")}`);
-        const handedOver = Date.now();
-        await waitFor(() => writer.firstAckSentAfter(handedOver), { timeoutMs: 60000, what: "a write after the hand-over" });
-        // A rolling update goes on: the old leader restarts and must rejoin as a caught-up follower.
         await c.stopNode(leader);
-        c.startNode(leader);
+        log(quiet, `hand-over: node ${leader + 1} stopped after ${Date.now() - plannedStart} ms`);
+        const stopped = Date.now();
+        await waitFor(() => writer.firstAckSentAfter(stopped), { timeoutMs: 60000, what: "a write after the hand-over" });
+        await c.restartNode(leader);
         await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence after the hand-over and restart", intervalMs: 100 });
         await sleep(1000);
         await writer.stop();
         const plannedEnd = Date.now();
         const final = await c.waitHealthy(120000);
-        const ids = await idsOn(c.topo.nodes[final].port, c.passwords.tile38);
+        const points = await pointsOn(c, final, writer.key);
         const inPhase = (from: number, to: number) => writer.acks.filter((a: Ack) => a.sentAt >= from && a.sentAt < to);
-        const lost = (acks: Ack[]) => acks.filter((a) => !ids.has(a.id)).length;
+        const lost = (acks: Ack[]) => acks.filter((a) => !points.has(a.id)).length;
         const unplannedAcks = inPhase(0, unplannedEnd);
         const plannedAcks = inPhase(plannedStart, plannedEnd);
+        const differing = await nodesDifferingFromLeader(c, final, writer.key, points);
         return {
             unplanned: {
-                runs: args.kills,
+                runs: kills,
                 failed_runs: failed,
                 failover_ms: { min: Math.min(...failover), median: median(failover), max: Math.max(...failover) },
                 converge_ms: { median: median(converge), max: Math.max(...converge) },
@@ -146,15 +168,52 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
                 writes_acknowledged: plannedAcks.length,
                 writes_lost: lost(plannedAcks),
             },
+            nodes_differing_from_leader: differing.length,
         };
     } catch (e) {
         // What the servers and scripts said, and what the client saw, before the evidence goes.
-        process.stderr.write(`${c.h.logTails(60)}\nclient errors:\n${writer.recentErrors.join("\n")}\n`);
+        process.stderr.write(`${await c.logTails(60)}\nclient errors:\n${writer.recentErrors.join("\n")}\n`);
         throw e;
     } finally {
         await writer.close();
+    }
+}
+
+/** Every point of collection `key` on node `i`: id → its object as stored (content, not a count). */
+async function pointsOn(c: ClusterProbe, i: number, key: string): Promise<Map<string, string>> {
+    return collectionOn(c.topo.nodes[i], c.passwords.tile38, key);
+}
+
+/** The nodes (indexes) whose points differ from the leader's: a missing, extra or changed id. */
+async function nodesDifferingFromLeader(c: ClusterProbe, leader: number, key: string, leaderPoints: Map<string, string>): Promise<number[]> {
+    const differing: number[] = [];
+    for (let i = 0; i < c.topo.nodes.length; i++) {
+        if (i === leader || !c.nodeRunning(i)) continue;
+        const caughtUp = await waitFor(async () => (await c.nodeStatus(i))?.caughtUp, { timeoutMs: 30000, what: `node ${i + 1} caught up` }).catch(() => false);
+        const points = caughtUp ? await pointsOn(c, i, key) : new Map<string, string>();
+        if (!sameCollection(points, leaderPoints)) {
+            differing.push(i);
+            log(false, `node ${i + 1} differs from the leader: ${describeDifference(points, leaderPoints)}`);
+        }
+    }
+    return differing;
+}
+
+async function runDocker(args: Args): Promise<DrillResult & Record<string, unknown>> {
+    const c = await Tile38Cluster.start({ label: "tile38-ha-drill", sentinelPort: 27100, tile38Port: 27110 }, 90000);
+    try {
+        return await runDrill(c, args.kills);
+    } finally {
         await c.cleanup();
     }
+}
+
+/** The drill on a deployed Docker stack (`pulumi stack output` in the current directory). */
+async function runStack(args: Args & { stack: string }): Promise<DrillResult & Record<string, unknown>> {
+    const r = await runCommand("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", args.stack, "--non-interactive"], { env: process.env, timeoutMs: 120000 });
+    if (r.code !== 0) throw new Error(`pulumi stack output --stack ${args.stack} failed: ${r.stderr.trim()}`);
+    const c = await DeployedCluster.attach(dockerStackOutputs(JSON.parse(r.stdout) as Record<string, unknown>));
+    return runDrill(c, args.kills);
 }
 
 async function main(): Promise<number> {
@@ -165,7 +224,7 @@ async function main(): Promise<number> {
         process.stderr.write(`${(e as Error).message}\n`);
         return 2;
     }
-    const skip = tile38SkipReason();
+    const skip = args.stack ? undefined : tile38SkipReason();
     if (skip) {
         process.stderr.write(`drill: cannot run: ${skip}\n`);
         return 3;
@@ -174,12 +233,15 @@ async function main(): Promise<number> {
     if (args.target === "kubernetes") {
         const k8s = await drillKubernetes({ runs: args.kills, log: (l) => process.stderr.write(`${l}\n`) });
         result = { ...k8s };
+    } else if (args.stack) {
+        result = await runStack({ ...args, stack: args.stack });
     } else {
         result = await runDocker(args);
     }
     process.stdout.write(describeFigures(result, args.target));
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    return result.unplanned.failed_runs === 0 && result.unplanned.writes_lost === 0 && result.planned.writes_lost === 0 ? 0 : 1;
+    const sameData = result.nodes_differing_from_leader === undefined || result.nodes_differing_from_leader === 0;
+    return result.unplanned.failed_runs === 0 && result.unplanned.writes_lost === 0 && result.planned.writes_lost === 0 && sameData ? 0 : 1;
 }
 
 if (require.main === module) {

@@ -2,9 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { lettuceSentinelUri } from "../render/clients";
-import { Endpoint } from "../render/topology";
+import { dockerTopology, Endpoint } from "../render/topology";
 import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
-import { liveLeader } from "./liveLeader";
+import { observeLiveCluster } from "./liveLeader";
 import { DockerSentinelTrio } from "./sentinelTrio";
 import { DockerTile38ReplicaSet } from "./tile38ReplicaSet";
 
@@ -29,12 +29,13 @@ export interface DockerTile38ClusterArgs {
     /** S3 secret access key of the backup agents (the `backupSecretAccessKey` secret); as above. */
     backupSecretAccessKey?: pulumi.Input<string>;
     /**
-     * Ask the running sentinels (at `docker.advertiseHost`) which node leads when a `pulumi up`
-     * (not a preview) runs, so that a rollout replaces that node last. Off, or when no majority
-     * answers (a new stack): node 1 goes first. A wrong answer costs one more hand-over, never data.
+     * When a `pulumi up` (not a preview) runs, ask the running sentinels (at
+     * `docker.advertiseHost`) which node leads: a running cluster then rolls, one container at a
+     * time, its leader last. Off, or when no sentinel answers (a new stack, after `pulumi
+     * destroy`), every container starts at once. A wrong answer costs one more hand-over, never data.
      * @default true
      */
-    orderRolloutByLiveLeader?: boolean;
+    observeLiveCluster?: boolean;
 }
 
 /**
@@ -52,6 +53,8 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
     readonly tile38Endpoints: Endpoint[];
     /** Advertised sentinel endpoints. */
     readonly sentinelEndpoints: Endpoint[];
+    /** Container names: Tile38 nodes (node 1 first) and sentinels, for `docker` commands and drills. */
+    readonly containerNames: { tile38: string[]; sentinels: string[] };
     /** Lettuce-style `redis-sentinel://…#mymaster` URI. */
     readonly sentinelUri: string;
     /** Sentinel master name. */
@@ -73,21 +76,19 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
         const sentinelImage = pull("sentinel", config.sentinel.image);
         const componentOpts: pulumi.ComponentResourceOptions = { parent: this, providers: this.provider ? [this.provider] : undefined };
 
+        const topo = dockerTopology(config);
+        const observe = (args.observeLiveCluster ?? true) && !pulumi.runtime.isDryRun();
+        const live = observe ? pulumi.output(args.sentinelPassword).apply((pw) => observeLiveCluster(topo.sentinels, config.masterName, pw)) : undefined;
         this.sentinels = new DockerSentinelTrio(
             `${prefix}-sentinels`,
-            { config, imageId: sentinelImage.imageId, tile38Password: args.tile38Password, sentinelPassword: args.sentinelPassword },
+            { config, imageId: sentinelImage.imageId, tile38Password: args.tile38Password, sentinelPassword: args.sentinelPassword, live },
             componentOpts,
         );
-        const lookup = (args.orderRolloutByLiveLeader ?? true) && !pulumi.runtime.isDryRun();
-        const sentinelEndpoints = this.sentinels.endpoints;
-        const currentLeader = lookup
-            ? pulumi.output(args.sentinelPassword).apply((pw) => liveLeader(sentinelEndpoints, config.masterName, pw))
-            : undefined;
         this.replicaSet = new DockerTile38ReplicaSet(
             `${prefix}-tile38`,
             {
                 config,
-                currentLeader,
+                live,
                 imageId: tile38Image.imageId,
                 tile38Password: args.tile38Password,
                 sentinelPassword: args.sentinelPassword,
@@ -108,6 +109,7 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
                 componentOpts,
             );
         }
+        this.containerNames = { tile38: topo.nodes.map((n) => n.name), sentinels: topo.sentinels.map((x) => x.name) };
         this.tile38Endpoints = this.replicaSet.endpoints;
         this.sentinelEndpoints = this.sentinels.endpoints;
         this.masterName = config.masterName;

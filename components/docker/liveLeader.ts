@@ -35,21 +35,30 @@ export function askSentinel(sentinel: Endpoint, masterName: string, password: st
     });
 }
 
+/** What the running sentinels say when a `pulumi up` starts. */
+export interface LiveCluster {
+    /** How many sentinels answered (0: nothing runs, e.g. a new stack or after `pulumi destroy`). */
+    answering: number;
+    /** The leader a majority of all sentinels names; undefined without such a majority. */
+    leader?: Endpoint;
+}
+
 /**
- * The leader that a majority of the sentinels names right now, or undefined (no majority, none
- * answers: a new stack). Used only to order a rollout; a wrong or missing answer costs at most
- * one more hand-over, never data (every Tile38 node hands over on its own when it stops).
+ * Asks every sentinel (at once, each bounded by `timeoutMs`) which node leads. Used only to
+ * order a rollout; a wrong or missing answer costs at most one more hand-over, never data (every
+ * Tile38 node hands over on its own when it stops).
  */
-export async function liveLeader(sentinels: readonly Endpoint[], masterName: string, password: string, timeoutMs = 1500): Promise<Endpoint | undefined> {
+export async function observeLiveCluster(sentinels: readonly Endpoint[], masterName: string, password: string, timeoutMs = 1500): Promise<LiveCluster> {
     const answers = await Promise.all(sentinels.map((s) => askSentinel(s, masterName, password, timeoutMs)));
     const votes = new Map<string, number>();
     for (const a of answers) if (a) votes.set(`${a.host}:${a.port}`, (votes.get(`${a.host}:${a.port}`) ?? 0) + 1);
     const majority = Math.floor(sentinels.length / 2) + 1;
+    const answering = answers.filter((a) => a !== undefined).length;
     for (const [key, count] of votes) {
         if (count >= majority) {
             const at = key.lastIndexOf(":");
-            return { host: key.slice(0, at), port: Number(key.slice(at + 1)) };
+            return { answering, leader: { host: key.slice(0, at), port: Number(key.slice(at + 1)) } };
         }
     }
-    return undefined;
+    return { answering };
 }

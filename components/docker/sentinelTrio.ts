@@ -4,6 +4,8 @@ import { StackConfig } from "../../config/types";
 import { renderSentinelConf } from "../render/sentinelConf";
 import { renderSentinelHealthScript, renderSentinelStartScript } from "../render/sentinelScripts";
 import { dockerTopology, Endpoint } from "../render/topology";
+import { LiveCluster } from "./liveLeader";
+import { rolloutChain } from "./rolloutOrder";
 import { chainedAfter, dataVolume, HEALTHCHECK_TIMINGS, localAddress, rolloutSettings, SCRIPT_DIR, scriptEntrypoint, secretEnvs } from "./containerSpec";
 
 /** Arguments of {@link DockerSentinelTrio}. */
@@ -16,6 +18,12 @@ export interface DockerSentinelTrioArgs {
     tile38Password: pulumi.Input<string>;
     /** The sentinels' own password (`requirepass`, `sentinel-pass`); kept secret. */
     sentinelPassword: pulumi.Input<string>;
+    /**
+     * What the running sentinels say when the `pulumi up` starts: when any answers, the
+     * sentinels roll one at a time in index order; otherwise (unset, none answers) all start at once.
+     * @default undefined
+     */
+    live?: pulumi.Input<LiveCluster | undefined>;
 }
 
 /**
@@ -23,7 +31,7 @@ export interface DockerSentinelTrioArgs {
  * each builds its own writable `sentinel.conf` there at start from its rendered template,
  * so no two sentinels ever share a config (and with it an id).
  *
- * A `pulumi up` that replaces sentinels rolls them one at a time, in index order: each is
+ * A `pulumi up` that replaces the sentinels of a running cluster rolls them one at a time, in index order: each is
  * created only once the one before it is healthy (it answers and knows its peers), so a quorum
  * answers throughout and the change itself never triggers a failover.
  */
@@ -52,7 +60,7 @@ export class DockerSentinelTrio extends pulumi.ComponentResource {
         );
         const containers: docker.Container[] = [];
         this.containers = containers;
-        const before = topo.sentinels.map((_, i) => (i === 0 ? undefined : i - 1));
+        const before = pulumi.output(args.live).apply((live) => rolloutChain(topo.sentinels.length, live, () => topo.sentinels.map((_, i) => i)));
         topo.sentinels.forEach((s, i) => {
             const envs = secretEnvs(args.tile38Password, args.sentinelPassword);
             containers[i] = new docker.Container(

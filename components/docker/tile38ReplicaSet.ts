@@ -4,7 +4,8 @@ import { StackConfig } from "../../config/types";
 import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
 import { dockerTopology, Endpoint } from "../render/topology";
 import { chainedAfter, dataVolume, HEALTHCHECK_TIMINGS, localAddress, rolloutSettings, SCRIPT_DIR, scriptEntrypoint, secretEnvs, TILE38_STOP_SCRIPT } from "./containerSpec";
-import { predecessors, tile38RolloutOrder } from "./rolloutOrder";
+import { LiveCluster } from "./liveLeader";
+import { rolloutChain, tile38RolloutOrder } from "./rolloutOrder";
 
 /** Arguments of {@link DockerTile38ReplicaSet}. */
 export interface DockerTile38ReplicaSetArgs {
@@ -22,11 +23,12 @@ export interface DockerTile38ReplicaSetArgs {
      */
     extraEnv?: (index: number) => Record<string, string>;
     /**
-     * The node that leads right now, replaced last by a rollout (see {@link tile38RolloutOrder});
-     * {@link DockerTile38Cluster} asks the running sentinels. Unset or unknown: node 1 first.
+     * What the running sentinels say when the `pulumi up` starts ({@link DockerTile38Cluster}
+     * asks them): a running cluster rolls one node at a time, followers first and its leader last
+     * ({@link tile38RolloutOrder}); without it (unset, or no sentinel answers) every node starts at once.
      * @default undefined
      */
-    currentLeader?: pulumi.Input<Endpoint | undefined>;
+    live?: pulumi.Input<LiveCluster | undefined>;
 }
 
 /**
@@ -34,9 +36,10 @@ export interface DockerTile38ReplicaSetArgs {
  * `/data` (AOF and the config file Tile38 rewrites). Every node runs the same start script:
  * it asks the sentinels who leads and follows that node (see renderTile38StartScript).
  *
- * A `pulumi up` that replaces nodes rolls them one at a time in {@link tile38RolloutOrder}
- * (followers first, the leader last): each container is created only once the one before it
- * is healthy (serving and caught up), and every stop is a SIGTERM with the hand-over's grace.
+ * A `pulumi up` that replaces nodes of a running cluster rolls them one at a time in
+ * {@link tile38RolloutOrder} (followers first, the leader last): each container is created only
+ * once the one before it is healthy (serving and caught up), and every stop is a SIGTERM with
+ * the hand-over's grace.
  */
 export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
     /** The containers, node 1 first. */
@@ -59,7 +62,7 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
         this.volumes = topo.nodes.map(
             (node) => dataVolume(node.name, this),
         );
-        const before = pulumi.output(args.currentLeader).apply((leader) => predecessors(tile38RolloutOrder(this.endpoints, leader)));
+        const before = pulumi.output(args.live).apply((live) => rolloutChain(topo.nodes.length, live, (l) => tile38RolloutOrder(this.endpoints, l.leader)));
         // SIGTERM makes the start script hand leadership over first (bounded by the failover
         // timeout plus the follower sync bound), then stop the server.
         const grace = Math.ceil(config.sentinel.failoverTimeoutMilliseconds / 1000) + topo.handoverSyncSeconds + 10;

@@ -9,7 +9,8 @@
 #   tile38-broken busybox + a tile38-server that exits at once (a broken release)
 #   redis         busybox + Debian's redis-server/redis-cli with the libraries ldd names
 #   versitygw     busybox + the versitygw binary at /app/versitygw (its image's entrypoint)
-#   aws-cli       Debian bookworm (debootstrap minbase) + Debian's awscli and bash, cached as a
+#   aws-cli       Debian bookworm (debootstrap minbase) + Debian's awscli and bash (and python3-cffi-backend,
+#                 which debootstrap does not find as a virtual package), cached as a
 #                 root filesystem tarball in $TILE38_HA_CACHE (default ~/.cache/tile38-ha)
 set -euo pipefail
 kind=${1:?usage: build-local-image.sh KIND TAG}
@@ -88,7 +89,7 @@ case "$kind" in
     if [ ! -s "$tarball" ]; then
       need debootstrap "apt-get install debootstrap"
       mkdir -p "$cache"
-      debootstrap --variant=minbase --include=awscli,bash bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+      debootstrap --variant=minbase --include=awscli,bash,python3-cffi-backend bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
         { tail -n 20 "$work/debootstrap.log" >&2; exit 1; }
       rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
       tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"

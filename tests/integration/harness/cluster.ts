@@ -190,7 +190,7 @@ export class Tile38Cluster extends ClusterProbe {
         this.startNode(i);
     }
 
-    logTails(lines = 40): string {
+    async logTails(lines = 40): Promise<string> {
         return this.h.logTails(lines);
     }
 

@@ -53,7 +53,7 @@ export abstract class ClusterProbe {
     /** Starts node `i` again (after a kill or stop). */
     abstract restartNode(i: number): Promise<void>;
     /** The recent log lines of every process, for failure reports. */
-    abstract logTails(lines?: number): string;
+    abstract logTails(lines?: number): Promise<string>;
 
     endpoint(i: number): string {
         const n = this.topo.nodes[i];

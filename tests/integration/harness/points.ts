@@ -1,0 +1,34 @@
+/**
+ * A collection's content on one node (every id and its object as stored), to compare nodes by
+ * content: a node holding an extra, missing or changed point differs even when counts agree.
+ */
+import { Endpoint } from "../../../components/render/topology";
+import { resp, RespValue } from "./resp";
+
+/** id → the object Tile38 stores for it (its GeoJSON text), for collection `key` on `node`. */
+export async function collectionOn(node: Endpoint, password: string, key: string): Promise<Map<string, string>> {
+    const r: RespValue = await resp(node.port, ["SCAN", key, "LIMIT", 10000000], password, { timeoutMs: 15000, host: node.host });
+    if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} on ${node.host}:${node.port} answered ${JSON.stringify(r)}`);
+    const points = new Map<string, string>();
+    for (const entry of r[1] as RespValue[]) {
+        if (!Array.isArray(entry) || entry.length < 2) throw new Error(`SCAN ${key} on ${node.host}:${node.port}: unexpected entry ${JSON.stringify(entry)}`);
+        points.set(String(entry[0]), String(entry[1]));
+    }
+    return points;
+}
+
+/** Same ids with the same objects. */
+export function sameCollection(a: Map<string, string>, b: Map<string, string>): boolean {
+    if (a.size !== b.size) return false;
+    for (const [id, obj] of a) if (b.get(id) !== obj) return false;
+    return true;
+}
+
+/** What `actual` holds that `expected` does not, and the reverse (a few ids of each). */
+export function describeDifference(actual: Map<string, string>, expected: Map<string, string>): string {
+    const extra = [...actual.keys()].filter((id) => !expected.has(id));
+    const missing = [...expected.keys()].filter((id) => !actual.has(id));
+    const changed = [...actual.keys()].filter((id) => expected.has(id) && expected.get(id) !== actual.get(id));
+    const few = (ids: string[]) => `${ids.length}${ids.length ? ` (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""})` : ""}`;
+    return `extra ${few(extra)}, missing ${few(missing)}, changed ${few(changed)}`;
+}
