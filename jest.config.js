@@ -1,5 +1,6 @@
-// Two projects: unit (renderers, config, components under Pulumi mocks) and integration
-// (real redis-sentinel / S3-compatible server processes on loopback).
+// Three projects: unit (renderers, config, components under Pulumi mocks), integration (real
+// tile38-server / redis-sentinel / S3-compatible server processes on loopback) and deploy (a real
+// `pulumi up` against a Docker engine the suite starts).
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
@@ -9,5 +10,6 @@ module.exports = {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/integration/jestTimeout.ts"] },
+    { ...common, displayName: "deploy", testMatch: ["<rootDir>/tests/deploy/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/integration/jestTimeout.ts"] },
   ],
 };

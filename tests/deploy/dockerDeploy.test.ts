@@ -1,0 +1,310 @@
+/**
+ * The Docker target through its real front door: a real `pulumi up` (the pulumi CLI, the Node.js
+ * language host, the docker and random providers) of a test stack against a Docker engine this
+ * suite starts itself, with local images built without pulling (Tile38 from the installed
+ * tile38-server, Redis from Debian, versitygw, the AWS CLI), backups on to the local S3 store, and
+ * a sentinel-aware client (ioredis) writing a point every 10 ms through every change:
+ *   a. bootstrap: one leader, followers caught up, sentinels agree, a backup uploaded;
+ *   b. the drill (`npm run drill -- --stack`'s code): `docker kill` of the leader fails over, the
+ *      killed container started again rejoins as a follower; a `docker stop` hands over;
+ *   c. an image change rolls: one node down at a time, the leader last, 0 acknowledged writes
+ *      lost, the longest write pause ≤ 2 s;
+ *   c2. a broken release stops at the first node: `pulumi up` fails with a clear error, the
+ *      cluster keeps serving writes (and the next `pulumi up` with a good image recovers);
+ *   d. a sentinel setting change rolls: a quorum answers throughout, no failover, 0 lost;
+ *   e. nothing changed: `pulumi up`/`preview` show no change, `pulumi refresh` no drift;
+ *   f. `pulumi destroy` stops gracefully (hand-over in the logs), `pulumi up` brings every point
+ *      back from the retained volumes, and from the backup once the volumes are removed.
+ * Every node's points are compared with the leader's by content (ids and objects).
+ * Skipped, with the reason, without root, dockerd, the pulumi toolchain or tile38-server.
+ * Ports: Tile38 23851-23853, sentinels 23001-23003, S3 23900 (all on 127.0.0.1).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { runDrill } from "../../scripts/drill";
+
+import { describeUnless, tile38SkipReason } from "../integration/harness/cluster";
+import { collectionOn, describeDifference, sameCollection } from "../integration/harness/points";
+import { Harness } from "../integration/harness/processes";
+import { resp } from "../integration/harness/resp";
+import { waitFor } from "../integration/harness/wait";
+import { Ack, PointWriter } from "../integration/harness/writer";
+import { runCommand } from "./harness/command";
+import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
+import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
+import { buildLocalImages, LocalImages } from "./harness/localImages";
+import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
+import { intervalsWhere, Sampler } from "./harness/sampler";
+
+const PROJECT_DIR = path.join(__dirname, "../..");
+const STACK = "deploy-test";
+const KEY_PREFIX = "tile38/deploy-test/";
+const COLLECTION = "fleet";
+const MINUTE = 60_000;
+const figures: Record<string, string | number> = {};
+
+function stackConfig(images: LocalImages, over: { tile38Image?: string; parallelSyncs?: number } = {}): Record<string, unknown> {
+    return {
+        target: "docker",
+        tile38: { image: over.tile38Image ?? images.tile38, ports: [23851, 23852, 23853] },
+        sentinel: { image: images.redis, ports: [23001, 23002, 23003], parallelSyncs: over.parallelSyncs ?? 1 },
+        docker: { namePrefix: "t38deploy", rolloutTimeoutSeconds: 60 },
+        backup: { enabled: true, store: "local", localImage: images.versitygw, localPort: 23900, agentImage: images.awsCli, intervalSeconds: 10, keyPrefix: KEY_PREFIX },
+    };
+}
+
+/** The longest time between two consecutive acknowledgements from `from` to `to`. */
+function longestPause(acks: Ack[], from: number, to: number): number {
+    let prev = from;
+    let longest = 0;
+    for (const a of acks) {
+        if (a.ackAt < from || a.ackAt > to) continue;
+        longest = Math.max(longest, a.ackAt - prev);
+        prev = a.ackAt;
+    }
+    return Math.max(longest, to - prev);
+}
+
+const skip = dockerEngineSkipReason() ?? pulumiSkipReason() ?? tile38SkipReason();
+
+describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, graceful destroy)", () => {
+    let h: Harness;
+    let engine: DockerEngine;
+    let images: LocalImages;
+    let stack: PulumiStack;
+    let cluster: DeployedCluster;
+    let writer: PointWriter | undefined;
+    let deployed = false;
+
+    const dockerEnv = () => ({ ...process.env, ...engine.env() });
+    const attach = async () => {
+        cluster = await DeployedCluster.attach(dockerStackOutputs(await stack.outputs()), dockerEnv());
+        return cluster;
+    };
+    const up = async (what: string) => {
+        const r = await stack.up();
+        figures[`${what}: pulumi up s`] = (r.durationMs / 1000).toFixed(1);
+        return r;
+    };
+    const mustUp = async (what: string) => {
+        const r = await up(what);
+        if (r.code !== 0) throw new Error(`pulumi up (${what}) failed:\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}\n${await cluster?.logTails(30)}`);
+        deployed = true;
+        return r;
+    };
+    const startWriter = async () => {
+        writer = new PointWriter({
+            sentinels: cluster.topo.sentinels,
+            masterName: cluster.topo.masterName,
+            tile38Password: cluster.passwords.tile38,
+            sentinelPassword: cluster.passwords.sentinel,
+            key: COLLECTION,
+        });
+        writer.start();
+        const n = writer.acks.length;
+        await waitFor(() => writer!.acks.length >= n + 50, { timeoutMs: 30000, what: "writes through the sentinels" });
+        return writer;
+    };
+    /** Stops the writer; checks that the leader holds every acknowledged write and every node the leader's points. */
+    const stopWriterAndCheck = async (what: string) => {
+        const w = writer!;
+        await w.close();
+        const leader = await cluster.waitHealthy(2 * MINUTE);
+        const points = await collectionOn(cluster.topo.nodes[leader], cluster.passwords.tile38, COLLECTION);
+        const lost = w.acks.filter((a) => !points.has(a.id));
+        figures[`${what}: writes acknowledged / lost`] = `${w.acks.length} / ${lost.length}`;
+        expect(lost.map((a) => a.id)).toEqual([]);
+        await expectEveryNodeHolds(points);
+        return points;
+    };
+    const expectEveryNodeHolds = async (points: Map<string, string>) => {
+        for (let i = 0; i < cluster.topo.nodes.length; i++) {
+            const mine = await waitFor(
+                async () => {
+                    const p = await collectionOn(cluster.topo.nodes[i], cluster.passwords.tile38, COLLECTION);
+                    return sameCollection(p, points) ? p : undefined;
+                },
+                { timeoutMs: 30000, what: `node ${i + 1} to hold exactly the leader's points` },
+            ).catch(async () => collectionOn(cluster.topo.nodes[i], cluster.passwords.tile38, COLLECTION));
+            if (!sameCollection(mine, points)) throw new Error(`node ${i + 1} differs from the leader: ${describeDifference(mine, points)}`);
+        }
+    };
+    const answers = async (endpoint: { host: string; port: number }, password: string) => {
+        try {
+            return (await resp(endpoint.port, ["PING"], password, { timeoutMs: 500, host: endpoint.host })) === "PONG";
+        } catch {
+            return false;
+        }
+    };
+    const nodesUp = () => Promise.all(cluster.topo.nodes.map((n) => answers(n, cluster.passwords.tile38)));
+    const imageOf = async (container: string) => (await engine.mustDocker(["inspect", "-f", "{{.Image}}", container])).trim();
+    /** The newest backup pointer in the local store, or undefined. */
+    const backupPointer = async (): Promise<{ size: number } | undefined> => {
+        const o = await stack.outputs();
+        const r = await runCommand("/usr/bin/aws", ["--endpoint-url", String(o.backupEndpoint), "s3", "cp", `s3://${String(o.backupBucket)}/${KEY_PREFIX}latest.json`, "-"], {
+            env: { PATH: process.env.PATH, HOME: h.root, AWS_ACCESS_KEY_ID: String(o.backupAccessKeyId), AWS_SECRET_ACCESS_KEY: String(o.backupSecretAccessKey), AWS_DEFAULT_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" },
+            timeoutMs: 30000,
+        });
+        return r.code === 0 ? (JSON.parse(r.stdout) as { size: number }) : undefined;
+    };
+
+    beforeAll(async () => {
+        h = new Harness("tile38-ha-deploy");
+        engine = await DockerEngine.start(h);
+        images = await buildLocalImages(engine, 15 * MINUTE);
+        stack = new PulumiStack(PROJECT_DIR, STACK, h.dir("pulumi-state"), { ...engine.env(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+        await stack.init(stackConfig(images));
+    }, 20 * MINUTE);
+
+    afterAll(async () => {
+        await writer?.close();
+        if (deployed) {
+            const r = await stack.run(["destroy", "--yes"], 5 * MINUTE);
+            if (r.code !== 0) process.stderr.write(`cleanup: pulumi destroy failed: ${r.stderr}\n`);
+        }
+        await stack?.remove();
+        await engine?.stop();
+        await h?.cleanup();
+        const w = Math.max(...Object.keys(figures).map((k) => k.length));
+        process.stdout.write(`\ndeploy suite figures (real pulumi up, real Docker engine):\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n")}\n`);
+    }, 10 * MINUTE);
+
+    it("a. bootstraps: one leader, followers caught up, sentinels agree, a backup uploaded", async () => {
+        const started = Date.now();
+        await mustUp("bootstrap");
+        await attach();
+        await cluster.waitHealthy(2 * MINUTE);
+        figures["bootstrap: up start → healthy s"] = ((Date.now() - started) / 1000).toFixed(1);
+        await startWriter();
+        await waitFor(() => writer!.acks.length >= 300, { timeoutMs: MINUTE, what: "300 writes" });
+        await stopWriterAndCheck("bootstrap");
+        const pointer = await waitFor(backupPointer, { timeoutMs: 2 * MINUTE, what: "a backup in the local S3 store", intervalMs: 2000 });
+        expect(pointer.size).toBeGreaterThan(0);
+    }, 6 * MINUTE);
+
+    it("b. the drill on the deployed stack: docker kill fails over, nothing lost, the killed node rejoins; docker stop hands over", async () => {
+        const r = await runDrill(cluster, 1, true);
+        figures["drill: kill → first acknowledged write ms"] = r.unplanned.failover_ms.max;
+        figures["drill: kill → converged ms"] = r.unplanned.converge_ms.max;
+        figures["drill: docker stop of the leader → writes resume ms"] = r.planned.failover_ms;
+        figures["drill: writes acknowledged / lost"] = `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}`;
+        expect(r.unplanned.failed_runs).toBe(0);
+        expect(r.unplanned.writes_lost).toBe(0);
+        expect(r.planned.writes_lost).toBe(0);
+        expect(r.nodes_differing_from_leader).toBe(0);
+        const health = await cluster.health();
+        expect(health.healthy).toBe(true);
+    }, 8 * MINUTE);
+
+    it("c. rolls a Tile38 image change one node at a time, the leader last, losing nothing", async () => {
+        const leader = await cluster.waitHealthy(MINUTE);
+        await startWriter();
+        const sampler = new Sampler(nodesUp, 100);
+        stack.writeConfig(stackConfig(images, { tile38Image: images.tile38Next }));
+        const from = Date.now();
+        await mustUp("image change");
+        const to = Date.now();
+        const samples = await sampler.stop();
+        const pause = longestPause(writer!.acks, from, to);
+        figures["image change: longest write pause ms"] = pause;
+        await stopWriterAndCheck("image change");
+        // At no moment were two nodes down, and every node was down once (it was replaced).
+        expect(Math.max(...samples.map((s) => s.value.filter((u) => !u).length))).toBeLessThanOrEqual(1);
+        const downs = cluster.topo.nodes.map((_, i) => intervalsWhere(samples, (v) => !v[i]));
+        downs.forEach((d) => expect(d.length).toBeGreaterThanOrEqual(1));
+        // The leader went last: its first outage began after every other node's last one ended.
+        const others = downs.filter((_, i) => i !== leader).flat();
+        expect(downs[leader][0][0]).toBeGreaterThanOrEqual(Math.max(...others.map(([, end]) => end)));
+        expect(pause).toBeLessThanOrEqual(2000);
+        const next = (await engine.mustDocker(["image", "inspect", "-f", "{{.Id}}", images.tile38Next])).trim();
+        for (const name of cluster.outputs.dockerContainers.tile38) expect(await imageOf(name)).toBe(next);
+    }, 10 * MINUTE);
+
+    it("c2. stops a broken release at the first node: pulumi up fails clearly, the cluster keeps serving", async () => {
+        const leader = await cluster.waitHealthy(MINUTE);
+        await startWriter();
+        stack.writeConfig(stackConfig(images, { tile38Image: images.tile38Broken }));
+        const r = await up("broken release");
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}\n${r.stderr}`).toMatch(/container failed to be in healthy state/);
+        const failedAt = Date.now();
+        const broken = (await engine.mustDocker(["image", "inspect", "-f", "{{.Id}}", images.tile38Broken])).trim();
+        const onBroken = [];
+        for (const name of cluster.outputs.dockerContainers.tile38) if ((await imageOf(name)) === broken) onBroken.push(name);
+        expect(onBroken).toHaveLength(1);
+        expect(onBroken[0]).not.toBe(cluster.outputs.dockerContainers.tile38[leader]);
+        // Writes go on after the failed change.
+        await waitFor(() => writer!.acks.filter((a) => a.ackAt > failedAt).length >= 100, { timeoutMs: 30000, what: "writes after the failed pulumi up" });
+        figures["broken release: nodes on the broken image"] = onBroken.length;
+        // A good image again: the next pulumi up replaces the broken node and the cluster heals.
+        stack.writeConfig(stackConfig(images, { tile38Image: images.tile38Next }));
+        await mustUp("recovery from the broken release");
+        await cluster.refresh();
+        await stopWriterAndCheck("broken release and recovery");
+    }, 10 * MINUTE);
+
+    it("d. rolls a sentinel setting change: a quorum answers throughout, no failover, nothing lost", async () => {
+        const leader = await cluster.waitHealthy(MINUTE);
+        await startWriter();
+        const sentinelsUp = () => Promise.all(cluster.topo.sentinels.map((s) => answers(s, cluster.passwords.sentinel)));
+        const answering = new Sampler(sentinelsUp, 100);
+        const leaders = new Sampler(() => cluster.sentinelLeaders(), 250);
+        stack.writeConfig(stackConfig(images, { tile38Image: images.tile38Next, parallelSyncs: 2 }));
+        await mustUp("sentinel setting change");
+        const quorum = Math.min(...(await answering.stop()).map((s) => s.value.filter(Boolean).length));
+        const named = new Set((await leaders.stop()).flatMap((s) => s.value.filter((l): l is string => !!l)));
+        figures["sentinel change: fewest sentinels answering"] = quorum;
+        await stopWriterAndCheck("sentinel change");
+        expect(quorum).toBeGreaterThanOrEqual(2);
+        expect([...named]).toEqual([cluster.endpoint(leader)]);
+        const conf = await engine.mustDocker(["exec", cluster.outputs.dockerContainers.sentinels[0], "cat", "/data/sentinel.conf"]);
+        expect(conf).toMatch(/parallel-syncs mymaster 2/);
+    }, 10 * MINUTE);
+
+    it("e. with nothing changed: no change from up and preview, no drift from refresh", async () => {
+        const upAgain = await stack.run(["up", "--yes", "--expect-no-changes"], 5 * MINUTE);
+        expect(upAgain.code).toBe(0);
+        const preview = await stack.run(["preview", "--expect-no-changes"], 5 * MINUTE);
+        expect(preview.code).toBe(0);
+        const refresh = await stack.run(["refresh", "--yes", "--expect-no-changes"], 5 * MINUTE);
+        if (refresh.code !== 0) throw new Error(`pulumi refresh found drift:\n${refresh.stdout.slice(-4000)}`);
+    }, 12 * MINUTE);
+
+    it("f. destroy stops gracefully; up brings every point back from the volumes, then from the backup", async () => {
+        const leader = await cluster.waitHealthy(MINUTE);
+        const points = await collectionOn(cluster.topo.nodes[leader], cluster.passwords.tile38, COLLECTION);
+        expect(points.size).toBeGreaterThan(1000);
+        // The containers' logs go with them: follow them while they stop.
+        const logs = cluster.outputs.dockerContainers.tile38.map((name) => h.start({ name: `logs-${name}`, command: "docker", args: ["logs", "-f", "--since", "1s", name], env: dockerEnv() as Record<string, string> }));
+        const destroy = await stack.run(["destroy", "--yes"], 5 * MINUTE);
+        expect(destroy.code).toBe(0);
+        deployed = false;
+        await Promise.all(logs.map((l) => l.stop(5000)));
+        const said = logs.map((l) => l.log());
+        figures["destroy: pulumi destroy s"] = (destroy.durationMs / 1000).toFixed(1);
+        said.forEach((text) => expect(text).toMatch(/stop requested[\s\S]*stopped/));
+        expect(said.join("\n")).toMatch(/leadership moved to/);
+        expect((await engine.mustDocker(["ps", "-aq", "--filter", "name=t38deploy"])).trim()).toBe("");
+
+        await mustUp("up after destroy (volumes kept)");
+        await attach();
+        const back = await cluster.waitHealthy(2 * MINUTE);
+        expect(describeDifference(await collectionOn(cluster.topo.nodes[back], cluster.passwords.tile38, COLLECTION), points)).toBe("extra 0, missing 0, changed 0");
+        await expectEveryNodeHolds(points);
+
+        // Total loss of the Tile38 volumes: the backup must hold everything first.
+        const aofSize = async () => Number((await cluster.nodeStatus(back))?.aofSize ?? -1);
+        await waitFor(async () => (await backupPointer())?.size === (await aofSize()), { timeoutMs: 2 * MINUTE, what: "a backup of the whole AOF", intervalMs: 2000 });
+        expect((await stack.run(["destroy", "--yes"], 5 * MINUTE)).code).toBe(0);
+        deployed = false;
+        await engine.mustDocker(["volume", "rm", ...cluster.outputs.dockerContainers.tile38.map((n) => `${n}-data`)]);
+        const restoreStart = Date.now();
+        await mustUp("up after the Tile38 volumes were removed");
+        await attach();
+        const restored = await cluster.waitHealthy(3 * MINUTE);
+        figures["restore: up start → healthy with every point s"] = ((Date.now() - restoreStart) / 1000).toFixed(1);
+        expect(describeDifference(await collectionOn(cluster.topo.nodes[restored], cluster.passwords.tile38, COLLECTION), points)).toBe("extra 0, missing 0, changed 0");
+        await expectEveryNodeHolds(points);
+        if (fs.existsSync(stack.configFile)) expect(fs.readFileSync(stack.configFile, "utf8")).not.toMatch(/password/i);
+    }, 20 * MINUTE);
+});
