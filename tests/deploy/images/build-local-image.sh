@@ -26,7 +26,10 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "build-local-image: $1 is not
 busybox_root() {
   local bb
   bb=$(command -v busybox)
-  ldd "$bb" 2>&1 | grep -q 'not a dynamic executable' || { echo "build-local-image: $bb is not static (apt-get install busybox-static)" >&2; exit 3; }
+  case "$(ldd "$bb" 2>&1 || true)" in
+    *'not a dynamic executable'*) ;;
+    *) echo "build-local-image: $bb is not static (apt-get install busybox-static)" >&2; exit 3 ;;
+  esac
   mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/local/bin" "$root/tmp" "$root/etc" "$root/data"
   chmod 1777 "$root/tmp"
   cp "$bb" "$root/bin/busybox"
