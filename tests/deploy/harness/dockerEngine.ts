@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { which } from "../../integration/harness/busybox";
 import { Harness, ManagedProcess } from "../../integration/harness/processes";
 import { waitFor } from "../../integration/harness/wait";
 import { CommandResult, mustRun, runCommand } from "./command";
@@ -20,17 +21,9 @@ export function dockerEngineSkipReason(): string | undefined {
     return undefined;
 }
 
+/** A program on PATH or in the sbin directories (dockerd is in /usr/sbin), or undefined. */
 export function whichSync(bin: string): string | undefined {
-    for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/sbin"])) {
-        const p = path.join(dir, bin);
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            /* not here */
-        }
-    }
-    return undefined;
+    return which(bin, ["/usr/sbin", "/sbin"]);
 }
 
 export class DockerEngine {

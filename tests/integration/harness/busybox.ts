@@ -2,9 +2,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-/** Absolute path of a program on the test machine's PATH, or undefined. */
-export function which(program: string): string | undefined {
-    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+/** Absolute path of a program on the test machine's PATH (then in `alsoIn`), or undefined. */
+export function which(program: string, alsoIn: string[] = []): string | undefined {
+    for (const dir of [...(process.env.PATH ?? "").split(path.delimiter), ...alsoIn]) {
         const p = path.join(dir, program);
         try {
             fs.accessSync(p, fs.constants.X_OK);
