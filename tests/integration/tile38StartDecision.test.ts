@@ -15,6 +15,7 @@
  * running.
  */
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { MANAGED_TILE38_KEYS, renderTile38Config, StartRole } from "../../components/render/tile38Config";
 import { busyboxPath, which } from "./harness/busybox";
@@ -156,6 +157,23 @@ describe("Tile38 start script (busybox sh) against real sentinels", () => {
             expect(run.config!.follow_port).not.toBe(oldLeader.port);
             expect(unmanaged(run.config!)).toEqual(tile38Owned);
             expectAgreesWithRenderer(run, 1, { kind: "follower", leader: leader() });
+        }),
+    );
+
+    it(
+        "a node whose port another process holds exits 1 without starting the server (Tile38 would drop the failed bind silently)",
+        withLogs(logs, async () => {
+            const dir = h.dir("node-1-port-taken");
+            const taken = net.createServer();
+            await new Promise<void>((resolve) => taken.listen(stack.topo.nodes[0].port, "127.0.0.1", resolve));
+            try {
+                const run = await runTile38Start(h, opts(0, dir));
+                expect(run.status.code).toBe(1);
+                expect(run.exec).toBeUndefined();
+                expect(run.log).toContain(`port ${stack.topo.nodes[0].port} is already in use by another process`);
+            } finally {
+                await new Promise<void>((resolve) => taken.close(() => resolve()));
+            }
         }),
     );
 

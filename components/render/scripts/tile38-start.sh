@@ -150,7 +150,13 @@ start_server() {
   SERVER_PID=$!
   _listen_end=$(( $(date +%s) + LISTEN_TIMEOUT ))
   until process_listens "$SERVER_PID" "$NODE_PORT"; do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$(date +%s)" -ge "$_listen_end" ]; then
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      _status=0
+      wait "$SERVER_PID" || _status=$?
+      log "tile38-server exited with status $_status before it listened on port $NODE_PORT"
+      exit "$_status"
+    fi
+    if [ "$(date +%s)" -ge "$_listen_end" ]; then
       log "tile38-server is not listening on port $NODE_PORT after ${LISTEN_TIMEOUT}s: stopping it and exiting so that the restart policy retries"
       kill -KILL "$SERVER_PID" 2>/dev/null || true
       exit 1
