@@ -7,20 +7,29 @@
 set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${REPLICA_PRIORITY:?}" "${STARTUP_TIMEOUT:?}"
-: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}"
+: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}" "${FENCE_AFTER_MS:?}"
 . ./lib.sh
 . ./tile38-node.sh
 . ./tile38-config.sh
 . ./tile38-handover.sh
 
-# Keeps promotion eligibility and the read-only flag right for the node's whole life:
-# - a follower reports replica-priority 0 until it has caught up with a leader once
-#   (`caught_up_once`; Tile38 #750). Not `caught_up`: that turns false on every follower the
-#   moment the leader dies, which would leave Sentinel no follower to promote;
-# - a follower is never read-only (a planned hand-over leaves the old leader read-only);
-# - a leader the sentinels name is read-only only during a live hand-over (its marker file).
+# The node's life once its server runs, one check a second. The facts it reads: the node's role
+# (INFO), its SERVER stats, and for a leader how many of ALL the sentinels name it. What follows:
+# - leading, named by a majority of the sentinels: writable (read-only only during a live
+#   hand-over, its marker file), eligible;
+# - leading, not named by a majority for FENCE_AFTER_MS: fenced, `READONLY yes`, until a majority
+#   names it again (leader_fence). A leader cut off from the sentinels, or frozen, then stops
+#   acknowledging writes before the other side can promote a follower;
+# - following, caught up with a leader it has not checked yet: its AOF must be a prefix of that
+#   leader's, else it holds writes its leader never had and resyncs (follower_matches_leader);
+# - following: replica-priority 0 until it has caught up with a leader once (`caught_up_once`;
+#   Tile38 #750). Not `caught_up`: that turns false on every follower the moment the leader dies,
+#   which would leave Sentinel no follower to promote; never read-only.
 priority_loop() {
   _current=""
+  LAST_CONFIRMED_MS=$(now_ms)
+  FENCED=""
+  VERIFIED_LEADER=""
   while :; do
     sleep 1
     _info=$(node_call_self INFO replication)
@@ -34,17 +43,22 @@ priority_loop() {
     _want=$REPLICA_PRIORITY
     if [ "$_role" = master ]; then
       _have=$_current
-      if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ] && ! handover_live && sentinels_name_self; then
-        node_call_self READONLY no >/dev/null && log "the sentinels name this node: writes re-enabled"
-      fi
+      VERIFIED_LEADER=""
+      leader_fence "$(printf '%s' "$_stats" | json_field read_only)"
       lead_by_name "$(printf '%s' "$_stats" | json_field id)"
     else
+      FENCED=""
+      LAST_CONFIRMED_MS=$(now_ms)
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
       if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
         node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
       fi
-      follow_the_sentinels "$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+      _leader_ep="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+      follow_the_sentinels "$_leader_ep"
+      if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
+        follower_matches_leader "$_leader_ep"
+      fi
     fi
     [ "$_want" = "$_have" ] && continue
     if node_call_self CONFIG SET replica-priority "$_want" | grep -q '^+OK'; then
@@ -53,6 +67,77 @@ priority_loop() {
       _current=$_want
     fi
   done
+}
+
+# Sentinels that must name a leader for it to stay writable: a majority of all of them.
+# shellcheck disable=SC2086 # one sentinel per word
+SENTINEL_MAJORITY=$(( $(set -- $SENTINELS; echo $#) / 2 + 1 ))
+
+# confirmations_for_self: how many sentinels name this node now, all asked at once, each bounded
+# by 1 s (a sentinel that does not answer counts as not confirming).
+confirmations_for_self() {
+  _vd="$DATA_DIR/.tile38-ha-votes"
+  rm -rf "$_vd"; mkdir -p "$_vd"
+  _i=0
+  for _s in $SENTINELS; do
+    _i=$((_i + 1))
+    (CALL_TIMEOUT=1; NC_TIMEOUT=1; sentinel_leader "$_s" > "$_vd/$_i" 2>/dev/null) &
+  done
+  wait
+  _n=0
+  for _f in "$_vd"/*; do
+    [ -s "$_f" ] || continue
+    read -r _h _p < "$_f"
+    if is_self "$_h:$_p"; then _n=$((_n + 1)); fi
+  done
+  rm -rf "$_vd"
+  echo "$_n"
+}
+
+# leader_fence READ_ONLY: the leader's fence (see priority_loop). READ_ONLY is its read_only stat.
+leader_fence() {
+  _now=$(now_ms)
+  if [ "$(confirmations_for_self)" -ge "$SENTINEL_MAJORITY" ]; then
+    LAST_CONFIRMED_MS=$_now
+    if [ "$1" = true ] && ! handover_live; then
+      node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled${FENCED:+ (fence lifted)}"
+    fi
+    FENCED=""
+  elif [ -z "$FENCED" ] && [ $((_now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ] && ! handover_live; then
+    if node_call_self READONLY yes | grep -q '^+OK'; then
+      FENCED=1
+      log "fenced: no majority of the sentinels has named this node for $((_now - LAST_CONFIRMED_MS)) ms: read-only until one does"
+    fi
+  fi
+}
+
+# follower_matches_leader LEADER: once caught up with LEADER, this node's AOF must be a prefix of
+# the leader's. Tile38 reloads its memory only when it truncates an AOF of more than 512 KiB to a
+# common prefix; a smaller AOF, or one with no common start, stays in memory and the leader's is
+# appended after it: the node keeps writes its leader never had (a frozen or cut-off old leader's,
+# or a follower's that was ahead of the promoted one). Such a node resyncs from scratch.
+follower_matches_leader() {
+  _size=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' ')
+  [ -n "$_size" ] || return 0
+  if [ "$_size" -gt 0 ]; then
+    _mine=$(head -c "$_size" "$DATA_DIR/appendonly.aof" | md5sum | cut -d' ' -f1)
+    _theirs=$(node_call "$1" AOFMD5 0 "$_size" | head -n 1)
+    case "$_theirs" in
+      "+$_mine") ;;
+      +* | -*) resync "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it holds writes the leader never had"; return 0 ;;
+      *) return 0 ;; # no answer: ask again next time
+    esac
+  fi
+  VERIFIED_LEADER=$1
+}
+
+# resync WHY: stops the server so that start_server starts the node again from an empty data
+# directory (main decides its role afresh; an empty node copies the leader's whole AOF).
+RESYNC_MARK="$DATA_DIR/.tile38-ha-resync"
+resync() {
+  log "resync: $1"
+  echo "$1" > "$RESYNC_MARK"
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
 }
 
 # follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
@@ -167,8 +252,16 @@ start_server() {
   LOOP_PID=$!
   _status=0
   wait "$SERVER_PID" || _status=$?
-  # Only reached when the server exited by itself (a stop runs on_stop, which exits).
+  # Only reached when the server exited by itself or for a resync (a stop runs on_stop, which exits).
   kill "$LOOP_PID" 2>/dev/null || true
+  if [ -f "$RESYNC_MARK" ]; then
+    rm -f "$DATA_DIR/appendonly.aof" "$RESYNC_MARK"
+    log "tile38-server stopped for a resync; its AOF is removed: starting again"
+    trap - TERM INT
+    # Empty now: wait, like any empty node, until no sentinel trusts this address's last INFO.
+    SERVER_PID=""; LOOP_PID=""; _waited=""
+    main
+  fi
   log "tile38-server exited with status $_status"
   exit "$_status"
 }
