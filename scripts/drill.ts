@@ -21,9 +21,12 @@
  *   follows it;
  * - writes_acknowledged / writes_lost: acknowledged writes of the phase, and those the final
  *   leader does not hold;
- * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's.
+ * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's;
+ * - fences (own cluster only): times a leader fenced itself (must be 0: no partition here).
  * Prints a table; with `--json` the last line is one JSON object.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
 import { drillKubernetes } from "./drillKubernetes";
 import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cluster";
@@ -202,7 +205,14 @@ async function nodesDifferingFromLeader(c: ClusterProbe, leader: number, key: st
 async function runDocker(args: Args): Promise<DrillResult & Record<string, unknown>> {
     const c = await Tile38Cluster.start({ label: "tile38-ha-drill", sentinelPort: 27100, tile38Port: 27110 }, 90000);
     try {
-        return await runDrill(c, args.kills);
+        const result = await runDrill(c, args.kills);
+        // No kill or hand-over may make a leader fence itself (a false positive costs writes).
+        const logs = path.join(c.h.root, "logs");
+        const fences = fs
+            .readdirSync(logs)
+            .filter((f) => /tile38-\d/.test(f))
+            .reduce((n, f) => n + (fs.readFileSync(path.join(logs, f), "utf8").match(/ fenced: /g) ?? []).length, 0);
+        return { ...result, fences };
     } finally {
         await c.cleanup();
     }
@@ -240,7 +250,7 @@ async function main(): Promise<number> {
     }
     process.stdout.write(describeFigures(result, args.target));
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    const sameData = result.nodes_differing_from_leader === undefined || result.nodes_differing_from_leader === 0;
+    const sameData = (result.nodes_differing_from_leader ?? 0) === 0 && (result.fences ?? 0) === 0;
     return result.unplanned.failed_runs === 0 && result.unplanned.writes_lost === 0 && result.planned.writes_lost === 0 && sameData ? 0 : 1;
 }
 
