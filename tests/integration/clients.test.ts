@@ -150,6 +150,7 @@ describeUnless(tile38SkipReason(), "the servers send clients to the new leader",
             const sock = net.connect(cluster.topo.nodes[0].port, "127.0.0.1");
             const closed = new Promise<number>((resolve) => sock.on("close", () => resolve(Date.now())));
             sock.on("error", () => undefined);
+            sock.on("data", () => undefined); // flowing: 'end' and 'close' follow the server's close
             sock.write(`*2\r\n$4\r\nAUTH\r\n$${cluster.passwords.tile38.length}\r\n${cluster.passwords.tile38}\r\n`);
             const run = await cluster.runStopScript(0);
             expect(run.log).toMatch(/leadership moved to/);

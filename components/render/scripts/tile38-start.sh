@@ -12,6 +12,7 @@ set -eu
 . ./tile38-node.sh
 . ./tile38-config.sh
 . ./tile38-handover.sh
+. ./tile38-clients.sh
 
 # Keeps promotion eligibility and the read-only flag right for the node's whole life:
 # - a follower reports replica-priority 0 until it has caught up with a leader once
@@ -31,6 +32,7 @@ priority_loop() {
       continue
     fi
     _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
+    mind_clients "$_role"
     _want=$REPLICA_PRIORITY
     if [ "$_role" = master ]; then
       _have=$_current
