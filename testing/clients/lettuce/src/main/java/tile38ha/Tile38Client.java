@@ -1,10 +1,6 @@
 package tile38ha;
 
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.masterreplica.MasterReplica;
 import java.time.Duration;
 
 /** The Lettuce client as the README shows it: redis-sentinel URI, passwords via setAuthentication. */
