@@ -25,6 +25,8 @@ export const CLIENT_VERSIONS: Record<ClientName, string> = {
 export interface ClientWriter {
     readonly acks: Ack[];
     readonly recentErrors: string[];
+    /** Every failed write (message, sent, failed; ms since epoch). */
+    readonly errorLog: { message: string; sentAt: number; at: number }[];
     start(): void;
     stop(): Promise<void>;
     close(): Promise<void>;

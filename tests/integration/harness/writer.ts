@@ -64,6 +64,8 @@ export class PointWriter {
     readonly recentErrors: string[] = [];
     /** How often each error message was seen. */
     readonly errorCounts = new Map<string, number>();
+    /** Every failed write: message, when it was sent and when it failed (ms since epoch). */
+    readonly errorLog: { message: string; sentAt: number; at: number }[] = [];
     private running = false;
     private loop: Promise<void> | undefined;
     private seq = 0;
@@ -96,6 +98,7 @@ export class PointWriter {
             } catch (e) {
                 if (e instanceof CallHung) this.replaceClient();
                 this.errors++;
+                this.errorLog.push({ message: (e as Error).message, sentAt, at: Date.now() });
                 const msg = `${new Date().toISOString()} ${(e as Error).message}`;
                 this.errorCounts.set((e as Error).message, (this.errorCounts.get((e as Error).message) ?? 0) + 1);
                 if (this.recentErrors.length === 0 || !this.recentErrors[this.recentErrors.length - 1].endsWith((e as Error).message)) {
