@@ -162,4 +162,82 @@ describeUnless(tile38SkipReason(), "the servers send clients to the new leader",
             sock.destroy();
         }),
     );
+
+    it(
+        "a leader frozen (SIGSTOP) until a follower is promoted acknowledges no write once it runs again (SIGCONT)",
+        withLogs(() => h, async () => {
+            await startCluster();
+            const conn = await LineConnection.open(cluster.topo.nodes[0].port, cluster.passwords.tile38);
+            try {
+                expect(await conn.call(["SET", "fleet", "before", "POINT", 1, 2])).toBe("+OK");
+                const pgid = cluster.nodeProcs[0]!.pgid;
+                process.kill(-pgid, "SIGSTOP");
+                let resumedAt = 0;
+                try {
+                    await newLeader(0);
+                } finally {
+                    process.kill(-pgid, "SIGCONT");
+                    resumedAt = Date.now();
+                }
+                // A client that kept its connection writes on, every 10 ms, for 3 s.
+                const acked: { id: string; sentAt: number }[] = [];
+                for (let n = 0; Date.now() - resumedAt < 3000; n++) {
+                    const sentAt = Date.now();
+                    const r = await conn.call(["SET", "fleet", `after${n}`, "POINT", 1, 2]).catch((e: Error) => e.message);
+                    if (r === "+OK") acked.push({ id: `after${n}`, sentAt });
+                    await new Promise((res) => setTimeout(res, 10));
+                }
+                // The Go server may answer what reaches it in the first milliseconds, before its
+                // start script runs again; nothing later.
+                expect(acked.filter((a) => a.sentAt - resumedAt > 300)).toEqual([]);
+            } finally {
+                conn.close();
+            }
+            const old = await waitFor(async () => {
+                const s = await cluster.nodeStatus(0);
+                return s?.role === "slave" ? s : undefined;
+            }, { timeoutMs: 10000, what: "the old leader to follow" });
+            expect(old.following).toBe(cluster.endpoint(await cluster.agreedLeader()));
+        }),
+    );
 });
+
+/** One persistent connection for single-line replies (+OK / -ERR …); every call bounded (1 s). */
+class LineConnection {
+    private buf = "";
+    private waiting: ((line: string) => void)[] = [];
+    private constructor(private readonly sock: net.Socket) {
+        sock.on("data", (d) => {
+            this.buf += d.toString("utf8");
+            let i: number;
+            while ((i = this.buf.indexOf("\r\n")) >= 0) {
+                const line = this.buf.slice(0, i);
+                this.buf = this.buf.slice(i + 2);
+                this.waiting.shift()?.(line);
+            }
+        });
+        sock.on("error", () => undefined);
+    }
+
+    static async open(port: number, password: string): Promise<LineConnection> {
+        const c = new LineConnection(net.connect(port, "127.0.0.1"));
+        expect(await c.call(["AUTH", password])).toBe("+OK");
+        return c;
+    }
+
+    call(args: (string | number)[]): Promise<string> {
+        const body = args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${String(a)}\r\n`).join("");
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error("no reply within 1 s")), 1000);
+            this.waiting.push((line) => {
+                clearTimeout(timer);
+                resolve(line);
+            });
+            this.sock.write(`*${args.length}\r\n${body}`);
+        });
+    }
+
+    close(): void {
+        this.sock.destroy();
+    }
+}

@@ -13,6 +13,7 @@ set -eu
 . ./tile38-config.sh
 . ./tile38-handover.sh
 . ./tile38-clients.sh
+. ./tile38-fence.sh
 
 # Keeps promotion eligibility and the read-only flag right for the node's whole life:
 # - a follower reports replica-priority 0 until it has caught up with a leader once
@@ -21,6 +22,7 @@ set -eu
 # - a follower is never read-only (a planned hand-over leaves the old leader read-only);
 # - a leader the sentinels name is read-only only during a live hand-over (its marker file).
 priority_loop() {
+  stall_guard "$SERVER_PID" &
   _current=""
   while :; do
     sleep 1
@@ -40,6 +42,7 @@ priority_loop() {
         node_call_self READONLY no >/dev/null && log "the sentinels name this node: writes re-enabled"
       fi
       lead_by_name "$(printf '%s' "$_stats" | json_field id)"
+      step_down_if_deposed "$(printf '%s' "$_stats" | json_field id)" || true
     else
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
