@@ -36,6 +36,8 @@ export interface ClientFigures {
     lost: number;
     misdirected: number;
     stuck: boolean;
+    /** When the lost writes were sent, ms from the fault: [first, last]. */
+    lost_sent_ms?: [number, number];
 }
 
 export interface ScenarioFigures {
@@ -162,6 +164,12 @@ export async function drillClients(opts: { scenarios: readonly Scenario[]; log: 
             w.end = Date.now();
             start = w.end;
             windows.push(w);
+            for (const [name, wr] of writers) {
+                const errs = wr.errorLog.filter((e) => e.at >= w.faultAt && e.at < w.end);
+                const kinds = new Map<string, number>();
+                for (const e of errs) kinds.set(e.message.slice(0, 80), (kinds.get(e.message.slice(0, 80)) ?? 0) + 1);
+                log(`${scenario}: ${name} errors: ${[...kinds].map(([m, n]) => `${n}x ${m}`).join(" | ") || "none"}`);
+            }
             log(`${scenario}: agreed after ${w.agreedAt ? w.agreedAt - w.faultAt : "-"} ms, SENTINEL MASTER after ${w.mastersAt ? w.mastersAt - w.faultAt : "-"} ms`);
         };
         const kill = async (leader: number, w: Window) => {
@@ -232,13 +240,15 @@ function figures(win: Window, writers: Map<ClientName, ClientWriter>, ids: Set<s
         const resumed = w.acks.some((a) => a.sentAt >= win.faultAt && a.ackAt - win.faultAt <= RESUME_BOUND_MS);
         const agreed = win.agreedAt ?? win.faultAt;
         const misdirected = w.errorLog.filter((e) => e.at >= win.faultAt && e.at < win.end && e.at > agreed + GRACE_MS && MISDIRECTED.test(e.message)).length;
+        const lost = acks.filter((a) => !ids.has(a.id));
         clients[name] = {
             resume_ms: resumed ? writesResumedAfter(afterFault, win.faultAt) : null,
             acknowledged: acks.length,
-            lost: acks.filter((a) => !ids.has(a.id)).length,
+            lost: lost.length,
             misdirected,
             stuck: !resumed || misdirected > 0,
         };
+        if (lost.length) clients[name]!.lost_sent_ms = [lost[0].sentAt - win.faultAt, lost[lost.length - 1].sentAt - win.faultAt];
     }
     return { scenario: win.scenario, agreed_ms: win.agreedAt ? win.agreedAt - win.faultAt : null, masters_ms: win.mastersAt ? win.mastersAt - win.faultAt : null, clients };
 }
