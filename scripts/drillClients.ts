@@ -15,7 +15,8 @@
  * - rolling: every node stopped (SIGTERM to its start script, as `docker stop`: the leader hands
  *   over) and started again, followers first; the fault time is the leader's stop.
  * Figures per client and scenario (times from the fault):
- * - resume_ms: the first write acknowledged after the client's longest pause in the scenario;
+ * - resume_ms: the first write acknowledged after the client's longest pause in the scenario
+ *   (counting only writes the final leader holds);
  * - acknowledged / lost: writes of the scenario acknowledged, and those of them (by id) the final
  *   leader does not hold;
  * - misdirected: failed writes that a node which does not lead refused (`not the leader`,
@@ -237,12 +238,13 @@ function figures(win: Window, writers: Map<ClientName, ClientWriter>, ids: Set<s
     for (const [name, w] of writers) {
         const acks = w.acks.filter((a: Ack) => a.sentAt >= win.start && a.sentAt < win.end);
         const afterFault = acks.filter((a) => a.sentAt >= win.faultAt - 1000);
-        const resumed = w.acks.some((a) => a.sentAt >= win.faultAt && a.ackAt - win.faultAt <= RESUME_BOUND_MS);
+        const resumed = w.acks.some((a) => a.sentAt >= win.faultAt && a.ackAt - win.faultAt <= RESUME_BOUND_MS && ids.has(a.id));
         const agreed = win.agreedAt ?? win.faultAt;
         const misdirected = w.errorLog.filter((e) => e.at >= win.faultAt && e.at < win.end && e.at > agreed + GRACE_MS && MISDIRECTED.test(e.message)).length;
         const lost = acks.filter((a) => !ids.has(a.id));
         clients[name] = {
-            resume_ms: resumed ? writesResumedAfter(afterFault, win.faultAt) : null,
+            // Only writes the final leader holds: an acknowledgement from a deposed leader is no resumption.
+            resume_ms: resumed ? writesResumedAfter(afterFault.filter((a) => ids.has(a.id)), win.faultAt) : null,
             acknowledged: acks.length,
             lost: lost.length,
             misdirected,

@@ -33,7 +33,7 @@ drop_clients() {
     awk '$2 !~ /^sentinel-/ { print $1 }')
   [ -n "$_ids" ] || return 0
   for _id in $_ids; do resp CLIENT KILL ID "$_id"; done | rsend "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" >/dev/null
-  log "this node does not lead and no sentinel lists it: closed $(echo "$_ids" | wc -w) client connection(s) so that they ask the sentinels again"
+  log "this node does not lead: closed $(echo "$_ids" | wc -w) client connection(s) so that they ask the sentinels again"
 }
 
 # mind_clients ROLE: ROLE is the node's role now (master or slave).

@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # tile38-ha: a leader the sentinels replaced while it was stalled (SIGSTOP, `docker pause`, a
 # starved host) or cut off stops acknowledging writes as soon as it runs again. Included by the
-# start script after tile38-node.sh and tile38-handover.sh (now_ms, handover_live).
+# start script after tile38-node.sh, tile38-handover.sh (now_ms, handover_live) and
+# tile38-clients.sh (drop_clients).
 # Measured without this: a leader frozen until a follower was promoted, then resumed, acknowledged
 # every write of the clients still connected to it for ~10 s, until Sentinel converted it to a
 # replica, and all of them were lost (about 950 per client writing every 10 ms).
@@ -35,6 +36,10 @@ step_down() {
   else
     log "the sentinels name ${1% *}:${1##* }, which leads: this node is read-only (FOLLOW failed)"
   fi
+  # Clients still connected here would only be refused from now on: send them to the sentinels,
+  # whose GET-MASTER-ADDR-BY-NAME already names the new leader (the priority loop drops them once
+  # more when SENTINEL MASTERS names it too, for those that ask there).
+  drop_clients
 }
 
 # step_down_if_deposed OWN_ID: on a leader, from the priority loop: deposed 3 checks in a row
