@@ -13,7 +13,7 @@
  */
 import * as net from "net";
 import { describeUnless, Tile38Cluster, tile38SkipReason } from "./harness/cluster";
-import { clientSkipReason, clientWriter, ClientWriter } from "./harness/clientWriters";
+import { CLIENT_NAMES, ClientName, clientSkipReason, clientWriter, ClientWriter } from "./harness/clientWriters";
 import { Harness, withLogs } from "./harness/processes";
 import { Ack, idsOn, lostWrites } from "./harness/writer";
 import { waitFor } from "./harness/wait";
@@ -38,7 +38,7 @@ async function startCluster(): Promise<Tile38Cluster> {
     return cluster;
 }
 
-function startWriter(name: "redis-py", prefix: string): ClientWriter {
+function startWriter(name: ClientName, prefix: string): ClientWriter {
     const w = clientWriter(name, { sentinels: cluster.topo.sentinels.map((s) => ({ host: s.host, port: s.port })), masterName: cluster.topo.masterName, tile38Password: cluster.passwords.tile38, sentinelPassword: cluster.passwords.sentinel }, prefix, h!.dir("client-logs"));
     writer = w;
     w.start();
@@ -110,6 +110,33 @@ describeUnless(skipPy, "redis-py 5.2.1 (Sentinel.master_for) through failovers a
             }
             await w.stop();
             await expectNoneLost(w);
+        }),
+    );
+});
+
+describeUnless(tile38SkipReason(), "the README's client snippets, run with their pinned versions", () => {
+    it(
+        "every installed client (ioredis, redis-py, go-redis, Lettuce) writes through the sentinels and resumes after a hand-over; no acknowledged write is lost",
+        withLogs(() => h, async () => {
+            await startCluster();
+            const names = CLIENT_NAMES.filter((n) => {
+                const why = clientSkipReason(n);
+                // eslint-disable-next-line no-console
+                if (why) console.warn(`SKIPPED client ${n}: ${why}`);
+                return !why;
+            });
+            const writers = names.map((n) => startWriter(n, `${n.replace(/-/g, "")}-`));
+            try {
+                for (const w of writers) await waitAcks(w, 100, 60000);
+                const run = await cluster.runStopScript(0);
+                expect(run.log).toMatch(/leadership moved to/);
+                const after = Date.now();
+                for (const [i, w] of writers.entries()) await resumed(w, after, `${names[i]} to write again after the hand-over`);
+                for (const w of writers) await w.stop();
+                for (const w of writers) await expectNoneLost(w);
+            } finally {
+                for (const w of writers) await w.close();
+            }
         }),
     );
 });
