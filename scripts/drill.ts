@@ -24,10 +24,16 @@
  * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's;
  * - fences (own cluster only): times a leader fenced itself (must be 0: no partition here).
  * Prints a table; with `--json` the last line is one JSON object.
+ *
+ * `--clients [--scenarios kill,kills,freeze,hand-over,rolling]`: the client matrix instead (ioredis,
+ * redis-py, go-redis and Lettuce writing at once through kills, back-to-back kills, a frozen leader,
+ * a hand-over and a rolling restart; see scripts/drillClients.ts). Exit 1 if a client lost an
+ * acknowledged write or got stuck.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
+import { describeClientFigures, drillClients, Scenario, SCENARIOS } from "./drillClients";
 import { drillKubernetes } from "./drillKubernetes";
 import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cluster";
 import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
@@ -43,16 +49,26 @@ interface Args {
     target: "docker" | "kubernetes";
     /** A deployed Docker stack to drill (its `pulumi stack output`) instead of a cluster of its own. */
     stack?: string;
+    /** The client matrix (scripts/drillClients.ts) instead of the ioredis drill. */
+    clients: boolean;
+    scenarios: Scenario[];
 }
 
-const USAGE = "usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME]";
+const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]]`;
 
 export function parseDrillArgs(argv: string[]): Args {
-    const args: Args = { kills: 5, json: false, target: "docker" };
+    const args: Args = { kills: 5, json: false, target: "docker", clients: false, scenarios: [...SCENARIOS] };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--json") args.json = true;
         else if (a === "--kills") args.kills = Number(argv[++i]);
+        else if (a === "--clients") args.clients = true;
+        else if (a === "--scenarios") {
+            const list = String(argv[++i]).split(",");
+            const bad = list.filter((x) => !(SCENARIOS as readonly string[]).includes(x));
+            if (bad.length) throw new Error(`--scenarios: unknown ${bad.join(", ")} (known: ${SCENARIOS.join(", ")})\n${USAGE}`);
+            args.scenarios = list as Scenario[];
+        }
         else if (a === "--target") {
             const t = argv[++i];
             if (t !== "docker" && t !== "kubernetes") throw new Error(`--target must be docker or kubernetes (got ${String(t)})\n${USAGE}`);
@@ -63,7 +79,9 @@ export function parseDrillArgs(argv: string[]): Args {
             args.stack = name;
         } else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
+    if (args.clients && args.target !== "docker") throw new Error(`--clients runs the docker (dev) topology only\n${USAGE}`);
     if (!Number.isInteger(args.kills) || args.kills < 1 || args.kills > 100) throw new Error(`--kills must be a whole number from 1 to 100\n${USAGE}`);
+    if (args.stack && args.clients) throw new Error(`--stack and --clients do not go together\n${USAGE}`);
     if (args.stack && args.target !== "docker") throw new Error(`--stack drills a deployed Docker stack; it does not go with --target ${args.target}\n${USAGE}`);
     return args;
 }
@@ -238,6 +256,12 @@ async function main(): Promise<number> {
     if (skip) {
         process.stderr.write(`drill: cannot run: ${skip}\n`);
         return 3;
+    }
+    if (args.clients) {
+        const matrix = await drillClients({ scenarios: args.scenarios, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+        process.stdout.write(describeClientFigures(matrix));
+        if (args.json) process.stdout.write(`${JSON.stringify(matrix)}\n`);
+        return matrix.lost_total === 0 && matrix.stuck_total === 0 ? 0 : 1;
     }
     let result: DrillResult & Record<string, unknown>;
     if (args.target === "kubernetes") {

@@ -12,6 +12,8 @@ set -eu
 . ./tile38-node.sh
 . ./tile38-config.sh
 . ./tile38-handover.sh
+. ./tile38-clients.sh
+. ./tile38-fence.sh
 
 # The node's life once its server runs, one check a second. The facts it reads: the node's role
 # (INFO), its SERVER stats, and for a leader how many of ALL the sentinels name it. What follows:
@@ -26,6 +28,7 @@ set -eu
 #   Tile38 #750). Not `caught_up`: that turns false on every follower the moment the leader dies,
 #   which would leave Sentinel no follower to promote; never read-only.
 priority_loop() {
+  stall_guard "$SERVER_PID" &
   _current=""
   LAST_CONFIRMED_MS=$(now_ms)
   FENCED=""
@@ -40,12 +43,17 @@ priority_loop() {
       continue
     fi
     _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
+    mind_clients "$_role"
     _want=$REPLICA_PRIORITY
     if [ "$_role" = master ]; then
       _have=$_current
       VERIFIED_LEADER=""
-      leader_fence "$(printf '%s' "$_stats" | json_field read_only)"
-      lead_by_name "$(printf '%s' "$_stats" | json_field id)"
+      _answers=$(sentinel_answers)
+      _named=$(named_leader "$_answers") || _named=""
+      _id=$(printf '%s' "$_stats" | json_field id)
+      leader_fence "$(printf '%s' "$_stats" | json_field read_only)" "$_answers"
+      lead_by_name "$_id" "$_named"
+      step_down_if_deposed "$_id" "$_named" || true
     else
       FENCED=""
       LAST_CONFIRMED_MS=$(now_ms)
@@ -73,31 +81,46 @@ priority_loop() {
 # shellcheck disable=SC2086 # one sentinel per word
 SENTINEL_MAJORITY=$(( $(set -- $SENTINELS; echo $#) / 2 + 1 ))
 
-# confirmations_for_self: how many sentinels name this node now, all asked at once, each bounded
-# by 1 s (a sentinel that does not answer counts as not confirming).
-confirmations_for_self() {
-  _vd="$DATA_DIR/.tile38-ha-votes"
-  rm -rf "$_vd"; mkdir -p "$_vd"
-  _i=0
+# sentinel_answers: one line per sentinel, what it names as the leader ("host port"; empty when
+# it does not answer), all asked at once, each bounded by 1 s: one round a second serves the
+# fence, the step-down and lead-by-name, and a cut-off sentinel costs 1 s, not 3 per question.
+sentinel_answers() {
+  _vd=$(mktemp -d "$DATA_DIR/.tile38-ha-answers.XXXXXX") || return 0
+  _i=0; _pids=""
   for _s in $SENTINELS; do
     _i=$((_i + 1))
     (CALL_TIMEOUT=1; NC_TIMEOUT=1; sentinel_leader "$_s" > "$_vd/$_i" 2>/dev/null) &
+    _pids="$_pids $!"
   done
-  wait
-  _n=0
-  for _f in "$_vd"/*; do
-    [ -s "$_f" ] || continue
-    read -r _h _p < "$_f"
-    if is_self "$_h:$_p"; then _n=$((_n + 1)); fi
+  # shellcheck disable=SC2086 # one PID per word (the priority loop has other children: wait only for these)
+  wait $_pids
+  _i=0
+  for _s in $SENTINELS; do
+    _i=$((_i + 1))
+    head -n 1 "$_vd/$_i" 2>/dev/null || echo
   done
   rm -rf "$_vd"
+}
+
+# confirmations ANSWERS: how many of the answers name this node.
+confirmations() {
+  _n=0
+  while read -r _h _p; do
+    [ -n "$_h" ] && is_self "$_h:$_p" && _n=$((_n + 1))
+  done <<EOF_ANSWERS
+$1
+EOF_ANSWERS
   echo "$_n"
 }
 
-# leader_fence READ_ONLY: the leader's fence (see priority_loop). READ_ONLY is its read_only stat.
+# named_leader ANSWERS: the leader most answering sentinels name ("host port"); fails when none answers.
+named_leader() { printf '%s\n' "$1" | grep . | majority_vote; }
+
+# leader_fence READ_ONLY ANSWERS: the leader's fence (see priority_loop). READ_ONLY is its
+# read_only stat, ANSWERS this round's sentinel_answers.
 leader_fence() {
   _now=$(now_ms)
-  if [ "$(confirmations_for_self)" -ge "$SENTINEL_MAJORITY" ]; then
+  if [ "$(confirmations "$2")" -ge "$SENTINEL_MAJORITY" ]; then
     LAST_CONFIRMED_MS=$_now
     if [ "$1" = true ] && ! handover_live; then
       node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled${FENCED:+ (fence lifted)}"
@@ -167,7 +190,7 @@ follow_the_sentinels() {
   if node_call_self FOLLOW $_named | grep -q '^+OK'; then log "following $_named_ep, the leader the sentinels name (was $1)"; fi
 }
 
-# lead_by_name ID: when hosts are names (Kubernetes) and the sentinels name this leader (its
+# lead_by_name ID NAMED: when hosts are names (Kubernetes) and the sentinels name this leader (its
 # Tile38 id is ID) by an IP address, for 3 checks in a row, hands leadership over to a follower.
 # That address changes with the pod, which is what the names are for. A sentinel cannot simply
 # re-monitor the name: SENTINEL MONITOR starts at config epoch 0, and its peers' hellos carry the
@@ -178,7 +201,8 @@ LEAD_BY_NAME_PAUSE=30
 LEAD_BY_NAME_NEXT=0
 lead_by_name() {
   is_ip_literal "$NODE_HOST" && return 0
-  _named=$(leader_from_sentinels) || { LEAD_BY_NAME_STRIKES=0; return 0; }
+  _named=$2
+  [ -n "$_named" ] || { LEAD_BY_NAME_STRIKES=0; return 0; }
   _named_ep="${_named% *}:${_named##* }"
   if ! is_ip_literal "${_named% *}" || [ -z "$1" ] || [ "$(node_server "$_named_ep" | json_field id)" != "$1" ]; then
     LEAD_BY_NAME_STRIKES=0; return 0

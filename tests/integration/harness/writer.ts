@@ -4,6 +4,7 @@
  * Each write has its own id, so a lost write is an acknowledged id the leader no longer holds.
  */
 import Redis from "ioredis";
+import { tile38Client } from "../../../testing/clients/ioredis/tile38Client";
 import { resp, RespValue } from "./resp";
 import { sleep } from "./wait";
 
@@ -25,26 +26,9 @@ export interface WriterOptions {
     intervalMs?: number;
 }
 
-/** The ioredis client as the README shows it, with failover-friendly timings. */
+/** The ioredis client as the README shows it (testing/clients/ioredis/tile38Client.ts). */
 export function sentinelClient(o: WriterOptions): Redis {
-    return new Redis({
-        sentinels: o.sentinels,
-        name: o.masterName,
-        password: o.tile38Password,
-        sentinelPassword: o.sentinelPassword,
-        // Not ioredis' failoverDetector: with it, ioredis 5.8.2 ended the client for good
-        // ("Connection is closed", status "end") in the third back-to-back failover.
-        failoverDetector: false,
-        connectTimeout: 1000,
-        commandTimeout: 1000,
-        maxRetriesPerRequest: 0,
-        enableOfflineQueue: false,
-        retryStrategy: () => 50,
-        sentinelRetryStrategy: () => 50,
-        // A node that is no longer (or not yet) the leader: ask the sentinels again.
-        reconnectOnError: (err) => /not the leader|read only/.test(err.message),
-        lazyConnect: false,
-    });
+    return tile38Client(o.sentinels, o.masterName, o.tile38Password, o.sentinelPassword);
 }
 
 /** Bound on one write, above ioredis' own commandTimeout (1 s). */
@@ -64,6 +48,8 @@ export class PointWriter {
     readonly recentErrors: string[] = [];
     /** How often each error message was seen. */
     readonly errorCounts = new Map<string, number>();
+    /** Every failed write: message, when it was sent and when it failed (ms since epoch). */
+    readonly errorLog: { message: string; sentAt: number; at: number }[] = [];
     private running = false;
     private loop: Promise<void> | undefined;
     private seq = 0;
@@ -96,6 +82,7 @@ export class PointWriter {
             } catch (e) {
                 if (e instanceof CallHung) this.replaceClient();
                 this.errors++;
+                this.errorLog.push({ message: (e as Error).message, sentAt, at: Date.now() });
                 const msg = `${new Date().toISOString()} ${(e as Error).message}`;
                 this.errorCounts.set((e as Error).message, (this.errorCounts.get((e as Error).message) ?? 0) + 1);
                 if (this.recentErrors.length === 0 || !this.recentErrors[this.recentErrors.length - 1].endsWith((e as Error).message)) {
