@@ -140,10 +140,11 @@ describeWithTile38("self-fencing and convergence with the real tile38-server and
             // eslint-disable-next-line no-console
             console.log(`cut off from every sentinel: writes refused ${fenceMs} ms after the cut (bound: fence ${cluster.topo.fenceAfterMilliseconds} ms, down-after ${cluster.topo.downAfterMilliseconds} ms)`);
             expect(fenceMs).toBeLessThanOrEqual(cluster.topo.downAfterMilliseconds + 3000);
-            expect(cluster.nodeLog(leader)).toMatch(/fenced: no majority of the sentinels/);
+            // The script logs right after its READONLY: wait (bounded) for the line.
+            await waitFor(() => /fenced: no majority of the sentinels/.test(cluster.nodeLog(leader)), { timeoutMs: 5000, what: "the fence in the leader's log" });
             for (const s of cluster.sentinelProcs) signalGroup(s!.proc.pgid, "SIGCONT");
             await waitFor(async () => (await writeTo(leader, "after")) === "OK", { timeoutMs: 30000, what: "writes accepted again" });
-            expect(cluster.nodeLog(leader)).toMatch(/fence lifted/);
+            await waitFor(() => /fence lifted/.test(cluster.nodeLog(leader)), { timeoutMs: 5000, what: "the lifted fence in the leader's log" });
         }),
         180000,
     );
