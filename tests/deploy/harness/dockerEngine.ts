@@ -32,14 +32,14 @@ export class DockerEngine {
     private readonly root: string;
     private proc: ManagedProcess | undefined;
 
-    private constructor(private readonly h: Harness) {
+    private constructor() {
         // A short path: unix socket paths are limited to 108 bytes.
         this.root = fs.mkdtempSync(path.join(os.tmpdir(), "t38d-"));
         this.host = `unix://${this.root}/docker.sock`;
     }
 
     static async start(h: Harness, timeoutMs = 60000): Promise<DockerEngine> {
-        const e = new DockerEngine(h);
+        const e = new DockerEngine();
         e.proc = h.start({
             name: "dockerd",
             command: whichSync("dockerd")!,
@@ -86,15 +86,5 @@ export class DockerEngine {
         const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m && m.startsWith(this.root));
         for (const m of mounts.sort().reverse()) await runCommand("umount", ["-l", m], { timeoutMs: 10000 });
         fs.rmSync(this.root, { recursive: true, force: true });
-    }
-
-    /** dockerd's own log (warnings and errors). */
-    logTail(lines = 30): string {
-        return this.proc?.tail(lines) ?? "";
-    }
-
-    /** Harness that owns the engine's process. */
-    get harness(): Harness {
-        return this.h;
     }
 }
