@@ -164,7 +164,13 @@ describe("Tile38 start script (busybox sh) against real sentinels", () => {
         "a node whose port another process holds exits 1 without starting the server (Tile38 would drop the failed bind silently)",
         withLogs(logs, async () => {
             const dir = h.dir("node-1-port-taken");
-            const taken = net.createServer();
+            // The sentinels monitor this address and connect to whatever listens there: close
+            // their connections too, or close() would wait for them.
+            const sockets = new Set<net.Socket>();
+            const taken = net.createServer((sock) => {
+                sockets.add(sock);
+                sock.on("error", () => undefined);
+            });
             await new Promise<void>((resolve) => taken.listen(stack.topo.nodes[0].port, "127.0.0.1", resolve));
             try {
                 const run = await runTile38Start(h, opts(0, dir));
@@ -172,7 +178,9 @@ describe("Tile38 start script (busybox sh) against real sentinels", () => {
                 expect(run.exec).toBeUndefined();
                 expect(run.log).toContain(`port ${stack.topo.nodes[0].port} is already in use by another process`);
             } finally {
-                await new Promise<void>((resolve) => taken.close(() => resolve()));
+                const closed = new Promise<void>((resolve) => taken.close(() => resolve()));
+                for (const sock of sockets) sock.destroy();
+                await closed;
             }
         }),
     );
