@@ -39,6 +39,7 @@ priority_loop() {
     _role=$(printf '%s\n' "$_info" | info_field role)
     if [ -z "$_role" ]; then
       # A follower that never caught up answers only "catching up to leader": its leader may be gone.
+      rm -f "$READY_MARK"
       _cur=$(config_follow_target) && follow_the_sentinels "$_cur"
       continue
     fi
@@ -67,6 +68,13 @@ priority_loop() {
       if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
         follower_matches_leader "$_leader_ep"
       fi
+    fi
+    # Ready (the container health check): leading, or caught up with a leader whose AOF this node's
+    # is a prefix of. A rollout moves to the next node only then, never while this one may resync.
+    if [ "$_role" = master ] || { [ "$_leader_ep" = "$VERIFIED_LEADER" ] && [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; }; then
+      [ -f "$READY_MARK" ] || : > "$READY_MARK"
+    else
+      rm -f "$READY_MARK"
     fi
     [ "$_want" = "$_have" ] && continue
     if node_call_self CONFIG SET replica-priority "$_want" | grep -q '^+OK'; then
@@ -158,6 +166,7 @@ follower_matches_leader() {
 # directory (main decides its role afresh; an empty node copies the leader's whole AOF).
 RESYNC_MARK="$DATA_DIR/.tile38-ha-resync"
 resync() {
+  rm -f "$READY_MARK"
   log "resync: $1"
   echo "$1" > "$RESYNC_MARK"
   kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -246,8 +255,11 @@ LISTEN_TIMEOUT=15
 # A port that is already taken fails tile38-server's bind silently: it runs, follows, logs
 # `caught up`, and never serves (and Docker never restarts an unhealthy container). So the port
 # must be free before the start, and the server must be seen listening on it after.
+# Present while the priority loop finds the node ready (see there); the Docker health check reads it.
+READY_MARK="$DATA_DIR/.tile38-ha-ready"
+
 start_server() {
-  rm -f "$HANDOVER_MARK"
+  rm -f "$HANDOVER_MARK" "$READY_MARK"
   if port_listeners "$NODE_PORT" | grep -q .; then
     log "port $NODE_PORT is already in use by another process: exiting so that the restart policy retries"
     exit 1
