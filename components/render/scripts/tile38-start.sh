@@ -23,7 +23,8 @@ set -eu
 #   names it again (leader_fence). A leader cut off from the sentinels, or frozen, then stops
 #   acknowledging writes before the other side can promote a follower;
 # - following, caught up with a leader it has not checked yet: its AOF must be a prefix of that
-#   leader's, else it holds writes its leader never had and resyncs (follower_matches_leader);
+#   leader's, else it may hold writes its leader never had: not eligible, and it resyncs once every
+#   other node answers (follower_matches_leader, diverged);
 # - following: replica-priority 0 until it has caught up with a leader once (`caught_up_once`;
 #   Tile38 #750). Not `caught_up`: that turns false on every follower the moment the leader dies,
 #   which would leave Sentinel no follower to promote; never read-only.
@@ -33,6 +34,7 @@ priority_loop() {
   LAST_CONFIRMED_MS=$(now_ms)
   FENCED=""
   VERIFIED_LEADER=""
+  DIVERGED_SINCE=""
   while :; do
     sleep 1
     _info=$(node_call_self INFO replication)
@@ -49,6 +51,7 @@ priority_loop() {
     if [ "$_role" = master ]; then
       _have=$_current
       VERIFIED_LEADER=""
+      DIVERGED_SINCE=""
       _answers=$(sentinel_answers)
       _named=$(named_leader "$_answers") || _named=""
       _id=$(printf '%s' "$_stats" | json_field id)
@@ -60,6 +63,8 @@ priority_loop() {
       LAST_CONFIRMED_MS=$(now_ms)
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
+      # A follower that holds writes its leader never had must never be promoted.
+      [ -z "$DIVERGED_SINCE" ] || _want=0
       if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
         node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
       fi
@@ -155,11 +160,27 @@ follower_matches_leader() {
     _theirs=$(node_call "$1" AOFMD5 0 "$_size" | head -n 1)
     case "$_theirs" in
       "+$_mine") ;;
-      +* | -*) resync "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it holds writes the leader never had"; return 0 ;;
+      +* | -*) diverged "$1" "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
       *) return 0 ;; # no answer: ask again next time
     esac
   fi
+  DIVERGED_SINCE=""
   VERIFIED_LEADER=$1
+}
+
+# diverged LEADER WHY: a follower that must resync does it (never eligible meanwhile, see the
+# priority loop) once every other node answers, or after RESYNC_WAIT_MS: a resync takes the node
+# down for seconds, and a planned change may be taking another node down right now (a leader's
+# hand-over makes the other follower switch leaders: Tile38 then appends a small AOF to itself).
+RESYNC_WAIT_MS=60000
+diverged() {
+  _now=$(now_ms)
+  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing once every other node answers"; fi
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$SELF" ] && continue
+    if ! node_call "$_n" PING | grep -q PONG && [ $((_now - DIVERGED_SINCE)) -lt "$RESYNC_WAIT_MS" ]; then return 0; fi
+  done
+  resync "$2"
 }
 
 # resync WHY: stops the server so that start_server starts the node again from an empty data
