@@ -71,7 +71,7 @@ priority_loop() {
       _leader_ep="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
       follow_the_sentinels "$_leader_ep"
       if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
-        follower_matches_leader "$_leader_ep"
+        follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
       fi
     fi
     # Ready (the container health check): leading, or caught up with a leader whose AOF this node's
@@ -147,14 +147,24 @@ leader_fence() {
   fi
 }
 
-# follower_matches_leader LEADER: once caught up with LEADER, this node's AOF must be a prefix of
-# the leader's. Tile38 reloads its memory only when it truncates an AOF of more than 512 KiB to a
-# common prefix; a smaller AOF, or one with no common start, stays in memory and the leader's is
-# appended after it: the node keeps writes its leader never had (a frozen or cut-off old leader's,
-# or a follower's that was ahead of the promoted one). Such a node resyncs from scratch.
+# follower_matches_leader LEADER AOF_SIZE: once caught up with LEADER, this node's AOF must be a
+# prefix of the leader's. Tile38 reloads its memory only when it truncates an AOF of more than
+# 512 KiB to a common prefix; a smaller AOF, or one with no common start, stays in memory and the
+# leader's is appended after it: the node keeps writes its leader never had (a frozen or cut-off old
+# leader's, or a follower's that was ahead of the promoted one). Such a node resyncs from scratch.
+# AOF_SIZE is the size the server reports: when an AOF of 512 KiB or more has no common start with
+# its leader's, Tile38 empties the file but keeps its memory and its old size (checksum.go), so the
+# reported size exceeds the file's by at least 512 KiB for ever (at most ~1 s of writes are
+# buffered). Promoted, such a node makes every follower wait for bytes it never sends (seen: two
+# followers never caught up).
+TILE38_CHECKSUM_BYTES=524288
 follower_matches_leader() {
   _size=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' ')
   [ -n "$_size" ] || return 0
+  if [ -n "$2" ] && [ $(($2 - _size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
+    diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"
+    return 0
+  fi
   if [ "$_size" -gt 0 ]; then
     _mine=$(head -c "$_size" "$DATA_DIR/appendonly.aof" | md5sum | cut -d' ' -f1)
     _theirs=$(node_call "$1" AOFMD5 0 "$_size" | head -n 1)
