@@ -9,6 +9,7 @@ import { Health, waitUntilHealthy } from "./cluster";
 import { K8sObjects, loadK8sObjects } from "./k8sObjects";
 import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
 import { PodSimulator, SimPod } from "./podSim";
+import { parseCollection, scanCommand } from "./points";
 import { pairs, RespValue } from "./resp";
 
 /** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
@@ -165,6 +166,11 @@ export class K8sCluster {
         const r = await this.nodeCall(p, ["SCAN", key, "LIMIT", 10000000, "IDS"], 10_000);
         if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} IDS on ${p.name} answered ${JSON.stringify(r)}`);
         return new Set((r[1] as RespValue[]).map(String));
+    }
+
+    /** Every id of `key` on Tile38 pod `p` with its object (content, for comparing nodes). */
+    async collectionOn(p: SimPod, key = "fleet"): Promise<Map<string, string>> {
+        return parseCollection(await this.nodeCall(p, scanCommand(key), 15_000), p.name, key);
     }
 
     /** Writer options for the client pod: every sentinel by its pod FQDN. */

@@ -15,6 +15,13 @@ export interface Ack {
     ackAt: number;
 }
 
+/** A write that failed: the error, when it was sent and when it failed (ms since epoch). */
+export interface WriteError {
+    message: string;
+    sentAt: number;
+    at: number;
+}
+
 export interface WriterOptions {
     sentinels: { host: string; port: number }[];
     masterName: string;
@@ -24,11 +31,25 @@ export interface WriterOptions {
     key?: string;
     /** Delay between two writes. @default 10 */
     intervalMs?: number;
+    /**
+     * Write to this node only, never asking the sentinels (a client pinned to one address, as one
+     * on the far side of a partition): what that node acknowledges, and when. @default sentinels
+     */
+    direct?: { host: string; port: number };
 }
 
 /** The ioredis client as the README shows it (testing/clients/ioredis/tile38Client.ts). */
 export function sentinelClient(o: WriterOptions): Redis {
     return tile38Client(o.sentinels, o.masterName, o.tile38Password, o.sentinelPassword);
+}
+
+/** A client pinned to `o.direct`: fails fast, reconnects to that address only. */
+function directClient(o: WriterOptions, to: { host: string; port: number }): Redis {
+    return new Redis({ host: to.host, port: to.port, password: o.tile38Password, connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
+}
+
+function clientFor(o: WriterOptions): Redis {
+    return o.direct ? directClient(o, o.direct) : sentinelClient(o);
 }
 
 /** Bound on one write, above ioredis' own commandTimeout (1 s). */
@@ -49,7 +70,7 @@ export class PointWriter {
     /** How often each error message was seen. */
     readonly errorCounts = new Map<string, number>();
     /** Every failed write: message, when it was sent and when it failed (ms since epoch). */
-    readonly errorLog: { message: string; sentAt: number; at: number }[] = [];
+    readonly errorLog: WriteError[] = [];
     private running = false;
     private loop: Promise<void> | undefined;
     private seq = 0;
@@ -59,7 +80,7 @@ export class PointWriter {
     readonly key: string;
 
     constructor(private readonly o: WriterOptions, private readonly prefix = "p") {
-        this.client = sentinelClient(o);
+        this.client = clientFor(o);
         this.client.on("error", () => undefined);
         this.key = o.key ?? "fleet";
     }
@@ -103,7 +124,7 @@ export class PointWriter {
     private replaceClient(): void {
         this.replacedClients++;
         this.client.disconnect();
-        this.client = sentinelClient(this.o);
+        this.client = clientFor(this.o);
         this.client.on("error", () => undefined);
     }
 

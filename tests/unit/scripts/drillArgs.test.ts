@@ -14,4 +14,13 @@ describe("parseDrillArgs", () => {
         expect(() => parseDrillArgs(["--clients", "--scenarios", "kill,nap"])).toThrow(/unknown nap \(known: kill, kills, freeze, hand-over, rolling\)/);
         expect(() => parseDrillArgs(["--clients", "--target", "kubernetes"])).toThrow(/--clients runs the docker \(dev\) topology only/);
     });
+
+    it("takes --partitions with a subset of its scenarios, and refuses mixing modes", () => {
+        expect(parseDrillArgs(["--partitions"])).toMatchObject({ partitions: true, partitionScenarios: ["isolated", "from-sentinels", "from-followers", "one-sentinel", "flapping"] });
+        expect(parseDrillArgs(["--partitions", "--scenarios", "flapping,isolated"])).toMatchObject({ partitions: true, partitionScenarios: ["flapping", "isolated"] });
+        expect(() => parseDrillArgs(["--partitions", "--scenarios", "kill"])).toThrow(/unknown kill \(known: isolated, from-sentinels/);
+        expect(() => parseDrillArgs(["--partitions", "--clients"])).toThrow(/do not go together/);
+        expect(() => parseDrillArgs(["--scenarios", "kill"])).toThrow(/goes with --clients or --partitions/);
+        expect(() => parseDrillArgs(["--partitions", "--target", "kubernetes"])).toThrow(/takes no --target or --stack/);
+    });
 });
