@@ -106,7 +106,7 @@ export function parseDrillArgs(argv: string[]): Args {
 export function partitionGoalsMet(r: PartitionResult): boolean {
     const noFailoverExpected = r.scenario === "from-followers" || r.scenario === "one-sentinel";
     return (
-        r.acknowledged_after_bound === 0 &&
+        (r.acknowledged_after_bound ?? 0) === 0 &&
         r.concurrent_leaders_ms === 0 &&
         r.leaders_at_end === 1 &&
         r.data_identical &&

@@ -51,8 +51,11 @@ export interface PartitionResult {
     cut_to_new_leader_ms: number | null;
     /** down-after + 1 s: the longest an isolated leader may acknowledge writes after the cut. */
     bound_ms: number;
-    /** Writes the old leader acknowledged later than `bound_ms` after the cut (goal: 0). */
-    acknowledged_after_bound: number;
+    /**
+     * Writes the old leader acknowledged later than `bound_ms` after the cut, while cut (goal: 0);
+     * null where the leader is not held cut off from the sentinels (it must go on writing there).
+     */
+    acknowledged_after_bound: number | null;
     /** Every acknowledged write (all writers), and those the final leader does not hold. */
     writes_acknowledged: number;
     writes_lost: number;
@@ -60,6 +63,8 @@ export interface PartitionResult {
     lost_window_ms: [number, number] | null;
     /** Total time in which two nodes acknowledged writes at once (goal: 0). */
     concurrent_leaders_ms: number;
+    /** Per node: writes the client pinned to it got acknowledged, and its stints of acknowledging ([from, to] ms after the cut). */
+    acknowledged_by_node: Record<string, { acknowledged: number; stints: [number, number][] }>;
     /** "fenced" lines the Tile38 nodes logged during the scenario. */
     fences: number;
     /** Leaders (role master) at the end. */
@@ -252,11 +257,12 @@ export async function runPartitionScenario(c: K8sCluster, scenario: PartitionSce
         cut_to_fence_ms: refused ? refused.at - cutAt : null,
         cut_to_new_leader_ms: newLeaderAt === null ? null : newLeaderAt - cutAt,
         bound_ms: bound,
-        acknowledged_after_bound: oldWrites.acks.filter((a) => a.ackAt > cutAt + bound && a.ackAt < healedAt).length,
+        acknowledged_after_bound: scenario === "isolated" || scenario === "from-sentinels" ? oldWrites.acks.filter((a) => a.ackAt > cutAt + bound && a.ackAt < healedAt).length : null,
         writes_acknowledged: all.length,
         writes_lost: lost.length,
         lost_window_ms: lost.length ? [Math.min(...lost.map((a) => a.ackAt)) - cutAt, Math.max(...lost.map((a) => a.ackAt)) - cutAt] : null,
         concurrent_leaders_ms: concurrentAckMs(perNode),
+        acknowledged_by_node: Object.fromEntries(perNode.map((w) => [w.node, { acknowledged: w.acks.length, stints: ackStints(w).map(([a, b]) => [a - cutAt, b - cutAt] as [number, number]) }])),
         fences: c.nodes.reduce((n, p, i) => n + fenceLines(p) - fencesBefore[i], 0),
         leaders_at_end: leaders.length,
         data_identical: same.identical,
@@ -291,7 +297,7 @@ export function describePartitionResults(rs: PartitionResult[]): string {
             .map(
                 (r) =>
                     `${r.scenario.padEnd(15)} failover ${r.failover ? `yes (${r.old_leader} → ${r.new_leader}, ${ms(r.cut_to_new_leader_ms)})` : "no"}; ` +
-                    `fence ${ms(r.cut_to_fence_ms)} (bound ${r.bound_ms} ms), acknowledged after the bound ${r.acknowledged_after_bound}; ` +
+                    `fence ${ms(r.cut_to_fence_ms)} (bound ${r.bound_ms} ms), acknowledged after the bound ${r.acknowledged_after_bound ?? "n/a"}; ` +
                     `writes ${r.writes_acknowledged} acknowledged, ${r.writes_lost} lost${r.lost_window_ms ? ` (acknowledged ${r.lost_window_ms[0]}..${r.lost_window_ms[1]} ms after the cut)` : ""}; ` +
                     `two leaders at once ${r.concurrent_leaders_ms} ms; fences ${r.fences}; leaders at the end ${r.leaders_at_end}; data ${r.data_identical ? `identical (${ms(r.converge_ms)} after healing)` : `DIFFERS: ${r.differences.join("; ")}`}`,
             )
