@@ -29,8 +29,7 @@ import { K8sCluster } from "../tests/integration/harness/k8sCluster";
 import { netnsSkipReason } from "../tests/integration/harness/netns";
 import { PodCuts, partitionSkipReason } from "../tests/integration/harness/partition";
 import { SimPod } from "../tests/integration/harness/podSim";
-import { describeDifference, sameCollection } from "../tests/integration/harness/points";
-import { sleep, waitFor } from "../tests/integration/harness/wait";
+import { sleep } from "../tests/integration/harness/wait";
 import { Ack, WriteError } from "../tests/integration/harness/writer";
 
 export const PARTITION_SCENARIOS = ["isolated", "from-sentinels", "from-followers", "one-sentinel", "flapping"] as const;
@@ -138,32 +137,6 @@ async function leadersNow(c: K8sCluster): Promise<SimPod[]> {
     return st.filter((n): n is SimPod => n !== undefined);
 }
 
-/** Waits (bounded) until every node holds exactly the leader's points; the differences otherwise. */
-async function waitIdentical(c: K8sCluster, timeoutMs: number): Promise<{ identical: boolean; ms: number | null; differences: string[] }> {
-    const t0 = Date.now();
-    let differences: string[] = [];
-    try {
-        await waitFor(
-            async () => {
-                const leader = await c.waitHealthy(Math.max(1000, t0 + timeoutMs - Date.now()));
-                const mine = await c.collectionOn(leader);
-                differences = [];
-                for (const n of c.nodes) {
-                    if (n === leader) continue;
-                    const theirs = await c.collectionOn(n).catch((e: Error) => e);
-                    if (theirs instanceof Error) differences.push(`${n.name}: ${theirs.message}`);
-                    else if (!sameCollection(theirs, mine)) differences.push(`${n.name}: ${describeDifference(theirs, mine)}`);
-                }
-                return differences.length === 0 ? true : undefined;
-            },
-            { timeoutMs, what: "every node to hold exactly the leader's points", intervalMs: 1000 },
-        );
-        return { identical: true, ms: Date.now() - t0, differences: [] };
-    } catch {
-        return { identical: false, ms: null, differences };
-    }
-}
-
 /** Runs one scenario on a healthy cluster (see the file comment); heals whatever happens. */
 export async function runPartitionScenario(c: K8sCluster, scenario: PartitionScenario, say: (l: string) => void = () => undefined): Promise<PartitionResult> {
     const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
@@ -239,7 +212,7 @@ export async function runPartitionScenario(c: K8sCluster, scenario: PartitionSce
         const w = await c.client.stopWriter(pinned[i]);
         perNode.push({ node: n.name, acks: w.acks, errors: w.errorLog });
     }
-    const same = await waitIdentical(c, 120_000);
+    const same = await c.waitIdenticalData(120_000);
     const final = await c.waitHealthy(60_000);
     const held = new Set((await c.collectionOn(final)).keys());
     const all = [...viaSentinels.acks, ...perNode.flatMap((w) => w.acks)];

@@ -385,10 +385,31 @@ start_leader() {
   start_server
 }
 
+# One server per data directory. A force-deleted pod keeps running beside its replacement on the
+# same volume for a while (ReadWriteOnce allows any pod on the node), as can a container whose
+# successor starts early: two tile38-server processes appending to one AOF corrupt it, and the old
+# incarnation's files (hand-over marker) are not the new one's to remove (seen on a real kubelet).
+# The lock is taken on fd 9, which the server inherits: free only once both have exited.
+take_data_lock() {
+  exec 9>>"$DATA_DIR/.tile38-ha.lock"
+  flock -n 9 && return 0
+  log "another process (an earlier incarnation of this node) still uses $DATA_DIR: waiting until it exits"
+  _lock_end=$(( $(date +%s) + STARTUP_TIMEOUT ))
+  until flock -n 9; do
+    if [ "$(date +%s)" -ge "$_lock_end" ]; then
+      log "$DATA_DIR is still in use after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "$DATA_DIR is free: starting"
+}
+
 main() {
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
   mkdir -p "$DATA_DIR"
+  take_data_lock
   _deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
   while :; do
     if _leader=$(leader_from_sentinels); then
