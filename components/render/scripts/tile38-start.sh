@@ -390,9 +390,11 @@ start_leader() {
 # successor starts early: two tile38-server processes appending to one AOF corrupt it, and the old
 # incarnation's files (hand-over marker) are not the new one's to remove (seen on a real kubelet).
 # The lock is taken on fd 9, which the server inherits: free only once both have exited.
+DATA_LOCKED=""
 take_data_lock() {
+  [ -z "$DATA_LOCKED" ] || return 0 # main runs again after a resync: the lock is still held
   exec 9>>"$DATA_DIR/.tile38-ha.lock"
-  flock -n 9 && return 0
+  flock -n 9 && { DATA_LOCKED=1; return 0; }
   log "another process (an earlier incarnation of this node) still uses $DATA_DIR: waiting until it exits"
   _lock_end=$(( $(date +%s) + STARTUP_TIMEOUT ))
   until flock -n 9; do
@@ -402,6 +404,7 @@ take_data_lock() {
     fi
     sleep 0.5
   done
+  DATA_LOCKED=1
   log "$DATA_DIR is free: starting"
 }
 
