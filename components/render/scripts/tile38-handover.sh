@@ -92,17 +92,20 @@ handover() {
   log "read-only; waiting for $(echo "$_followers" | tr '\n' ' ')to hold every write"
   # shellcheck disable=SC2086 # one node per word
   followers_synced $_followers || { writable_again "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
-  _asked=""
+  _asked=""; _inprog=""
   for _s in $SENTINELS; do
     _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
     # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
-    # failover (Tile38 replicas never report master_link_status): another sentinel can do it.
+    # failover (Tile38 replicas never report master_link_status), or running one of this node
+    # right now (an earlier hand-over cut short: a force-deleted pod's preStop gets 1 s): another
+    # sentinel can start one; if none does, wait for that one as for ours, read-only.
     case "$_ans" in
       +OK) log "sentinel $_s started the failover"; _asked=1; break ;;
+      -INPROG*) log "sentinel $_s has a failover in progress"; _inprog=1 ;;
       *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;
     esac
   done
-  [ -n "$_asked" ] || { writable_again "no sentinel started a failover"; return 1; }
+  [ -n "$_asked$_inprog" ] || { writable_again "no sentinel started a failover"; return 1; }
   while :; do
     if _leader=$(leader_from_sentinels); then
       # shellcheck disable=SC2086 # "host port"
