@@ -33,6 +33,7 @@ export const SECTION_FIELDS = {
         image: str,
         port: int,
         ports: { kind: "intArray" },
+        fenceAfterMilliseconds: int,
         maxMemory: str,
         replicaPriority: int,
         startupTimeoutSeconds: int,

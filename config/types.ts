@@ -51,6 +51,16 @@ export interface Tile38Settings {
      */
     startupTimeoutSeconds: number;
     /**
+     * Self-fencing bound: a leader that cannot get a majority of ALL the sentinels to confirm
+     * that it leads (they do not answer, or name another node) for this long turns itself
+     * read-only (`READONLY yes`), and writable again only once a majority names it again. It
+     * bounds what a leader cut off from the sentinels (or frozen) acknowledges before the other
+     * side promotes a follower, whose writes would otherwise be silently discarded when it
+     * rejoins. Must be from 1000 to `sentinel.downAfterMilliseconds`. Milliseconds.
+     * @default `sentinel.downAfterMilliseconds` − 1000, at least 1000 (2000 with the default 3000)
+     */
+    fenceAfterMilliseconds?: number;
+    /**
      * Port for Tile38's Prometheus metrics (`--metrics-addr`); unset = metrics off.
      * Docker: node `i` uses `metricsPort + i`.
      * @default undefined

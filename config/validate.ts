@@ -110,6 +110,14 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
             "make failoverTimeoutMilliseconds larger than downAfterMilliseconds (e.g. 6x)",
         );
     }
+    const fence = cfg.tile38.fenceAfterMilliseconds;
+    if (fence !== undefined && (!Number.isInteger(fence) || fence < 1000 || fence > cfg.sentinel.downAfterMilliseconds)) {
+        add(
+            "tile38.fenceAfterMilliseconds",
+            `${fence} ms is outside 1000..${cfg.sentinel.downAfterMilliseconds} (sentinel.downAfterMilliseconds)`,
+            "a leader must fence itself no later than the other side can promote a follower, and not on a 1 s hiccup: leave it unset (down-after − 1000) or pick a value in that range",
+        );
+    }
     if (cfg.tile38.replicaPriority < 1) {
         add("tile38.replicaPriority", `must be at least 1 (got ${cfg.tile38.replicaPriority}); 0 would make every node ineligible`, "use 100");
     }

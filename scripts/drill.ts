@@ -21,11 +21,26 @@
  *   follows it;
  * - writes_acknowledged / writes_lost: acknowledged writes of the phase, and those the final
  *   leader does not hold;
- * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's.
+ * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's;
+ * - fences (own cluster only): times a leader fenced itself (must be 0: no partition here).
  * Prints a table; with `--json` the last line is one JSON object.
+ *
+ * `--clients [--scenarios kill,kills,freeze,hand-over,rolling]`: the client matrix instead (ioredis,
+ * redis-py, go-redis and Lettuce writing at once through kills, back-to-back kills, a frozen leader,
+ * a hand-over and a rolling restart; see scripts/drillClients.ts). Exit 1 if a client lost an
+ * acknowledged write or got stuck.
+ *
+ * `--partitions [--scenarios isolated,from-sentinels,from-followers,one-sentinel,flapping]`: real
+ * network cuts in the Kubernetes pod simulator instead (scripts/drillPartitions.ts). Exit 1 if
+ * the old leader acknowledged a write after the bound, two nodes acknowledged writes at once, a
+ * scenario without a failover lost a write or fenced, or the nodes' data differ.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
+import { describeClientFigures, drillClients, Scenario, SCENARIOS } from "./drillClients";
 import { drillKubernetes } from "./drillKubernetes";
+import { describePartitionResults, drillPartitions, PARTITION_SCENARIOS, PartitionResult, PartitionScenario } from "./drillPartitions";
 import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cluster";
 import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
 import { collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
@@ -40,16 +55,26 @@ interface Args {
     target: "docker" | "kubernetes";
     /** A deployed Docker stack to drill (its `pulumi stack output`) instead of a cluster of its own. */
     stack?: string;
+    /** The client matrix (scripts/drillClients.ts) instead of the ioredis drill. */
+    clients: boolean;
+    scenarios: Scenario[];
+    /** Network cuts in the pod simulator (scripts/drillPartitions.ts) instead. */
+    partitions: boolean;
+    partitionScenarios: PartitionScenario[];
 }
 
-const USAGE = "usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME]";
+const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]]`;
 
 export function parseDrillArgs(argv: string[]): Args {
-    const args: Args = { kills: 5, json: false, target: "docker" };
+    const args: Args = { kills: 5, json: false, target: "docker", clients: false, scenarios: [...SCENARIOS], partitions: false, partitionScenarios: [...PARTITION_SCENARIOS] };
+    let scenarios: string[] | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--json") args.json = true;
         else if (a === "--kills") args.kills = Number(argv[++i]);
+        else if (a === "--clients") args.clients = true;
+        else if (a === "--partitions") args.partitions = true;
+        else if (a === "--scenarios") scenarios = String(argv[++i]).split(",");
         else if (a === "--target") {
             const t = argv[++i];
             if (t !== "docker" && t !== "kubernetes") throw new Error(`--target must be docker or kubernetes (got ${String(t)})\n${USAGE}`);
@@ -60,9 +85,33 @@ export function parseDrillArgs(argv: string[]): Args {
             args.stack = name;
         } else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
+    if (args.clients && args.partitions) throw new Error(`--clients and --partitions do not go together\n${USAGE}`);
+    if (scenarios) {
+        const known: readonly string[] = args.partitions ? PARTITION_SCENARIOS : args.clients ? SCENARIOS : [];
+        if (known.length === 0) throw new Error(`--scenarios goes with --clients or --partitions\n${USAGE}`);
+        const bad = scenarios.filter((x) => !known.includes(x));
+        if (bad.length) throw new Error(`--scenarios: unknown ${bad.join(", ")} (known: ${known.join(", ")})\n${USAGE}`);
+        if (args.partitions) args.partitionScenarios = scenarios as PartitionScenario[];
+        else args.scenarios = scenarios as Scenario[];
+    }
+    if (args.partitions && (args.stack || args.target !== "docker")) throw new Error(`--partitions runs the pod simulator of its own; it takes no --target or --stack\n${USAGE}`);
+    if (args.clients && args.target !== "docker") throw new Error(`--clients runs the docker (dev) topology only\n${USAGE}`);
     if (!Number.isInteger(args.kills) || args.kills < 1 || args.kills > 100) throw new Error(`--kills must be a whole number from 1 to 100\n${USAGE}`);
+    if (args.stack && args.clients) throw new Error(`--stack and --clients do not go together\n${USAGE}`);
     if (args.stack && args.target !== "docker") throw new Error(`--stack drills a deployed Docker stack; it does not go with --target ${args.target}\n${USAGE}`);
     return args;
+}
+
+/** Issue 19's goals for one scenario (the suite asserts the same). */
+export function partitionGoalsMet(r: PartitionResult): boolean {
+    const noFailoverExpected = r.scenario === "from-followers" || r.scenario === "one-sentinel";
+    return (
+        (r.acknowledged_after_bound ?? 0) === 0 &&
+        r.concurrent_leaders_ms === 0 &&
+        r.leaders_at_end === 1 &&
+        r.data_identical &&
+        (!noFailoverExpected || (!r.failover && r.fences === 0 && r.writes_lost === 0))
+    );
 }
 
 const log = (quiet: boolean, msg: string) => {
@@ -202,7 +251,14 @@ async function nodesDifferingFromLeader(c: ClusterProbe, leader: number, key: st
 async function runDocker(args: Args): Promise<DrillResult & Record<string, unknown>> {
     const c = await Tile38Cluster.start({ label: "tile38-ha-drill", sentinelPort: 27100, tile38Port: 27110 }, 90000);
     try {
-        return await runDrill(c, args.kills);
+        const result = await runDrill(c, args.kills);
+        // No kill or hand-over may make a leader fence itself (a false positive costs writes).
+        const logs = path.join(c.h.root, "logs");
+        const fences = fs
+            .readdirSync(logs)
+            .filter((f) => /tile38-\d/.test(f))
+            .reduce((n, f) => n + (fs.readFileSync(path.join(logs, f), "utf8").match(/ fenced: /g) ?? []).length, 0);
+        return { ...result, fences };
     } finally {
         await c.cleanup();
     }
@@ -225,9 +281,21 @@ async function main(): Promise<number> {
         return 2;
     }
     const skip = args.stack ? undefined : tile38SkipReason();
+    if (args.partitions && !skip) {
+        const rs = await drillPartitions({ scenarios: args.partitionScenarios, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+        process.stdout.write(describePartitionResults(rs));
+        if (args.json) process.stdout.write(`${JSON.stringify(rs)}\n`);
+        return rs.every(partitionGoalsMet) ? 0 : 1;
+    }
     if (skip) {
         process.stderr.write(`drill: cannot run: ${skip}\n`);
         return 3;
+    }
+    if (args.clients) {
+        const matrix = await drillClients({ scenarios: args.scenarios, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+        process.stdout.write(describeClientFigures(matrix));
+        if (args.json) process.stdout.write(`${JSON.stringify(matrix)}\n`);
+        return matrix.lost_total === 0 && matrix.stuck_total === 0 ? 0 : 1;
     }
     let result: DrillResult & Record<string, unknown>;
     if (args.target === "kubernetes") {
@@ -240,7 +308,7 @@ async function main(): Promise<number> {
     }
     process.stdout.write(describeFigures(result, args.target));
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    const sameData = result.nodes_differing_from_leader === undefined || result.nodes_differing_from_leader === 0;
+    const sameData = (result.nodes_differing_from_leader ?? 0) === 0 && (result.fences ?? 0) === 0;
     return result.unplanned.failed_runs === 0 && result.unplanned.writes_lost === 0 && result.planned.writes_lost === 0 && sameData ? 0 : 1;
 }
 

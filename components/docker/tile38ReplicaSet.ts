@@ -91,8 +91,10 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
                     ],
                     volumes: [{ volumeName: this.volumes[i].name, containerPath: "/data" }],
                     // HEALTHZ needs no password and fails on a follower that has not caught up.
+                    // Healthy: HEALTHZ (serving, caught up) and the start script's ready mark
+                    // (leading, or its AOF checked against its leader's: it will not resync).
                     // busybox wget -T crashes: the health check's own timeout bounds it.
-                    healthcheck: { tests: ["CMD-SHELL", `wget -q -O /dev/null http://${local}:${node.port}/healthz || exit 1`], ...HEALTHCHECK_TIMINGS },
+                    healthcheck: { tests: ["CMD-SHELL", `wget -q -O /dev/null http://${local}:${node.port}/healthz && test -f /data/.tile38-ha-ready || exit 1`], ...HEALTHCHECK_TIMINGS },
                     ...rolloutSettings(config.docker, grace),
                     labels: [
                         { label: "tile38-ha.role", value: "tile38" },

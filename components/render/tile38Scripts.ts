@@ -22,6 +22,7 @@ function settings(topo: Topology): Record<string, string | number> {
         STARTUP_TIMEOUT: topo.startupTimeoutSeconds,
         FAILOVER_TIMEOUT_MS: topo.failoverTimeoutMilliseconds,
         HANDOVER_SYNC_SECONDS: topo.handoverSyncSeconds,
+        FENCE_AFTER_MS: topo.fenceAfterMilliseconds,
         MAXMEMORY: topo.maxMemory ?? "",
         MANAGED_KEYS: MANAGED_TILE38_KEYS.join(" "),
     };

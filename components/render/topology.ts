@@ -44,6 +44,8 @@ export interface Topology {
     handoverSyncSeconds: number;
     /** Seconds a starting process waits for the sentinels/peers before it exits to be retried. */
     startupTimeoutSeconds: number;
+    /** Milliseconds a leader goes without a majority of sentinels confirming it before it turns read-only. */
+    fenceAfterMilliseconds: number;
     nodes: Tile38Node[];
     sentinels: SentinelNode[];
 }
@@ -60,6 +62,11 @@ export function isIpLiteral(host: string): boolean {
  */
 export const HANDOVER_SYNC_SECONDS = 10;
 
+/** The self-fencing bound: the stack's, else down-after − 1000 ms, at least 1000 ms. */
+export function fenceAfterMilliseconds(cfg: StackConfig): number {
+    return cfg.tile38.fenceAfterMilliseconds ?? Math.max(1000, cfg.sentinel.downAfterMilliseconds - 1000);
+}
+
 function common(cfg: StackConfig): Omit<Topology, "nodes" | "sentinels" | "hostnames"> {
     return {
         masterName: cfg.masterName,
@@ -71,6 +78,7 @@ function common(cfg: StackConfig): Omit<Topology, "nodes" | "sentinels" | "hostn
         replicaPriority: cfg.tile38.replicaPriority,
         startupTimeoutSeconds: cfg.tile38.startupTimeoutSeconds,
         handoverSyncSeconds: HANDOVER_SYNC_SECONDS,
+        fenceAfterMilliseconds: fenceAfterMilliseconds(cfg),
     };
 }
 

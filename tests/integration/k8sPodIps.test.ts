@@ -7,10 +7,12 @@
  * One cluster goes through the scenarios in order. No timed assertions: every wait is bounded
  * and generous; figures come from `npm run drill -- --target kubernetes`.
  */
+import * as fs from "fs";
 import * as net from "net";
 import { describeUnless, tile38SkipReason } from "./harness/cluster";
 import { K8sCluster } from "./harness/k8sCluster";
 import { netnsSkipReason } from "./harness/netns";
+import { nodeStatusCommands, parseNodeStatus } from "./harness/nodeStatus";
 import { SimPod } from "./harness/podSim";
 import { withLogs } from "./harness/processes";
 import { sleep, waitFor } from "./harness/wait";
@@ -256,5 +258,74 @@ describeInSimulator("kubernetes target with changing pod IPs (pod simulator, rea
             await waitFor(() => k.ipLiteralsInConfigs().length === 0, { timeoutMs: 30_000, what: "every config to hold no IP" });
         }),
         HEALTHY_MS * 2,
+    );
+
+    /** tile38-server processes per data directory (this machine's view: every incarnation). */
+    function serversPerVolume(): Map<string, number> {
+        const counts = new Map<string, number>();
+        for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+            let argv: string[];
+            try {
+                argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+            } catch {
+                continue;
+            }
+            if (!argv[0]?.endsWith("tile38-server")) continue;
+            const dir = argv[argv.indexOf("-d") + 1];
+            counts.set(dir, (counts.get(dir) ?? 0) + 1);
+        }
+        return counts;
+    }
+
+    test(
+        "h. the leader pod force-deleted (--grace-period=0 --force), twice: never two servers on one volume, never two writable leaders, nothing lost, every node the same data",
+        withLogs(logs, async () => {
+            const k = cl();
+            await k.waitHealthy(HEALTHY_MS);
+            await k.client.startWriter(k.writerOptions(10), "force");
+            let maxServers = 0;
+            let maxWritable = 0;
+            const extra: { ip: string }[] = []; // old incarnations, reachable only by their old IP
+            let sampling = true;
+            const sampler = (async () => {
+                while (sampling) {
+                    maxServers = Math.max(maxServers, ...serversPerVolume().values());
+                    const targets = [...k.nodes.filter((n) => k.sim.running(n)).map((n) => n.fqdn), ...extra.map((e) => e.ip)];
+                    const writable = await Promise.all(
+                        targets.map(async (host) => {
+                            try {
+                                const st = parseNodeStatus(await k.client.pipeline(host, k.tile38Port, nodeStatusCommands(k.passwords.tile38), 1000));
+                                return st?.role === "master" && !st.readOnly;
+                            } catch {
+                                return false;
+                            }
+                        }),
+                    );
+                    maxWritable = Math.max(maxWritable, writable.filter(Boolean).length);
+                    await sleep(100);
+                }
+            })();
+            try {
+                for (let run = 0; run < 2; run++) {
+                    const leader = await k.waitHealthy(HEALTHY_MS);
+                    extra.push({ ip: leader.ips[leader.ips.length - 1] });
+                    const { gone } = await k.sim.forceDeletePod(leader.name, 5000);
+                    await gone;
+                    extra.pop();
+                    await k.waitHealthy(HEALTHY_MS);
+                }
+            } finally {
+                sampling = false;
+                await sampler;
+            }
+            expect(maxServers).toBe(1);
+            expect(maxWritable).toBe(1);
+            const { acks, lost } = await stopWriterAndCheck();
+            expect(acks.length).toBeGreaterThan(50);
+            expect(lost).toEqual([]);
+            const same = await k.waitIdenticalData(HEALTHY_MS);
+            expect(same.differences).toEqual([]);
+        }),
+        HEALTHY_MS * 3,
     );
 });

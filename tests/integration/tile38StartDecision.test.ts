@@ -24,6 +24,7 @@ import { renderStack, RenderedStack, testStackConfig } from "./harness/render";
 import { pairs, resp } from "./harness/resp";
 import { RunningSentinel, startSentinel } from "./harness/sentinels";
 import { runTile38Start, runTile38Stop, Tile38Run, Tile38RunOptions, writeRecorder } from "./harness/tile38";
+import { waitFor } from "./harness/wait";
 
 const PASSWORDS = { tile38: "t38-Secret.pw_1", sentinel: "sentinel-Secret.pw_2" };
 const STARTUP_TIMEOUT_S = 3;
@@ -182,6 +183,33 @@ describe("Tile38 start script (busybox sh) against real sentinels", () => {
                 for (const sock of sockets) sock.destroy();
                 await closed;
             }
+        }),
+    );
+
+    it(
+        "a node whose data directory an earlier incarnation still uses waits for it: never two servers on one AOF",
+        withLogs(logs, async () => {
+            const flock = which("flock", ["/usr/bin"]);
+            if (!flock) throw new Error("flock is not installed (util-linux)");
+            const holdLock = (dir: string, seconds: number) =>
+                h.start({ name: "earlier-incarnation", command: flock, args: [path.join(dir, ".tile38-ha.lock"), "sleep", String(seconds)], env: { PATH: pathValue } });
+            const held = h.dir("node-1-held");
+            const holder = holdLock(held, 60);
+            await waitFor(() => fs.existsSync(path.join(held, ".tile38-ha.lock")), { timeoutMs: 5000, what: "the lock file" });
+            const refused = await runTile38Start(h, opts(0, held, { timeoutMs: (STARTUP_TIMEOUT_S + 10) * 1000 }));
+            expect(refused.status.code).toBe(1);
+            expect(refused.exec).toBeUndefined();
+            expect(refused.config).toBeUndefined();
+            expect(refused.log).toContain("still uses");
+            await holder.stop(2000);
+
+            const freed = h.dir("node-1-freed");
+            holdLock(freed, 2);
+            await waitFor(() => fs.existsSync(path.join(freed, ".tile38-ha.lock")), { timeoutMs: 5000, what: "the lock file" });
+            const run = await runTile38Start(h, opts(0, freed));
+            expectExecedServer(run, 0, freed);
+            expect(run.log).toContain("still uses");
+            expect(run.log).toContain("is free: starting");
         }),
     );
 

@@ -94,6 +94,22 @@ sentinel_leader() {
   [ -n "$_la" ] && printf '%s\n' "$_la"
 }
 
+# sentinel_view HOST:PORT : "named_host named_port master_host master_port flags ok_ping_ms": the
+# leader it names (get-master-addr-by-name, the promoted node once a failover reconfigures), and
+# from SENTINEL MASTER the node it monitors, its flags (s_down, o_down, failover_in_progress…) and
+# the ms since that node last answered its PING; fails when it does not answer.
+sentinel_view() {
+  _sv=$({ resp SENTINEL get-master-addr-by-name "$MASTER_NAME"; resp SENTINEL MASTER "$MASTER_NAME"; } |
+    rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk '
+      NR == 1 && $0 != "*2" { exit }
+      NR == 3 { nh = $0 } NR == 5 { np = $0 }
+      NR <= 5 || /^[$*]/ { next }
+      k != "" { v[k] = $0; k = ""; next }
+      $0 == "ip" || $0 == "port" || $0 == "flags" || $0 == "last-ok-ping-reply" { k = $0 }
+      END { if (np != "" && v["port"] != "") print nh, np, v["ip"], v["port"], v["flags"], v["last-ok-ping-reply"] }')
+  [ -n "$_sv" ] && printf '%s\n' "$_sv"
+}
+
 # leader_among SENTINEL... : prints "host port" of the leader named by the most of these
 # sentinels that answer (host:port each); fails when none answers.
 leader_among() {

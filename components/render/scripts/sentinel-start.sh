@@ -105,6 +105,7 @@ watchdog() {
   _strikes=0
   while sleep 1; do
     forget_replicas_known_by_ip
+    end_reconf_phase || true
     _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
     _theirs=$(peers_leader) || { _strikes=0; continue; }
     if [ "$_mine" = "$_theirs" ] || [ "$(node_role "${_theirs% *}:${_theirs##* }")" != master ] ||
@@ -140,6 +141,55 @@ forget_replicas_known_by_ip() {
   NEXT_RESET=$((_now + RESET_PAUSE))
   log "watchdog: a replica is known by its IP address $_ip, not by name: SENTINEL RESET"
   sentinel_call "$SELF" SENTINEL RESET "$MASTER_NAME" >/dev/null
+}
+
+# Tile38 replicas never report master_link_status, so the sentinel that led a failover stays in its
+# reconf phase for failover-timeout, and all that time SENTINEL MASTER(S) lists the OLD leader
+# (GET-MASTER-ADDR-BY-NAME already names the new one). redis-py asks SENTINEL MASTERS: it was sent
+# to the old address, now a follower or dead. Once the promoted node leads (INFO role:master) and
+# every other node that answers follows it, the phase is over in fact: failover-timeout is lowered
+# to 1 ms so that Sentinel ends the phase at its next tick (+failover-end-for-timeout: it switches
+# to the new leader and sends SLAVEOF only to replicas it has not reconfigured), then set back to
+# the rendered value. A node that answers but cannot say whom it follows (catching up) keeps the
+# phase going; a node that does not answer is down, and Sentinel does not wait for it either. Any
+# other time a failover-timeout other than the rendered one (this watchdog died half-way) is reset.
+end_reconf_phase() {
+  _m=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
+  _ft=$(printf '%s\n' "$_m" | pairs_field failover-timeout)
+  case "$(printf '%s\n' "$_m" | pairs_field flags)" in
+    *failover_in_progress*) ;;
+    *)
+      if [ -n "$_ft" ] && [ "$_ft" != "$FAILOVER_TIMEOUT_MS" ]; then
+        log "watchdog: failover-timeout is $_ft, not $FAILOVER_TIMEOUT_MS: set back"
+        sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout "$FAILOVER_TIMEOUT_MS" >/dev/null
+      fi
+      return 0 ;;
+  esac
+  _listed="$(printf '%s\n' "$_m" | pairs_field ip):$(printf '%s\n' "$_m" | pairs_field port)"
+  _new=$(sentinel_leader "$SELF") || return 0
+  _new_ep="${_new% *}:${_new##* }"
+  # GET-MASTER-ADDR-BY-NAME names the promoted node only in the reconf phase.
+  [ "$_new_ep" != "$_listed" ] || return 0
+  [ "$(node_role "$_new_ep")" = master ] || return 0
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$_new_ep" ] && continue
+    _info=$(rcall "${_n%:*}" "${_n##*:}" "$TILE38_PASSWORD" INFO replication)
+    [ -n "$_info" ] || continue
+    [ "$(printf '%s\n' "$_info" | info_field role)" = slave ] || return 0
+    [ "$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)" = "$_new_ep" ] || return 0
+  done
+  log "watchdog: $_new_ep leads and every node that answers follows it: ending the failover's reconfiguration phase"
+  sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout 1 >/dev/null
+  _i=0
+  while [ "$_i" -lt 30 ] && [ "$(master_entry)" != "$_new_ep" ]; do sleep 0.1; _i=$((_i + 1)); done
+  sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout "$FAILOVER_TIMEOUT_MS" >/dev/null
+  log "watchdog: SENTINEL MASTER now lists $(master_entry) (failover-timeout back to $FAILOVER_TIMEOUT_MS)"
+}
+
+# master_entry: host:port this sentinel's SENTINEL MASTER entry lists (what SENTINEL MASTERS shows).
+master_entry() {
+  _me=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
+  echo "$(printf '%s\n' "$_me" | pairs_field ip):$(printf '%s\n' "$_me" | pairs_field port)"
 }
 
 # remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass).

@@ -26,6 +26,16 @@ caught_up_followers() {
   done
 }
 
+# subscribe NODE CHANNEL FILE: subscribes to CHANNEL on NODE, the replies in FILE, for at most
+# HANDOVER_SYNC_SECONDS + 1 s. The PIDs of the feeding sleep and of nc go to FILE.pids: `kill $!`
+# of a background pipeline ends only its last command, and the others kept the preStop hook's
+# output open: on a real kubelet every leader stop took 11 s longer.
+subscribe() {
+  # shellcheck disable=SC2016 # $$ and $1.. expand in the inner shell
+  { resp AUTH "$TILE38_PASSWORD"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 1))"; } |
+    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "${1%:*}" "${1##*:}" | tr -d '\r' > "$3"
+}
+
 # followers_synced NODE... : true once every node that answers holds every write this (read-only)
 # leader acknowledged. AOF sizes are no measure: they differ between nodes after a failover. A
 # PUBLISH travels the replication stream in order with the writes, so the leader publishes a
@@ -37,8 +47,7 @@ followers_synced() {
   _nonce="handover-$$-$(date +%s)"
   _pids=""
   for _n in "$@"; do
-    { resp AUTH "$TILE38_PASSWORD"; resp SUBSCRIBE "$_chan"; sleep "$((HANDOVER_SYNC_SECONDS + 1))"; } |
-      timeout "$((HANDOVER_SYNC_SECONDS + 2))" nc -w 2 "${_n%:*}" "${_n##*:}" 2>/dev/null | tr -d '\r' > "$_dir/$_n" &
+    subscribe "$_n" "$_chan" "$_dir/$_n" </dev/null 2>/dev/null &
     _pids="$_pids $!"
   done
   _end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
@@ -58,8 +67,8 @@ followers_synced() {
     [ -z "$_ok" ] || break
     sleep 0.05
   done
-  # shellcheck disable=SC2086 # one PID per word
-  kill $_pids 2>/dev/null || true
+  # shellcheck disable=SC2086,SC2046 # one PID per word
+  kill $_pids $(cat "$_dir"/*.pids 2>/dev/null) 2>/dev/null || true
   rm -rf "$_dir"
   [ -n "$_ok" ]
 }
@@ -83,17 +92,20 @@ handover() {
   log "read-only; waiting for $(echo "$_followers" | tr '\n' ' ')to hold every write"
   # shellcheck disable=SC2086 # one node per word
   followers_synced $_followers || { writable_again "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
-  _asked=""
+  _asked=""; _inprog=""
   for _s in $SENTINELS; do
     _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
     # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
-    # failover (Tile38 replicas never report master_link_status): another sentinel can do it.
+    # failover (Tile38 replicas never report master_link_status), or running one of this node
+    # right now (an earlier hand-over cut short: a force-deleted pod's preStop gets 1 s): another
+    # sentinel can start one; if none does, wait for that one as for ours, read-only.
     case "$_ans" in
       +OK) log "sentinel $_s started the failover"; _asked=1; break ;;
+      -INPROG*) log "sentinel $_s has a failover in progress"; _inprog=1 ;;
       *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;
     esac
   done
-  [ -n "$_asked" ] || { writable_again "no sentinel started a failover"; return 1; }
+  [ -n "$_asked$_inprog" ] || { writable_again "no sentinel started a failover"; return 1; }
   while :; do
     if _leader=$(leader_from_sentinels); then
       # shellcheck disable=SC2086 # "host port"

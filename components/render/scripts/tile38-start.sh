@@ -7,44 +7,80 @@
 set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${REPLICA_PRIORITY:?}" "${STARTUP_TIMEOUT:?}"
-: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}"
+: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}" "${FENCE_AFTER_MS:?}"
 . ./lib.sh
 . ./tile38-node.sh
 . ./tile38-config.sh
 . ./tile38-handover.sh
+. ./tile38-clients.sh
+. ./tile38-sentinel-view.sh
+. ./tile38-fence.sh
 
-# Keeps promotion eligibility and the read-only flag right for the node's whole life:
-# - a follower reports replica-priority 0 until it has caught up with a leader once
-#   (`caught_up_once`; Tile38 #750). Not `caught_up`: that turns false on every follower the
-#   moment the leader dies, which would leave Sentinel no follower to promote;
-# - a follower is never read-only (a planned hand-over leaves the old leader read-only);
-# - a leader the sentinels name is read-only only during a live hand-over (its marker file).
+# The node's life once its server runs, one check a second. The facts it reads: the node's role
+# (INFO), its SERVER stats, and for a leader how many of ALL the sentinels name it. What follows:
+# - leading, named by a majority of the sentinels: writable (read-only only during a live
+#   hand-over, its marker file), eligible;
+# - leading, not named by a majority for FENCE_AFTER_MS: fenced, `READONLY yes`, until a majority
+#   names it again (leader_fence). A leader cut off from the sentinels, or frozen, then stops
+#   acknowledging writes before the other side can promote a follower;
+# - following, caught up with a leader it has not checked yet: its AOF must be a prefix of that
+#   leader's, else it may hold writes its leader never had: not eligible, and it resyncs once every
+#   other node answers (follower_matches_leader, diverged);
+# - following: replica-priority 0 until it has caught up with a leader once (`caught_up_once`;
+#   Tile38 #750). Not `caught_up`: that turns false on every follower the moment the leader dies,
+#   which would leave Sentinel no follower to promote; never read-only.
 priority_loop() {
+  stall_guard "$SERVER_PID" &
   _current=""
+  LAST_CONFIRMED_MS=$(now_ms)
+  FENCED=""
+  VERIFIED_LEADER=""
+  DIVERGED_SINCE=""
   while :; do
     sleep 1
     _info=$(node_call_self INFO replication)
     _role=$(printf '%s\n' "$_info" | info_field role)
     if [ -z "$_role" ]; then
       # A follower that never caught up answers only "catching up to leader": its leader may be gone.
+      rm -f "$READY_MARK"
       _cur=$(config_follow_target) && follow_the_sentinels "$_cur"
       continue
     fi
     _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
+    mind_clients "$_role"
     _want=$REPLICA_PRIORITY
     if [ "$_role" = master ]; then
       _have=$_current
-      if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ] && ! handover_live && sentinels_name_self; then
-        node_call_self READONLY no >/dev/null && log "the sentinels name this node: writes re-enabled"
-      fi
-      lead_by_name "$(printf '%s' "$_stats" | json_field id)"
+      VERIFIED_LEADER=""
+      DIVERGED_SINCE=""
+      _answers=$(sentinel_answers)
+      _named=$(named_leader "$_answers") || _named=""
+      _id=$(printf '%s' "$_stats" | json_field id)
+      leader_fence "$(printf '%s' "$_stats" | json_field read_only)" "$_answers"
+      lead_by_name "$_id" "$_named"
+      step_down_if_deposed "$_id" "$_named" || true
     else
+      FENCED=""
+      LAST_CONFIRMED_MS=$(now_ms)
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
+      # A follower that holds writes its leader never had must never be promoted.
+      [ -z "$DIVERGED_SINCE" ] || _want=0
       if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
         node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
       fi
-      follow_the_sentinels "$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+      _leader_ep="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+      follow_the_sentinels "$_leader_ep"
+      if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
+        follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
+      fi
+    fi
+    # Ready (the container health check): leading, or caught up with a leader whose AOF this node's
+    # is a prefix of. A rollout moves to the next node only then, never while this one may resync.
+    if [ "$_role" = master ] || { [ "$_leader_ep" = "$VERIFIED_LEADER" ] && [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; }; then
+      [ -f "$READY_MARK" ] || : > "$READY_MARK"
+    else
+      rm -f "$READY_MARK"
     fi
     [ "$_want" = "$_have" ] && continue
     if node_call_self CONFIG SET replica-priority "$_want" | grep -q '^+OK'; then
@@ -53,6 +89,91 @@ priority_loop() {
       _current=$_want
     fi
   done
+}
+
+# leader_fence READ_ONLY ANSWERS: the leader's fence (see priority_loop). READ_ONLY is its
+# read_only stat, ANSWERS this round's sentinel_answers. Read-only at once when the sentinels are
+# replacing this node; after FENCE_AFTER_MS when no majority has heard from it for that long.
+leader_fence() {
+  _now=$(now_ms)
+  if majority_confirms "$2"; then
+    # shellcheck disable=SC2046 # "COUNT AGE_MS"
+    set -- "$1" "$2" $(confirmations "$2")
+    [ $((_now - $4)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((_now - $4))
+  fi
+  if [ -z "$FENCED" ] && ! handover_live && replacing_me "$2"; then
+    _why="the sentinels report it down or are failing it over"
+  elif [ -z "$FENCED" ] && [ $((_now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ] && ! handover_live; then
+    _why="no majority of the sentinels has heard from this node as leader for $((_now - LAST_CONFIRMED_MS)) ms"
+  elif [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && ! replacing_me "$2"; then
+    if [ "$1" = true ] && ! handover_live; then
+      node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled${FENCED:+ (fence lifted)}"
+    fi
+    FENCED=""
+    return 0
+  else
+    return 0
+  fi
+  if node_call_self READONLY yes | grep -q '^+OK'; then
+    FENCED=1
+    log "fenced: $_why: read-only until a majority names it again"
+  fi
+}
+
+# follower_matches_leader LEADER AOF_SIZE: once caught up with LEADER, this node's AOF must be a
+# prefix of the leader's. Tile38 reloads its memory only when it truncates an AOF of more than
+# 512 KiB to a common prefix; a smaller AOF, or one with no common start, stays in memory and the
+# leader's is appended after it: the node keeps writes its leader never had (a frozen or cut-off old
+# leader's, or a follower's that was ahead of the promoted one). Such a node resyncs from scratch.
+# AOF_SIZE is the size the server reports: when an AOF of 512 KiB or more has no common start with
+# its leader's, Tile38 empties the file but keeps its memory and its old size (checksum.go), so the
+# reported size exceeds the file's by at least 512 KiB for ever (at most ~1 s of writes are
+# buffered). Promoted, such a node makes every follower wait for bytes it never sends (seen: two
+# followers never caught up).
+TILE38_CHECKSUM_BYTES=524288
+follower_matches_leader() {
+  _size=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' ')
+  [ -n "$_size" ] || return 0
+  if [ -n "$2" ] && [ $(($2 - _size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
+    diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"
+    return 0
+  fi
+  if [ "$_size" -gt 0 ]; then
+    _mine=$(head -c "$_size" "$DATA_DIR/appendonly.aof" | md5sum | cut -d' ' -f1)
+    _theirs=$(node_call "$1" AOFMD5 0 "$_size" | head -n 1)
+    case "$_theirs" in
+      "+$_mine") ;;
+      +* | -*) diverged "$1" "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
+      *) return 0 ;; # no answer: ask again next time
+    esac
+  fi
+  DIVERGED_SINCE=""
+  VERIFIED_LEADER=$1
+}
+
+# diverged LEADER WHY: a follower that must resync does it (never eligible meanwhile, see the
+# priority loop) once every other node answers, or after RESYNC_WAIT_MS: a resync takes the node
+# down for seconds, and a planned change may be taking another node down right now (a leader's
+# hand-over makes the other follower switch leaders: Tile38 then appends a small AOF to itself).
+RESYNC_WAIT_MS=60000
+diverged() {
+  _now=$(now_ms)
+  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing once every other node answers"; fi
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$SELF" ] && continue
+    if ! node_call "$_n" PING | grep -q PONG && [ $((_now - DIVERGED_SINCE)) -lt "$RESYNC_WAIT_MS" ]; then return 0; fi
+  done
+  resync "$2"
+}
+
+# resync WHY: stops the server so that start_server starts the node again from an empty data
+# directory (main decides its role afresh; an empty node copies the leader's whole AOF).
+RESYNC_MARK="$DATA_DIR/.tile38-ha-resync"
+resync() {
+  rm -f "$READY_MARK"
+  log "resync: $1"
+  echo "$1" > "$RESYNC_MARK"
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
 }
 
 # follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
@@ -82,7 +203,7 @@ follow_the_sentinels() {
   if node_call_self FOLLOW $_named | grep -q '^+OK'; then log "following $_named_ep, the leader the sentinels name (was $1)"; fi
 }
 
-# lead_by_name ID: when hosts are names (Kubernetes) and the sentinels name this leader (its
+# lead_by_name ID NAMED: when hosts are names (Kubernetes) and the sentinels name this leader (its
 # Tile38 id is ID) by an IP address, for 3 checks in a row, hands leadership over to a follower.
 # That address changes with the pod, which is what the names are for. A sentinel cannot simply
 # re-monitor the name: SENTINEL MONITOR starts at config epoch 0, and its peers' hellos carry the
@@ -93,7 +214,8 @@ LEAD_BY_NAME_PAUSE=30
 LEAD_BY_NAME_NEXT=0
 lead_by_name() {
   is_ip_literal "$NODE_HOST" && return 0
-  _named=$(leader_from_sentinels) || { LEAD_BY_NAME_STRIKES=0; return 0; }
+  _named=$2
+  [ -n "$_named" ] || { LEAD_BY_NAME_STRIKES=0; return 0; }
   _named_ep="${_named% *}:${_named##* }"
   if ! is_ip_literal "${_named% *}" || [ -z "$1" ] || [ "$(node_server "$_named_ep" | json_field id)" != "$1" ]; then
     LEAD_BY_NAME_STRIKES=0; return 0
@@ -137,8 +259,11 @@ LISTEN_TIMEOUT=15
 # A port that is already taken fails tile38-server's bind silently: it runs, follows, logs
 # `caught up`, and never serves (and Docker never restarts an unhealthy container). So the port
 # must be free before the start, and the server must be seen listening on it after.
+# Present while the priority loop finds the node ready (see there); the Docker health check reads it.
+READY_MARK="$DATA_DIR/.tile38-ha-ready"
+
 start_server() {
-  rm -f "$HANDOVER_MARK"
+  rm -f "$HANDOVER_MARK" "$READY_MARK"
   if port_listeners "$NODE_PORT" | grep -q .; then
     log "port $NODE_PORT is already in use by another process: exiting so that the restart policy retries"
     exit 1
@@ -167,8 +292,16 @@ start_server() {
   LOOP_PID=$!
   _status=0
   wait "$SERVER_PID" || _status=$?
-  # Only reached when the server exited by itself (a stop runs on_stop, which exits).
+  # Only reached when the server exited by itself or for a resync (a stop runs on_stop, which exits).
   kill "$LOOP_PID" 2>/dev/null || true
+  if [ -f "$RESYNC_MARK" ]; then
+    rm -f "$DATA_DIR/appendonly.aof" "$RESYNC_MARK"
+    log "tile38-server stopped for a resync; its AOF is removed: starting again"
+    trap - TERM INT
+    # Empty now: wait, like any empty node, until no sentinel trusts this address's last INFO.
+    SERVER_PID=""; LOOP_PID=""; _waited=""
+    main
+  fi
   log "tile38-server exited with status $_status"
   exit "$_status"
 }
@@ -188,10 +321,34 @@ start_leader() {
   start_server
 }
 
+# One server per data directory. A force-deleted pod keeps running beside its replacement on the
+# same volume for a while (ReadWriteOnce allows any pod on the node), as can a container whose
+# successor starts early: two tile38-server processes appending to one AOF corrupt it, and the old
+# incarnation's files (hand-over marker) are not the new one's to remove (seen on a real kubelet).
+# The lock is taken on fd 9, which the server inherits: free only once both have exited.
+DATA_LOCKED=""
+take_data_lock() {
+  [ -z "$DATA_LOCKED" ] || return 0 # main runs again after a resync: the lock is still held
+  exec 9>>"$DATA_DIR/.tile38-ha.lock"
+  flock -n 9 && { DATA_LOCKED=1; return 0; }
+  log "another process (an earlier incarnation of this node) still uses $DATA_DIR: waiting until it exits"
+  _lock_end=$(( $(date +%s) + STARTUP_TIMEOUT ))
+  until flock -n 9; do
+    if [ "$(date +%s)" -ge "$_lock_end" ]; then
+      log "$DATA_DIR is still in use after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  DATA_LOCKED=1
+  log "$DATA_DIR is free: starting"
+}
+
 main() {
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
   mkdir -p "$DATA_DIR"
+  take_data_lock
   _deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
   while :; do
     if _leader=$(leader_from_sentinels); then

@@ -38,6 +38,12 @@ busybox_root() {
     [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
   done
   ln -sf /bin/busybox "$root/usr/bin/env"
+  # Alpine's busybox has flock (the start script locks its data directory); Debian's busybox-static
+  # does not: util-linux's flock, with its libraries, stands in.
+  if [ ! -e "$root/bin/flock" ]; then
+    cp /usr/bin/flock "$root/usr/bin/flock"
+    with_libraries /usr/bin/flock
+  fi
   echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
   echo 'root:x:0:' > "$root/etc/group"
 }

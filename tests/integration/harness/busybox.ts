@@ -34,7 +34,10 @@ export function busyboxPath(root: string, extra: Record<string, string> = {}): s
         const link = path.join(bb, a);
         if (!fs.existsSync(link)) fs.symlinkSync(busybox, link);
     }
-    for (const [name, target] of Object.entries(extra)) {
+    // Alpine's busybox has `flock` (the start script locks the data directory with it); Debian's
+    // busybox-static does not: util-linux's stands in, with the same `flock -n FD` use.
+    const hostFlock = applets.includes("flock") ? undefined : which("flock");
+    for (const [name, target] of Object.entries({ ...(hostFlock ? { flock: hostFlock } : {}), ...extra })) {
         const link = path.join(tools, name);
         if (!fs.existsSync(link)) fs.symlinkSync(target, link);
     }

@@ -8,8 +8,9 @@
  * Protocol (HTTP over the Unix socket given as argv[2], JSON bodies):
  * - `POST /pipeline {host, port, commands, timeoutMs, holdMs}` -> `{replies}`; server errors as
  *   `{"$err": msg}`; holdMs keeps the connection open after the last reply.
- * - `POST /writer/start {options, prefix}`, `GET /writer/acks?from=N` -> `{acks, errors}`,
- *   `POST /writer/stop` -> `{acks, errors}`.
+ * - `POST /writer/start {options, prefix, name}`, `GET /writer/acks?name=W&from=N` -> `{acks, errors}`,
+ *   `POST /writer/stop?name=W` -> `{acks, errors, errorLog}`: writers by name (default "main"),
+ *   several at once (e.g. one through the sentinels, one pinned to each node).
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -33,7 +34,7 @@ async function body(req: http.IncomingMessage): Promise<Record<string, unknown>>
 }
 
 function main(socketPath: string): void {
-    let writer: PointWriter | undefined;
+    const writers = new Map<string, PointWriter>();
     const server = http.createServer((req, res) => {
         const reply = (code: number, v: unknown) => {
             res.writeHead(code, { "content-type": "application/json" });
@@ -47,20 +48,25 @@ function main(socketPath: string): void {
                     const replies = await respPipeline(Number(b.port), b.commands as (string | number)[][], { host: String(b.host), timeoutMs: Number(b.timeoutMs ?? 3000), holdMs: Number(b.holdMs ?? 0) });
                     return reply(200, { replies: replies.map(toWire) });
                 }
-                case "POST /writer/start":
-                    if (writer) throw new Error("a writer runs already");
-                    writer = new PointWriter(b.options as WriterOptions, String(b.prefix ?? "p"));
-                    writer.start();
+                case "POST /writer/start": {
+                    const name = String(b.name ?? "main");
+                    if (writers.has(name)) throw new Error(`writer ${name} runs already`);
+                    const w = new PointWriter(b.options as WriterOptions, String(b.prefix ?? "p"));
+                    writers.set(name, w);
+                    w.start();
                     return reply(200, {});
+                }
                 case "GET /writer/acks": {
+                    const w = writers.get(url.searchParams.get("name") ?? "main");
                     const from = Number(url.searchParams.get("from") ?? 0);
-                    return reply(200, { acks: writer?.acks.slice(from) ?? [], errors: writer?.errors ?? 0 });
+                    return reply(200, { acks: w?.acks.slice(from) ?? [], errors: w?.errors ?? 0 });
                 }
                 case "POST /writer/stop": {
-                    const w = writer;
-                    writer = undefined;
+                    const name = url.searchParams.get("name") ?? "main";
+                    const w = writers.get(name);
+                    writers.delete(name);
                     if (w) await w.close();
-                    return reply(200, { acks: w?.acks ?? [], errors: w?.errors ?? 0 });
+                    return reply(200, { acks: w?.acks ?? [], errors: w?.errors ?? 0, errorLog: w?.errorLog ?? [] });
                 }
                 default:
                     return reply(404, { error: `no ${req.method} ${url.pathname}` });

@@ -9,7 +9,7 @@ import { PodSimulator } from "./podSim";
 import { ManagedProcess } from "./processes";
 import { RespError, RespValue } from "./resp";
 import { waitFor } from "./wait";
-import { Ack, WriterOptions } from "./writer";
+import { Ack, WriteError, WriterOptions } from "./writer";
 
 function fromWire(v: WireValue): RespValue {
     if (Array.isArray(v)) return v.map(fromWire);
@@ -76,19 +76,19 @@ export class ClientPod {
         return reply;
     }
 
-    /** Starts the sentinel-aware writer (ioredis, as the docs tell users to connect). */
-    async startWriter(options: WriterOptions, prefix = "p"): Promise<void> {
-        await this.request("POST", "/writer/start", { options, prefix }, 5000);
+    /** Starts a writer named `name`: through the sentinels (ioredis, as the docs tell users to connect), or pinned (`options.direct`). */
+    async startWriter(options: WriterOptions, prefix = "p", name = "main"): Promise<void> {
+        await this.request("POST", "/writer/start", { options, prefix, name }, 5000);
     }
 
-    /** Acknowledged writes so far, from index `from`. */
-    async acks(from = 0): Promise<{ acks: Ack[]; errors: number }> {
-        return this.request("GET", `/writer/acks?from=${from}`, undefined, 5000);
+    /** Acknowledged writes of writer `name` so far, from index `from`. */
+    async acks(from = 0, name = "main"): Promise<{ acks: Ack[]; errors: number }> {
+        return this.request("GET", `/writer/acks?from=${from}&name=${encodeURIComponent(name)}`, undefined, 5000);
     }
 
-    /** Stops the writer; every acknowledged write. */
-    async stopWriter(): Promise<{ acks: Ack[]; errors: number }> {
-        return this.request("POST", "/writer/stop", undefined, 15_000);
+    /** Stops writer `name`; every acknowledged write, and every failed one. */
+    async stopWriter(name = "main"): Promise<{ acks: Ack[]; errors: number; errorLog: WriteError[] }> {
+        return this.request("POST", `/writer/stop?name=${encodeURIComponent(name)}`, undefined, 15_000);
     }
 
     async stop(): Promise<void> {

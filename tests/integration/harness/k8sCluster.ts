@@ -9,6 +9,8 @@ import { Health, waitUntilHealthy } from "./cluster";
 import { K8sObjects, loadK8sObjects } from "./k8sObjects";
 import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
 import { PodSimulator, SimPod } from "./podSim";
+import { describeDifference, parseCollection, sameCollection, scanCommand } from "./points";
+import { waitFor } from "./wait";
 import { pairs, RespValue } from "./resp";
 
 /** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
@@ -165,6 +167,40 @@ export class K8sCluster {
         const r = await this.nodeCall(p, ["SCAN", key, "LIMIT", 10000000, "IDS"], 10_000);
         if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} IDS on ${p.name} answered ${JSON.stringify(r)}`);
         return new Set((r[1] as RespValue[]).map(String));
+    }
+
+    /** Every id of `key` on Tile38 pod `p` with its object (content, for comparing nodes). */
+    async collectionOn(p: SimPod, key = "fleet"): Promise<Map<string, string>> {
+        return parseCollection(await this.nodeCall(p, scanCommand(key), 15_000), p.name, key);
+    }
+
+    /**
+     * Waits (bounded) until the cluster is healthy and every node holds exactly the leader's points
+     * (ids and objects); else the differences seen last, per node.
+     */
+    async waitIdenticalData(timeoutMs: number): Promise<{ identical: boolean; ms: number | null; differences: string[] }> {
+        const t0 = Date.now();
+        let differences: string[] = [];
+        try {
+            await waitFor(
+                async () => {
+                    const leader = await this.waitHealthy(Math.max(1000, t0 + timeoutMs - Date.now()));
+                    const mine = await this.collectionOn(leader);
+                    differences = [];
+                    for (const n of this.nodes) {
+                        if (n === leader) continue;
+                        const theirs = await this.collectionOn(n).catch((e: Error) => e);
+                        if (theirs instanceof Error) differences.push(`${n.name}: ${theirs.message}`);
+                        else if (!sameCollection(theirs, mine)) differences.push(`${n.name}: ${describeDifference(theirs, mine)}`);
+                    }
+                    return differences.length === 0 ? true : undefined;
+                },
+                { timeoutMs, what: "every node to hold exactly the leader's points", intervalMs: 1000 },
+            );
+            return { identical: true, ms: Date.now() - t0, differences: [] };
+        } catch {
+            return { identical: false, ms: null, differences };
+        }
     }
 
     /** Writer options for the client pod: every sentinel by its pod FQDN. */

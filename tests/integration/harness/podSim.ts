@@ -21,6 +21,11 @@
  *   record is removed and the sandbox deleted.
  * - lost pod (node failure, OOM kill of the sandbox): SIGKILL to every process at once, no hook,
  *   record removed at once.
+ * - force deletion (`kubectl delete pod --grace-period=0 --force`, see {@link forceDeletePod}):
+ *   the API object is gone at once, so its replacement starts at once (new sandbox and address,
+ *   the name moves to it, the same volume) while the old incarnation still runs: its preStop hook
+ *   gets 1 s, then SIGTERM, then SIGKILL when `lingerMs` is over (measured on a real kubelet: the
+ *   old container outlived the new pod's start).
  * Sidecars (the backup agent) are not run: the backup path needs S3. The one thing a Tile38 start
  * script asks its sidecar, the restore handshake of an empty node in an empty cluster, is answered
  * by a stand-in with `none` (an empty bucket), exactly as the agent answers when no backup exists.
@@ -188,9 +193,9 @@ export class PodSimulator {
     }
 
     /** `ip netns exec <sandbox> busybox sh …` for a container command (`sh <script> …`). */
-    private command(p: SimPod, argv: string[], mounts: Record<string, string>): string[] {
+    private command(p: SimPod, argv: string[], mounts: Record<string, string>, netns = p.sandbox!.netns): string[] {
         if (argv[0] !== "sh") throw new Error(`${p.name}: the simulator runs 'sh …' commands only, got ${JSON.stringify(argv)}`);
-        return ["netns", "exec", p.sandbox!.netns, busyboxSh(), "sh", ...argv.slice(1).map((a) => this.hostPath(p, mounts, a))];
+        return ["netns", "exec", netns, busyboxSh(), "sh", ...argv.slice(1).map((a) => this.hostPath(p, mounts, a))];
     }
 
     private currentMounts = new Map<string, Record<string, string>>();
@@ -284,6 +289,45 @@ export class PodSimulator {
         p.sandbox = undefined;
         p.proc = undefined;
         return { preStopLog, startedAt };
+    }
+
+    /**
+     * Force-deletes pod `name` (see the file comment): starts its replacement at once and ends the
+     * old incarnation in the background (preStop 1 s, SIGTERM, SIGKILL after `lingerMs`). Resolves
+     * once the replacement runs; `gone` once the old incarnation and its sandbox are.
+     */
+    async forceDeletePod(name: string, lingerMs = 5000): Promise<{ startedAt: number; gone: Promise<void> }> {
+        const p = this.pod(name);
+        if (!p.sandbox) throw new Error(`pod ${name} does not exist`);
+        const old = { proc: p.proc, sandbox: p.sandbox, mounts: this.currentMounts.get(p.name)!, generation: p.generation };
+        const c = this.set(p.kind).main;
+        const startedAt = Date.now();
+        this.stopRestoreStandIns.get(p.name)?.();
+        this.stopRestoreStandIns.delete(p.name);
+        p.sandbox = undefined;
+        p.proc = undefined;
+        const gone = (async () => {
+            const deadline = startedAt + lingerMs;
+            if (c.preStop && old.proc && !old.proc.status) {
+                const env = this.containerEnv(p, c, old.mounts);
+                const args = this.command(p, c.preStop, old.mounts, old.sandbox.netns);
+                const hook = this.h.start({ name: `${p.name}#${old.generation}-preStop-forced`, command: IP_BIN, args, env, cwd: p.dataDir });
+                await Promise.race([hook.exited, sleep(1000)]);
+                await hook.stop(100);
+            }
+            if (old.proc && !old.proc.status) {
+                try {
+                    process.kill(old.proc.child.pid!, "SIGTERM");
+                } catch {
+                    /* gone */
+                }
+                await Promise.race([old.proc.exited, sleep(Math.max(deadline - Date.now(), 0))]);
+            }
+            await old.proc?.stop(100);
+            this.net.deleteSandbox(old.sandbox.netns);
+        })();
+        await this.startPod(name);
+        return { startedAt, gone };
     }
 
     /** Deletes pod `name`, keeps it (and its name) gone for `goneMs`, then starts it with a new address. */

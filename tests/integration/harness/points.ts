@@ -7,11 +7,21 @@ import { resp, RespValue } from "./resp";
 
 /** id → the object Tile38 stores for it (its GeoJSON text), for collection `key` on `node`. */
 export async function collectionOn(node: Endpoint, password: string, key: string): Promise<Map<string, string>> {
-    const r: RespValue = await resp(node.port, ["SCAN", key, "LIMIT", 10000000], password, { timeoutMs: 15000, host: node.host });
-    if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} on ${node.host}:${node.port} answered ${JSON.stringify(r)}`);
+    const r: RespValue = await resp(node.port, scanCommand(key), password, { timeoutMs: 15000, host: node.host });
+    return parseCollection(r, `${node.host}:${node.port}`, key);
+}
+
+/** The command that lists a collection's content: `SCAN key LIMIT … ` (ids and objects). */
+export function scanCommand(key: string): (string | number)[] {
+    return ["SCAN", key, "LIMIT", 10000000];
+}
+
+/** id → object from a {@link scanCommand} reply of node `where`; throws on anything else. */
+export function parseCollection(r: RespValue, where: string, key: string): Map<string, string> {
+    if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} on ${where} answered ${JSON.stringify(r)}`);
     const points = new Map<string, string>();
     for (const entry of r[1] as RespValue[]) {
-        if (!Array.isArray(entry) || entry.length < 2) throw new Error(`SCAN ${key} on ${node.host}:${node.port}: unexpected entry ${JSON.stringify(entry)}`);
+        if (!Array.isArray(entry) || entry.length < 2) throw new Error(`SCAN ${key} on ${where}: unexpected entry ${JSON.stringify(entry)}`);
         points.set(String(entry[0]), String(entry[1]));
     }
     return points;

@@ -4,6 +4,7 @@
  * Each write has its own id, so a lost write is an acknowledged id the leader no longer holds.
  */
 import Redis from "ioredis";
+import { tile38Client } from "../../../testing/clients/ioredis/tile38Client";
 import { resp, RespValue } from "./resp";
 import { sleep } from "./wait";
 
@@ -12,6 +13,13 @@ export interface Ack {
     /** When the write was sent and when it was acknowledged (ms since epoch). */
     sentAt: number;
     ackAt: number;
+}
+
+/** A write that failed: the error, when it was sent and when it failed (ms since epoch). */
+export interface WriteError {
+    message: string;
+    sentAt: number;
+    at: number;
 }
 
 export interface WriterOptions {
@@ -23,28 +31,25 @@ export interface WriterOptions {
     key?: string;
     /** Delay between two writes. @default 10 */
     intervalMs?: number;
+    /**
+     * Write to this node only, never asking the sentinels (a client pinned to one address, as one
+     * on the far side of a partition): what that node acknowledges, and when. @default sentinels
+     */
+    direct?: { host: string; port: number };
 }
 
-/** The ioredis client as the README shows it, with failover-friendly timings. */
+/** The ioredis client as the README shows it (testing/clients/ioredis/tile38Client.ts). */
 export function sentinelClient(o: WriterOptions): Redis {
-    return new Redis({
-        sentinels: o.sentinels,
-        name: o.masterName,
-        password: o.tile38Password,
-        sentinelPassword: o.sentinelPassword,
-        // Not ioredis' failoverDetector: with it, ioredis 5.8.2 ended the client for good
-        // ("Connection is closed", status "end") in the third back-to-back failover.
-        failoverDetector: false,
-        connectTimeout: 1000,
-        commandTimeout: 1000,
-        maxRetriesPerRequest: 0,
-        enableOfflineQueue: false,
-        retryStrategy: () => 50,
-        sentinelRetryStrategy: () => 50,
-        // A node that is no longer (or not yet) the leader: ask the sentinels again.
-        reconnectOnError: (err) => /not the leader|read only/.test(err.message),
-        lazyConnect: false,
-    });
+    return tile38Client(o.sentinels, o.masterName, o.tile38Password, o.sentinelPassword);
+}
+
+/** A client pinned to `o.direct`: fails fast, reconnects to that address only. */
+function directClient(o: WriterOptions, to: { host: string; port: number }): Redis {
+    return new Redis({ host: to.host, port: to.port, password: o.tile38Password, connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
+}
+
+function clientFor(o: WriterOptions): Redis {
+    return o.direct ? directClient(o, o.direct) : sentinelClient(o);
 }
 
 /** Bound on one write, above ioredis' own commandTimeout (1 s). */
@@ -64,6 +69,8 @@ export class PointWriter {
     readonly recentErrors: string[] = [];
     /** How often each error message was seen. */
     readonly errorCounts = new Map<string, number>();
+    /** Every failed write: message, when it was sent and when it failed (ms since epoch). */
+    readonly errorLog: WriteError[] = [];
     private running = false;
     private loop: Promise<void> | undefined;
     private seq = 0;
@@ -73,7 +80,7 @@ export class PointWriter {
     readonly key: string;
 
     constructor(private readonly o: WriterOptions, private readonly prefix = "p") {
-        this.client = sentinelClient(o);
+        this.client = clientFor(o);
         this.client.on("error", () => undefined);
         this.key = o.key ?? "fleet";
     }
@@ -96,6 +103,7 @@ export class PointWriter {
             } catch (e) {
                 if (e instanceof CallHung) this.replaceClient();
                 this.errors++;
+                this.errorLog.push({ message: (e as Error).message, sentAt, at: Date.now() });
                 const msg = `${new Date().toISOString()} ${(e as Error).message}`;
                 this.errorCounts.set((e as Error).message, (this.errorCounts.get((e as Error).message) ?? 0) + 1);
                 if (this.recentErrors.length === 0 || !this.recentErrors[this.recentErrors.length - 1].endsWith((e as Error).message)) {
@@ -116,7 +124,7 @@ export class PointWriter {
     private replaceClient(): void {
         this.replacedClients++;
         this.client.disconnect();
-        this.client = sentinelClient(this.o);
+        this.client = clientFor(this.o);
         this.client.on("error", () => undefined);
     }
 

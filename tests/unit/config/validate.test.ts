@@ -1,5 +1,6 @@
 import { parseStackConfig } from "../../../config/parse";
 import { isPinnedImage, formatIssues } from "../../../config/validate";
+import { fenceAfterMilliseconds } from "../../../components/render/topology";
 
 const ctx = { stack: "test", platform: "linux" };
 const parse = (raw: Record<string, unknown>) => parseStackConfig(raw, ctx);
@@ -116,6 +117,15 @@ describe("stack config validation", () => {
         // The local store generates its own keys; AWS proper may use a role.
         expect(keysOf({ target: "docker" })).toEqual([]);
         expect(keysOf({ target: "kubernetes" })).toEqual([]);
+    });
+
+    it("bounds the self-fencing time by down-after and by 1 s, and derives its default from down-after", () => {
+        expect(keysOf({ target: "docker", tile38: { fenceAfterMilliseconds: 500 } })).toEqual(["tile38-ha:tile38.fenceAfterMilliseconds"]);
+        expect(keysOf({ target: "docker", tile38: { fenceAfterMilliseconds: 3001 } })).toEqual(["tile38-ha:tile38.fenceAfterMilliseconds"]);
+        expect(keysOf({ target: "docker", tile38: { fenceAfterMilliseconds: 3000 } })).toEqual([]);
+        expect(fenceAfterMilliseconds(parse({ target: "docker" }).config)).toBe(2000);
+        expect(fenceAfterMilliseconds(parse({ target: "docker", sentinel: { downAfterMilliseconds: 1500, failoverTimeoutMilliseconds: 9000 } }).config)).toBe(1000);
+        expect(fenceAfterMilliseconds(parse({ target: "docker", tile38: { fenceAfterMilliseconds: 2500 } }).config)).toBe(2500);
     });
 
     it("reports every problem at once", () => {

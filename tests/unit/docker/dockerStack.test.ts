@@ -70,7 +70,7 @@ describe("dev stack under mocks", () => {
             const c = byName(`tile38-ha-dev-tile38-${n}`);
             expect(entryEnv(c)).toEqual({ NODE_HOST: "127.0.0.1", NODE_PORT: String(9850 + n), NODE_BIND: "127.0.0.1", DATA_DIR: "/data" });
             expect((c.inputs.entrypoints as string[]).slice(-2)).toEqual(["/bin/sh", "/etc/tile38-ha/tile38-start.sh"]);
-            expect((c.inputs.healthcheck as Inputs).tests).toEqual(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${9850 + n}/healthz || exit 1`]);
+            expect((c.inputs.healthcheck as Inputs).tests).toEqual(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${9850 + n}/healthz && test -f /data/.tile38-ha-ready || exit 1`]);
             const [upload] = c.inputs.uploads as Inputs[];
             expect(upload.file).toBe("/etc/tile38-ha/tile38-start.sh");
             expect(upload.content).toContain("SENTINEL get-master-addr-by-name");

@@ -99,4 +99,34 @@ describeSh("lib.sh under busybox sh", () => {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    /** A flat RESP array of bulk-string pairs, as rsend prints it (CR removed). */
+    const bulkPairs = (pairs: [string, string][]) => [`*${pairs.length * 2}`, ...pairs.flatMap(([k, v]) => [`$${k.length}`, k, `$${v.length}`, v])].join("\n");
+    const viewEnv = { SENTINELS: "s1:5000 s2:5000 s3:5000", FENCE_AFTER_MS: "2000", DATA_DIR: os.tmpdir(), MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "pw" };
+    const self = 'SELF=tile38-0:9851; is_self() { [ "$1" = "$SELF" ]; }\n';
+
+    it("sentinel_view: the leader a sentinel names, the node it monitors, its flags and last valid PING reply", () => {
+        const reply = ["*2", "$8", "tile38-1", "$4", "9851", bulkPairs([["name", "mymaster"], ["ip", "tile38-0"], ["port", "9851"], ["runid", "x"], ["flags", "master,s_down,o_down,failover_in_progress"], ["last-ok-ping-reply", "4321"]]), "+OK"].join("\n");
+        const stub = `rsend() { cat >/dev/null; printf '%s\\n' '${reply.split("\n").join("' '")}'; }\n`;
+        expect(sh(`${stub}sentinel_view s1:5000`, viewEnv).trim()).toBe("tile38-1 9851 tile38-0 9851 master,s_down,o_down,failover_in_progress 4321");
+        const none = `rsend() { cat >/dev/null; printf '*-1\\n'; }\n`;
+        expect(() => sh(`${none}sentinel_view s1:5000`, viewEnv)).toThrow();
+    });
+
+    it("confirmations / majority_confirms / replacing_me: only a healthy, recent view of this node as leader confirms it", () => {
+        const run = (answers: string[], fn: string) => sh(`${self}${fn} '${answers.join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
+        const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
+        expect(run([ok(100), ok(900), ""], "confirmations")).toBe("2 900\nyes");
+        expect(run([ok(100), ok(900), ""], "majority_confirms")).toBe("yes");
+        // Heard from too long ago by the second most recent sentinel: the fence's clock runs.
+        expect(run([ok(100), ok(2500), ok(3000)], "majority_confirms")).toBe("no");
+        // Flagged down, naming another node, or monitoring another node: no confirmation.
+        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", "tile38-1 9851 tile38-1 9851 master 100"], "confirmations")).toBe("1 \nyes");
+        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "majority_confirms")).toBe("no");
+        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "replacing_me")).toBe("no");
+        expect(run([ok(100), "tile38-1 9851 tile38-0 9851 master,s_down,o_down 100", ""], "replacing_me")).toBe("yes");
+        expect(run(["tile38-0 9851 tile38-0 9851 master,failover_in_progress 100", "", ""], "replacing_me")).toBe("yes");
+        expect(run([ok(100), ok(100), "tile38-1 9851 tile38-1 9851 master,o_down 100"], "replacing_me")).toBe("no");
+        expect(sh(`${self}named_leader '${[ok(1), "tile38-1 9851 tile38-0 9851 master 1", "tile38-1 9851 tile38-1 9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1 9851");
+    });
 });

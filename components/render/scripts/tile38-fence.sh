@@ -1,0 +1,98 @@
+# shellcheck shell=sh
+# tile38-ha: a leader the sentinels replaced while it was stalled (SIGSTOP, `docker pause`, a
+# starved host) or cut off stops acknowledging writes as soon as it runs again. Included by the
+# start script after tile38-node.sh, tile38-handover.sh (now_ms, handover_live) and
+# tile38-clients.sh (drop_clients).
+# Measured without this: a leader frozen until a follower was promoted, then resumed, acknowledged
+# every write of the clients still connected to it for ~10 s, until Sentinel converted it to a
+# replica, and all of them were lost (about 950 per client writing every 10 ms).
+# - stall_guard (beside the server) notices the stall the moment the node runs again: a SIGCONT
+#   (trapped), or its 0.2 s tick taking longer than STALL_MS; it makes the node read-only at once,
+#   then steps down if the sentinels name another leader, and else makes it writable again;
+# - step_down_if_deposed (the priority loop, every second) steps down a leader that was cut off
+#   without a stall, once it is deposed at 3 checks in a row.
+# A follower made read-only here is made writable again at once (a follower refuses writes anyway).
+STALL_MS=1500
+
+# deposed_by OWN_ID [NAMED]: "host port" of the leader the sentinels name (NAMED, this round's
+# answer, else asked now), when that is another Tile38 (another server id) that reports role
+# master; fails otherwise.
+deposed_by() {
+  _d=${2:-}
+  [ -n "$_d" ] || _d=$(leader_from_sentinels) || return 1
+  _d_ep="${_d% *}:${_d##* }"
+  is_self "$_d_ep" && return 1
+  _did=$(node_server "$_d_ep" | json_field id)
+  [ -n "$_did" ] && [ "$_did" != "$1" ] || return 1
+  [ "$(node_role "$_d_ep")" = master ] || return 1
+  echo "$_d"
+}
+
+# step_down BY: READONLY yes and follow BY ("host port"), the leader the sentinels name (what
+# Sentinel would do only after its next INFO of this node and a convert-to-slave, ~10 s later).
+step_down() {
+  node_call_self READONLY yes >/dev/null
+  # shellcheck disable=SC2086 # "host port"
+  if node_call_self FOLLOW $1 | grep -q '^+OK'; then
+    log "the sentinels name ${1% *}:${1##* }, which leads: this node stopped leading (read-only, follows it)"
+  else
+    log "the sentinels name ${1% *}:${1##* }, which leads: this node is read-only (FOLLOW failed)"
+  fi
+  # Clients still connected here would only be refused from now on: send them to the sentinels,
+  # whose GET-MASTER-ADDR-BY-NAME already names the new leader (the priority loop drops them once
+  # more when SENTINEL MASTERS names it too, for those that ask there).
+  drop_clients
+}
+
+# step_down_if_deposed OWN_ID NAMED: on a leader, from the priority loop: deposed 3 checks in a row
+# (a follower promoted a moment ago is named by one sentinel before the others, which still name
+# the old leader: one check could make the NEW leader step down).
+DEPOSED_STRIKES=0
+step_down_if_deposed() {
+  [ -n "$2" ] || { DEPOSED_STRIKES=0; return 1; }
+  _by=$(deposed_by "$1" "$2") || { DEPOSED_STRIKES=0; return 1; }
+  DEPOSED_STRIKES=$((DEPOSED_STRIKES + 1))
+  [ "$DEPOSED_STRIKES" -ge 3 ] || return 1
+  DEPOSED_STRIKES=0
+  step_down "$_by"
+}
+
+# on_stall MS: the node did not run for about MS ms. Read-only first (nothing written from here
+# on can be lost), then: a follower is writable again at once; a leader deposed at two checks
+# 0.5 s apart steps down; a leader the sentinels still name is writable again.
+on_stall() {
+  handover_live && return 0
+  node_call_self READONLY yes >/dev/null
+  _st=$(node_server "$LOCAL_HOST:$NODE_PORT") || return 0
+  if printf '%s' "$_st" | grep -q '"following"'; then node_call_self READONLY no >/dev/null; return 0; fi
+  _id=$(printf '%s' "$_st" | json_field id)
+  if _by=$(deposed_by "$_id") && sleep 0.5 && [ "$(deposed_by "$_id")" = "$_by" ]; then
+    log "stalled for ${1} ms and replaced meanwhile"
+    step_down "$_by"
+  elif ! handover_live && majority_confirms "$(sentinel_answers)"; then
+    node_call_self READONLY no >/dev/null
+    log "stalled for ${1} ms; the sentinels still name this node: writable again"
+  else
+    # No sentinel answers, or they name a node that does not lead yet: the priority loop makes
+    # the node writable again once the sentinels name it (or it steps down).
+    log "stalled for ${1} ms; the sentinels do not name this node now: read-only until they do"
+  fi
+}
+
+# stall_guard SERVER_PID: runs until that server exits.
+STALLED=""
+stall_guard() {
+  trap 'STALLED=1' CONT
+  _prev=$(now_ms)
+  while kill -0 "$1" 2>/dev/null; do
+    sleep 0.2 &
+    wait $! || true
+    _now=$(now_ms)
+    if [ -n "$STALLED" ] || [ $((_now - _prev)) -ge "$STALL_MS" ]; then
+      STALLED=""
+      on_stall "$((_now - _prev))"
+      _now=$(now_ms)
+    fi
+    _prev=$_now
+  done
+}

@@ -1,0 +1,71 @@
+# shellcheck shell=sh
+# tile38-ha: what the sentinels think of this Tile38 node, one round a second, for the priority
+# loop's fence, step-down and lead-by-name, and for the stall guard. Included by the start script
+# after lib.sh (sentinel_view, majority_vote), tile38-node.sh (is_self) and before tile38-fence.sh.
+# Reads SENTINELS, DATA_DIR, FENCE_AFTER_MS.
+
+# Sentinels that must name a leader for it to stay writable: a majority of all of them.
+# shellcheck disable=SC2086 # one sentinel per word
+SENTINEL_MAJORITY=$(( $(set -- $SENTINELS; echo $#) / 2 + 1 ))
+
+# sentinel_answers: one line per sentinel, its sentinel_view (empty when it does not answer), all
+# asked at once, each bounded by 1 s: one round a second serves the fence, the step-down and
+# lead-by-name, and a cut-off sentinel costs 1 s, not 3 per question.
+sentinel_answers() {
+  _vd=$(mktemp -d "$DATA_DIR/.tile38-ha-answers.XXXXXX") || return 0
+  _i=0; _pids=""
+  for _s in $SENTINELS; do
+    _i=$((_i + 1))
+    # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
+    (CALL_TIMEOUT=1; NC_TIMEOUT=1; sentinel_view "$_s" > "$_vd/$_i" 2>/dev/null) &
+    _pids="$_pids $!"
+  done
+  # shellcheck disable=SC2086 # one PID per word (the priority loop has other children: wait only for these)
+  wait $_pids
+  _i=0
+  for _s in $SENTINELS; do
+    _i=$((_i + 1))
+    head -n 1 "$_vd/$_i" 2>/dev/null || echo
+  done
+  rm -rf "$_vd"
+}
+
+# confirmations ANSWERS: "COUNT AGE_MS": how many sentinels confirm this node as a healthy leader
+# (name it, monitor it, flag it neither down nor in failover), and for the most recent majority of
+# them, the longest time since their last valid PING reply from it (empty without a majority).
+# The fence's clock is the sentinels' own contact with this node: a leader whose clients still
+# reach it, but whose sentinels have not heard from it, is fenced before they can promote.
+confirmations() {
+  _n=0; _ages=""
+  while read -r _nh _np _mh _mp _flags _age; do
+    if [ -z "$_nh" ] || ! is_self "$_nh:$_np" || ! is_self "$_mh:$_mp"; then continue; fi
+    case ",$_flags," in *,s_down,* | *,o_down,* | *,failover_in_progress,* | *,disconnected,*) continue ;; esac
+    _n=$((_n + 1)); _ages="$_ages ${_age:-0}"
+  done <<EOF_ANSWERS
+$1
+EOF_ANSWERS
+  # shellcheck disable=SC2086 # one age per word
+  echo "$_n $(printf '%s\n' $_ages | sort -n | sed -n "${SENTINEL_MAJORITY}p")"
+}
+
+# majority_confirms ANSWERS: a majority confirms this node and has heard from it within FENCE_AFTER_MS.
+majority_confirms() {
+  # shellcheck disable=SC2046 # "COUNT AGE_MS"
+  set -- $(confirmations "$1")
+  [ "$1" -ge "$SENTINEL_MAJORITY" ] && [ "${2:-0}" -lt "$FENCE_AFTER_MS" ]
+}
+
+# replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or
+# a failover of it in progress: a follower is being promoted right now.
+replacing_me() {
+  while read -r _nh _np _mh _mp _flags _age; do
+    if [ -z "$_mh" ] || ! is_self "$_mh:$_mp"; then continue; fi
+    case ",$_flags," in *,o_down,* | *,failover_in_progress,*) return 0 ;; esac
+  done <<EOF_ANSWERS
+$1
+EOF_ANSWERS
+  return 1
+}
+
+# named_leader ANSWERS: the leader most answering sentinels name ("host port"); fails when none answers.
+named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; }

@@ -1,0 +1,26 @@
+/** `npm run drill` arguments, including the client matrix's `--clients [--scenarios …]`. */
+import { parseDrillArgs } from "../../../scripts/drill";
+
+describe("parseDrillArgs", () => {
+    it("defaults to the ioredis drill on the docker target, every scenario listed for --clients", () => {
+        expect(parseDrillArgs([])).toMatchObject({ kills: 5, json: false, target: "docker", clients: false, scenarios: ["kill", "kills", "freeze", "hand-over", "rolling"] });
+    });
+
+    it("takes --clients with a subset of scenarios", () => {
+        expect(parseDrillArgs(["--clients", "--scenarios", "freeze,hand-over", "--json"])).toMatchObject({ clients: true, json: true, scenarios: ["freeze", "hand-over"] });
+    });
+
+    it("refuses an unknown scenario and --clients on kubernetes, naming the fix", () => {
+        expect(() => parseDrillArgs(["--clients", "--scenarios", "kill,nap"])).toThrow(/unknown nap \(known: kill, kills, freeze, hand-over, rolling\)/);
+        expect(() => parseDrillArgs(["--clients", "--target", "kubernetes"])).toThrow(/--clients runs the docker \(dev\) topology only/);
+    });
+
+    it("takes --partitions with a subset of its scenarios, and refuses mixing modes", () => {
+        expect(parseDrillArgs(["--partitions"])).toMatchObject({ partitions: true, partitionScenarios: ["isolated", "from-sentinels", "from-followers", "one-sentinel", "flapping"] });
+        expect(parseDrillArgs(["--partitions", "--scenarios", "flapping,isolated"])).toMatchObject({ partitions: true, partitionScenarios: ["flapping", "isolated"] });
+        expect(() => parseDrillArgs(["--partitions", "--scenarios", "kill"])).toThrow(/unknown kill \(known: isolated, from-sentinels/);
+        expect(() => parseDrillArgs(["--partitions", "--clients"])).toThrow(/do not go together/);
+        expect(() => parseDrillArgs(["--scenarios", "kill"])).toThrow(/goes with --clients or --partitions/);
+        expect(() => parseDrillArgs(["--partitions", "--target", "kubernetes"])).toThrow(/takes no --target or --stack/);
+    });
+});
