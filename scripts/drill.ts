@@ -254,11 +254,12 @@ async function runDocker(args: Args): Promise<DrillResult & Record<string, unkno
         const result = await runDrill(c, args.kills);
         // No kill or hand-over may make a leader fence itself (a false positive costs writes).
         const logs = path.join(c.h.root, "logs");
-        const fences = fs
+        const fenceLines = fs
             .readdirSync(logs)
             .filter((f) => /tile38-\d/.test(f))
-            .reduce((n, f) => n + (fs.readFileSync(path.join(logs, f), "utf8").match(/ fenced: /g) ?? []).length, 0);
-        return { ...result, fences };
+            .flatMap((f) => fs.readFileSync(path.join(logs, f), "utf8").split("\n").filter((l) => / fenced: /.test(l)));
+        for (const l of fenceLines) log(false, `a leader fenced itself: ${l}`);
+        return { ...result, fences: fenceLines.length };
     } finally {
         await c.cleanup();
     }

@@ -31,15 +31,24 @@ sentinel_answers() {
 }
 
 # confirmations ANSWERS: "COUNT AGE_MS": how many sentinels confirm this node as a healthy leader
-# (name it, monitor it, flag it neither down nor in failover), and for the most recent majority of
-# them, the longest time since their last valid PING reply from it (empty without a majority).
+# (name it, and monitor it without flagging it down or in failover, or are promoting it), and for
+# the most recent majority of them, the longest time since their last valid PING reply from it
+# (empty without a majority).
 # The fence's clock is the sentinels' own contact with this node: a leader whose clients still
 # reach it, but whose sentinels have not heard from it, is fenced before they can promote.
 confirmations() {
   _n=0; _ages=""
   while read -r _nh _np _mh _mp _flags _age; do
-    if [ -z "$_nh" ] || ! is_self "$_nh:$_np" || ! is_self "$_mh:$_mp"; then continue; fi
-    case ",$_flags," in *,s_down,* | *,o_down,* | *,failover_in_progress,* | *,disconnected,*) continue ;; esac
+    if [ -z "$_nh" ] || ! is_self "$_nh:$_np"; then continue; fi
+    if is_self "$_mh:$_mp"; then
+      # Not `disconnected`: a sentinel that just switched to this node shows it for ~1 s (it
+      # reconnects once per PING period); the age of its last valid PING reply says enough.
+      case ",$_flags," in *,s_down,* | *,o_down,* | *,failover_in_progress,*) continue ;; esac
+    else
+      # It names this node while it still monitors the one it fails over: it is promoting this
+      # node right now (until its failover ends, SENTINEL MASTER shows the old leader).
+      _age=0
+    fi
     _n=$((_n + 1)); _ages="$_ages ${_age:-0}"
   done <<EOF_ANSWERS
 $1

@@ -104,7 +104,7 @@ leader_fence() {
   if [ -z "$FENCED" ] && ! handover_live && replacing_me "$2"; then
     _why="the sentinels report it down or are failing it over"
   elif [ -z "$FENCED" ] && [ $((_now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ] && ! handover_live; then
-    _why="no majority of the sentinels has heard from this node as leader for $((_now - LAST_CONFIRMED_MS)) ms"
+    _why="no majority of the sentinels has heard from this node as leader for $((_now - LAST_CONFIRMED_MS)) ms (they answer: $(printf "%s" "$2" | tr "\n" "|"))"
   elif [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && ! replacing_me "$2"; then
     if [ "$1" = true ] && ! handover_live; then
       node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled${FENCED:+ (fence lifted)}"
