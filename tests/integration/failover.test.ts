@@ -39,12 +39,28 @@ function newWriter(prefix = "p"): PointWriter {
 }
 
 /** Waits (bounded) until `n` more writes have been acknowledged. */
+/**
+ * When a leader was SIGKILLed in the current test (ms since epoch). Replication is asynchronous
+ * (Tile38 has no WAIT): a write the leader acknowledged in the instant before its SIGKILL may not
+ * have left for the followers yet, and is then gone with it (the restarted node resyncs).
+ */
+let leaderKills: number[] = [];
+/** How close to a leader's SIGKILL such a write may be acknowledged (10 writes of the test's writer). */
+const REPLICATION_WINDOW_MS = 100;
+
+/** SIGKILL of node `i`, noting the time when it led. */
+async function killNode(i: number): Promise<void> {
+    if ((await cluster.agreedLeader()) === i) leaderKills.push(Date.now());
+    await cluster.killNode(i);
+}
+
 async function waitAcks(w: PointWriter, n: number, timeoutMs = 20000): Promise<void> {
     const target = w.acks.length + n;
     await waitFor(() => w.acks.length >= target, { timeoutMs, what: `${n} acknowledged writes (have ${w.acks.length})` });
 }
 
 afterEach(async () => {
+    leaderKills = [];
     await writer?.close();
     writer = undefined;
     await h?.cleanup();
@@ -106,7 +122,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
         withLogs(logs, async () => {
             const w = await clusterWithWrites(200);
             const killedAt = Date.now();
-            await cluster.killNode(0);
+            await killNode(0);
             const resumed = await waitResumed(w, killedAt, "a write acknowledged after the kill");
             const newLeader = await waitFor(async () => {
                 const l = await cluster.agreedLeader();
@@ -129,7 +145,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
         "d. the old leader restarted: rejoins as a follower and never accepts a write as leader",
         withLogs(logs, async () => {
             const w = await clusterWithWrites(100);
-            await cluster.killNode(0);
+            await killNode(0);
             const newLeader = await waitNewLeader(0);
             cluster.startNode(0);
             // Write straight to the restarted node from the moment it starts until it follows.
@@ -156,8 +172,8 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
         "e. a follower restarted after a failover follows the current leader, not the one its config names (Tile38 #689)",
         withLogs(logs, async () => {
             const w = await clusterWithWrites(100);
-            await cluster.killNode(2); // its config says: follow node 1
-            await cluster.killNode(0);
+            await killNode(2); // its config says: follow node 1
+            await killNode(0);
             const newLeader = await waitNewLeader(0);
             expect(newLeader).toBe(1);
             await waitAcks(w, 50);
@@ -187,8 +203,8 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
                 }
             })();
             try {
-                await cluster.killNode(1);
-                await cluster.killNode(0);
+                await killNode(1);
+                await killNode(0);
                 cluster.startNode(1, { wipe: true });
                 const newLeader = await waitNewLeader(0);
                 expect(newLeader).toBe(2);
@@ -214,7 +230,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             const second = await killLeaderAndRecover(0);
 
             await cluster.stopSentinel(1);
-            await cluster.killNode(second);
+            await killNode(second);
             // One sentinel cannot reach quorum 2: it keeps naming the dead leader, nobody is promoted.
             const downAfter = cluster.stack.cfg.sentinel.downAfterMilliseconds;
             await sleep(downAfter * 3);
@@ -300,7 +316,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             let leader = 0;
             for (let k = 0; k < 3; k++) {
                 const killedAt = Date.now();
-                await cluster.killNode(leader);
+                await killNode(leader);
                 const next = await waitNewLeader(leader);
                 cluster.startNode(leader);
                 leader = next;
@@ -326,7 +342,7 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
         "j. a sentinel left naming a node that does not lead is corrected by its watchdog, and the others are not disturbed",
         withLogs(logs, async () => {
             await startCluster();
-            await cluster.killNode(2);
+            await killNode(2);
             const dead = cluster.topo.nodes[2];
             // Strand sentinel 1 as a lost reconfiguration phase would: it monitors a dead node.
             expect(await cluster.sentinelCall(0, ["SENTINEL", "REMOVE", cluster.topo.masterName])).toBe("OK");
@@ -369,7 +385,7 @@ async function clusterWithWrites(acks: number): Promise<PointWriter> {
 
 /** Kills leader `old` (SIGKILL), waits for a new one, restarts `old` and waits until healthy. */
 async function killLeaderAndRecover(old: number): Promise<number> {
-    await cluster.killNode(old);
+    await killNode(old);
     const next = await waitNewLeader(old);
     cluster.startNode(old);
     await cluster.waitHealthy(60000);
@@ -398,20 +414,28 @@ async function waitNewLeader(old: number, timeoutMs = 30000): Promise<number> {
 
 /**
  * Every write acknowledged (before `before`, default: all) is held by every running node
- * (followers may need a moment to catch up: bounded wait).
+ * (followers may need a moment to catch up: bounded wait) — but for a write acknowledged within
+ * REPLICATION_WINDOW_MS of a leader's SIGKILL (see leaderKills), which may be gone, from every
+ * node alike; such losses are printed.
  */
 async function expectAllOnEveryNode(w: PointWriter, before = Infinity): Promise<void> {
     const leader = await cluster.agreedLeader();
     const ids = await idsOn(cluster.topo.nodes[leader].port, cluster.passwords.tile38);
-    expect(lostWrites(w.acks, ids, before).map((a) => a.id)).toEqual([]);
+    const inWindow = (ackAt: number) => leaderKills.some((k) => Math.abs(ackAt - k) <= REPLICATION_WINDOW_MS);
+    const lost = lostWrites(w.acks, ids, before);
+    const killed = lost.filter((a) => inWindow(a.ackAt));
+    if (killed.length) console.log(`acknowledged within ${REPLICATION_WINDOW_MS} ms of a leader's SIGKILL and lost with it: ${killed.map((a) => `${a.id} (${a.ackAt - leaderKills[0]} ms)`).join(", ")}`);
+    expect(lost.filter((a) => !inWindow(a.ackAt)).map((a) => a.id)).toEqual([]);
+    // Every node holds exactly what the leader holds, lost or not.
+    const expected = w.acks.filter((a) => a.ackAt < before && !killed.includes(a));
     for (let i = 0; i < 3; i++) {
         if (!cluster.nodeRunning(i) || i === leader) continue;
         await waitFor(
             async () => {
                 const mine = await idsOn(cluster.topo.nodes[i].port, cluster.passwords.tile38);
-                return lostWrites(w.acks, mine, before).length === 0;
+                return lostWrites(expected, mine).length === 0 && killed.every((a) => !mine.has(a.id));
             },
-            { timeoutMs: 20000, what: `node ${i + 1} to hold every acknowledged write` },
+            { timeoutMs: 20000, what: `node ${i + 1} to hold every acknowledged write, and none the leader lost` },
         );
     }
 }
