@@ -57,11 +57,12 @@ EOF_ANSWERS
   echo "$_n $(printf '%s\n' $_ages | sort -n | sed -n "${SENTINEL_MAJORITY}p")"
 }
 
-# majority_confirms ANSWERS: a majority confirms this node and has heard from it within FENCE_AFTER_MS.
+# majority_confirms ANSWERS: a majority confirms this node and has heard from it within
+# FENCE_AFTER_MS; prints that majority's AGE_MS (see confirmations).
 majority_confirms() {
   # shellcheck disable=SC2046 # "COUNT AGE_MS"
   set -- $(confirmations "$1")
-  [ "$1" -ge "$SENTINEL_MAJORITY" ] && [ "${2:-0}" -lt "$FENCE_AFTER_MS" ]
+  [ "$1" -ge "$SENTINEL_MAJORITY" ] && [ "${2:-0}" -lt "$FENCE_AFTER_MS" ] && echo "${2:-0}"
 }
 
 # replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or

@@ -96,16 +96,16 @@ priority_loop() {
 # replacing this node; after FENCE_AFTER_MS when no majority has heard from it for that long.
 leader_fence() {
   _now=$(now_ms)
-  if majority_confirms "$2"; then
-    # shellcheck disable=SC2046 # "COUNT AGE_MS"
-    set -- "$1" "$2" $(confirmations "$2")
-    [ $((_now - $4)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((_now - $4))
+  if _age=$(majority_confirms "$2"); then
+    [ $((_now - _age)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((_now - _age))
   fi
-  if [ -z "$FENCED" ] && ! handover_live && replacing_me "$2"; then
+  _replacing=""
+  if replacing_me "$2"; then _replacing=1; fi
+  if [ -z "$FENCED" ] && ! handover_live && [ -n "$_replacing" ]; then
     _why="the sentinels report it down or are failing it over"
   elif [ -z "$FENCED" ] && [ $((_now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ] && ! handover_live; then
     _why="no majority of the sentinels has heard from this node as leader for $((_now - LAST_CONFIRMED_MS)) ms (they answer: $(printf "%s" "$2" | tr "\n" "|"))"
-  elif [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && ! replacing_me "$2"; then
+  elif [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && [ -z "$_replacing" ]; then
     if [ "$1" = true ] && ! handover_live; then
       node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled${FENCED:+ (fence lifted)}"
     fi

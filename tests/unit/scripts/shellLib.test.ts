@@ -117,13 +117,13 @@ describeSh("lib.sh under busybox sh", () => {
         const run = (answers: string[], fn: string) => sh(`${self}${fn} '${answers.join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
         const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
         expect(run([ok(100), ok(900), ""], "confirmations")).toBe("2 900\nyes");
-        expect(run([ok(100), ok(900), ""], "majority_confirms")).toBe("yes");
+        expect(run([ok(100), ok(900), ""], "majority_confirms")).toBe("900\nyes");
         // Heard from too long ago by the second most recent sentinel: the fence's clock runs.
         expect(run([ok(100), ok(2500), ok(3000)], "majority_confirms")).toBe("no");
         // Flagged down, naming another node, or monitoring another node: no confirmation.
         expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", "tile38-1 9851 tile38-1 9851 master 100"], "confirmations")).toBe("1 \nyes");
         // Just switched to this node: its link is still `disconnected`, its contact recent: it confirms.
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,disconnected 207", ""], "majority_confirms")).toBe("yes");
+        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,disconnected 207", ""], "majority_confirms")).toBe("207\nyes");
         // A sentinel promoting this node (it names it, SENTINEL MASTER still shows the old leader) confirms it.
         expect(run([ok(300), "tile38-0 9851 tile38-1 9851 master,s_down,o_down,failover_in_progress 5000", ""], "confirmations")).toBe("2 300\nyes");
         expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "majority_confirms")).toBe("no");
