@@ -8,7 +8,7 @@
  * Exit 0 when all of that holds, 1 otherwise, 2 on usage errors or when the server cannot run.
  *
  * Secrets are placeholders (the stack file's secure values are never decrypted). Builds the
- * server with scripts/build-kube-apiserver.sh on first use (needs Go; ~7 min, cached in $HOME).
+ * server with scripts/build-kube.sh on first use (needs Go; ~7 min, cached in $HOME).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -32,7 +32,7 @@ function binaries() {
     if (found.ok) return found;
     say(`kube-apiserver ${KUBERNETES_VERSION} not built yet (${found.reason}); building it now`);
     const r = spawnSync("bash", [path.join(ROOT, "scripts", "build-kube-apiserver.sh")], { stdio: ["ignore", "ignore", "inherit"], timeout: 45 * 60_000 });
-    if (r.status !== 0) return { ok: false as const, reason: `scripts/build-kube-apiserver.sh failed (${r.status ?? r.signal})` };
+    if (r.status !== 0) return { ok: false as const, reason: `scripts/build-kube.sh failed (${r.status ?? r.signal})` };
     found = findKubeBinaries(defaultBinDir());
     return found;
 }

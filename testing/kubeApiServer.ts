@@ -4,8 +4,8 @@
  * authorization, no anonymous access. No kubelet, no controller-manager: objects are validated,
  * admitted and stored exactly as a cluster does, but no pod ever runs.
  *
- * The binaries come from scripts/build-kube-apiserver.sh (the pinned wrapper module
- * tools/kube-apiserver), cached in $HOME/.cache/tile38-ha/k8s-v1.32.2/.
+ * The binaries come from scripts/build-kube.sh (the pinned wrapper module
+ * tools/kubernetes), cached in $HOME/.cache/tile38-ha/k8s-v1.32.2/.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -16,10 +16,10 @@ import * as os from "os";
 import * as path from "path";
 import { KubeClient } from "./kubeClient";
 
-/** Kubernetes version the wrapper module pins (tools/kube-apiserver/go.mod). */
+/** Kubernetes version the wrapper module pins (tools/kubernetes/go.mod). */
 export const KUBERNETES_VERSION = "v1.32.2";
 
-/** Where scripts/build-kube-apiserver.sh puts the binaries (unless `K8S_BIN_DIR` is set). */
+/** Where scripts/build-kube.sh puts the binaries (unless `K8S_BIN_DIR` is set). */
 export function defaultBinDir(): string {
     return process.env.K8S_BIN_DIR ?? path.join(os.homedir(), ".cache", "tile38-ha", `k8s-${KUBERNETES_VERSION}`);
 }
@@ -40,7 +40,7 @@ export function findKubeBinaries(binDir = defaultBinDir()): KubeBinaries {
         }
     });
     if (missing.length > 0) {
-        return { ok: false, reason: `missing ${missing.join(" and ")}: run scripts/build-kube-apiserver.sh (needs Go; ~7 min cold, cached in $HOME)` };
+        return { ok: false, reason: `missing ${missing.join(" and ")}: run scripts/build-kube.sh (needs Go; ~7 min cold, cached in $HOME)` };
     }
     if (!hasCommand("openssl")) return { ok: false, reason: "openssl is not on PATH (it generates the API server's certificates)" };
     return { ok: true, kubeApiServer, etcd };

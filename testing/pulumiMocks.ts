@@ -52,6 +52,9 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
  * Installs mocks for `stack` with the given `tile38-ha` config (keys without the namespace;
  * structured values as objects) and returns the list that fills up as resources register.
  */
+/** Tokens of every provider function (invoke) the program called, in order. */
+export const invokedFunctions: string[] = [];
+
 export function installMocks(stack: string, config: Record<string, unknown>, secretKeys: string[] = []): RecordedResource[] {
     const recorded: RecordedResource[] = [];
     const flat: Record<string, string> = {};
@@ -63,7 +66,10 @@ export function installMocks(stack: string, config: Record<string, unknown>, sec
                 recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
                 return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
             },
-            call: (args) => args.inputs,
+            call: (args) => {
+                invokedFunctions.push(args.token);
+                return args.inputs;
+            },
         },
         "tile38-ha",
         stack,

@@ -125,7 +125,10 @@ export class BackupBucket extends pulumi.ComponentResource {
         if (args.kmsKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:/.test(args.kmsKeyArn)) {
             throw new pulumi.ResourceError(`BackupBucket: kmsKeyArn ${JSON.stringify(args.kmsKeyArn)} is not a KMS key ARN`, this);
         }
-        if (args.endpoint) {
+        // An existing bucket in an S3-compatible store needs no AWS provider at all (no AWS
+        // plugin, no account): nothing is created and its ARN has no partition to look up.
+        const outsideAws = args.existingBucket !== undefined && args.endpoint !== undefined;
+        if (args.endpoint && !outsideAws) {
             this.provider = new aws.Provider(
                 `${name}-s3`,
                 {
@@ -145,7 +148,7 @@ export class BackupBucket extends pulumi.ComponentResource {
 
         if (args.existingBucket) {
             this.bucketName = pulumi.output(args.existingBucket);
-            const partition = aws.getPartitionOutput({}, { parent: this, provider: this.provider }).partition;
+            const partition = outsideAws ? pulumi.output("aws") : aws.getPartitionOutput({}, { parent: this, provider: this.provider }).partition;
             this.bucketArn = pulumi.interpolate`arn:${partition}:s3:::${args.existingBucket}`;
         } else {
             const bucket = new aws.s3.Bucket(

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes objects of the program, as Pulumi mocks record them (the `npm run synth` path),
  * applied to a REAL kube-apiserver v1.32.2 with a real etcd (built from the Go module proxy by
- * scripts/build-kube-apiserver.sh; tools/kube-apiserver pins both) on 127.0.0.1:26000-26002, with
+ * scripts/build-kube.sh; tools/kubernetes pins both) on 127.0.0.1:26000-26002, with
  * generated certificates, a token file and RBAC authorization:
  *   a. server-side apply (namespace first, fieldValidation=Strict) of the `k8s` stack and four
  *      other configurations: every object accepted, and stored exactly as sent;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tile38-ha deploy suite: builds one local Docker image from files on this machine, without
-# pulling anything (no registry serves images here), and imports it into the engine at DOCKER_HOST.
-#   build-local-image.sh KIND TAG
+# tile38-ha deploy suites: builds one local image from files on this machine, without pulling
+# anything (no registry serves images here), and imports it into the Docker engine at DOCKER_HOST,
+# or, with IMAGE_ARCHIVE=FILE, writes it as a docker-archive tarball (manifest.json, config, one
+# layer.tar) that containerd imports (`ctr images import`) for the Kubernetes cluster.
+#   [IMAGE_ARCHIVE=FILE] build-local-image.sh KIND TAG
 # KIND:
 #   tile38        busybox (Debian's busybox-static) + the installed tile38-server, as the Alpine
 #                 tile38/tile38 image: busybox sh, nc, wget, tile38-server on PATH
@@ -9,6 +11,9 @@
 #   tile38-broken busybox + a tile38-server that exits at once (a broken release)
 #   redis         busybox + Debian's redis-server/redis-cli with the libraries ldd names
 #   versitygw     busybox + the versitygw binary at /app/versitygw (its image's entrypoint)
+#   pause         busybox whose entrypoint waits for TERM (the pod sandbox image)
+#   node          busybox + the installed node binary with its libraries (the test client pod,
+#                 which mounts the project read-only)
 #   aws-cli       Debian bookworm (debootstrap minbase) + Debian's awscli and bash (and python3-cffi-backend,
 #                 which debootstrap does not find as a virtual package), cached as a
 #                 root filesystem tarball in $TILE38_HA_CACHE (default ~/.cache/tile38-ha)
@@ -57,8 +62,22 @@ with_libraries() {
   done
 }
 
-import() { # import ENTRYPOINT_JSON
-  tar -C "$root" -c . | docker import --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" --change "ENTRYPOINT $1" - "$tag" >/dev/null
+# import ENTRYPOINT_JSON [ROOT_TARBALL]: the root (or the tarball) as image $tag.
+import() {
+  local layer=$work/layer.tar
+  if [ -n "${2:-}" ]; then layer=$2; else tar -C "$root" -cf "$layer" .; fi
+  if [ -z "${IMAGE_ARCHIVE:-}" ]; then
+    docker import --change "ENV PATH=/usr/local/bin:/usr/bin:/bin" --change "ENTRYPOINT $1" - "$tag" <"$layer" >/dev/null
+    return
+  fi
+  local image=$work/image diff_id
+  mkdir -p "$image"
+  ln -s "$layer" "$image/layer.tar"
+  diff_id=$(sha256sum "$layer" | cut -d' ' -f1)
+  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/bin:/usr/bin:/bin"],"Entrypoint":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}\n' "$1" "$diff_id" >"$image/config.json"
+  printf '[{"Config":"config.json","RepoTags":["%s"],"Layers":["layer.tar"]}]\n' "$tag" >"$image/manifest.json"
+  tar -C "$image" -chf "$IMAGE_ARCHIVE.tmp" manifest.json config.json layer.tar
+  mv -f "$IMAGE_ARCHIVE.tmp" "$IMAGE_ARCHIVE"
 }
 
 case "$kind" in
@@ -103,7 +122,19 @@ case "$kind" in
       rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
       tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     fi
-    docker import --change 'ENTRYPOINT ["aws"]' "$tarball" "$tag" >/dev/null
+    import '["aws"]' "$tarball"
+    ;;
+  pause)
+    busybox_root
+    printf '#!/bin/sh\ntrap "exit 0" TERM INT\nwhile :; do sleep 3600 & wait $!; done\n' >"$root/pause"
+    chmod +x "$root/pause"
+    import '["/pause"]'
+    ;;
+  node)
+    busybox_root
+    cp "$(command -v node)" "$root/usr/local/bin/node"
+    with_libraries "$(command -v node)"
+    import '["node"]'
     ;;
   *) echo "build-local-image: unknown kind $kind" >&2; exit 2 ;;
 esac

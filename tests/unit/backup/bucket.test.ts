@@ -1,6 +1,6 @@
 /** BackupBucket under Pulumi mocks: every resource it declares, with the inputs AWS would receive. */
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, RecordedResource, settle } from "../../../testing/pulumiMocks";
+import { installMocks, invokedFunctions, RecordedResource, settle } from "../../../testing/pulumiMocks";
 
 const recorded: RecordedResource[] = installMocks("backup-test", {});
 // Loaded after the mocks are installed, as a program would be.
@@ -129,6 +129,15 @@ describe("BackupBucket options", () => {
         expect(bucket.bucket).toBeUndefined();
         expect(await value(bucket.bucketName)).toBe("company-backups");
         expect(await value(bucket.bucketArn)).toMatch(/:s3:::company-backups$/);
+    });
+
+    test("an existing bucket in an S3-compatible store needs no AWS provider, plugin or invoke", async () => {
+        const before = invokedFunctions.length;
+        const { bucket, resources } = await build("outside-aws", { ...base(), existingBucket: "tile38-backups", endpoint: "http://10.245.0.1:26900" });
+        expect(resources.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toEqual([]);
+        expect(bucket.provider).toBeUndefined();
+        expect(await value(bucket.bucketArn)).toBe("arn:aws:s3:::tile38-backups");
+        expect(invokedFunctions.slice(before).filter((t) => t.startsWith("aws:"))).toEqual([]);
     });
 
     test("refuses a non-KMS kmsKeyArn and non-positive expiry", () => {
