@@ -31,7 +31,7 @@ function binaries() {
     let found = findKubeBinaries();
     if (found.ok) return found;
     say(`kube-apiserver ${KUBERNETES_VERSION} not built yet (${found.reason}); building it now`);
-    const r = spawnSync("bash", [path.join(ROOT, "scripts", "build-kube-apiserver.sh")], { stdio: ["ignore", "ignore", "inherit"], timeout: 45 * 60_000 });
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "build-kube.sh")], { stdio: ["ignore", "ignore", "inherit"], timeout: 45 * 60_000 });
     if (r.status !== 0) return { ok: false as const, reason: `scripts/build-kube.sh failed (${r.status ?? r.signal})` };
     found = findKubeBinaries(defaultBinDir());
     return found;
