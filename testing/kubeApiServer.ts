@@ -46,7 +46,7 @@ export function findKubeBinaries(binDir = defaultBinDir()): KubeBinaries {
     return { ok: true, kubeApiServer, etcd };
 }
 
-function hasCommand(name: string): boolean {
+export function hasCommand(name: string): boolean {
     return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore", timeout: 5000 }).status === 0;
 }
 
@@ -70,6 +70,12 @@ export interface StartKubeApiServerOptions {
     keepDir?: boolean;
     /** Bound on the whole start (both processes healthy, RBAC bootstrapped). Default 60 s. */
     timeoutMs?: number;
+    /** Service IP range. Default 10.96.0.0/16. */
+    serviceClusterIpRange?: string;
+    /** More addresses in the serving certificate (a node address pods or kubelets use). */
+    extraCertificateIps?: string[];
+    /** More kube-apiserver flags (a cluster with a kubelet). */
+    extraArgs?: string[];
 }
 
 /** A running server pair. */
@@ -80,6 +86,12 @@ export interface RunningKubeApiServer {
     admin: KubeClient;
     /** Milliseconds from spawn to ready. */
     startMs: number;
+    /** The admin's bearer token (kubeconfigs of cluster components). */
+    adminToken: string;
+    /** The generated certificates. */
+    certs: ApiServerCertificates;
+    /** The work directory (certificates, logs). */
+    workDir: string;
     /** The last lines of both logs. */
     logTail(lines?: number): string;
     /** Stops both processes (bounded) and removes the work directory. Safe to call twice. */
@@ -93,18 +105,46 @@ function run(cmd: string, args: string[], cwd: string): void {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
 }
 
-/** CA, serving certificate for 127.0.0.1 and the service-account signing key pair. */
-function generateCertificates(dir: string): { ca: string; cert: string; key: string; saKey: string; saPub: string } {
+/** Files of {@link generateCertificates}. */
+export interface ApiServerCertificates {
+    ca: string;
+    caKey: string;
+    cert: string;
+    key: string;
+    saKey: string;
+    saPub: string;
+    /** Client certificate (group system:masters) the API server presents to kubelets. */
+    kubeletClientCert: string;
+    kubeletClientKey: string;
+}
+
+/** CA, serving certificate for 127.0.0.1 (+ `extraIps`), kubelet client certificate, service-account key pair. */
+function generateCertificates(dir: string, extraIps: string[] = []): ApiServerCertificates {
     const f = (name: string) => path.join(dir, name);
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    const sign = (name: string, ext: string) => {
+        fs.writeFileSync(f(`${name}.ext`), ext);
+        run("openssl", ["x509", "-req", "-in", f(`${name}.csr`), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f(`${name}.crt`), "-days", "2", "-extfile", f(`${name}.ext`)], dir);
+    };
     run("openssl", ["req", "-x509", ...ec, "-keyout", f("ca.key"), "-out", f("ca.crt"), "-days", "2", "-subj", "/CN=tile38-ha-test-ca"], dir);
     run("openssl", ["req", ...ec, "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=kube-apiserver"], dir);
-    fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
-    run("openssl", ["x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("server.crt"), "-days", "2", "-extfile", f("server.ext")], dir);
+    const sans = ["IP:127.0.0.1", ...extraIps.map((ip) => `IP:${ip}`), "DNS:localhost"].join(",");
+    sign("server", `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+    run("openssl", ["req", ...ec, "-keyout", f("kubelet-client.key"), "-out", f("kubelet-client.csr"), "-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client"], dir);
+    sign("kubelet-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
     const sa = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" });
     fs.writeFileSync(f("sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }));
     fs.writeFileSync(f("sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
-    return { ca: f("ca.crt"), cert: f("server.crt"), key: f("server.key"), saKey: f("sa.key"), saPub: f("sa.pub") };
+    return {
+        ca: f("ca.crt"),
+        caKey: f("ca.key"),
+        cert: f("server.crt"),
+        key: f("server.key"),
+        saKey: f("sa.key"),
+        saPub: f("sa.pub"),
+        kubeletClientCert: f("kubelet-client.crt"),
+        kubeletClientKey: f("kubelet-client.key"),
+    };
 }
 
 /** True when something accepts connections on 127.0.0.1:`port`. */
@@ -135,7 +175,7 @@ export async function stopAllKubeProcesses(): Promise<void> {
 }
 
 /** A detached process (own process group) logging to a file. */
-class LoggedProcess {
+export class LoggedProcess {
     readonly child: ChildProcess;
     exited = false;
 
@@ -189,7 +229,7 @@ class LoggedProcess {
     }
 }
 
-function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
         const req = http.get(url, { timeout: timeoutMs }, (res) => {
             let body = "";
@@ -202,7 +242,7 @@ function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body
 }
 
 /** Polls `check` until it returns true, bounded; a dead process ends the wait at once. */
-async function until(what: string, deadline: number, procs: LoggedProcess[], check: () => Promise<boolean>): Promise<void> {
+export async function until(what: string, deadline: number, procs: LoggedProcess[], check: () => Promise<boolean>): Promise<void> {
     let last = "";
     for (;;) {
         const dead = procs.find((p) => p.exited);
@@ -231,7 +271,7 @@ export async function startKubeApiServer(opts: StartKubeApiServerOptions): Promi
     }
     const workDir = opts.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tile38-ha-kube-"));
     fs.mkdirSync(workDir, { recursive: true });
-    const certs = generateCertificates(workDir);
+    const certs = generateCertificates(workDir, opts.extraCertificateIps);
     const adminToken = crypto.randomBytes(24).toString("hex");
     const tokenFile = path.join(workDir, "tokens.csv");
     fs.writeFileSync(tokenFile, `${adminToken},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, { mode: 0o600 });
@@ -279,19 +319,22 @@ export async function startKubeApiServer(opts: StartKubeApiServerOptions): Promi
                 `--tls-cert-file=${certs.cert}`,
                 `--tls-private-key-file=${certs.key}`,
                 `--client-ca-file=${certs.ca}`,
+                `--kubelet-client-certificate=${certs.kubeletClientCert}`,
+                `--kubelet-client-key=${certs.kubeletClientKey}`,
                 `--token-auth-file=${tokenFile}`,
                 "--anonymous-auth=false",
                 "--authorization-mode=RBAC",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 `--service-account-key-file=${certs.saPub}`,
                 `--service-account-signing-key-file=${certs.saKey}`,
-                "--service-cluster-ip-range=10.96.0.0/16",
+                `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? "10.96.0.0/16"}`,
                 // There is no kubelet or node: the "kubernetes" Service's endpoint would be this
                 // loopback address, which the reconciler refuses; nothing here needs it.
                 "--endpoint-reconciler-type=none",
                 "--enable-priority-and-fairness=false",
                 "--profiling=false",
                 "--v=1",
+                ...(opts.extraArgs ?? []),
             ]),
         );
         const admin = new KubeClient({ url: `https://127.0.0.1:${api}`, ca: fs.readFileSync(certs.ca), token: adminToken });
@@ -299,7 +342,7 @@ export async function startKubeApiServer(opts: StartKubeApiServerOptions): Promi
             const r = await admin.request("GET", "/readyz");
             return r.status === 200;
         });
-        return { url: `https://127.0.0.1:${api}`, admin, startMs: Date.now() - started, logTail, stop };
+        return { url: `https://127.0.0.1:${api}`, admin, startMs: Date.now() - started, adminToken, certs, workDir, logTail, stop };
     } catch (e) {
         const tails = logTail(60);
         await stop();
