@@ -49,3 +49,26 @@ export async function buildLocalImages(engine: DockerEngine, timeoutMs: number):
     }
     return TAGS;
 }
+
+/** The Kubernetes suite's images: the same stand-ins plus the pod sandbox and the client pod's Node.js. */
+export interface ImageArchives {
+    tags: LocalImages & { pause: string; node: string };
+    /** docker-archive tarballs to import into containerd, one per tag. */
+    files: string[];
+}
+
+/**
+ * Writes every image as a docker-archive tarball into `dir` (for `ctr images import`), without
+ * a Docker engine; the pause image is first.
+ */
+export async function buildImageArchives(dir: string, timeoutMs: number): Promise<ImageArchives> {
+    const tags = { pause: "tile38-ha-local/pause:1", node: `tile38-ha-local/node:${process.versions.node}`, ...TAGS };
+    const kinds: Record<keyof ImageArchives["tags"], string> = { pause: "pause", node: "node", ...KINDS };
+    const files: string[] = [];
+    for (const key of Object.keys(tags) as (keyof ImageArchives["tags"])[]) {
+        const file = path.join(dir, `${kinds[key]}.tar`);
+        await mustRun("bash", [SCRIPT, kinds[key], tags[key]], { env: { ...process.env, IMAGE_ARCHIVE: file }, timeoutMs });
+        files.push(file);
+    }
+    return { tags, files };
+}

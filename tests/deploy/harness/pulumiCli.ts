@@ -17,12 +17,18 @@ export const REQUIRED_PLUGINS = [
     ["random", "4.21.2"],
 ] as const;
 
-/** Why a real `pulumi up` cannot run here, or undefined. */
-export function pulumiSkipReason(): string | undefined {
+/** Plugins a Kubernetes stack's `pulumi up` needs. */
+export const KUBERNETES_PLUGINS = [
+    ["kubernetes", "4.34.2"],
+    ["random", "4.21.2"],
+] as const;
+
+/** Why a real `pulumi up` cannot run here (with `plugins`), or undefined. */
+export function pulumiSkipReason(plugins: readonly (readonly [string, string])[] = REQUIRED_PLUGINS): string | undefined {
     if (!whichSync("pulumi")) return "no pulumi CLI on PATH (build it: README, \"The Pulumi toolchain\")";
     if (!whichSync("pulumi-language-nodejs")) return "no pulumi-language-nodejs on PATH (build it with the CLI)";
     const home = process.env.PULUMI_HOME ?? path.join(process.env.HOME ?? "/root", ".pulumi");
-    for (const [name, version] of REQUIRED_PLUGINS) {
+    for (const [name, version] of plugins) {
         if (!fs.existsSync(path.join(home, "plugins", `resource-${name}-v${version}`))) return `the ${name} provider plugin ${version} is not installed (README, "The Pulumi toolchain")`;
     }
     return undefined;
@@ -79,7 +85,16 @@ export class PulumiStack {
     writeConfig(config: Record<string, unknown>): void {
         const old = fs.existsSync(this.configFile) ? (yaml.load(fs.readFileSync(this.configFile, "utf8")) as Record<string, unknown>) : {};
         const namespaced = Object.fromEntries(Object.entries(config).map(([k, v]) => [`tile38-ha:${k}`, v]));
-        fs.writeFileSync(this.configFile, yaml.dump({ ...old, config: namespaced }));
+        // Secrets set with setSecret stay (encrypted values are objects with a `secure` key).
+        const oldConfig = (old.config ?? {}) as Record<string, unknown>;
+        const secrets = Object.fromEntries(Object.entries(oldConfig).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v));
+        fs.writeFileSync(this.configFile, yaml.dump({ ...old, config: { ...secrets, ...namespaced } }));
+    }
+
+    /** `pulumi config set --secret tile38-ha:KEY` (the value goes through stdin, never argv). */
+    async setSecret(key: string, value: string): Promise<void> {
+        const r = await runCommand("pulumi", ["config", "set", "--secret", `tile38-ha:${key}`, "--stack", this.name, "--non-interactive"], { env: this.cliEnv(), cwd: this.projectDir, timeoutMs: 60000, input: value });
+        if (r.code !== 0) throw new Error(`pulumi config set --secret ${key} exited ${r.code}: ${r.stderr}`);
     }
 
     up(timeoutMs = 900000): Promise<CommandResult> {

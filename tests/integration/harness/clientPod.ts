@@ -6,7 +6,6 @@ import * as http from "http";
 import * as path from "path";
 import type { WireValue } from "./clientAgent";
 import { PodSimulator } from "./podSim";
-import { ManagedProcess } from "./processes";
 import { RespError, RespValue } from "./resp";
 import { waitFor } from "./wait";
 import { Ack, WriteError, WriterOptions } from "./writer";
@@ -18,7 +17,28 @@ function fromWire(v: WireValue): RespValue {
 }
 
 export class ClientPod {
-    private constructor(readonly proc: ManagedProcess, readonly socketPath: string) {}
+    private constructor(
+        readonly socketPath: string,
+        private readonly stopAgent: () => Promise<void>,
+    ) {}
+
+    /**
+     * The agent at `socketPath` (a real pod's, on a host directory it mounts); waits (bounded) until
+     * it answers. `gone` says why the agent cannot answer any more (it exited), or undefined.
+     */
+    static async connect(socketPath: string, stop: () => Promise<void>, gone: () => string | undefined, timeoutMs = 60_000): Promise<ClientPod> {
+        const c = new ClientPod(socketPath, stop);
+        await waitFor(
+            async () => {
+                const why = gone();
+                if (why) throw new Error(`client agent exited: ${why}`);
+                await c.request("GET", "/writer/acks", undefined, 2000);
+                return true;
+            },
+            { timeoutMs, what: "the client pod's agent", intervalMs: 200 },
+        );
+        return c;
+    }
 
     /** Starts the agent in a new sandbox of `sim` and waits (bounded) until it answers. */
     static async start(sim: PodSimulator, name = "client-0"): Promise<ClientPod> {
@@ -30,16 +50,11 @@ export class ClientPod {
             TS_NODE_TRANSPILE_ONLY: "true",
             TS_NODE_PROJECT: path.join(__dirname, "..", "..", "..", "tsconfig.json"),
         });
-        const c = new ClientPod(proc, socketPath);
-        await waitFor(
-            async () => {
-                if (proc.status) throw new Error(`client agent exited: ${proc.tail(20)}`);
-                await c.request("GET", "/writer/acks", undefined, 2000);
-                return true;
-            },
-            { timeoutMs: 60_000, what: "the client pod's agent", intervalMs: 200 },
+        return ClientPod.connect(
+            socketPath,
+            () => proc.stop(3000),
+            () => (proc.status ? proc.tail(20) : undefined),
         );
-        return c;
     }
 
     private request<T>(method: string, urlPath: string, payload: unknown, timeoutMs: number): Promise<T> {
@@ -92,6 +107,6 @@ export class ClientPod {
     }
 
     async stop(): Promise<void> {
-        await this.proc.stop(3000);
+        await this.stopAgent();
     }
 }
