@@ -1,27 +1,32 @@
 /**
- * The failover drill of the `kubernetes` target, in the pod simulator
- * (tests/integration/harness/podSim.ts): the k8s stack's real rendered objects, every pod in a
- * network namespace of its own with a new address at every start, names from a real DNS server.
+ * The failover drill of the `kubernetes` target, on a real single-node cluster (a kubelet runs
+ * the pods; testing/kubeCluster.ts): the stack deployed with a real `pulumi up`
+ * (tests/deploy/harness/kubeStack.ts), a sentinel-aware client (ioredis in a client pod) writing a
+ * point every 10 ms.
  *
- * Scenario: a sentinel-aware client (ioredis in a client pod) writes a point every 10 ms; then
- * `runs` times in a row, as soon as the cluster is healthy, the leader's pod is LOST (SIGKILL of
- * every process, no preStop: a node failure) and its name is NXDOMAIN for `goneMs`
- * (default down-after + 2 s), after which the pod returns with a new IP; then one planned
- * hand-over (graceful deletion of the leader's pod: its preStop hook, then SIGTERM).
+ * Scenario: `runs` times in a row, as soon as the cluster is healthy, the leader's pod is LOST:
+ * the node is cordoned, every process of the pod SIGKILLed at once (no preStop, no SIGTERM) and
+ * the pod force-deleted, so CoreDNS stops resolving its name; after `goneMs` (default down-after
+ * + 2 s) the node is uncordoned and the StatefulSet's replacement starts with a new IP on the same
+ * volume. Then one planned hand-over: `kubectl delete pod` of the leader (its preStop hook, then
+ * SIGTERM).
  *
- * Figures (the Docker drill's JSON shape plus `ip_changes` and `ip_literals_in_configs`):
- * failover_ms = kill -> the first write acknowledged once the pod is gone that the new leader
- * holds; converge_ms = kill -> every sentinel names the same live leader and every running
- * follower follows it.
+ * Figures (the Docker drill's JSON shape plus the Kubernetes fields):
+ * failover_ms = kill -> the first write acknowledged after the kill that the new leader holds;
+ * converge_ms = kill -> every sentinel names the same live leader and every running follower
+ * follows it; writes lost = acknowledged writes the final leader does not hold; every node's data
+ * is compared with the leader's by content at the end.
  *
- * `ts-node --transpile-only scripts/drillKubernetes.ts [--json] [--runs N] [--gone-ms MS]`
- * (root, or CAP_NET_ADMIN + CAP_SYS_ADMIN; tile38-server, redis-server, busybox, dnsmasq).
+ * `npm run drill -- --target kubernetes [--kills N] [--json]` (root; the binaries of
+ * scripts/build-kube.sh, containerd, the Pulumi toolchain with the kubernetes plugin,
+ * tile38-server, versitygw).
  */
-import { K8sCluster } from "../tests/integration/harness/k8sCluster";
-import { netnsSkipReason } from "../tests/integration/harness/netns";
-import { SimPod } from "../tests/integration/harness/podSim";
+import * as fs from "fs";
+import * as path from "path";
+import { ipLiteralLines } from "../tests/integration/harness/k8sCluster";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
-import { Ack } from "../tests/integration/harness/writer";
+import { KubeStack, kubeStackSkipReason, NAMESPACE } from "../tests/deploy/harness/kubeStack";
+import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck, longestPause, losePod } from "../tests/deploy/harness/kubeScenarios";
 import { DrillResult, median, writesResumedAfter } from "./drillReport";
 
 /** Options of {@link drillKubernetes}. */
@@ -30,171 +35,141 @@ export interface KubernetesDrillOptions {
     runs?: number;
     /** How long a lost leader's pod (and name) stays gone. @default down-after + 2000 ms */
     goneMs?: number;
-    /** Stack file to render (`Pulumi.<stack>.yaml`). @default "k8s" */
-    stack?: string;
     /** Progress lines (stderr). @default none */
     log?: (line: string) => void;
+    /** Where a failed run leaves every pod's log (`kubectl logs`, current and previous). @default none */
+    failureLogDir?: string;
+}
+
+/** Every Tile38 and sentinel pod's log (and its previous container's) into `dir`. */
+function saveLogs(s: KubeStack, dir: string, label: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const p of [...s.checks.nodes, ...s.checks.sentinels]) {
+        fs.writeFileSync(path.join(dir, `${label}-${p.name}.log`), s.checks.logs(p.name));
+        fs.writeFileSync(path.join(dir, `${label}-${p.name}.previous.log`), s.checks.logs(p.name, true));
+    }
 }
 
 /** The drill's figures; the Docker drill's shape plus the Kubernetes-only fields. */
 export interface KubernetesDrillResult extends DrillResult {
-    /** Pod restarts that came back with a new address. */
+    /** Pods that came back with a new address. */
     ip_changes: number;
     /** IP literals in the rendered sentinel templates and every rewritten sentinel/Tile38 config (must be 0). */
     ip_literals_in_configs: number;
-    /** down-after-milliseconds of the stack, and the NXDOMAIN window used. */
+    /** down-after-milliseconds of the stack, and how long each lost pod stayed gone. */
     down_after_ms: number;
     nxdomain_ms: number;
+    /** Runs in which CoreDNS answered NXDOMAIN for the lost leader's name right after the loss. */
+    nxdomain_confirmed: number;
+    /** The planned hand-over's longest pause between two acknowledged writes. */
+    planned_longest_pause_ms: number;
+    /** Nodes whose points differ from the leader's at the end (ids and objects). */
+    nodes_differing_from_leader: number;
 }
 
-
-/** Acks from the client pod since the last call. */
-class AckLog {
-    readonly all: Ack[] = [];
-    constructor(private readonly c: K8sCluster) {}
-    async pull(): Promise<Ack[]> {
-        const { acks } = await this.c.client.acks(this.all.length);
-        this.all.push(...acks);
-        return this.all;
+/** The config files on the pods' volumes and the rendered sentinel templates with an IP literal. */
+export function ipLiteralsInConfigs(s: KubeStack): { file: string; lines: string[] }[] {
+    const files: string[] = [];
+    const volumes = path.join(s.workDir, "volumes");
+    for (const v of fs.existsSync(volumes) ? fs.readdirSync(volumes) : []) {
+        for (const f of ["config", "sentinel.conf"]) if (fs.existsSync(path.join(volumes, v, f))) files.push(path.join(volumes, v, f));
     }
+    const cm = JSON.parse(s.cluster.kubectl(["get", "configmap", "-n", NAMESPACE, "tile38-ha-scripts", "-o", "json"])) as { data: Record<string, string> };
+    const rendered = Object.entries(cm.data)
+        .filter(([k]) => k.endsWith(".conf"))
+        .map(([k, text]) => ({ file: `ConfigMap:${k}`, lines: ipLiteralLines(text) }));
+    return [...rendered, ...files.map((file) => ({ file, lines: ipLiteralLines(fs.readFileSync(file, "utf8")) }))].filter((f) => f.lines.length > 0);
 }
 
-/** Waits until every running sentinel names the same running leader other than `old` and every running follower follows it. */
-async function converged(c: K8sCluster, old: string, timeoutMs: number): Promise<SimPod> {
-    return waitFor(
-        async () => {
-            const named = await c.agreedLeader();
-            if (!named || named === old) return undefined;
-            const leader = c.nodeAt(named);
-            if (!leader || !c.sim.running(leader)) return undefined;
-            if ((await c.nodeStatus(leader))?.role !== "master") return undefined;
-            for (const n of c.nodes) {
-                if (n === leader || !c.sim.running(n)) continue;
-                if ((await c.nodeStatus(n))?.following !== named) return undefined;
-            }
-            return leader;
-        },
-        { timeoutMs, what: "the sentinels and followers to converge on a new leader", intervalMs: 100 },
-    );
-}
-
-/**
- * The first write acknowledged at or after `t` (the old leader gone: a write sent just after the
- * kill order may still have been acknowledged by it) that `leader` holds; waits (bounded) for it.
- */
-async function firstHeldAck(c: K8sCluster, log: AckLog, leader: SimPod, t: number, timeoutMs: number): Promise<Ack> {
-    return waitFor(
-        async () => {
-            const acks = (await log.pull()).filter((a) => a.ackAt >= t);
-            if (acks.length === 0) return undefined;
-            const ids = await c.idsOn(leader);
-            return acks.find((a) => ids.has(a.id));
-        },
-        { timeoutMs, what: `a write acknowledged by ${leader.name}`, intervalMs: 200 },
-    );
-}
-
-/** Runs the drill (see the file comment); cleans up whatever happens. */
-export async function drillKubernetes(opts: KubernetesDrillOptions = {}): Promise<KubernetesDrillResult> {
-    const reason = netnsSkipReason();
-    if (reason) throw new Error(`the Kubernetes drill cannot run here: ${reason}`);
+/** Runs the drill on a deployed stack whose client pod has no writer running. */
+export async function drillDeployedKubernetes(s: KubeStack, opts: KubernetesDrillOptions = {}): Promise<KubernetesDrillResult> {
     const say = opts.log ?? (() => undefined);
     const runs = opts.runs ?? 5;
-    say("rendering the stack under mocks and starting the pod simulator");
-    const c = await K8sCluster.start("drill", { stack: opts.stack ?? "k8s", healthyTimeoutMs: 180_000 });
-    try {
-        const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
-        const goneMs = opts.goneMs ?? downAfter + 2000;
-        await c.client.startWriter(c.writerOptions(10), "drill");
-        const log = new AckLog(c);
-        const failover: number[] = [];
-        const converge: number[] = [];
-        let failed = 0;
-        for (let run = 1; run <= runs; run++) {
-            const leader = await c.waitHealthy(180_000);
-            const old = c.endpoint(leader);
-            const deletion = c.sim.deletePod(leader.name, { mode: "lost" });
-            const t0 = (await deletion).startedAt;
-            const goneAt = Date.now();
-            const back = sleep(Math.max(0, t0 + goneMs - Date.now())).then(() => c.sim.startPod(leader.name));
-            try {
-                const next = await converged(c, old, 120_000);
-                converge.push(Date.now() - t0);
-                const ack = await firstHeldAck(c, log, next, goneAt, 60_000);
-                failover.push(ack.ackAt - t0);
-                say(`run ${run}: ${leader.name} lost (NXDOMAIN ${goneMs} ms); ${next.name} leads; failover ${ack.ackAt - t0} ms, converged ${converge[converge.length - 1]} ms`);
-            } catch (e) {
-                failed++;
-                say(`run ${run}: FAILED: ${(e as Error).message}`);
-            }
-            await back;
-        }
-        let leader = await c.waitHealthy(180_000);
-        await sleep(1000);
-        const unplannedAcks = await log.pull();
-        const unplannedIds = await c.idsOn(leader);
-        const unplannedLost = unplannedAcks.filter((a) => !unplannedIds.has(a.id)).length;
-        const unplannedCount = unplannedAcks.length;
-
-        say(`planned hand-over: graceful deletion of ${leader.name}`);
-        const tp = Date.now();
+    const c = s.checks;
+    await c.refresh();
+    const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
+    const goneMs = opts.goneMs ?? downAfter + 2000;
+    await c.client.startWriter(c.writerOptions(10), "drill", "drill");
+    const log = new AckLog(s, "drill");
+    const failover: number[] = [];
+    const converge: number[] = [];
+    let failed = 0;
+    let ipChanges = 0;
+    let nxdomain = 0;
+    for (let run = 1; run <= runs; run++) {
+        const leader = await c.waitHealthy(240_000);
         const old = c.endpoint(leader);
-        await c.sim.restartPod(leader.name, { mode: "graceful" });
-        const next = await converged(c, old, 120_000);
-        await firstHeldAck(c, log, next, tp, 60_000);
-        leader = await c.waitHealthy(180_000);
-        const { acks } = await c.client.stopWriter();
-        const ids = await c.idsOn(leader);
-        const plannedAcks = acks.slice(unplannedCount);
-        const literals = c.ipLiteralsInConfigs().reduce((n, f) => n + f.lines.length, 0);
-        return {
-            unplanned: {
-                runs,
-                failed_runs: failed,
-                failover_ms: { min: Math.min(...failover), median: median(failover), max: Math.max(...failover) },
-                converge_ms: { median: median(converge), max: Math.max(...converge) },
-                writes_acknowledged: unplannedCount,
-                writes_lost: unplannedLost,
-            },
-            planned: { failover_ms: writesResumedAfter(plannedAcks, tp), writes_acknowledged: plannedAcks.length, writes_lost: plannedAcks.filter((a) => !ids.has(a.id)).length },
-            ip_changes: c.sim.ipChanges,
-            ip_literals_in_configs: literals,
-            down_after_ms: downAfter,
-            nxdomain_ms: goneMs,
-        };
-    } finally {
-        await c.destroy();
+        const before = c.state(leader.name)!;
+        const { killedAt, back } = await losePod(s, leader.name);
+        const uncordon = sleep(Math.max(0, killedAt + goneMs - Date.now())).then(back);
+        try {
+            const gone = await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `CoreDNS to stop resolving ${leader.fqdn}`, intervalMs: 100 }).catch(() => false);
+            if (gone) nxdomain++;
+            const next = await convergedOnNewLeader(s, old, 120_000);
+            converge.push(Date.now() - killedAt);
+            const ack = await firstHeldAck(s, log, next, killedAt, 60_000);
+            failover.push(ack.ackAt - killedAt);
+            say(`run ${run}: ${leader.name} lost (gone ${goneMs} ms, NXDOMAIN ${gone ? "yes" : "NO"}); ${next.name} leads; failover ${ack.ackAt - killedAt} ms, converged ${converge[converge.length - 1]} ms`);
+        } catch (e) {
+            failed++;
+            say(`run ${run}: FAILED: ${(e as Error).message}`);
+            if (opts.failureLogDir) saveLogs(s, opts.failureLogDir, `run${run}`);
+        }
+        await uncordon;
+        const after = await c.waitReplaced(leader.name, before.uid, 180_000).catch(() => undefined);
+        if (after && after.ip !== before.ip) ipChanges++;
     }
+    let leader = await c.waitHealthy(240_000);
+    await sleep(1000);
+    const unplannedAcks = [...(await log.pull())];
+    const unplannedIds = await c.idsOn(leader);
+    const unplannedLost = unplannedAcks.filter((a) => !unplannedIds.has(a.id));
+
+    say(`planned hand-over: kubectl delete pod ${leader.name}`);
+    const old = c.endpoint(leader);
+    const before = c.state(leader.name)!;
+    const tp = deletePod(s, leader.name);
+    const next = await convergedOnNewLeader(s, old, 120_000);
+    await firstHeldAck(s, log, next, tp, 60_000);
+    await c.waitReplaced(leader.name, before.uid, 180_000);
+    leader = await c.waitHealthy(240_000);
+    const { acks } = await c.client.stopWriter("drill");
+    const ids = await c.idsOn(leader);
+    const plannedAcks = acks.slice(unplannedAcks.length);
+    const identical = await c.waitIdenticalData(120_000);
+    const literals = ipLiteralsInConfigs(s).reduce((n, f) => n + f.lines.length, 0);
+    return {
+        unplanned: {
+            runs,
+            failed_runs: failed,
+            failover_ms: { min: Math.min(...failover), median: median(failover), max: Math.max(...failover) },
+            converge_ms: { median: median(converge), max: Math.max(...converge) },
+            writes_acknowledged: unplannedAcks.length,
+            writes_lost: unplannedLost.length,
+        },
+        planned: { failover_ms: writesResumedAfter(plannedAcks, tp), writes_acknowledged: plannedAcks.length, writes_lost: plannedAcks.filter((a) => !ids.has(a.id)).length },
+        ip_changes: ipChanges,
+        ip_literals_in_configs: literals,
+        down_after_ms: downAfter,
+        nxdomain_ms: goneMs,
+        nxdomain_confirmed: nxdomain,
+        planned_longest_pause_ms: longestPause(plannedAcks, tp, plannedAcks.length > 0 ? plannedAcks[plannedAcks.length - 1].ackAt : tp),
+        nodes_differing_from_leader: identical.identical ? 0 : identical.differences.length,
+    };
 }
 
-function arg(name: string): string | undefined {
-    const i = process.argv.indexOf(name);
-    return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-if (require.main === module) {
-    const json = process.argv.includes("--json");
-    const runs = arg("--runs") === undefined ? undefined : Number(arg("--runs"));
-    const goneMs = arg("--gone-ms") === undefined ? undefined : Number(arg("--gone-ms"));
-    drillKubernetes({ runs, goneMs, log: (l) => process.stderr.write(`${l}\n`) }).then(
-        (r) => {
-            if (!json) {
-                const u = r.unplanned;
-                process.stdout.write(
-                    [
-                        `unplanned: ${u.runs} leader pods lost, NXDOMAIN ${r.nxdomain_ms} ms each (down-after ${r.down_after_ms} ms); ${u.failed_runs} failed`,
-                        `  failover ms min/median/max ${u.failover_ms.min}/${u.failover_ms.median}/${u.failover_ms.max}; converge ms median/max ${u.converge_ms.median}/${u.converge_ms.max}`,
-                        `  writes acknowledged ${u.writes_acknowledged}, lost ${u.writes_lost}`,
-                        `planned: failover ${r.planned.failover_ms} ms; writes acknowledged ${r.planned.writes_acknowledged}, lost ${r.planned.writes_lost}`,
-                        `ip changes ${r.ip_changes}; IP literals in configs ${r.ip_literals_in_configs}`,
-                    ].join("\n") + "\n",
-                );
-            }
-            process.stdout.write(JSON.stringify(r) + "\n", () => process.exit(r.unplanned.failed_runs === 0 && r.ip_literals_in_configs === 0 ? 0 : 1));
-        },
-        (e: unknown) => {
-            process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-            process.exit(1);
-        },
-    );
+/** Deploys the stack on a fresh cluster, runs the drill, and removes everything. */
+export async function drillKubernetes(opts: KubernetesDrillOptions = {}): Promise<KubernetesDrillResult> {
+    const reason = kubeStackSkipReason();
+    if (reason) throw new Error(`the Kubernetes drill cannot run here: ${reason}`);
+    const say = opts.log ?? (() => undefined);
+    say("starting a single-node cluster and deploying the k8s stack with pulumi up");
+    const s = await KubeStack.start("drill", say);
+    try {
+        await s.checks.waitHealthy(240_000);
+        return await drillDeployedKubernetes(s, opts);
+    } finally {
+        say("pulumi destroy; stopping the cluster");
+        await s.destroy();
+    }
 }

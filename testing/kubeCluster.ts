@@ -74,6 +74,10 @@ export interface KubeCluster {
     readonly network: KubeClusterNetwork;
     /** An admin kubeconfig file (token auth; server https://127.0.0.1:<api>). */
     readonly kubeconfig: string;
+    /** The kubectl binary. */
+    readonly kubectlPath: string;
+    /** containerd's socket (`ctr --address`). */
+    readonly containerdSocket: string;
     /** The API server (its admin client). */
     readonly apiServer: RunningKubeApiServer;
     /** Milliseconds from the call to a usable cluster (node Ready, DNS answering). */
@@ -457,6 +461,8 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
         return {
             network: net,
             kubeconfig,
+            kubectlPath: bin("kubectl"),
+            containerdSocket: containerdSock,
             apiServer,
             startMs,
             kubectl,

@@ -1,0 +1,251 @@
+/**
+ * What happens to pods on the real cluster, and what the suite and the drill watch while it
+ * happens: the ways a Tile38 pod goes (graceful deletion, force deletion, lost with its node),
+ * the StatefulSet's writes acknowledged through the client pod, and a sampler that watches the
+ * machine itself (tile38-server processes per volume, writable leaders at every address).
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { NODE_NAME } from "../../../testing/kubeCluster";
+import { StatefulPod } from "../../integration/harness/k8sCluster";
+import { nodeStatusCommands, parseNodeStatus } from "../../integration/harness/nodeStatus";
+import { sleep, waitFor } from "../../integration/harness/wait";
+import { Ack } from "../../integration/harness/writer";
+import { KubeStack, NAMESPACE } from "./kubeStack";
+
+/** Acknowledged writes of the client pod's writer `name`, pulled incrementally. */
+export class AckLog {
+    readonly all: Ack[] = [];
+    constructor(
+        private readonly s: KubeStack,
+        private readonly name = "main",
+    ) {}
+    async pull(): Promise<Ack[]> {
+        const { acks } = await this.s.checks.client.acks(this.all.length, this.name);
+        this.all.push(...acks);
+        return this.all;
+    }
+}
+
+/** The longest time between two consecutive acknowledgements from `from` to `to`. */
+export function longestPause(acks: Ack[], from: number, to: number): number {
+    let prev = from;
+    let longest = 0;
+    for (const a of acks) {
+        if (a.ackAt < from || a.ackAt > to) continue;
+        longest = Math.max(longest, a.ackAt - prev);
+        prev = a.ackAt;
+    }
+    return Math.max(longest, to - prev);
+}
+
+/** Waits until every running sentinel names the same running, writable leader other than `old` and every running follower follows it. */
+export async function convergedOnNewLeader(s: KubeStack, old: string, timeoutMs: number): Promise<StatefulPod> {
+    const c = s.checks;
+    let why = "";
+    try {
+        return await waitFor(
+            async () => {
+                await c.refresh();
+                const named = await c.agreedLeader();
+                if (!named || named === old) return void (why = `sentinels name ${JSON.stringify(await c.sentinelLeaders())}`);
+                const leader = c.nodeAt(named);
+                if (!leader || !c.running(leader)) return void (why = `${named} does not run`);
+                const st = await c.nodeStatus(leader);
+                if (st?.role !== "master" || st.readOnly) return void (why = `${named} reports ${JSON.stringify(st)}`);
+                for (const n of c.nodes) {
+                    if (n === leader || !c.running(n)) continue;
+                    const ns = await c.nodeStatus(n);
+                    if (ns?.following !== named) return void (why = `${n.name} reports ${JSON.stringify(ns)}`);
+                }
+                return leader;
+            },
+            { timeoutMs, what: "the sentinels and followers to converge on a new leader", intervalMs: 100 },
+        );
+    } catch (e) {
+        throw new Error(`${(e as Error).message}; last seen: ${why}`);
+    }
+}
+
+/** The first write acknowledged at or after `t` that `leader` holds; waits (bounded) for it. */
+export async function firstHeldAck(s: KubeStack, log: AckLog, leader: StatefulPod, t: number, timeoutMs: number): Promise<Ack> {
+    return waitFor(
+        async () => {
+            const acks = (await log.pull()).filter((a) => a.ackAt >= t);
+            if (acks.length === 0) return undefined;
+            const ids = await s.checks.idsOn(leader);
+            return acks.find((a) => ids.has(a.id));
+        },
+        { timeoutMs, what: `a write acknowledged by ${leader.name}`, intervalMs: 200 },
+    );
+}
+
+/** Every process of pod `uid` (all its containers and its sandbox), from its cgroups. */
+function processesOfPod(uid: string): number[] {
+    const pids = new Set<number>();
+    const walk = (dir: string, inPod: boolean) => {
+        let entries: fs.Dirent[];
+        try {
+            entries = fs.readdirSync(dir, { withFileTypes: true });
+        } catch {
+            return;
+        }
+        if (inPod) {
+            try {
+                for (const l of fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n")) if (l) pids.add(Number(l));
+            } catch {
+                /* gone */
+            }
+        }
+        for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), inPod || e.name === `pod${uid}`);
+    };
+    walk("/sys/fs/cgroup/pids/kubepods", false);
+    return [...pids];
+}
+
+/**
+ * A node failure for pod `name`: the node is cordoned (its replacement cannot be scheduled), every
+ * process of the pod is SIGKILLed at once (no preStop, no SIGTERM) and the pod is force-deleted
+ * (the API object goes: CoreDNS stops resolving its name). `back()` uncordons: the StatefulSet's
+ * replacement starts with a new address on the same volume. `killedAt`: when the processes died.
+ */
+export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: number; back: () => void }> {
+    const uid = s.checks.state(name)?.uid;
+    if (!uid) throw new Error(`pod ${name} does not exist`);
+    s.cluster.kubectl(["cordon", NODE_NAME]);
+    const pids = processesOfPod(uid);
+    if (pids.length === 0) throw new Error(`no process of pod ${name} (${uid}) found in its cgroups`);
+    for (const pid of pids) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* gone */
+        }
+    }
+    const killedAt = Date.now();
+    s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, name, "--grace-period=0", "--force", "--wait=false"]);
+    return { killedAt, back: () => void s.cluster.tryKubectl(["uncordon", NODE_NAME]) };
+}
+
+/** `kubectl delete pod` with the default grace period, not waiting; returns when the order was given. */
+export function deletePod(s: KubeStack, name: string, opts: { force?: boolean } = {}): number {
+    const t = Date.now();
+    s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, name, "--wait=false", ...(opts.force ? ["--grace-period=0", "--force"] : [])]);
+    return t;
+}
+
+/** Follows `kubectl logs -f` of a pod's main container until the container ends (bounded). */
+export function followLogs(s: KubeStack, name: string, timeoutMs: number): Promise<string> {
+    const container = name.replace(/-\d+$/, "");
+    return new Promise((resolve) => {
+        const p = spawn(s.cluster.kubectlPath, ["--kubeconfig", s.cluster.kubeconfig, "logs", "-f", "-n", NAMESPACE, name, "-c", container, "--since=1s"], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+        p.on("close", () => {
+            clearTimeout(timer);
+            resolve(out);
+        });
+    });
+}
+
+/** One sample of the machine during a scenario. */
+export interface MachineSample {
+    at: number;
+    /** tile38-server processes with an AOF open, per data directory. */
+    serversPerVolume: Map<string, number>;
+    /** Addresses whose Tile38 answered as a writable leader. */
+    writableLeaders: string[];
+}
+
+/**
+ * Samples, every `intervalMs` until stopped: every tile38-server process on the machine and the
+ * data directory whose AOF it holds open (/proc), and every Tile38 address ever seen (old
+ * incarnations included, asked through the client pod) that answers as a writable leader.
+ */
+export class MachineSampler {
+    readonly samples: MachineSample[] = [];
+    private readonly addresses = new Set<string>();
+    private running = true;
+    private readonly loop: Promise<void>;
+
+    constructor(
+        private readonly s: KubeStack,
+        intervalMs = 150,
+    ) {
+        this.loop = (async () => {
+            while (this.running) {
+                const t = Date.now();
+                try {
+                    this.samples.push(await this.sample());
+                } catch {
+                    /* a failed sample is a missing sample */
+                }
+                await sleep(Math.max(0, intervalMs - (Date.now() - t)));
+            }
+        })();
+    }
+
+    private async sample(): Promise<MachineSample> {
+        for (const [name, st] of this.s.checks.podStates()) if (name.startsWith("tile38-") && st.ip) this.addresses.add(st.ip);
+        const at = Date.now();
+        const serversPerVolume = new Map<string, number>();
+        for (const dir of aofHolders()) serversPerVolume.set(dir, (serversPerVolume.get(dir) ?? 0) + 1);
+        const c = this.s.checks;
+        const leaders = await Promise.all(
+            [...this.addresses].map(async (ip) => {
+                try {
+                    const st = parseNodeStatus(await c.client.pipeline(ip, c.tile38Port, nodeStatusCommands(c.passwords.tile38), 800));
+                    return st?.role === "master" && !st.readOnly ? ip : undefined;
+                } catch {
+                    return undefined;
+                }
+            }),
+        );
+        return { at, serversPerVolume, writableLeaders: leaders.filter((x): x is string => x !== undefined) };
+    }
+
+    async stop(): Promise<{ maxServersPerVolume: number; maxWritableLeaders: number; samples: number }> {
+        this.running = false;
+        await this.loop;
+        return {
+            maxServersPerVolume: Math.max(0, ...this.samples.flatMap((x) => [...x.serversPerVolume.values()])),
+            maxWritableLeaders: Math.max(0, ...this.samples.map((x) => x.writableLeaders.length)),
+            samples: this.samples.length,
+        };
+    }
+}
+
+/** The data directory (device:inode) of every running tile38-server that holds an appendonly.aof open (one entry per process). */
+export function aofHolders(): string[] {
+    const dirs: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        try {
+            if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "tile38-server") continue;
+            for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+                const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+                if (target.endsWith("/appendonly.aof")) {
+                    // The path is the container's (/data); the directory's inode names the volume.
+                    const st = fs.statSync(`/proc/${pid}/root${path.dirname(target)}`);
+                    dirs.push(`${st.dev}:${st.ino}`);
+                    break;
+                }
+            }
+        } catch {
+            /* the process went */
+        }
+    }
+    return dirs;
+}
+
+/** tile38-server processes on the machine. */
+export function tile38Servers(): number {
+    return fs.readdirSync("/proc").filter((d) => {
+        try {
+            return /^\d+$/.test(d) && fs.readFileSync(`/proc/${d}/comm`, "utf8").trim() === "tile38-server";
+        } catch {
+            return false;
+        }
+    }).length;
+}
