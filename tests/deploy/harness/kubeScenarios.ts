@@ -249,3 +249,65 @@ export function tile38Servers(): number {
         }
     }).length;
 }
+
+/** What a {@link PodWatcher} saw. */
+export interface PodWatch {
+    /** Most Tile38 / sentinel pods not running-and-Ready in one sample. */
+    maxUnavailable: { tile38: number; sentinel: number };
+    /** Pods in the order they were replaced (a new uid seen), with when. */
+    replaced: { name: string; at: number }[];
+    samples: number;
+}
+
+/** Samples the namespace's pods every `intervalMs` (the API server's view) until stopped. */
+export class PodWatcher {
+    private readonly uids = new Map<string, string>();
+    private readonly replaced: { name: string; at: number }[] = [];
+    private readonly max = { tile38: 0, sentinel: 0 };
+    private samples = 0;
+    private running = true;
+    private readonly loop: Promise<void>;
+
+    constructor(
+        private readonly s: KubeStack,
+        intervalMs = 200,
+    ) {
+        for (const [name, st] of s.checks.podStates()) this.uids.set(name, st.uid);
+        this.loop = (async () => {
+            while (this.running) {
+                const t = Date.now();
+                try {
+                    this.sample();
+                } catch {
+                    /* a failed sample is a missing sample */
+                }
+                await sleep(Math.max(0, intervalMs - (Date.now() - t)));
+            }
+        })();
+    }
+
+    private sample(): void {
+        const states = this.s.checks.podStates();
+        const at = Date.now();
+        this.samples++;
+        for (const kind of ["tile38", "sentinel"] as const) {
+            const names = (kind === "tile38" ? this.s.checks.nodes : this.s.checks.sentinels).map((p) => p.name);
+            const down = names.filter((n) => {
+                const st = states.get(n);
+                return !st || !st.ready || !st.running || st.terminating;
+            }).length;
+            this.max[kind] = Math.max(this.max[kind], down);
+        }
+        for (const [name, st] of states) {
+            const old = this.uids.get(name);
+            if (old !== undefined && old !== st.uid) this.replaced.push({ name, at });
+            this.uids.set(name, st.uid);
+        }
+    }
+
+    async stop(): Promise<PodWatch> {
+        this.running = false;
+        await this.loop;
+        return { maxUnavailable: { ...this.max }, replaced: [...this.replaced], samples: this.samples };
+    }
+}
