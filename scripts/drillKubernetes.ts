@@ -89,8 +89,8 @@ export async function drillDeployedKubernetes(s: KubeStack, opts: KubernetesDril
     await c.refresh();
     const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
     const goneMs = opts.goneMs ?? downAfter + 2000;
-    await c.client.startWriter(c.writerOptions(10), "drill", "drill");
     const log = new AckLog(s, "drill");
+    await log.start();
     const failover: number[] = [];
     const converge: number[] = [];
     let failed = 0;
@@ -133,7 +133,7 @@ export async function drillDeployedKubernetes(s: KubeStack, opts: KubernetesDril
     await firstHeldAck(s, log, next, tp, 60_000);
     await c.waitReplaced(leader.name, before.uid, 180_000);
     leader = await c.waitHealthy(240_000);
-    const { acks } = await c.client.stopWriter("drill");
+    const acks = await log.stop();
     const ids = await c.idsOn(leader);
     const plannedAcks = acks.slice(unplannedAcks.length);
     const identical = await c.waitIdenticalData(120_000);

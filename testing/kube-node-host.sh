@@ -14,8 +14,9 @@ set -uo pipefail
 
 SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward"
 ISOLATE=T38K8S-ISOLATE
-# Directories outside WORK_DIR that the kubelet (device plugins) and libcni (IPAM, cache) create.
-HOST_DIRS="/var/lib/kubelet /var/lib/cni"
+# Directories outside WORK_DIR that the kubelet (device plugins, container logs) and libcni (IPAM,
+# cache) create.
+HOST_DIRS="/var/lib/kubelet /var/lib/cni /var/log/pods /var/log/containers"
 
 cmd=${1:?usage: kube-node-host.sh setup|teardown STATE_DIR BRIDGE ...}
 state=${2:?state directory}

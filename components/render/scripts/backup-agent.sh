@@ -284,6 +284,10 @@ handle_restore_request() {
 run_loop() {
   need_bucket
   mkdir -p "$RESTORE_DIR"
+  # As a container's PID 1, bash ignores SIGTERM unless it traps it: without this the pod (and a
+  # rolling update) waits out the whole grace period. A round in progress ends first (bash runs the
+  # trap when the foreground aws command returns); every upload is whole or absent.
+  trap 'log "stopping (SIGTERM)"; exit 0' TERM INT
   log "backing up to s3://$BACKUP_BUCKET/$BACKUP_PREFIX every $BACKUP_INTERVAL s (the leader's agent uploads)"
   local next now first=$BACKUP_INTERVAL
   [ "$first" -gt 30 ] && first=30

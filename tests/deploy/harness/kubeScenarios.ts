@@ -14,17 +14,47 @@ import { sleep, waitFor } from "../../integration/harness/wait";
 import { Ack } from "../../integration/harness/writer";
 import { KubeStack, NAMESPACE } from "./kubeStack";
 
-/** Acknowledged writes of the client pod's writer `name`, pulled incrementally. */
+/**
+ * Acknowledged writes of the client pod's writer `name`, pulled incrementally, across pauses: a
+ * paused writer's acknowledgements stay, and it resumes with a new id prefix.
+ */
 export class AckLog {
     readonly all: Ack[] = [];
+    private sessionBase = 0;
+    private sessions = 0;
     constructor(
         private readonly s: KubeStack,
         private readonly name = "main",
     ) {}
+
+    /** Starts the writer (every 10 ms through the sentinels), ids prefixed by name and session. */
+    async start(intervalMs = 10): Promise<void> {
+        this.sessionBase = this.all.length;
+        this.sessions++;
+        await this.s.checks.client.startWriter(this.s.checks.writerOptions(intervalMs), `${this.name}${this.sessions}-`, this.name);
+    }
+
     async pull(): Promise<Ack[]> {
-        const { acks } = await this.s.checks.client.acks(this.all.length, this.name);
+        const { acks } = await this.s.checks.client.acks(this.all.length - this.sessionBase, this.name);
         this.all.push(...acks);
         return this.all;
+    }
+
+    /** Stops the writer; every acknowledgement is kept. */
+    async stop(): Promise<Ack[]> {
+        const { acks } = await this.s.checks.client.stopWriter(this.name);
+        this.all.push(...acks.slice(this.all.length - this.sessionBase));
+        return this.all;
+    }
+
+    /** Runs `fn` with the writer stopped (a data comparison needs the leader still), then starts it again. */
+    async paused<T>(fn: () => Promise<T>): Promise<T> {
+        await this.stop();
+        try {
+            return await fn();
+        } finally {
+            await this.start();
+        }
     }
 }
 

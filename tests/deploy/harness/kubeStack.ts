@@ -179,6 +179,8 @@ export class KubeStack {
         readonly s3Dir: string,
         readonly checks: KubeletChecks,
         readonly firstUpMs: number,
+        /** Every container log, kept after its pod is gone. */
+        readonly podLogs: PodLogArchive,
     ) {}
 
     /**
@@ -196,6 +198,8 @@ export class KubeStack {
             const images = await buildImageArchives(workDir, 15 * 60_000);
             const cluster = await startKubeCluster({ images: images.files, log });
             undo.push(() => cluster.stop());
+            const podLogs = new PodLogArchive(path.join(workDir, "pod-logs"));
+            undo.push(() => podLogs.stop());
             createStorage(cluster, path.join(workDir, "volumes"), 6);
 
             const s3Dir = path.join(workDir, "s3");
@@ -232,7 +236,7 @@ export class KubeStack {
             const client = await startClientPod(cluster, path.join(workDir, "client"), images.tags.node);
             undo.push(() => client.stop());
             const checks = new KubeletChecks(cluster, pods, facts, client);
-            const s = new KubeStack(cluster, stack, images, workDir, s3, s3Dir, checks, up.durationMs);
+            const s = new KubeStack(cluster, stack, images, workDir, s3, s3Dir, checks, up.durationMs, podLogs);
             undo.length = 0;
             return s;
         } catch (e) {
@@ -265,6 +269,7 @@ export class KubeStack {
      * directory.
      */
     async destroy(): Promise<void> {
+        await this.podLogs.stop();
         await this.stack.remove().catch(() => undefined);
         this.s3.kill("SIGKILL");
         await this.cluster.stop();
@@ -353,4 +358,79 @@ async function startClientPod(cluster: KubeCluster, socketDir: string, image: st
     };
     const stop = async () => void cluster.tryKubectl(["delete", "pod", "client", "-n", NAMESPACE, "--grace-period=0", "--force", "--wait=false"], { timeoutMs: 20_000 });
     return ClientPod.connect(path.join(socketDir, "agent.sock"), stop, gone, 120_000);
+}
+
+/**
+ * Keeps every container log the kubelet writes (/var/log/pods, removed with the pod) in a work
+ * directory, copied every 2 s while running, so that a failed scenario can show what a pod that is
+ * gone said. Lines are CRI log lines (`<RFC3339 time> stdout|stderr F <text>`).
+ */
+export class PodLogArchive {
+    private running = true;
+    private readonly loop: Promise<void>;
+
+    constructor(
+        readonly dir: string,
+        private readonly source = "/var/log/pods",
+    ) {
+        fs.mkdirSync(dir, { recursive: true });
+        this.loop = (async () => {
+            while (this.running) {
+                this.copy();
+                await new Promise((r) => setTimeout(r, 2000));
+            }
+        })();
+    }
+
+    private copy(): void {
+        const walk = (rel: string) => {
+            let entries: fs.Dirent[];
+            try {
+                entries = fs.readdirSync(path.join(this.source, rel), { withFileTypes: true });
+            } catch {
+                return;
+            }
+            for (const e of entries) {
+                const r = path.join(rel, e.name);
+                if (e.isDirectory()) walk(r);
+                else if (e.name.endsWith(".log")) {
+                    try {
+                        const from = path.join(this.source, r);
+                        const to = path.join(this.dir, r);
+                        if (fs.existsSync(to) && fs.statSync(to).size === fs.statSync(from).size) continue;
+                        fs.mkdirSync(path.dirname(to), { recursive: true });
+                        fs.copyFileSync(from, to);
+                    } catch {
+                        /* rotated or gone */
+                    }
+                }
+            }
+        };
+        walk("");
+    }
+
+    /** Lines of every archived log of a pod whose name starts with `podPrefix`, at or after `since` (ms), oldest first. */
+    lines(podPrefix: string, since: number, match = /tile38-ha|sentinel|[+-](sdown|odown|failover|switch)/): string[] {
+        this.copy();
+        const out: { t: string; line: string }[] = [];
+        for (const podDir of fs.readdirSync(this.dir)) {
+            const [, pod] = podDir.split("_");
+            if (!pod?.startsWith(podPrefix)) continue;
+            for (const container of fs.readdirSync(path.join(this.dir, podDir))) {
+                for (const f of fs.readdirSync(path.join(this.dir, podDir, container))) {
+                    for (const l of fs.readFileSync(path.join(this.dir, podDir, container, f), "utf8").split("\n")) {
+                        const m = /^(\S+) (?:stdout|stderr) \S (.*)$/.exec(l);
+                        if (!m || Date.parse(m[1]) < since || !match.test(m[2])) continue;
+                        out.push({ t: m[1], line: `${pod}/${container}: ${m[2]}` });
+                    }
+                }
+            }
+        }
+        return out.sort((a, b) => a.t.localeCompare(b.t)).map((x) => x.line);
+    }
+
+    async stop(): Promise<void> {
+        this.running = false;
+        await this.loop;
+    }
 }
