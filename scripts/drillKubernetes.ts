@@ -97,7 +97,7 @@ export async function drillDeployedKubernetes(s: KubeStack, opts: KubernetesDril
     let ipChanges = 0;
     let nxdomain = 0;
     for (let run = 1; run <= runs; run++) {
-        const leader = await c.waitHealthy(240_000);
+        const leader = await c.waitSettled(240_000);
         const old = c.endpoint(leader);
         const before = c.state(leader.name)!;
         const { killedAt, back } = await losePod(s, leader.name);
@@ -119,7 +119,7 @@ export async function drillDeployedKubernetes(s: KubeStack, opts: KubernetesDril
         const after = await c.waitReplaced(leader.name, before.uid, 180_000).catch(() => undefined);
         if (after && after.ip !== before.ip) ipChanges++;
     }
-    let leader = await c.waitHealthy(240_000);
+    let leader = await c.waitSettled(240_000);
     await sleep(1000);
     const unplannedAcks = [...(await log.pull())];
     const unplannedIds = await c.idsOn(leader);

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
+import { renderTile38StartScript, renderTile38StopScript, tile38ReadyCommand } from "../render/tile38Scripts";
 import { dockerTopology, Endpoint } from "../render/topology";
 import { chainedAfter, dataVolume, HEALTHCHECK_TIMINGS, localAddress, rolloutSettings, SCRIPT_DIR, scriptEntrypoint, secretEnvs, TILE38_STOP_SCRIPT } from "./containerSpec";
 import { LiveCluster } from "./liveLeader";
@@ -90,11 +90,7 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
                         { file: `${SCRIPT_DIR}/${TILE38_STOP_SCRIPT}`, content: stopScript, executable: true },
                     ],
                     volumes: [{ volumeName: this.volumes[i].name, containerPath: "/data" }],
-                    // HEALTHZ needs no password and fails on a follower that has not caught up.
-                    // Healthy: HEALTHZ (serving, caught up) and the start script's ready mark
-                    // (leading, or its AOF checked against its leader's: it will not resync).
-                    // busybox wget -T crashes: the health check's own timeout bounds it.
-                    healthcheck: { tests: ["CMD-SHELL", `wget -q -O /dev/null http://${local}:${node.port}/healthz && test -f /data/.tile38-ha-ready || exit 1`], ...HEALTHCHECK_TIMINGS },
+                    healthcheck: { tests: ["CMD-SHELL", tile38ReadyCommand(local, node.port, "/data")], ...HEALTHCHECK_TIMINGS },
                     ...rolloutSettings(config.docker, grace),
                     labels: [
                         { label: "tile38-ha.role", value: "tile38" },

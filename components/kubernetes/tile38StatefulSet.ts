@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { Topology } from "../render/topology";
+import { tile38ReadyCommand } from "../render/tile38Scripts";
 import {
     CONFIG_HASH_ANNOTATION,
     CONFIGMAP_KEYS,
@@ -141,9 +142,13 @@ export function buildTile38StatefulSetSpec(cfg: StackConfig, topo: Topology, opt
             failureThreshold: Math.ceil((topo.startupTimeoutSeconds + TILE38_AOF_LOAD_ALLOWANCE_SECONDS) / 5),
         },
         readinessProbe: {
-            // No password needed; fails on a follower that has not caught up.
-            httpGet: { path: "/healthz", port: TILE38_PORT_NAMES.tile38 },
-            periodSeconds: 5,
+            // Ready as in the Docker health check: serving, and the start script's ready mark. A
+            // rolling update or a drain moves on only once the sentinels could promote this pod:
+            // a pod back with a new IP is counted down by them for up to ~16 s while it serves
+            // (measured on a real kubelet), and a rollout that took the leader away meanwhile
+            // left no replica to hand over to.
+            exec: { command: ["sh", "-c", tile38ReadyCommand("localhost", cfg.tile38.port, MOUNTS.data)] },
+            periodSeconds: 2,
             timeoutSeconds: 2,
             failureThreshold: 3,
         },

@@ -53,3 +53,17 @@ export function renderTile38StopScript(topo: Topology): string {
         HANDOVER_SYNC_SECONDS: s.HANDOVER_SYNC_SECONDS,
     });
 }
+
+/** The start script's ready mark in the data directory (see tile38-start.sh, `READY_MARK`). */
+export const TILE38_READY_MARK = ".tile38-ha-ready";
+
+/**
+ * The Tile38 node's health check (Docker) and readiness probe (Kubernetes), for the node's shell:
+ * HEALTHZ (serving; a follower caught up; no password needed) and the start script's ready mark
+ * (leading and writable, or its AOF checked against its leader's and the sentinels able to promote
+ * it). Rollouts move to the next node only once it passes. busybox `wget -T` crashes: the
+ * caller's own timeout bounds it.
+ */
+export function tile38ReadyCommand(host: string, port: number, dataDir: string): string {
+    return `wget -q -O /dev/null http://${host}:${port}/healthz && test -f ${dataDir}/${TILE38_READY_MARK} || exit 1`;
+}

@@ -130,7 +130,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 5 * MINUTE);
 
     test("b. kubectl delete pod of the leader: preStop hand-over in kubectl logs, 0 lost, pause ≤ 2 s, pod gone ≤ 3 s after, back as a follower with a new IP", withPodLogs(async () => {
-        const leader = await s.checks.waitHealthy(4 * MINUTE);
+        const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
         const logs = followLogs(s, leader.name, 2 * MINUTE);
         await sleep(1000);
@@ -182,7 +182,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 15 * MINUTE);
 
     test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost", withPodLogs(async () => {
-        const leader = await s.checks.waitHealthy(4 * MINUTE);
+        const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
         const downAfter = Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
         const { killedAt, back } = await losePod(s, leader.name);
@@ -207,7 +207,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 10 * MINUTE);
 
     test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pause ≤ 2 s", withPodLogs(async () => {
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.checks.waitSettled(4 * MINUTE);
         const watcher = new PodWatcher(s);
         s.stack.writeConfig(kubeStackConfig(s.cluster, s.images.tags, { tile38Image: s.images.tags.tile38Next }));
         const t0 = Date.now();
@@ -232,7 +232,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 20 * MINUTE);
 
     test("e. a node drain through the Eviction API: the PDBs hold (one Tile38 pod and one sentinel away at most), nothing lost", withPodLogs(async () => {
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.checks.waitSettled(4 * MINUTE);
         const watcher = new PodWatcher(s);
         let drain;
         try {
@@ -259,7 +259,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     };
 
     test("h. a sentinel pod deleted: back with a new IP under the same name and id, never a fourth sentinel", withPodLogs(async () => {
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.checks.waitSettled(4 * MINUTE);
         const sentinel = s.checks.sentinels[1];
         const known = async () => Promise.all(s.checks.sentinels.map(async (x) => new Set((await s.checks.sentinelList(x, "SENTINELS")).map((p) => `${p.name}@${p.ip}`))));
         const before = await known();
@@ -297,7 +297,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     test("i. a replica a sentinel learned by its pod IP (a follower between REPLCONF listening-port and ip-address) is forgotten", withPodLogs(async () => {
         const k = s.checks;
-        const leader = await k.waitHealthy(4 * MINUTE);
+        const leader = await k.waitSettled(4 * MINUTE);
         // What every follower does for an instant, held long enough for the sentinels' INFO of the
         // leader (every 10 s) to list this connection (the client pod) by its IP.
         const held = k.client.pipeline(leader.fqdn, k.tile38Port, [["AUTH", k.passwords.tile38], ["REPLCONF", "listening-port", k.tile38Port]], 3000, 15_000);
@@ -313,7 +313,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     test("j. sentinels naming the leader by its pod IP: the leader hands over to a follower known by name, nothing lost", withPodLogs(async () => {
         const k = s.checks;
-        const old = await k.waitHealthy(4 * MINUTE);
+        const old = await k.waitSettled(4 * MINUTE);
         const m = await k.sentinelMaster(k.sentinels[0]);
         const ip = k.state(old.name)!.ip;
         // Every sentinel forgets the leader and then monitors its IP, all at config epoch 0 (one
@@ -341,7 +341,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 10 * MINUTE);
 
     test("k. every pod deleted at once (kubectl delete pod -l …): one leader, nothing lost, the same data everywhere", withPodLogs(async () => {
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.checks.waitSettled(4 * MINUTE);
         s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, "-l", "app.kubernetes.io/part-of=tile38-ha", "--wait=false"]);
         await sleep(3000);
         const leader = await s.checks.waitHealthy(6 * MINUTE);
@@ -355,7 +355,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 12 * MINUTE);
 
     test("f. total loss (every pod and PVC deleted): the restore from the backup brings every point back", withPodLogs(async () => {
-        const leader = await s.checks.waitHealthy(4 * MINUTE);
+        const leader = await s.checks.waitSettled(4 * MINUTE);
         await log.stop();
         await expectNothingLost("f (before the loss)");
         const same = await s.checks.waitIdenticalData(3 * MINUTE);

@@ -110,6 +110,21 @@ sentinel_view() {
   [ -n "$_sv" ] && printf '%s\n' "$_sv"
 }
 
+# sentinel_replica_view HOST:PORT REPLICA : "flags priority" of REPLICA ("host:port", Sentinel's
+# name for it) in that sentinel's SENTINEL REPLICAS; fails when it does not list it.
+sentinel_replica_view() {
+  _rv=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk -v me="$2" '
+      /^[$*+-]/ { next }
+      k != "" { v = $0
+        if (k == "name") { if (found) exit; found = (v == me) }
+        else if (found && k == "flags") flags = v
+        else if (found && k == "slave-priority") prio = v
+        k = ""; next }
+      { k = $0 }
+      END { if (found && flags != "") print flags, prio }')
+  [ -n "$_rv" ] && printf '%s\n' "$_rv"
+}
+
 # leader_among SENTINEL... : prints "host port" of the leader named by the most of these
 # sentinels that answer (host:port each); fails when none answers.
 leader_among() {

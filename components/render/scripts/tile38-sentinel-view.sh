@@ -65,6 +65,14 @@ majority_confirms() {
   [ "$1" -ge "$SENTINEL_MAJORITY" ] && [ "${2:-0}" -lt "$FENCE_AFTER_MS" ] && echo "${2:-0}"
 }
 
+# confirms_this_incarnation ANSWERS: majority_confirms, and the contact it counts came after this
+# incarnation's server started (SERVER_STARTED_MS): the sentinels' links reach THIS process, not
+# an address an earlier incarnation had. Prints the age.
+confirms_this_incarnation() {
+  _ci=$(majority_confirms "$1") || return 1
+  [ $(($(now_ms) - _ci)) -ge "${SERVER_STARTED_MS:-0}" ] && echo "$_ci"
+}
+
 # replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or
 # a failover of it in progress: a follower is being promoted right now.
 replacing_me() {
@@ -79,3 +87,24 @@ EOF_ANSWERS
 
 # named_leader ANSWERS: the leader most answering sentinels name ("host port"); fails when none answers.
 named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; }
+
+# sentinels_see_me_eligible: a majority of the sentinels list this follower as a replica they
+# could promote now (flags exactly `slave`: not down, not disconnected; priority above 0). A pod
+# back with a new address is counted down by the sentinels for up to ~16 s while it already
+# serves (measured on a real kubelet, Sentinel 7.0.15): a rollout that moved on before they see it
+# again took the leader away with no replica to hand over to. All asked at once, 1 s each.
+sentinels_see_me_eligible() {
+  _ed=$(mktemp -d "$DATA_DIR/.tile38-ha-eligible.XXXXXX") || return 1
+  _i=0; _pids=""
+  for _s in $SENTINELS; do
+    _i=$((_i + 1))
+    # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
+    (CALL_TIMEOUT=1; NC_TIMEOUT=1; sentinel_replica_view "$_s" "$NODE_HOST:$NODE_PORT" > "$_ed/$_i" 2>/dev/null) &
+    _pids="$_pids $!"
+  done
+  # shellcheck disable=SC2086 # one PID per word
+  wait $_pids
+  _yes=$(cat "$_ed"/* 2>/dev/null | awk '$1 == "slave" && $2 > 0' | wc -l)
+  rm -rf "$_ed"
+  [ "$_yes" -ge "$SENTINEL_MAJORITY" ]
+}

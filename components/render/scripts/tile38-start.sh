@@ -32,8 +32,13 @@ set -eu
 priority_loop() {
   stall_guard "$SERVER_PID" &
   _current=""
-  LAST_CONFIRMED_MS=$(now_ms)
-  FENCED=""
+  # A leader is born fenced (started read-only): writable once the sentinels have heard from THIS
+  # incarnation. A pod back with a new address within down-after, or a leader restarted after a
+  # hand-over that could not happen, is still named by the sentinels while their links point at
+  # the old address; they fail it over moments later, and every write it took meanwhile was lost
+  # (measured on a real kubelet: 32 writes in a rolling update).
+  LAST_CONFIRMED_MS=0
+  FENCED=1
   VERIFIED_LEADER=""
   DIVERGED_SINCE=""
   while :; do
@@ -75,10 +80,14 @@ priority_loop() {
         follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
       fi
     fi
-    # Ready (the container health check): leading, or caught up with a leader whose AOF this node's
-    # is a prefix of. A rollout moves to the next node only then, never while this one may resync.
-    if [ "$_role" = master ] || { [ "$_leader_ep" = "$VERIFIED_LEADER" ] && [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; }; then
-      [ -f "$READY_MARK" ] || : > "$READY_MARK"
+    # Ready (the container health check, the pod's readiness): leading and writable, or caught up
+    # with a leader whose AOF this node's is a prefix of AND listed by a majority of the sentinels
+    # as a replica they could promote. A rollout moves to the next node only then: never while this
+    # one may resync, nor while the sentinels could not hand leadership over to it.
+    if [ "$_role" = master ]; then
+      if [ -z "$FENCED" ]; then [ -f "$READY_MARK" ] || : > "$READY_MARK"; else rm -f "$READY_MARK"; fi
+    elif [ "$_leader_ep" = "$VERIFIED_LEADER" ] && [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; then
+      [ -f "$READY_MARK" ] || { sentinels_see_me_eligible && : > "$READY_MARK"; } || true
     else
       rm -f "$READY_MARK"
     fi
@@ -96,7 +105,7 @@ priority_loop() {
 # replacing this node; after FENCE_AFTER_MS when no majority has heard from it for that long.
 leader_fence() {
   _now=$(now_ms)
-  if _age=$(majority_confirms "$2"); then
+  if _age=$(confirms_this_incarnation "$2"); then
     [ $((_now - _age)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((_now - _age))
   fi
   _replacing=""
@@ -112,6 +121,9 @@ leader_fence() {
     FENCED=""
     return 0
   else
+    # Fenced and not confirmed: stay read-only, whatever re-enabled writes meanwhile (a hand-over
+    # abandoned by the preStop hook re-enables them).
+    if [ -n "$FENCED" ] && [ "$1" = false ] && ! handover_live; then node_call_self READONLY yes >/dev/null; fi
     return 0
   fi
   if node_call_self READONLY yes | grep -q '^+OK'; then
@@ -271,6 +283,7 @@ start_server() {
   set -- -d "$DATA_DIR" -h "$NODE_BIND" -p "$NODE_PORT" --appendonly yes
   if [ -n "${METRICS_PORT:-}" ]; then set -- "$@" --metrics-addr ":$METRICS_PORT"; fi
   trap on_stop TERM INT
+  SERVER_STARTED_MS=$(now_ms)
   "$TILE38_BIN" "$@" &
   SERVER_PID=$!
   _listen_end=$(( $(date +%s) + LISTEN_TIMEOUT ))

@@ -156,6 +156,24 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
         return r.stdout;
     }
 
+    /** Waits (bounded) until every pod of both StatefulSets runs and is Ready, then until the cluster is healthy; the leader. */
+    async waitSettled(timeoutMs: number): Promise<StatefulPod> {
+        const t0 = Date.now();
+        await waitFor(
+            async () => {
+                const states = this.podStates();
+                return [...this.nodes, ...this.sentinels].every((p) => {
+                    const st = states.get(p.name);
+                    return st && st.ready && st.running && !st.terminating;
+                })
+                    ? true
+                    : undefined;
+            },
+            { timeoutMs, what: "every pod to run and be Ready", intervalMs: 250 },
+        );
+        return this.waitHealthy(Math.max(1000, timeoutMs - (Date.now() - t0)));
+    }
+
     /** Waits (bounded) until pod `name` exists with another uid than `oldUid` and is Ready. */
     async waitReplaced(name: string, oldUid: string, timeoutMs: number): Promise<PodState> {
         return waitFor(

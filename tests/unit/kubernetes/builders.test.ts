@@ -118,9 +118,9 @@ describe("Tile38 StatefulSet", () => {
         expect(defaultClass.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } } });
     });
 
-    it("probes readiness with /healthz on the Tile38 port and liveness over TCP", () => {
+    it("probes readiness with /healthz and the start script's ready mark, liveness over TCP", () => {
         expect(t38.ports).toEqual([{ name: "tile38", containerPort: 9851, protocol: "TCP" }]);
-        expect(t38.readinessProbe.httpGet).toEqual({ path: "/healthz", port: "tile38" });
+        expect(t38.readinessProbe.exec.command).toEqual(["sh", "-c", "wget -q -O /dev/null http://localhost:9851/healthz && test -f /data/.tile38-ha-ready || exit 1"]);
         expect(t38.livenessProbe.tcpSocket).toEqual({ port: "tile38" });
         // The start script may wait startupTimeoutSeconds for the sentinels: the startup probe must allow it.
         expect(t38.startupProbe.periodSeconds * t38.startupProbe.failureThreshold).toBeGreaterThan(cfg.tile38.startupTimeoutSeconds);

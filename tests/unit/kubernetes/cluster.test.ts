@@ -228,7 +228,7 @@ describe("KubernetesTile38Cluster under mocks", () => {
         const [tc] = t38.template.spec.containers;
         const [sc] = sen.template.spec.containers;
         expect([tc.image, sc.image]).toEqual(["tile38/tile38:1.37.0", "redis:7.2.12-alpine"]);
-        expect(tc.readinessProbe.httpGet.path).toBe("/healthz");
+        expect(tc.readinessProbe.exec.command).toEqual(["sh", "-c", "wget -q -O /dev/null http://localhost:9851/healthz && test -f /data/.tile38-ha-ready || exit 1"]);
         expect(sc.readinessProbe.exec.command.join(" ")).toContain("ping");
         expect(tc.livenessProbe.tcpSocket.port).toBe("tile38");
         expect(sc.livenessProbe.tcpSocket.port).toBe("sentinel");

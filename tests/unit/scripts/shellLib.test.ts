@@ -100,6 +100,28 @@ describeSh("lib.sh under busybox sh", () => {
         }
     });
 
+    it("write_tile38_config starts a leader read-only (writable once the sentinels have heard from it)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), JSON.stringify({ server_id: "abc", read_only: false, follow_host: "old" }));
+            sh("write_tile38_config leader", {
+                DATA_DIR: dir,
+                MANAGED_KEYS: "follow_host follow_port requirepass leaderauth replica_announce_ip replica_announce_port replica-priority read_only maxmemory",
+                REPLICA_PRIORITY: "100",
+                MAXMEMORY: "",
+                TILE38_PASSWORD: "pw",
+                NODE_HOST: "tile38-0",
+                NODE_PORT: "9851",
+            }, ["tile38-config.sh"]);
+            const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8")) as Record<string, unknown>;
+            expect(cfg.read_only).toBe(true);
+            expect(cfg.follow_host).toBeUndefined();
+            expect(cfg["replica-priority"]).toBe(100);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     /** A flat RESP array of bulk-string pairs, as rsend prints it (CR removed). */
     const bulkPairs = (pairs: [string, string][]) => [`*${pairs.length * 2}`, ...pairs.flatMap(([k, v]) => [`$${k.length}`, k, `$${v.length}`, v])].join("\n");
     const viewEnv = { SENTINELS: "s1:5000 s2:5000 s3:5000", FENCE_AFTER_MS: "2000", DATA_DIR: os.tmpdir(), MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "pw" };
@@ -111,6 +133,35 @@ describeSh("lib.sh under busybox sh", () => {
         expect(sh(`${stub}sentinel_view s1:5000`, viewEnv).trim()).toBe("tile38-1 9851 tile38-0 9851 master,s_down,o_down,failover_in_progress 4321");
         const none = `rsend() { cat >/dev/null; printf '*-1\\n'; }\n`;
         expect(() => sh(`${none}sentinel_view s1:5000`, viewEnv)).toThrow();
+    });
+
+    it("sentinel_replica_view: the flags and priority a sentinel lists for one replica", () => {
+        const replica = (name: string, flags: string, prio: string) => bulkPairs([["name", name], ["ip", name.split(":")[0]], ["port", "9851"], ["runid", ""], ["flags", flags], ["slave-priority", prio]]);
+        const reply = ["*2", replica("tile38-1:9851", "s_down,slave", "100"), replica("tile38-2:9851", "slave", "0"), "-ERR unknown command 'QUIT'"].join("\n");
+        const stub = `rsend() { cat >/dev/null; printf '%s\\n' '${reply.split("\n").join("' '")}'; }\n`;
+        expect(sh(`${stub}sentinel_replica_view s1:5000 tile38-1:9851`, viewEnv).trim()).toBe("s_down,slave 100");
+        expect(sh(`${stub}sentinel_replica_view s1:5000 tile38-2:9851`, viewEnv).trim()).toBe("slave 0");
+        expect(() => sh(`${stub}sentinel_replica_view s1:5000 tile38-9:9851`, viewEnv)).toThrow();
+    });
+
+    it("sentinels_see_me_eligible: a majority lists this follower as promotable (exactly `slave`, priority above 0)", () => {
+        const run = (views: Record<string, string | undefined>) => {
+            const cases = Object.entries(views).map(([s, v]) => `${s}) ${v === undefined ? "return 1" : `echo '${v}'`} ;;`).join(" ");
+            return sh(`sentinel_replica_view() { case "$1" in ${cases} esac; }\nNODE_HOST=tile38-1; NODE_PORT=9851\nsentinels_see_me_eligible && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
+        };
+        expect(run({ "s1:5000": "slave 100", "s2:5000": "slave 100", "s3:5000": undefined })).toBe("yes");
+        // Down (a pod back with a new IP, not yet reconnected) or not yet eligible: not ready.
+        expect(run({ "s1:5000": "slave 100", "s2:5000": "s_down,slave 100", "s3:5000": "slave 0" })).toBe("no");
+        expect(run({ "s1:5000": "slave 100", "s2:5000": "slave,disconnected 100", "s3:5000": undefined })).toBe("no");
+    });
+
+    it("confirms_this_incarnation: only a contact after this server started counts", () => {
+        const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
+        const run = (startedAgoMs: number, age: number) =>
+            sh(`${self}SERVER_STARTED_MS=$(( $(now_ms) - ${startedAgoMs} ))\nconfirms_this_incarnation '${[ok(age), ok(age), ""].join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-handover.sh", "tile38-sentinel-view.sh"]).trim();
+        // Heard from 1.5 s ago, but this incarnation started 1 s ago: that was an earlier one.
+        expect(run(1000, 1500)).toBe("no");
+        expect(run(5000, 300)).toBe("300\nyes");
     });
 
     it("confirmations / majority_confirms / replacing_me: only a healthy, recent view of this node as leader confirms it", () => {
