@@ -3,7 +3,6 @@
  * (podSim.ts) plus a client pod (clientPod.ts) through which every check reaches the pods by
  * name. The same health definition as the Docker cluster's (cluster.ts), with pod FQDNs.
  */
-import * as fs from "fs";
 import { ClientPod } from "./clientPod";
 import { Health, waitUntilHealthy } from "./cluster";
 import { K8sObjects, loadK8sObjects } from "./k8sObjects";
@@ -270,19 +269,6 @@ export class K8sCluster extends StatefulSetChecks<SimPod> {
 
     running(p: SimPod): boolean {
         return this.sim.running(p);
-    }
-
-    /**
-     * Configs that hold an IP literal, with those lines: the rendered sentinel templates (ConfigMap
-     * `*.conf`), every sentinel's rewritten `sentinel.conf` and every Tile38 `config` on the pods'
-     * volumes. (The scripts' own loopback/wildcard addresses are not configuration.)
-     */
-    ipLiteralsInConfigs(): { file: string; lines: string[] }[] {
-        const found = this.sim.configFiles().map((file) => ({ file, lines: ipLiteralLines(fs.readFileSync(file, "utf8")) }));
-        const rendered = Object.entries(this.sim.objects.configMap)
-            .filter(([key]) => key.endsWith(".conf"))
-            .map(([key, text]) => ({ file: `ConfigMap:${key}`, lines: ipLiteralLines(text) }));
-        return [...rendered, ...found].filter((f) => f.lines.length > 0);
     }
 
     async destroy(): Promise<void> {

@@ -15,17 +15,10 @@
  *   namespace tricks: the scripts take every path from their env). Processes run as root.
  * - start: new sandbox (new IP), DNS record set (the headless Services publish not-ready
  *   addresses), then the container.
- * - graceful deletion (`kubectl delete pod`, rolling update, drain): the preStop hook (the
- *   rendered stop script) runs, then SIGTERM to the container's main process, SIGKILL to what is
- *   left when `terminationGracePeriodSeconds` (counted from the hook's start) runs out; then the
- *   record is removed and the sandbox deleted.
- * - lost pod (node failure, OOM kill of the sandbox): SIGKILL to every process at once, no hook,
- *   record removed at once.
- * - force deletion (`kubectl delete pod --grace-period=0 --force`, see {@link forceDeletePod}):
- *   the API object is gone at once, so its replacement starts at once (new sandbox and address,
- *   the name moves to it, the same volume) while the old incarnation still runs: its preStop hook
- *   gets 1 s, then SIGTERM, then SIGKILL when `lingerMs` is over (measured on a real kubelet: the
- *   old container outlived the new pod's start).
+ * What only this simulator does, and why it stays: every pod's network namespace is the test's
+ * own, so the partition suite cuts links between pods with iptables inside them (partition.ts).
+ * Everything a kubelet does (deletions, force deletions, rolling updates, lost pods, DNS) is
+ * proven on a real single-node cluster instead (tests/deploy/k8sDeploy.test.ts).
  * Sidecars (the backup agent) are not run: the backup path needs S3. The one thing a Tile38 start
  * script asks its sidecar, the restore handshake of an empty node in an empty cluster, is answered
  * by a stand-in with `none` (an empty bucket), exactly as the agent answers when no backup exists.
@@ -38,7 +31,6 @@ import { ContainerSpec, K8sObjects, StatefulSetSpec } from "./k8sObjects";
 import { PodNetwork, PodSandbox } from "./netns";
 import { Harness, ManagedProcess } from "./processes";
 import { tile38Binary } from "./cluster";
-import { sleep } from "./wait";
 
 export type PodKind = "tile38" | "sentinel";
 
@@ -59,18 +51,6 @@ export interface SimPod {
     generation: number;
 }
 
-/** How a pod goes away. */
-export type DeleteMode = "graceful" | "lost";
-
-export interface DeleteOptions {
-    mode: DeleteMode;
-}
-
-export interface RestartOptions extends DeleteOptions {
-    /** How long the pod (and so its name) stays gone before it comes back. @default 0 */
-    goneMs?: number;
-}
-
 const IP_BIN = which("ip") ?? "/usr/sbin/ip";
 
 export class PodSimulator {
@@ -78,8 +58,6 @@ export class PodSimulator {
     readonly net: PodNetwork;
     readonly dns: DnsServer;
     readonly pods: SimPod[];
-    /** Address changes of pods that came back (the first start of a pod does not count). */
-    ipChanges = 0;
     private readonly volumeDirs: Record<PodKind, Record<string, string>> = { tile38: {}, sentinel: {} };
     private readonly pathValues: Record<PodKind, string>;
     private readonly stopRestoreStandIns = new Map<string, () => void>();
@@ -206,7 +184,6 @@ export class PodSimulator {
         if (p.sandbox) throw new Error(`pod ${name} exists`);
         p.generation++;
         p.sandbox = this.net.createSandbox(`${p.name}-${p.generation}`, this.searchPath());
-        if (p.ips.length > 0) this.ipChanges++;
         p.ips.push(p.sandbox.ip);
         await this.dns.set(p.fqdn, p.sandbox.ip);
         const c = this.set(p.kind).main;
@@ -238,116 +215,11 @@ export class PodSimulator {
         return () => clearInterval(timer);
     }
 
-    /**
-     * Deletes pod `name` (see the file comment for `graceful` and `lost`); resolves once its
-     * processes are gone, its name is NXDOMAIN and its sandbox is deleted. Returns when the
-     * deletion began (a lost pod: the SIGKILL) and the preStop hook's log (graceful deletions).
-     */
-    async deletePod(name: string, opts: DeleteOptions): Promise<{ preStopLog?: string; startedAt: number }> {
-        const p = this.pod(name);
-        if (!p.sandbox) throw new Error(`pod ${name} does not exist`);
-        const proc = p.proc;
-        const c = this.set(p.kind).main;
-        const mounts = this.currentMounts.get(p.name)!;
-        let preStopLog: string | undefined;
-        const startedAt = Date.now();
-        if (opts.mode === "lost") {
-            if (proc) {
-                try {
-                    process.kill(-proc.pgid, "SIGKILL");
-                } catch {
-                    /* gone */
-                }
-            }
-            await this.dns.remove(p.fqdn);
-            await proc?.stop(1000);
-        } else {
-            const graceMs = this.set(p.kind).terminationGracePeriodSeconds * 1000;
-            const deadline = Date.now() + graceMs;
-            if (c.preStop && proc && !proc.status) {
-                const env = this.containerEnv(p, c, mounts);
-                const hook = this.h.start({ name: `${p.name}#${p.generation}-preStop`, command: IP_BIN, args: this.command(p, c.preStop, mounts), env, cwd: p.dataDir });
-                await Promise.race([hook.exited, sleep(graceMs)]);
-                await hook.stop(1000);
-                preStopLog = hook.log();
-            }
-            if (proc && !proc.status) {
-                try {
-                    process.kill(proc.child.pid!, "SIGTERM");
-                } catch {
-                    /* gone */
-                }
-                await Promise.race([proc.exited, sleep(Math.max(deadline - Date.now(), 0))]);
-            }
-            // The container is gone once its main process is: whatever it left behind is killed.
-            await proc?.stop(1000);
-            await this.dns.remove(p.fqdn);
-        }
-        this.stopRestoreStandIns.get(p.name)?.();
-        this.stopRestoreStandIns.delete(p.name);
-        this.net.deleteSandbox(p.sandbox.netns);
-        p.sandbox = undefined;
-        p.proc = undefined;
-        return { preStopLog, startedAt };
-    }
-
-    /**
-     * Force-deletes pod `name` (see the file comment): starts its replacement at once and ends the
-     * old incarnation in the background (preStop 1 s, SIGTERM, SIGKILL after `lingerMs`). Resolves
-     * once the replacement runs; `gone` once the old incarnation and its sandbox are.
-     */
-    async forceDeletePod(name: string, lingerMs = 5000): Promise<{ startedAt: number; gone: Promise<void> }> {
-        const p = this.pod(name);
-        if (!p.sandbox) throw new Error(`pod ${name} does not exist`);
-        const old = { proc: p.proc, sandbox: p.sandbox, mounts: this.currentMounts.get(p.name)!, generation: p.generation };
-        const c = this.set(p.kind).main;
-        const startedAt = Date.now();
-        this.stopRestoreStandIns.get(p.name)?.();
-        this.stopRestoreStandIns.delete(p.name);
-        p.sandbox = undefined;
-        p.proc = undefined;
-        const gone = (async () => {
-            const deadline = startedAt + lingerMs;
-            if (c.preStop && old.proc && !old.proc.status) {
-                const env = this.containerEnv(p, c, old.mounts);
-                const args = this.command(p, c.preStop, old.mounts, old.sandbox.netns);
-                const hook = this.h.start({ name: `${p.name}#${old.generation}-preStop-forced`, command: IP_BIN, args, env, cwd: p.dataDir });
-                await Promise.race([hook.exited, sleep(1000)]);
-                await hook.stop(100);
-            }
-            if (old.proc && !old.proc.status) {
-                try {
-                    process.kill(old.proc.child.pid!, "SIGTERM");
-                } catch {
-                    /* gone */
-                }
-                await Promise.race([old.proc.exited, sleep(Math.max(deadline - Date.now(), 0))]);
-            }
-            await old.proc?.stop(100);
-            this.net.deleteSandbox(old.sandbox.netns);
-        })();
-        await this.startPod(name);
-        return { startedAt, gone };
-    }
-
-    /** Deletes pod `name`, keeps it (and its name) gone for `goneMs`, then starts it with a new address. */
-    async restartPod(name: string, opts: RestartOptions): Promise<{ preStopLog?: string; startedAt: number }> {
-        const r = await this.deletePod(name, opts);
-        if (opts.goneMs) await sleep(opts.goneMs);
-        await this.startPod(name);
-        return r;
-    }
-
     /** Starts a process in a sandbox of its own (e.g. a client pod); the caller stops it. */
     startAux(name: string, command: string, args: string[], env: Record<string, string>): { proc: ManagedProcess; sandbox: PodSandbox } {
         const sandbox = this.net.createSandbox(name, this.searchPath());
         const proc = this.h.start({ name, command: IP_BIN, args: ["netns", "exec", sandbox.netns, command, ...args], env });
         return { proc, sandbox };
-    }
-
-    /** The config files the pods' processes write and Tile38/Sentinel rewrite. */
-    configFiles(): string[] {
-        return this.pods.map((p) => path.join(p.dataDir, p.kind === "tile38" ? "config" : "sentinel.conf")).filter((f) => fs.existsSync(f));
     }
 
     /** Stops every process, the DNS server, and removes every namespace and the temp root. */
