@@ -195,7 +195,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             // The whole failover happened while the lost pod's name did not resolve.
             expect(await s.cluster.resolve(leader.fqdn, 1000)).toEqual([]);
         } finally {
-            back();
+            await back();
         }
         figures["c: kill → first write on the new leader ms"] = first.ackAt - killedAt;
         expect(first.ackAt - killedAt).toBeLessThanOrEqual(downAfter + 2000);

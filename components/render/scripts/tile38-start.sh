@@ -143,6 +143,8 @@ leader_fence() {
 # buffered). Promoted, such a node makes every follower wait for bytes it never sends (seen: two
 # followers never caught up).
 TILE38_CHECKSUM_BYTES=524288
+AOF_FLUSH_GRACE_MS=3000
+AOF_LONGER_SINCE=""
 follower_matches_leader() {
   _size=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' ')
   [ -n "$_size" ] || return 0
@@ -155,10 +157,21 @@ follower_matches_leader() {
     _theirs=$(node_call "$1" AOFMD5 0 "$_size" | head -n 1)
     case "$_theirs" in
       "+$_mine") ;;
+      -EOF* | -ERR*EOF*)
+        # This node's file is longer than the leader's file right now. A leader just promoted may
+        # not have flushed its buffered writes yet (seen right after a hand-over on a real
+        # kubelet: two followers resynced for nothing): diverged only if it lasts.
+        _now=$(now_ms)
+        [ -n "$AOF_LONGER_SINCE" ] || AOF_LONGER_SINCE=$_now
+        if [ $((_now - AOF_LONGER_SINCE)) -ge "$AOF_FLUSH_GRACE_MS" ]; then
+          diverged "$1" "its AOF ($_size bytes) has been longer than its leader $1's for $((_now - AOF_LONGER_SINCE)) ms: it holds writes the leader never had"
+        fi
+        return 0 ;;
       +* | -*) diverged "$1" "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
       *) return 0 ;; # no answer: ask again next time
     esac
   fi
+  AOF_LONGER_SINCE=""
   DIVERGED_SINCE=""
   VERIFIED_LEADER=$1
 }

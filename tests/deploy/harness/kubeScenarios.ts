@@ -139,23 +139,39 @@ function processesOfPod(uid: string): number[] {
  * process of the pod is SIGKILLed at once (no preStop, no SIGTERM) and the pod is force-deleted
  * (the API object goes: CoreDNS stops resolving its name). `back()` uncordons: the StatefulSet's
  * replacement starts with a new address on the same volume. `killedAt`: when the processes died.
+ * For 5 s more, whatever starts in the pod's cgroups is killed too (a kubelet that has not seen the
+ * deletion yet restarts the dead containers in a new sandbox; a lost node runs nothing).
  */
-export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: number; back: () => void }> {
+export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: number; back: () => Promise<void> }> {
     const uid = s.checks.state(name)?.uid;
     if (!uid) throw new Error(`pod ${name} does not exist`);
     s.cluster.kubectl(["cordon", NODE_NAME]);
-    const pids = processesOfPod(uid);
-    if (pids.length === 0) throw new Error(`no process of pod ${name} (${uid}) found in its cgroups`);
-    for (const pid of pids) {
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            /* gone */
+    const killAll = () => {
+        const pids = processesOfPod(uid);
+        for (const pid of pids) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                /* gone */
+            }
         }
-    }
+        return pids.length;
+    };
+    if (killAll() === 0) throw new Error(`no process of pod ${name} (${uid}) found in its cgroups`);
     const killedAt = Date.now();
     s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, name, "--grace-period=0", "--force", "--wait=false"]);
-    return { killedAt, back: () => void s.cluster.tryKubectl(["uncordon", NODE_NAME]) };
+    // A kubelet that has not seen the deletion yet restarts the dead containers (a new sandbox):
+    // a lost node runs nothing, so whatever starts in the pod's cgroups dies too, until they are gone.
+    const guard = (async () => {
+        for (const until = Date.now() + 5000; Date.now() < until; await sleep(100)) killAll();
+    })();
+    return {
+        killedAt,
+        back: async () => {
+            await guard;
+            s.cluster.tryKubectl(["uncordon", NODE_NAME]);
+        },
+    };
 }
 
 /** `kubectl delete pod` with the default grace period, not waiting; returns when the order was given. */
