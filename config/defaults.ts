@@ -66,7 +66,7 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             },
             sentinelResources: {
                 requests: { cpu: "50m", memory: "64Mi" },
-                limits: { cpu: "200m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "128Mi" },
             },
             serviceAccountAnnotations: {},
             clientPodLabels: { "tile38-ha/client": "true" },

@@ -202,8 +202,11 @@ export interface KubernetesSettings {
      */
     tile38Resources: ResourceSettings;
     /**
-     * Sentinel container resources.
-     * @default requests 50m / 64Mi, limits 200m / 128Mi
+     * Sentinel container resources. The CPU limit is 1 CPU, not a fraction: the container also
+     * runs the watchdog and the probes' `redis-cli`, and at 200m CFS throttled it for seconds
+     * (measured on a real kubelet: 6 s in 5 min), long enough for the nodes' fence to find no
+     * sentinel answering.
+     * @default requests 50m / 64Mi, limits 1 CPU / 128Mi
      */
     sentinelResources: ResourceSettings;
     /** Annotations on the ServiceAccount (e.g. `eks.amazonaws.com/role-arn` for IRSA). */

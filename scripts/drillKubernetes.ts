@@ -26,8 +26,8 @@ import * as path from "path";
 import { ipLiteralLines } from "../tests/integration/harness/k8sCluster";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 import { KubeStack, kubeStackSkipReason, NAMESPACE } from "../tests/deploy/harness/kubeStack";
-import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck, longestPause, losePod } from "../tests/deploy/harness/kubeScenarios";
-import { DrillResult, median, writesResumedAfter } from "./drillReport";
+import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck, losePod } from "../tests/deploy/harness/kubeScenarios";
+import { DrillResult, longestPause, median, writesResumedAfter } from "./drillReport";
 
 /** Options of {@link drillKubernetes}. */
 export interface KubernetesDrillOptions {

@@ -54,3 +54,15 @@ export function writesResumedAfter(acks: Ack[], start: number): number {
     }
     return best.at - start;
 }
+
+/** The longest time between two consecutive acknowledgements from `from` to `to` (the edges count). */
+export function longestPause(acks: Ack[], from: number, to: number): number {
+    let prev = from;
+    let longest = 0;
+    for (const a of acks) {
+        if (a.ackAt < from || a.ackAt > to) continue;
+        longest = Math.max(longest, a.ackAt - prev);
+        prev = a.ackAt;
+    }
+    return Math.max(longest, to - prev);
+}

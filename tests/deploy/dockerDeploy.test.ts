@@ -22,13 +22,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runDrill } from "../../scripts/drill";
+import { longestPause } from "../../scripts/drillReport";
 
 import { describeUnless, tile38SkipReason } from "../integration/harness/cluster";
 import { collectionOn, describeDifference, sameCollection } from "../integration/harness/points";
 import { Harness } from "../integration/harness/processes";
 import { resp } from "../integration/harness/resp";
 import { waitFor } from "../integration/harness/wait";
-import { Ack, PointWriter } from "../integration/harness/writer";
+import { PointWriter } from "../integration/harness/writer";
 import { runCommand } from "./harness/command";
 import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
 import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
@@ -51,18 +52,6 @@ function stackConfig(images: LocalImages, over: { tile38Image?: string; parallel
         docker: { namePrefix: "t38deploy", rolloutTimeoutSeconds: 60 },
         backup: { enabled: true, store: "local", localImage: images.versitygw, localPort: 23900, agentImage: images.awsCli, intervalSeconds: 10, keyPrefix: KEY_PREFIX },
     };
-}
-
-/** The longest time between two consecutive acknowledgements from `from` to `to`. */
-function longestPause(acks: Ack[], from: number, to: number): number {
-    let prev = from;
-    let longest = 0;
-    for (const a of acks) {
-        if (a.ackAt < from || a.ackAt > to) continue;
-        longest = Math.max(longest, a.ackAt - prev);
-        prev = a.ackAt;
-    }
-    return Math.max(longest, to - prev);
 }
 
 const skip = dockerEngineSkipReason() ?? pulumiSkipReason() ?? tile38SkipReason();

@@ -35,12 +35,12 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { ipLiteralsInConfigs } from "../../scripts/drillKubernetes";
-import { writesResumedAfter } from "../../scripts/drillReport";
+import { longestPause, writesResumedAfter } from "../../scripts/drillReport";
 import { describeUnless } from "../integration/harness/cluster";
 import { sameCollection, describeDifference } from "../integration/harness/points";
 import { sleep, waitFor } from "../integration/harness/wait";
 import { runCommand } from "./harness/command";
-import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, longestPause, losePod, MachineSampler, PodWatcher, tile38Servers } from "./harness/kubeScenarios";
+import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, losePod, MachineSampler, PodWatcher, tile38Servers } from "./harness/kubeScenarios";
 import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE } from "./harness/kubeStack";
 import { NODE_NAME } from "../../testing/kubeCluster";
 
@@ -72,6 +72,13 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const r = await lostWrites();
         figures[`${what}: writes acknowledged so far / lost`] = `${r.acks} / ${r.lost.length}${r.lostInWindow ? ` (+${r.lostInWindow} within ${REPLICATION_WINDOW_MS} ms of a SIGKILL)` : ""}`;
         expect(r.lost).toEqual([]);
+    };
+
+    /** Nothing lost, and (the writer paused) every node holds exactly the leader's points. */
+    const expectNothingLostAndSameData = async (what: string) => {
+        await expectNothingLost(what);
+        const same = await log.paused(() => s.checks.waitIdenticalData(3 * MINUTE));
+        expect(same.differences).toEqual([]);
     };
 
     /** The test body, with what the pods said since it started appended to a failure. */
@@ -175,9 +182,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             expect(seen.maxServersPerVolume).toBeLessThanOrEqual(1);
             expect(seen.maxWritableLeaders).toBeLessThanOrEqual(1);
         }
-        await expectNothingLost("b2");
-        const same = await log.paused(() => s.checks.waitIdenticalData(3 * MINUTE));
-        expect(same.differences).toEqual([]);
+        await expectNothingLostAndSameData("b2");
         for (const n of s.checks.nodes) expect({ pod: n.name, ready: s.checks.state(n.name)?.ready }).toEqual({ pod: n.name, ready: true });
     }), 15 * MINUTE);
 
@@ -201,9 +206,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(first.ackAt - killedAt).toBeLessThanOrEqual(downAfter + 2000);
         const returned = await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
         expect(returned.ip).not.toBe(before.ip);
-        await expectNothingLost("c");
-        const same = await log.paused(() => s.checks.waitIdenticalData(3 * MINUTE));
-        expect(same.differences).toEqual([]);
+        await expectNothingLostAndSameData("c");
     }), 10 * MINUTE);
 
     test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pause ≤ 2 s", withPodLogs(async () => {
@@ -226,9 +229,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(pause).toBeLessThanOrEqual(2000);
         const images = s.cluster.kubectl(["get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=tile38", "-o", "jsonpath={.items[*].spec.containers[0].image}"]).trim().split(/\s+/);
         expect(images).toEqual(s.checks.nodes.map(() => s.images.tags.tile38Next));
-        await expectNothingLost("d");
-        const same = await log.paused(() => s.checks.waitIdenticalData(3 * MINUTE));
-        expect(same.differences).toEqual([]);
+        await expectNothingLostAndSameData("d");
     }), 20 * MINUTE);
 
     test("e. a node drain through the Eviction API: the PDBs hold (one Tile38 pod and one sentinel away at most), nothing lost", withPodLogs(async () => {
@@ -348,9 +349,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const roles = await Promise.all(s.checks.nodes.map((n) => s.checks.nodeStatus(n)));
         expect(roles.filter((r) => r?.role === "master")).toHaveLength(1);
         expect((await s.checks.nodeStatus(leader))?.role).toBe("master");
-        await expectNothingLost("k");
-        const same = await log.paused(() => s.checks.waitIdenticalData(3 * MINUTE));
-        expect(same.differences).toEqual([]);
+        await expectNothingLostAndSameData("k");
         expect(ipLiteralsInConfigs(s)).toEqual([]);
     }), 12 * MINUTE);
 

@@ -58,18 +58,6 @@ export class AckLog {
     }
 }
 
-/** The longest time between two consecutive acknowledgements from `from` to `to`. */
-export function longestPause(acks: Ack[], from: number, to: number): number {
-    let prev = from;
-    let longest = 0;
-    for (const a of acks) {
-        if (a.ackAt < from || a.ackAt > to) continue;
-        longest = Math.max(longest, a.ackAt - prev);
-        prev = a.ackAt;
-    }
-    return Math.max(longest, to - prev);
-}
-
 /** Waits until every running sentinel names the same running, writable leader other than `old` and every running follower follows it. */
 export async function convergedOnNewLeader(s: KubeStack, old: string, timeoutMs: number): Promise<StatefulPod> {
     const c = s.checks;

@@ -82,7 +82,7 @@ export function kubeStackConfig(cluster: KubeCluster, images: ImageArchives["tag
             storageSize: "1Gi",
             sentinelStorageSize: "1Gi",
             tile38Resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } },
-            sentinelResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+            sentinelResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "128Mi" } },
         },
         backup: {
             enabled: true,

@@ -237,7 +237,7 @@ describe("sentinel StatefulSet", () => {
         const pod = sts.spec.template.spec;
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, fsGroup: 1000 });
         expect(s.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
-        expect(s.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } });
+        expect(s.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "128Mi" } });
         expect(pod.topologySpreadConstraints.map((t: Any) => [t.topologyKey, t.whenUnsatisfiable])).toEqual([
             ["kubernetes.io/hostname", "DoNotSchedule"],
             ["topology.kubernetes.io/zone", "ScheduleAnyway"],
