@@ -180,6 +180,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             const seen = await sampler.stop();
             figures["b2: samples / max servers per volume / max writable leaders"] = `${seen.samples} / ${seen.maxServersPerVolume} / ${seen.maxWritableLeaders}`;
             expect(seen.maxServersPerVolume).toBeLessThanOrEqual(1);
+            expect(seen.twoLeaders).toEqual([]);
             expect(seen.maxWritableLeaders).toBeLessThanOrEqual(1);
         }
         await expectNothingLostAndSameData("b2");

@@ -240,13 +240,15 @@ export class MachineSampler {
         return { at, serversPerVolume, writableLeaders: leaders.filter((x): x is string => x !== undefined) };
     }
 
-    async stop(): Promise<{ maxServersPerVolume: number; maxWritableLeaders: number; samples: number }> {
+    async stop(): Promise<{ maxServersPerVolume: number; maxWritableLeaders: number; samples: number; twoLeaders: string[] }> {
         this.running = false;
         await this.loop;
         return {
             maxServersPerVolume: Math.max(0, ...this.samples.flatMap((x) => [...x.serversPerVolume.values()])),
             maxWritableLeaders: Math.max(0, ...this.samples.map((x) => x.writableLeaders.length)),
             samples: this.samples.length,
+            // When, and which addresses, for a failure message.
+            twoLeaders: this.samples.filter((x) => x.writableLeaders.length > 1).map((x) => `${new Date(x.at).toISOString()} ${x.writableLeaders.join(" ")}`),
         };
     }
 }
