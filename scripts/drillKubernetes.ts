@@ -169,7 +169,7 @@ export async function drillKubernetes(opts: KubernetesDrillOptions = {}): Promis
         await s.checks.waitHealthy(240_000);
         return await drillDeployedKubernetes(s, opts);
     } finally {
-        say("pulumi destroy; stopping the cluster");
+        say("removing the stack and stopping the cluster");
         await s.destroy();
     }
 }
