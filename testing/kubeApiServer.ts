@@ -40,7 +40,7 @@ export function findKubeBinaries(binDir = defaultBinDir()): KubeBinaries {
         }
     });
     if (missing.length > 0) {
-        return { ok: false, reason: `missing ${missing.join(" and ")}: run scripts/build-kube.sh (needs Go; ~7 min cold, cached in $HOME)` };
+        return { ok: false, reason: `missing ${missing.join(" and ")}: run scripts/build-kube.sh (needs Go; ~10 min cold, cached in $HOME)` };
     }
     if (!hasCommand("openssl")) return { ok: false, reason: "openssl is not on PATH (it generates the API server's certificates)" };
     return { ok: true, kubeApiServer, etcd };
@@ -108,7 +108,6 @@ function run(cmd: string, args: string[], cwd: string): void {
 /** Files of {@link generateCertificates}. */
 export interface ApiServerCertificates {
     ca: string;
-    caKey: string;
     cert: string;
     key: string;
     saKey: string;
@@ -137,7 +136,6 @@ function generateCertificates(dir: string, extraIps: string[] = []): ApiServerCe
     fs.writeFileSync(f("sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
     return {
         ca: f("ca.crt"),
-        caKey: f("ca.key"),
         cert: f("server.crt"),
         key: f("server.key"),
         saKey: f("sa.key"),
@@ -229,7 +227,7 @@ export class LoggedProcess {
     }
 }
 
-export function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
         const req = http.get(url, { timeout: timeoutMs }, (res) => {
             let body = "";

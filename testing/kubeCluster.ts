@@ -88,8 +88,6 @@ export interface KubeCluster {
     tryKubectl(args: string[], opts?: { timeoutMs?: number; input?: string }): { status: number; stdout: string; stderr: string };
     /** Asks CoreDNS for `name`'s A records (empty: NXDOMAIN or no data). */
     resolve(name: string, timeoutMs?: number): Promise<string[]>;
-    /** Imports one more docker-archive tarball into containerd. */
-    importImage(tarball: string): void;
     /** The last lines of every component's log. */
     logTail(lines?: number): string;
     /** Stops everything and undoes every change to the machine. Safe to call twice. */
@@ -335,7 +333,8 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     const containerdDir = path.join(workDir, "containerd");
     const containerdSock = path.join(containerdDir, "containerd.sock");
     const kubeconfig = path.join(workDir, "admin.kubeconfig");
-    const ctr = (args: string[], timeoutMs = 120_000) => runOrThrow("ctr", ["--address", containerdSock, "--namespace", "k8s.io", ...args], timeoutMs);
+    const ctrArgs = (args: string[]) => ["--address", containerdSock, "--namespace", "k8s.io", ...args];
+    const ctr = (args: string[], timeoutMs = 120_000) => runOrThrow("ctr", ctrArgs(args), timeoutMs);
 
     const stop = async () => {
         if (stopped) return;
@@ -345,8 +344,8 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
         // The kubelet first (it would restart what is killed), then every container, then the rest.
         await byName("kubelet")?.stop(10_000);
         if (byName("containerd") && !byName("containerd")!.exited) {
-            const tasks = spawnSync("ctr", ["--address", containerdSock, "-n", "k8s.io", "tasks", "ls", "-q"], { encoding: "utf8", timeout: 20_000 }).stdout ?? "";
-            for (const id of tasks.split("\n").filter(Boolean)) spawnSync("ctr", ["--address", containerdSock, "-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", id], { timeout: 10_000 });
+            const tasks = spawnSync("ctr", ctrArgs(["tasks", "ls", "-q"]), { encoding: "utf8", timeout: 20_000 }).stdout ?? "";
+            for (const id of tasks.split("\n").filter(Boolean)) spawnSync("ctr", ctrArgs(["tasks", "kill", "-s", "SIGKILL", id]), { timeout: 10_000 });
         }
         await Promise.all(procs.filter((p) => p.name !== "containerd").map((p) => p.stop()));
         await byName("containerd")?.stop(10_000);
@@ -388,7 +387,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
         fs.writeFileSync(path.join(containerdDir, "config.toml"), containerdConfig(containerdDir, net));
         fs.writeFileSync(path.join(containerdDir, "net.d", "10-t38-pods.conf"), cniConfig(net));
         const containerd = spawnLogged("containerd", "containerd", ["--config", path.join(containerdDir, "config.toml")]);
-        await until("containerd's socket", deadline, [containerd], async () => spawnSync("ctr", ["--address", containerdSock, "version"], { timeout: 5000, stdio: "ignore" }).status === 0);
+        await until("containerd's socket", deadline, [containerd], async () => spawnSync("ctr", ctrArgs(["version"]), { timeout: 5000, stdio: "ignore" }).status === 0);
         for (const image of opts.images) {
             say(`importing ${path.basename(image)}`);
             ctr(["images", "import", image]);
@@ -468,7 +467,6 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
             kubectl,
             tryKubectl: kubectlRaw,
             resolve: (name, timeoutMs = 2000) => queryA(net.nodeIp, name, timeoutMs),
-            importImage: (tarball) => void ctr(["images", "import", tarball]),
             logTail,
             stop,
         };

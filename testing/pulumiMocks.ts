@@ -48,13 +48,13 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     }
 }
 
+/** Tokens of every provider function (invoke) the program called, in order. */
+export const invokedFunctions: string[] = [];
+
 /**
  * Installs mocks for `stack` with the given `tile38-ha` config (keys without the namespace;
  * structured values as objects) and returns the list that fills up as resources register.
  */
-/** Tokens of every provider function (invoke) the program called, in order. */
-export const invokedFunctions: string[] = [];
-
 export function installMocks(stack: string, config: Record<string, unknown>, secretKeys: string[] = []): RecordedResource[] {
     const recorded: RecordedResource[] = [];
     const flat: Record<string, string> = {};

@@ -38,7 +38,6 @@ function newWriter(prefix = "p"): PointWriter {
     return w;
 }
 
-/** Waits (bounded) until `n` more writes have been acknowledged. */
 /**
  * When a leader was SIGKILLed in the current test (ms since epoch). Replication is asynchronous
  * (Tile38 has no WAIT): a write the leader acknowledged in the instant before its SIGKILL may not
@@ -54,6 +53,7 @@ async function killNode(i: number): Promise<void> {
     await cluster.killNode(i);
 }
 
+/** Waits (bounded) until `n` more writes have been acknowledged. */
 async function waitAcks(w: PointWriter, n: number, timeoutMs = 20000): Promise<void> {
     const target = w.acks.length + n;
     await waitFor(() => w.acks.length >= target, { timeoutMs, what: `${n} acknowledged writes (have ${w.acks.length})` });

@@ -12,7 +12,7 @@ import { StatefulPod } from "../../integration/harness/k8sCluster";
 import { nodeStatusCommands, parseNodeStatus } from "../../integration/harness/nodeStatus";
 import { sleep, waitFor } from "../../integration/harness/wait";
 import { Ack } from "../../integration/harness/writer";
-import { KubeStack, NAMESPACE } from "./kubeStack";
+import { KubeStack, mainContainer, NAMESPACE, podServing } from "./kubeStack";
 
 /**
  * Acknowledged writes of the client pod's writer `name`, pulled incrementally, across pauses: a
@@ -171,9 +171,8 @@ export function deletePod(s: KubeStack, name: string, opts: { force?: boolean } 
 
 /** Follows `kubectl logs -f` of a pod's main container until the container ends (bounded). */
 export function followLogs(s: KubeStack, name: string, timeoutMs: number): Promise<string> {
-    const container = name.replace(/-\d+$/, "");
     return new Promise((resolve) => {
-        const p = spawn(s.cluster.kubectlPath, ["--kubeconfig", s.cluster.kubeconfig, "logs", "-f", "-n", NAMESPACE, name, "-c", container, "--since=1s"], { stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(s.cluster.kubectlPath, ["--kubeconfig", s.cluster.kubeconfig, "logs", "-f", "-n", NAMESPACE, name, "-c", mainContainer(name), "--since=1s"], { stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
         p.stdout.on("data", (d: Buffer) => (out += d.toString()));
         const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
@@ -328,10 +327,7 @@ export class PodWatcher {
         this.samples++;
         for (const kind of ["tile38", "sentinel"] as const) {
             const names = (kind === "tile38" ? this.s.checks.nodes : this.s.checks.sentinels).map((p) => p.name);
-            const down = names.filter((n) => {
-                const st = states.get(n);
-                return !st || !st.ready || !st.running || st.terminating;
-            }).length;
+            const down = names.filter((n) => !podServing(states.get(n))).length;
             this.max[kind] = Math.max(this.max[kind], down);
         }
         for (const [name, st] of states) {

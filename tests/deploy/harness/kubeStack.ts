@@ -42,17 +42,25 @@ export function kubeStackSkipReason(): string | undefined {
 export interface PodState {
     uid: string;
     ip: string;
-    phase: string;
     ready: boolean;
     /** The main container runs (a terminating pod may still). */
     running: boolean;
     terminating: boolean;
-    restarts: number;
+}
+
+/** The main container of a StatefulSet pod is named like its set (`tile38-2` → `tile38`). */
+export function mainContainer(podName: string): string {
+    return podName.replace(/-\d+$/, "");
+}
+
+/** The pod runs its main container, is Ready and is not being deleted. */
+export function podServing(st: PodState | undefined): boolean {
+    return st !== undefined && st.ready && st.running && !st.terminating;
 }
 
 interface PodJson {
     metadata: { name: string; uid: string; deletionTimestamp?: string };
-    status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; restartCount: number; state: { running?: unknown } }[] };
+    status: { podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; state: { running?: unknown } }[] };
 }
 
 function accepts(host: string, port: number): Promise<boolean> {
@@ -124,17 +132,15 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
         const items = (JSON.parse(r.stdout) as { items: PodJson[] }).items;
         return new Map(
             items.map((i) => {
-                const main = i.status.containerStatuses?.find((c) => c.name === i.metadata.name.replace(/-\d+$/, "")) ?? i.status.containerStatuses?.[0];
+                const main = i.status.containerStatuses?.find((c) => c.name === mainContainer(i.metadata.name)) ?? i.status.containerStatuses?.[0];
                 return [
                     i.metadata.name,
                     {
                         uid: i.metadata.uid,
                         ip: i.status.podIP ?? "",
-                        phase: i.status.phase ?? "",
                         ready: i.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
                         running: main?.state.running !== undefined,
                         terminating: i.metadata.deletionTimestamp !== undefined,
-                        restarts: main?.restartCount ?? 0,
                     },
                 ];
             }),
@@ -151,8 +157,7 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
 
     /** `kubectl logs` of the pod's main container (`previous`: its last terminated instance). */
     logs(name: string, previous = false): string {
-        const container = name.replace(/-\d+$/, "");
-        const r = this.cluster.tryKubectl(["logs", "-n", NAMESPACE, name, "-c", container, ...(previous ? ["--previous"] : [])], { timeoutMs: 20_000 });
+        const r = this.cluster.tryKubectl(["logs", "-n", NAMESPACE, name, "-c", mainContainer(name), ...(previous ? ["--previous"] : [])], { timeoutMs: 20_000 });
         return r.stdout;
     }
 
@@ -162,12 +167,7 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
         await waitFor(
             async () => {
                 const states = this.podStates();
-                return [...this.nodes, ...this.sentinels].every((p) => {
-                    const st = states.get(p.name);
-                    return st && st.ready && st.running && !st.terminating;
-                })
-                    ? true
-                    : undefined;
+                return [...this.nodes, ...this.sentinels].every((p) => podServing(states.get(p.name))) ? true : undefined;
             },
             { timeoutMs, what: "every pod to run and be Ready", intervalMs: 250 },
         );
@@ -228,6 +228,7 @@ export class KubeStack {
                 env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: S3_KEYS.id, ROOT_SECRET_KEY: S3_KEYS.secret },
                 stdio: ["ignore", s3Log, s3Log],
             });
+            fs.closeSync(s3Log); // the gateway has its own copy
             undo.push(() => void s3.kill("SIGKILL"));
             await waitFor(() => accepts(cluster.network.nodeIp, S3_PORT), { timeoutMs: 15_000, what: "the S3 store" });
 
@@ -261,11 +262,6 @@ export class KubeStack {
             await cleanup();
             throw e;
         }
-    }
-
-    /** Writer options for the client pod: every sentinel by its pod FQDN. */
-    writerOptions(intervalMs = 10) {
-        return this.checks.writerOptions(intervalMs);
     }
 
     /** Objects in the S3 store under the backup prefix (relative keys). */
