@@ -199,6 +199,8 @@ export class KubeStack {
         readonly firstUpMs: number,
         /** Every container log, kept after its pod is gone. */
         readonly podLogs: PodLogArchive,
+        /** Local PersistentVolumes created so far. */
+        private volumes: number,
     ) {}
 
     /**
@@ -218,7 +220,7 @@ export class KubeStack {
             undo.push(() => cluster.stop());
             const podLogs = new PodLogArchive(path.join(workDir, "pod-logs"));
             undo.push(() => podLogs.stop());
-            createStorage(cluster, path.join(workDir, "volumes"), 6);
+            const volumes = createStorage(cluster, path.join(workDir, "volumes"), 0, 6);
 
             const s3Dir = path.join(workDir, "s3");
             fs.mkdirSync(path.join(s3Dir, BUCKET), { recursive: true });
@@ -255,7 +257,7 @@ export class KubeStack {
             const client = await startClientPod(cluster, path.join(workDir, "client"), images.tags.node);
             undo.push(() => client.stop());
             const checks = new KubeletChecks(cluster, pods, facts, client);
-            const s = new KubeStack(cluster, stack, images, workDir, s3, s3Dir, checks, up.durationMs, podLogs);
+            const s = new KubeStack(cluster, stack, images, workDir, s3, s3Dir, checks, up.durationMs, podLogs, volumes);
             undo.length = 0;
             return s;
         } catch (e) {
@@ -274,7 +276,7 @@ export class KubeStack {
 
     /** More local volumes (after PVCs were deleted, their volumes stay Released). */
     addVolumes(n: number): void {
-        createStorage(this.cluster, path.join(this.workDir, "volumes"), n);
+        this.volumes = createStorage(this.cluster, path.join(this.workDir, "volumes"), this.volumes, n);
     }
 
     /**
@@ -291,12 +293,13 @@ export class KubeStack {
     }
 }
 
-let volumeCount = 0;
-
-/** The `t38-local` StorageClass (once) and `n` local PersistentVolumes of 1Gi on the node. */
-function createStorage(cluster: KubeCluster, dir: string, n: number): void {
+/**
+ * `n` more local PersistentVolumes of 1Gi on the node, named from `first` on; with the first ones
+ * the `t38-local` StorageClass. Returns how many exist now.
+ */
+function createStorage(cluster: KubeCluster, dir: string, first: number, n: number): number {
     const docs: string[] = [];
-    if (volumeCount === 0) {
+    if (first === 0) {
         docs.push(`apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: { name: ${STORAGE_CLASS} }
@@ -304,8 +307,8 @@ provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer
 reclaimPolicy: Retain`);
     }
-    for (let i = 0; i < n; i++) {
-        const name = `t38-pv-${volumeCount++}`;
+    for (let i = first; i < first + n; i++) {
+        const name = `t38-pv-${i}`;
         const volDir = path.join(dir, name);
         fs.mkdirSync(volDir, { recursive: true, mode: 0o755 });
         docs.push(`apiVersion: v1
@@ -323,6 +326,7 @@ spec:
       - matchExpressions: [{ key: kubernetes.io/hostname, operator: In, values: [${NODE_NAME}] }]`);
     }
     cluster.kubectl(["apply", "-f", "-"], { input: docs.join("\n---\n") });
+    return first + n;
 }
 
 /**
