@@ -35,7 +35,7 @@ import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
 import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
 import { buildLocalImages, LocalImages } from "./harness/localImages";
 import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
-import { intervalsWhere, Sampler } from "./harness/sampler";
+import { intervalsWhere, Sampler } from "../integration/harness/sampler";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
 const STACK = "deploy-test";

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import { writesResumedAfter } from "../../scripts/drillReport";
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
 import { Harness, withLogs } from "./harness/processes";
+import { Sampler } from "./harness/sampler";
 import { Ack, idsOn, lostWrites, PointWriter } from "./harness/writer";
 import { sleep, waitFor } from "./harness/wait";
 
@@ -304,6 +305,40 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             expect(await cluster.agreedLeader()).not.toBe(leader);
             await cluster.waitHealthy(60000);
             await waitAcks(w, 100);
+            await w.stop();
+            await expectAllOnEveryNode(w);
+        }),
+    );
+
+    it(
+        "h. two hand-overs at once (a force-deleted pod: its preStop hook runs on while SIGTERM hands over too): one failover, never two writable leaders, 0 lost",
+        withLogs(logs, async () => {
+            const w = await clusterWithWrites(200);
+            const epoch = Number((await cluster.sentinelMaster(0))["config-epoch"]);
+            const leaders = new Sampler(() => cluster.writableLeaders(), 25);
+            // As a kubelet does with a force-deleted pod: the hook is left running once its failover
+            // is under way, the start script gets SIGTERM, and everything is killed 2 s later.
+            const hook = cluster.startStopScript(0);
+            try {
+                await waitFor(async () => (await Promise.all([0, 1, 2].map((i) => cluster.sentinelMaster(i)))).some((m) => m.flags.includes("failover_in_progress")), {
+                    timeoutMs: 20000,
+                    what: "the hook's failover to start",
+                    intervalMs: 20,
+                });
+                await cluster.stopNode(0, 2000);
+            } finally {
+                await hook.stop(0);
+            }
+            const next = await waitNewLeader(0);
+            await waitAcks(w, 100);
+            const seen = await leaders.stop();
+            const two = seen.filter((x) => x.value.length > 1).map((x) => `${new Date(x.at).toISOString()} nodes ${x.value.map((i) => i + 1).join(", ")}`);
+            expect(two).toEqual([]);
+            expect(cluster.nodeLog(0)).toMatch(/another hand-over of this node is under way|not the leader: nothing to hand over/);
+            cluster.startNode(0);
+            expect(await cluster.waitHealthy(60000)).toBe(next);
+            // One failover: a second one (another sentinel asked while the first ran) takes a new epoch.
+            for (let i = 0; i < 3; i++) expect(Number((await cluster.sentinelMaster(i))["config-epoch"])).toBe(epoch + 1);
             await w.stop();
             await expectAllOnEveryNode(w);
         }),

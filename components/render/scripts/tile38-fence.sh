@@ -69,7 +69,7 @@ on_stall() {
   if _by=$(deposed_by "$_id") && sleep 0.5 && [ "$(deposed_by "$_id")" = "$_by" ]; then
     log "stalled for ${1} ms and replaced meanwhile"
     step_down "$_by"
-  elif ! handover_live && confirms_this_incarnation "$(sentinel_answers)" >/dev/null; then
+  elif ! handover_live && _ans=$(sentinel_answers) && confirms_this_incarnation "$_ans" >/dev/null && ! replacing_me "$_ans"; then
     node_call_self READONLY no >/dev/null
     log "stalled for ${1} ms; the sentinels still name this node: writable again"
   else

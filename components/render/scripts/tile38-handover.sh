@@ -6,8 +6,11 @@
 #   3. wait until every reachable follower has applied every write (a PUBLISHed nonce reached it);
 #   4. SENTINEL FAILOVER, and wait until most sentinels name the new leader;
 #   5. follow the new leader at once (Sentinel itself would wait failover-timeout), then READONLY no.
-# Any step that fails re-enables writes while this node still leads. A marker file with a deadline
-# tells the node's priority loop that the read-only state is deliberate (see tile38-start.sh).
+# Any step that fails ends the hand-over read-only: the node's fence (tile38-fence.sh) makes it
+# writable again once a majority of the sentinels names it and none is failing it over. A marker
+# file with a deadline tells the node's priority loop that the read-only state is deliberate (see
+# tile38-start.sh). One hand-over at a time per node (a lock in the data directory).
+# Included after lib.sh, tile38-node.sh and tile38-sentinel-view.sh (sentinel_answers, replacing_me).
 # Reads HANDOVER_SYNC_SECONDS, FAILOVER_TIMEOUT_MS.
 
 HANDOVER_MARK="$DATA_DIR/.tile38-ha-handover"
@@ -73,14 +76,44 @@ followers_synced() {
   [ -n "$_ok" ]
 }
 
-writable_again() {
-  node_call_self READONLY no >/dev/null
+# abandon_handover WHY: ends a hand-over that could not move leadership. Not `READONLY no` here:
+# a failover this hand-over asked for may still be promoting a follower, and writes taken meanwhile
+# would be lost; the fence re-enables writes once the sentinels confirm this node (within ~1 s).
+abandon_handover() {
   rm -f "$HANDOVER_MARK"
-  log "hand-over abandoned ($1): this node leads and accepts writes again"
+  log "hand-over abandoned ($1): writable again once a majority of the sentinels names this node and none fails it over"
   return 1
 }
 
+# One hand-over at a time per node. A force-deleted pod's preStop hook runs on after the kubelet
+# stops waiting for it (1 s) and sends SIGTERM, whose handler hands over too: that second one found
+# the node still leading while the first one's failover was under way, asked another sentinel for
+# a failover of its own, and two followers were promoted: two writable leaders (seen on a real
+# kubelet). The lock is on fd 8 of the shell that hands over, released when it ends.
+HANDOVER_LOCK="$DATA_DIR/.tile38-ha-handover.lock"
+
 handover() {
+  exec 8>>"$HANDOVER_LOCK"
+  if ! flock -n 8; then
+    log "another hand-over of this node is under way: waiting for it to end"
+    _lock_end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000 ))
+    until flock -n 8; do
+      if [ "$(date +%s)" -ge "$_lock_end" ]; then
+        exec 8>&-
+        log "the other hand-over did not end within $((HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000))s"
+        return 1
+      fi
+      sleep 0.1
+    done
+  fi
+  _handed=0
+  handover_now || _handed=$?
+  exec 8>&-
+  return "$_handed"
+}
+
+# handover_now: the hand-over itself (steps 1-5 above), under the lock.
+handover_now() {
   _role=$(node_role "$LOCAL_HOST:$NODE_PORT") || { log "the node does not answer: nothing to hand over"; return 0; }
   if [ "$_role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
   _followers=$(caught_up_followers)
@@ -88,24 +121,33 @@ handover() {
   _t0=$(now_ms)
   _deadline=$(( $(date +%s) + HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000 ))
   echo "$_deadline" > "$HANDOVER_MARK"
-  node_call_self READONLY yes | grep -q '^+OK' || writable_again "READONLY yes was refused" || return 1
+  node_call_self READONLY yes | grep -q '^+OK' || abandon_handover "READONLY yes was refused" || return 1
   log "read-only; waiting for $(echo "$_followers" | tr '\n' ' ')to hold every write"
   # shellcheck disable=SC2086 # one node per word
-  followers_synced $_followers || { writable_again "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
+  followers_synced $_followers || { abandon_handover "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
   _asked=""; _inprog=""
+  # A sentinel failing this node over already (down, or asked by a hand-over that ended early):
+  # a second failover, from a sentinel that has not heard of the first, would promote a second
+  # follower. Wait for that one, read-only.
+  if replacing_me "$(sentinel_answers)"; then
+    log "the sentinels are failing this node over already: waiting for that failover"
+    _inprog=1
+  fi
   for _s in $SENTINELS; do
+    [ -z "$_inprog" ] || break
     _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
     # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
-    # failover (Tile38 replicas never report master_link_status), or running one of this node
-    # right now (an earlier hand-over cut short: a force-deleted pod's preStop gets 1 s): another
-    # sentinel can start one; if none does, wait for that one as for ours, read-only.
+    # failover of another node (Tile38 replicas never report master_link_status, so it waits for
+    # failover-timeout): another sentinel can start ours, unless that failover is of this node.
     case "$_ans" in
       +OK) log "sentinel $_s started the failover"; _asked=1; break ;;
-      -INPROG*) log "sentinel $_s has a failover in progress"; _inprog=1 ;;
+      -INPROG*)
+        log "sentinel $_s has a failover in progress"
+        if replacing_me "$(sentinel_answers)"; then log "it is failing this node over: waiting for it"; _inprog=1; fi ;;
       *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;
     esac
   done
-  [ -n "$_asked$_inprog" ] || { writable_again "no sentinel started a failover"; return 1; }
+  [ -n "$_asked$_inprog" ] || { abandon_handover "no sentinel started a failover"; return 1; }
   while :; do
     if _leader=$(leader_from_sentinels); then
       # shellcheck disable=SC2086 # "host port"
@@ -125,7 +167,7 @@ handover() {
     sleep 0.1
   done
   if [ "$(node_role "$LOCAL_HOST:$NODE_PORT")" != master ]; then rm -f "$HANDOVER_MARK"; return 0; fi
-  if sentinels_name_self; then writable_again "the sentinels did not name a new leader in time"; return 1; fi
+  if sentinels_name_self; then abandon_handover "the sentinels did not name a new leader in time"; return 1; fi
   # The sentinels name another leader but this node could not follow it: it stays read-only
   # (the marker expires; the priority loop never re-enables writes on a leader the sentinels
   # do not name) until Sentinel converts it or it restarts as a follower.

@@ -8,19 +8,20 @@
 # shellcheck disable=SC2086 # one sentinel per word
 SENTINEL_MAJORITY=$(( $(set -- $SENTINELS; echo $#) / 2 + 1 ))
 
-# sentinel_answers: one line per sentinel, its sentinel_view (empty when it does not answer), all
-# asked at once, each bounded by 1 s: one round a second serves the fence, the step-down and
-# lead-by-name, and a cut-off sentinel costs 1 s, not 3 per question.
-sentinel_answers() {
+# each_sentinel_at_once FN [ARG...]: one line per sentinel of $SENTINELS, in that order: the first
+# line of `FN SENTINEL ARG...` (empty when it fails or does not answer), all asked at once, each
+# bounded by 1 s: a cut-off sentinel costs 1 s, not 3 per question.
+each_sentinel_at_once() {
   _vd=$(mktemp -d "$DATA_DIR/.tile38-ha-answers.XXXXXX") || return 0
+  _vfn=$1; shift
   _i=0; _pids=""
   for _s in $SENTINELS; do
     _i=$((_i + 1))
     # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
-    (CALL_TIMEOUT=1; NC_TIMEOUT=1; sentinel_view "$_s" > "$_vd/$_i" 2>/dev/null) &
+    (CALL_TIMEOUT=1; NC_TIMEOUT=1; "$_vfn" "$_s" "$@" > "$_vd/$_i" 2>/dev/null) &
     _pids="$_pids $!"
   done
-  # shellcheck disable=SC2086 # one PID per word (the priority loop has other children: wait only for these)
+  # shellcheck disable=SC2086 # one PID per word (the caller may have other children: wait only for these)
   wait $_pids
   _i=0
   for _s in $SENTINELS; do
@@ -29,6 +30,10 @@ sentinel_answers() {
   done
   rm -rf "$_vd"
 }
+
+# sentinel_answers: one line per sentinel, its sentinel_view (empty when it does not answer): one
+# round a second serves the fence, the step-down and lead-by-name.
+sentinel_answers() { each_sentinel_at_once sentinel_view; }
 
 # confirmations ANSWERS: "COUNT AGE_MS": how many sentinels confirm this node as a healthy leader
 # (name it, and monitor it without flagging it down or in failover, or are promoting it), and for
@@ -94,17 +99,6 @@ named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; 
 # serves (measured on a real kubelet, Sentinel 7.0.15): a rollout that moved on before they see it
 # again took the leader away with no replica to hand over to. All asked at once, 1 s each.
 sentinels_see_me_eligible() {
-  _ed=$(mktemp -d "$DATA_DIR/.tile38-ha-eligible.XXXXXX") || return 1
-  _i=0; _pids=""
-  for _s in $SENTINELS; do
-    _i=$((_i + 1))
-    # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
-    (CALL_TIMEOUT=1; NC_TIMEOUT=1; sentinel_replica_view "$_s" "$NODE_HOST:$NODE_PORT" > "$_ed/$_i" 2>/dev/null) &
-    _pids="$_pids $!"
-  done
-  # shellcheck disable=SC2086 # one PID per word
-  wait $_pids
-  _yes=$(cat "$_ed"/* 2>/dev/null | awk '$1 == "slave" && $2 > 0' | wc -l)
-  rm -rf "$_ed"
+  _yes=$(each_sentinel_at_once sentinel_replica_view "$NODE_HOST:$NODE_PORT" | awk '$1 == "slave" && $2 > 0' | wc -l)
   [ "$_yes" -ge "$SENTINEL_MAJORITY" ]
 }

@@ -8,6 +8,7 @@ set -eu
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}"
 . ./lib.sh
 . ./tile38-node.sh
+. ./tile38-sentinel-view.sh
 . ./tile38-handover.sh
 
 # A kubelet shows a preStop hook's output only when the hook fails: the hand-over's log lines also

@@ -10,6 +10,7 @@ import * as path from "path";
 import { NODE_NAME } from "../../../testing/kubeCluster";
 import { StatefulPod } from "../../integration/harness/k8sCluster";
 import { nodeStatusCommands, parseNodeStatus } from "../../integration/harness/nodeStatus";
+import { Sampler } from "../../integration/harness/sampler";
 import { sleep, waitFor } from "../../integration/harness/wait";
 import { Ack } from "../../integration/harness/writer";
 import { KubeStack, mainContainer, NAMESPACE, podServing } from "./kubeStack";
@@ -200,24 +201,13 @@ export interface MachineSample {
 export class MachineSampler {
     readonly samples: MachineSample[] = [];
     private readonly addresses = new Set<string>();
-    private running = true;
-    private readonly loop: Promise<void>;
+    private readonly sampler: Sampler<void>;
 
     constructor(
         private readonly s: KubeStack,
         intervalMs = 150,
     ) {
-        this.loop = (async () => {
-            while (this.running) {
-                const t = Date.now();
-                try {
-                    this.samples.push(await this.sample());
-                } catch {
-                    /* a failed sample is a missing sample */
-                }
-                await sleep(Math.max(0, intervalMs - (Date.now() - t)));
-            }
-        })();
+        this.sampler = new Sampler(async () => void this.samples.push(await this.sample()), intervalMs);
     }
 
     private async sample(): Promise<MachineSample> {
@@ -240,8 +230,7 @@ export class MachineSampler {
     }
 
     async stop(): Promise<{ maxServersPerVolume: number; maxWritableLeaders: number; samples: number; twoLeaders: string[] }> {
-        this.running = false;
-        await this.loop;
+        await this.sampler.stop();
         return {
             maxServersPerVolume: Math.max(0, ...this.samples.flatMap((x) => [...x.serversPerVolume.values()])),
             maxWritableLeaders: Math.max(0, ...this.samples.map((x) => x.writableLeaders.length)),
@@ -300,25 +289,14 @@ export class PodWatcher {
     private readonly replaced: { name: string; at: number }[] = [];
     private readonly max = { tile38: 0, sentinel: 0 };
     private samples = 0;
-    private running = true;
-    private readonly loop: Promise<void>;
+    private readonly sampler: Sampler<void>;
 
     constructor(
         private readonly s: KubeStack,
         intervalMs = 200,
     ) {
         for (const [name, st] of s.checks.podStates()) this.uids.set(name, st.uid);
-        this.loop = (async () => {
-            while (this.running) {
-                const t = Date.now();
-                try {
-                    this.sample();
-                } catch {
-                    /* a failed sample is a missing sample */
-                }
-                await sleep(Math.max(0, intervalMs - (Date.now() - t)));
-            }
-        })();
+        this.sampler = new Sampler(async () => this.sample(), intervalMs);
     }
 
     private sample(): void {
@@ -338,8 +316,7 @@ export class PodWatcher {
     }
 
     async stop(): Promise<PodWatch> {
-        this.running = false;
-        await this.loop;
+        await this.sampler.stop();
         return { maxUnavailable: { ...this.max }, replaced: [...this.replaced], samples: this.samples };
     }
 }

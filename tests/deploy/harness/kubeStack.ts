@@ -20,6 +20,7 @@ import { PodKind } from "../../integration/harness/podSim";
 import { StackFacts, StatefulPod, StatefulSetChecks } from "../../integration/harness/k8sCluster";
 import { tile38SkipReason } from "../../integration/harness/cluster";
 import { which } from "../../integration/harness/busybox";
+import { Sampler } from "../../integration/harness/sampler";
 import { waitFor } from "../../integration/harness/wait";
 import { buildImageArchives, ImageArchives } from "./localImages";
 import { KUBERNETES_PLUGINS, pulumiSkipReason, PulumiStack } from "./pulumiCli";
@@ -384,20 +385,14 @@ async function startClientPod(cluster: KubeCluster, socketDir: string, image: st
  * gone said. Lines are CRI log lines (`<RFC3339 time> stdout|stderr F <text>`).
  */
 export class PodLogArchive {
-    private running = true;
-    private readonly loop: Promise<void>;
+    private readonly sampler: Sampler<void>;
 
     constructor(
         readonly dir: string,
         private readonly source = "/var/log/pods",
     ) {
         fs.mkdirSync(dir, { recursive: true });
-        this.loop = (async () => {
-            while (this.running) {
-                this.copy();
-                await new Promise((r) => setTimeout(r, 2000));
-            }
-        })();
+        this.sampler = new Sampler(async () => this.copy(), 2000);
     }
 
     private copy(): void {
@@ -448,7 +443,6 @@ export class PodLogArchive {
     }
 
     async stop(): Promise<void> {
-        this.running = false;
-        await this.loop;
+        await this.sampler.stop();
     }
 }

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { RawStackValues } from "../../../config/parse";
 import { busyboxPath, busyboxSh, scriptEnv, which } from "./busybox";
-import { Harness, ManagedProcess } from "./processes";
+import { Harness, ManagedProcess, StartOptions } from "./processes";
 import { renderStack, RenderedStack, testStackConfig } from "./render";
 import { ClusterProbe } from "./clusterProbe";
 export { waitUntilHealthy } from "./clusterProbe";
@@ -201,8 +201,17 @@ export class Tile38Cluster extends ClusterProbe {
 
     /** Runs the rendered stop script (the hand-over) in node `i`'s environment; bounded. */
     async runStopScript(i: number, timeoutMs = 40000): Promise<{ code: number | null; log: string; durationMs: number }> {
-        const r = await this.h.run({ name: `tile38-stop-${i + 1}`, command: busyboxSh(), args: ["sh", this.stack.tile38Stop], cwd: this.nodeDirs[i], env: this.nodeEnv(i) }, timeoutMs);
+        const r = await this.h.run(this.stopScript(i), timeoutMs);
         return { code: r.status.code, log: r.log, durationMs: r.durationMs };
+    }
+
+    /** Starts the rendered stop script in node `i`'s environment (as a kubelet starts a preStop hook); the caller stops it. */
+    startStopScript(i: number): ManagedProcess {
+        return this.h.start(this.stopScript(i));
+    }
+
+    private stopScript(i: number): StartOptions {
+        return { name: `tile38-stop-${i + 1}`, command: busyboxSh(), args: ["sh", this.stack.tile38Stop], cwd: this.nodeDirs[i], env: this.nodeEnv(i) };
     }
 
     /** Node `i`'s log so far. */

@@ -84,6 +84,12 @@ export abstract class ClusterProbe {
         }
     }
 
+    /** The nodes that answer, all asked at once, as leaders that accept writes (role master, not read-only). */
+    async writableLeaders(): Promise<number[]> {
+        const st = await Promise.all(this.topo.nodes.map((_n, i) => this.nodeStatus(i)));
+        return st.flatMap((x, i) => (x?.role === "master" && !x.readOnly ? [i] : []));
+    }
+
     /** `host:port` each running sentinel names as leader (undefined: not running / no answer). */
     async sentinelLeaders(): Promise<(string | undefined)[]> {
         return Promise.all(

@@ -1,8 +1,9 @@
 /**
- * Samples something every `intervalMs` while a change runs (e.g. which nodes answer during a
- * `pulumi up`), so a test can ask what was true at every moment, not only before and after.
+ * Samples something every `intervalMs` while a change or a failure runs (which nodes answer during
+ * a `pulumi up`, how many writable leaders there are during a hand-over), so a test can ask what
+ * was true at every moment, not only before and after. A probe that throws is a missing sample.
  */
-import { sleep } from "../../integration/harness/wait";
+import { sleep } from "./wait";
 
 export interface Sample<T> {
     at: number;
@@ -21,7 +22,11 @@ export class Sampler<T> {
     private async run(): Promise<void> {
         while (this.running) {
             const started = Date.now();
-            this.samples.push({ at: started, value: await this.probe() });
+            try {
+                this.samples.push({ at: started, value: await this.probe() });
+            } catch {
+                /* a missing sample */
+            }
             const wait = started + this.intervalMs - Date.now();
             if (wait > 0) await sleep(wait);
         }
