@@ -3,7 +3,8 @@
  * write: the leader stops accepting writes (READONLY yes), waits until its followers hold its whole
  * AOF, asks the sentinels for a failover and follows the new leader. It runs the same stop script
  * as `docker stop` and the Kubernetes preStop hook, inside each node (docker exec / kubectl exec).
- * Exit 0 when leadership moved; 1 when it could not (the leader then accepts writes again).
+ * Exit 0 when leadership moved; 1 when it could not (the leader accepts writes again once a majority
+ * of the sentinels names it and none fails it over: within about a second).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
