@@ -38,6 +38,7 @@ import { ipLiteralsInConfigs } from "../../scripts/drillKubernetes";
 import { longestPause, writesResumedAfter } from "../../scripts/drillReport";
 import { describeUnless } from "../integration/harness/cluster";
 import { sameCollection, describeDifference } from "../integration/harness/points";
+import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/writer";
 import { sleep, waitFor } from "../integration/harness/wait";
 import { runCommand } from "./harness/command";
 import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, losePod, MachineSampler, PodWatcher, tile38Servers } from "./harness/kubeScenarios";
@@ -45,8 +46,6 @@ import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NA
 import { NODE_NAME } from "../../testing/kubeCluster";
 
 const MINUTE = 60_000;
-/** A write acknowledged this close to a SIGKILL of the leader may go with it (asynchronous replication). */
-const REPLICATION_WINDOW_MS = 100;
 const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 const figures: Record<string, string | number> = {};
 /** Kubelet refusals: an object the API server accepted that the node could not run. */
@@ -64,9 +63,8 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const leader = await s.checks.waitHealthy(4 * MINUTE);
         const acks = await log.pull();
         const ids = await s.checks.idsOn(leader);
-        const lost = acks.filter((a) => !ids.has(a.id));
-        const inWindow = (t: number) => leaderKills.some((k) => Math.abs(t - k) <= REPLICATION_WINDOW_MS);
-        return { acks: acks.length, lost: lost.filter((a) => !inWindow(a.ackAt)).map((a) => a.id), lostInWindow: lost.filter((a) => inWindow(a.ackAt)).length };
+        const { lost, inWindow } = lostAroundKills(acks, ids, leaderKills);
+        return { acks: acks.length, lost: lost.map((a) => a.id), lostInWindow: inWindow.length };
     };
     const expectNothingLost = async (what: string) => {
         const r = await lostWrites();

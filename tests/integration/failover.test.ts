@@ -12,7 +12,7 @@ import { writesResumedAfter } from "../../scripts/drillReport";
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
 import { Harness, withLogs } from "./harness/processes";
 import { Sampler } from "./harness/sampler";
-import { Ack, idsOn, lostWrites, PointWriter } from "./harness/writer";
+import { Ack, idsOn, lostAroundKills, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "./harness/writer";
 import { sleep, waitFor } from "./harness/wait";
 
 const SENTINEL_PORT = 27000;
@@ -39,14 +39,8 @@ function newWriter(prefix = "p"): PointWriter {
     return w;
 }
 
-/**
- * When a leader was SIGKILLed in the current test (ms since epoch). Replication is asynchronous
- * (Tile38 has no WAIT): a write the leader acknowledged in the instant before its SIGKILL may not
- * have left for the followers yet, and is then gone with it (the restarted node resyncs).
- */
+/** When a leader was SIGKILLed in the current test (ms since epoch): see lostAroundKills. */
 let leaderKills: number[] = [];
-/** How close to a leader's SIGKILL such a write may be acknowledged (10 writes of the test's writer). */
-const REPLICATION_WINDOW_MS = 100;
 
 /** SIGKILL of node `i`, noting the time when it led. */
 async function killNode(i: number): Promise<void> {
@@ -122,8 +116,9 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
         "c. the leader killed (SIGKILL) and not restarted: a new leader, writes resume, nothing acknowledged 1 s before the kill is lost",
         withLogs(logs, async () => {
             const w = await clusterWithWrites(200);
-            const killedAt = Date.now();
             await killNode(0);
+            // Once it is gone: a write sent while killNode asked the sentinels who leads went to the old leader.
+            const killedAt = Date.now();
             const resumed = await waitResumed(w, killedAt, "a write acknowledged after the kill");
             const newLeader = await waitFor(async () => {
                 const l = await cluster.agreedLeader();
@@ -456,11 +451,9 @@ async function waitNewLeader(old: number, timeoutMs = 30000): Promise<number> {
 async function expectAllOnEveryNode(w: PointWriter, before = Infinity): Promise<void> {
     const leader = await cluster.agreedLeader();
     const ids = await idsOn(cluster.topo.nodes[leader].port, cluster.passwords.tile38);
-    const inWindow = (ackAt: number) => leaderKills.some((k) => Math.abs(ackAt - k) <= REPLICATION_WINDOW_MS);
-    const lost = lostWrites(w.acks, ids, before);
-    const killed = lost.filter((a) => inWindow(a.ackAt));
+    const { lost, inWindow: killed } = lostAroundKills(w.acks, ids, leaderKills, before);
     if (killed.length) console.log(`acknowledged within ${REPLICATION_WINDOW_MS} ms of a leader's SIGKILL and lost with it: ${killed.map((a) => `${a.id} (${a.ackAt - leaderKills[0]} ms)`).join(", ")}`);
-    expect(lost.filter((a) => !inWindow(a.ackAt)).map((a) => a.id)).toEqual([]);
+    expect(lost.map((a) => a.id)).toEqual([]);
     // Every node holds exactly what the leader holds, lost or not.
     const expected = w.acks.filter((a) => a.ackAt < before && !killed.includes(a));
     for (let i = 0; i < 3; i++) {

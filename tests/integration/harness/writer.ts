@@ -165,3 +165,20 @@ export async function idsOn(port: number, password: string, key = "fleet"): Prom
 export function lostWrites(acks: Ack[], ids: Set<string>, before = Infinity): Ack[] {
     return acks.filter((a) => a.ackAt < before && !ids.has(a.id));
 }
+
+/**
+ * How close to a SIGKILL of the leader a write may be acknowledged and still go with it:
+ * replication is asynchronous (Tile38 has no WAIT), so what the leader acknowledged in its last
+ * instant may not have left for the followers yet.
+ */
+export const REPLICATION_WINDOW_MS = 100;
+
+/**
+ * {@link lostWrites} split into those acknowledged within {@link REPLICATION_WINDOW_MS} of one of
+ * `leaderKills` (ms since epoch), which may be gone, and the rest, which must not.
+ */
+export function lostAroundKills(acks: Ack[], ids: Set<string>, leaderKills: number[], before = Infinity): { lost: Ack[]; inWindow: Ack[] } {
+    const near = (t: number) => leaderKills.some((k) => Math.abs(t - k) <= REPLICATION_WINDOW_MS);
+    const all = lostWrites(acks, ids, before);
+    return { lost: all.filter((a) => !near(a.ackAt)), inWindow: all.filter((a) => near(a.ackAt)) };
+}
