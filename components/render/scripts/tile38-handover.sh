@@ -89,17 +89,33 @@ abandon_handover() {
 # stops waiting for it (1 s) and sends SIGTERM, whose handler hands over too: that second one found
 # the node still leading while the first one's failover was under way, asked another sentinel for
 # a failover of its own, and two followers were promoted: two writable leaders (seen on a real
-# kubelet). The lock is on fd 8 of the shell that hands over, released when it ends.
+# kubelet). The lock is a directory (mkdir is atomic) naming its owner's PID; a dead owner's lock
+# is stale (the start script removes any left by an earlier incarnation). Not flock: busybox
+# `timeout` (every call) leaves a watcher process, which inherits every descriptor, for up to 1 s:
+# a lock on a descriptor outlived its hand-over, and every leader pod took 1 s longer to stop.
 HANDOVER_LOCK="$DATA_DIR/.tile38-ha-handover.lock"
 
+# take_handover_lock: takes the lock if it is free or its owner is gone; fails otherwise.
+take_handover_lock() {
+  # This shell's own PID ($$ is the script's, also in a subshell such as the start script's loop).
+  read -r _me _rest < /proc/self/stat
+  if mkdir "$HANDOVER_LOCK" 2>/dev/null; then echo "$_me" > "$HANDOVER_LOCK/pid"; return 0; fi
+  _owner=$(cat "$HANDOVER_LOCK/pid" 2>/dev/null) || _owner=""
+  # Between the owner's mkdir and its pid file, the lock has no owner yet: not stale.
+  if [ -n "$_owner" ] && ! kill -0 "$_owner" 2>/dev/null; then
+    rm -rf "$HANDOVER_LOCK"
+    log "took over the hand-over lock of process $_owner, which is gone"
+    mkdir "$HANDOVER_LOCK" 2>/dev/null && { echo "$_me" > "$HANDOVER_LOCK/pid"; return 0; }
+  fi
+  return 1
+}
+
 handover() {
-  exec 8>>"$HANDOVER_LOCK"
-  if ! flock -n 8; then
+  if ! take_handover_lock; then
     log "another hand-over of this node is under way: waiting for it to end"
     _lock_end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000 ))
-    until flock -n 8; do
+    until take_handover_lock; do
       if [ "$(date +%s)" -ge "$_lock_end" ]; then
-        exec 8>&-
         log "the other hand-over did not end within $((HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000))s"
         return 1
       fi
@@ -108,7 +124,7 @@ handover() {
   fi
   _handed=0
   handover_now || _handed=$?
-  exec 8>&-
+  rm -rf "$HANDOVER_LOCK"
   return "$_handed"
 }
 

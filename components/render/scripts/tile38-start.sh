@@ -288,7 +288,8 @@ LISTEN_TIMEOUT=15
 READY_MARK="$DATA_DIR/.tile38-ha-ready"
 
 start_server() {
-  rm -f "$HANDOVER_MARK" "$READY_MARK"
+  # Left by an earlier incarnation (this one holds the data directory's lock: that one is gone).
+  rm -rf "$HANDOVER_MARK" "$READY_MARK" "$HANDOVER_LOCK"
   if port_listeners "$NODE_PORT" | grep -q .; then
     log "port $NODE_PORT is already in use by another process: exiting so that the restart policy retries"
     exit 1
