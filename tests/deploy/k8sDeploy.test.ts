@@ -181,8 +181,12 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             expect(seen.twoLeaders).toEqual([]);
             expect(seen.maxWritableLeaders).toBeLessThanOrEqual(1);
         }
+        // Afterwards every replica is Ready: a follower whose AOF is not a prefix of its new leader's
+        // resyncs first (NotReady meanwhile), so this waits, bounded.
+        const t = Date.now();
+        await waitFor(() => s.checks.nodes.every((n) => s.checks.state(n.name)?.ready), { timeoutMs: 3 * MINUTE, what: "every Tile38 pod Ready", intervalMs: 500 });
+        figures["b2: every Tile38 pod Ready after the second round, ms"] = Date.now() - t;
         await expectNothingLostAndSameData("b2");
-        for (const n of s.checks.nodes) expect({ pod: n.name, ready: s.checks.state(n.name)?.ready }).toEqual({ pod: n.name, ready: true });
     }), 15 * MINUTE);
 
     test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost", withPodLogs(async () => {
