@@ -11,10 +11,10 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { KubeClient } from "./kubeClient";
+import { acceptsTcp } from "./tcp";
 
 /** Kubernetes version the wrapper module pins (tools/kubernetes/go.mod). */
 export const KUBERNETES_VERSION = "v1.32.2";
@@ -145,20 +145,6 @@ function generateCertificates(dir: string, extraIps: string[] = []): ApiServerCe
     };
 }
 
-/** True when something accepts connections on 127.0.0.1:`port`. */
-function portInUse(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port });
-        const done = (v: boolean) => {
-            s.destroy();
-            resolve(v);
-        };
-        s.setTimeout(1000, () => done(false));
-        s.on("connect", () => done(true));
-        s.on("error", () => done(false));
-    });
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Every etcd / kube-apiserver this process started and has not seen exit. */
@@ -265,7 +251,7 @@ export async function startKubeApiServer(opts: StartKubeApiServerOptions): Promi
     const deadline = started + (opts.timeoutMs ?? 60_000);
     const { api, etcdClient, etcdPeer } = opts.ports;
     for (const port of [api, etcdClient, etcdPeer]) {
-        if (await portInUse(port)) throw new Error(`port 127.0.0.1:${port} is already in use: another API server test or validate:k8s may be running`);
+        if (await acceptsTcp("127.0.0.1", port)) throw new Error(`port 127.0.0.1:${port} is already in use: another API server test or validate:k8s may be running`);
     }
     const workDir = opts.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tile38-ha-kube-"));
     fs.mkdirSync(workDir, { recursive: true });

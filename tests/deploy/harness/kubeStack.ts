@@ -11,9 +11,9 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { acceptsTcp } from "../../../testing/tcp";
 import { KubeCluster, kubeClusterSkipReason, NODE_NAME, startKubeCluster } from "../../../testing/kubeCluster";
 import { ClientPod } from "../../integration/harness/clientPod";
 import { PodKind } from "../../integration/harness/podSim";
@@ -62,15 +62,6 @@ export function podServing(st: PodState | undefined): boolean {
 interface PodJson {
     metadata: { name: string; uid: string; deletionTimestamp?: string };
     status: { podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; state: { running?: unknown } }[] };
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host, port });
-        s.setTimeout(1000, () => (s.destroy(), resolve(false)));
-        s.on("connect", () => (s.destroy(), resolve(true)));
-        s.on("error", () => resolve(false));
-    });
 }
 
 /** The stack's config for this cluster (every other setting: the defaults / Pulumi.k8s.yaml's). */
@@ -233,7 +224,7 @@ export class KubeStack {
             });
             fs.closeSync(s3Log); // the gateway has its own copy
             undo.push(() => void s3.kill("SIGKILL"));
-            await waitFor(() => accepts(cluster.network.nodeIp, S3_PORT), { timeoutMs: 15_000, what: "the S3 store" });
+            await waitFor(() => acceptsTcp(cluster.network.nodeIp, S3_PORT), { timeoutMs: 15_000, what: "the S3 store" });
 
             const stack = new PulumiStack(PROJECT_DIR, `k8s-test-${label}`, path.join(workDir, "pulumi-state"), {});
             await stack.init(kubeStackConfig(cluster, images.tags));

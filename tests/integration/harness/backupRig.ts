@@ -12,9 +12,9 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { acceptsTcp } from "../../../testing/tcp";
 import { BACKUP_POINTER_NAME, BackupAgentSettings, renderBackupAgentScript, renderRestoreCommand } from "../../../components/render/backupScripts";
 import { which } from "./busybox";
 import { Harness, ManagedProcess } from "./processes";
@@ -38,18 +38,6 @@ function kill(proc: ChildProcess): void {
             /* already gone */
         }
     }
-}
-
-/** Whether something accepts a TCP connection on 127.0.0.1:`port` (one attempt). */
-function accepts(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.once("connect", () => {
-            s.destroy();
-            resolve(true);
-        });
-        s.once("error", () => resolve(false));
-    });
 }
 
 /** Options of {@link BackupRig.start}. */
@@ -135,7 +123,7 @@ export class BackupRig {
             detached: true,
             stdio: ["ignore", log("versitygw.log"), log("versitygw.err")],
         });
-        await waitFor(() => accepts(this.options.s3Port), { timeoutMs: 15_000, what: `the S3 server on 127.0.0.1:${this.options.s3Port}` });
+        await waitFor(() => acceptsTcp("127.0.0.1", this.options.s3Port), { timeoutMs: 15_000, what: `the S3 server on 127.0.0.1:${this.options.s3Port}` });
     }
 
     /** Stops the S3 server (S3 unreachable); its data stays for {@link startServer}. */
@@ -148,7 +136,7 @@ export class BackupRig {
             kill(server);
             await withTimeout(exited, 10_000, "the S3 server to exit");
         }
-        await waitFor(async () => !(await accepts(this.options.s3Port)), { timeoutMs: 10_000, what: `port ${this.options.s3Port} to close` });
+        await waitFor(async () => !(await acceptsTcp("127.0.0.1", this.options.s3Port)), { timeoutMs: 10_000, what: `port ${this.options.s3Port} to close` });
     }
 
     /** Kills the agent loops and the S3 server and removes the work directory. */
