@@ -40,8 +40,8 @@ export function renderTile38Config(node: Tile38Node, topo: Topology, role: Start
     cfg.replica_announce_port = node.port;
     cfg["replica-priority"] = role.kind === "follower" ? 0 : topo.replicaPriority;
     // A leader starts read-only: writable once a majority of the sentinels has heard from this
-    // incarnation (tile38-start.sh, leader_fence). A follower is never read-only (a hand-over leaves
-    // the old leader read-only: every start resets it).
+    // incarnation (tile38-node-life.sh, state `unconfirmed`). A follower is never read-only (a
+    // hand-over leaves the old leader read-only: every start resets it).
     cfg.read_only = role.kind !== "follower";
     if (topo.maxMemory !== undefined) cfg.maxmemory = topo.maxMemory;
     return cfg;

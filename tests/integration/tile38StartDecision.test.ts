@@ -6,7 +6,7 @@
  * TILE38_BIN is a recorder script: it writes the command line the start script runs to a file and
  * exits. It serves nothing and stands in for no Tile38 behaviour: these tests check only what the
  * script decides (which command it runs, the $DATA_DIR/config it writes) from what the sentinels
- * answer, fast and without a Tile38. Everything that needs a live Tile38 (the priority loop, the
+ * answer, fast and without a Tile38. Everything that needs a live Tile38 (node_life, the
  * empty-node wait, the hand-over of a real leader) is asserted with the real tile38-server in
  * failover.test.ts.
  *

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # tile38-ha: send clients of a node that does not lead back to the sentinels. Included by the
-# start script after tile38-node.sh; mind_clients runs once a second in its priority loop.
+# start script after tile38-node.sh; mind_clients runs at every step of node_life.
 # Sentinel-aware clients reconnect through the sentinels only when a connection breaks, and treat
 # only Redis' `READONLY …` error as "the leader moved"; Tile38 answers `not the leader` (a
 # follower) or `read only` (a leader handing over), so a client connection that stays on a node

@@ -37,8 +37,8 @@ write_tile38_config() {
     printf '"replica_announce_ip": "%s"\n"replica_announce_port": %s\n' "$NODE_HOST" "$NODE_PORT"
     printf '"replica-priority": %s\n' "$_prio"
     # A leader starts read-only: it takes writes only once a majority of the sentinels has heard
-    # from this incarnation (leader_fence). A follower is never read-only (a hand-over leaves the
-    # old leader read-only: every start resets it).
+    # from this incarnation (tile38-node-life.sh, state `unconfirmed`). A follower is never
+    # read-only (a hand-over leaves the old leader read-only: every start resets it).
     if [ "$_role" = leader ]; then printf '"read_only": true\n'; else printf '"read_only": false\n'; fi
     if [ -n "$MAXMEMORY" ]; then printf '"maxmemory": "%s"\n' "$MAXMEMORY"; fi
   } >> "$_cfg.kept"

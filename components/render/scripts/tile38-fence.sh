@@ -9,7 +9,7 @@
 # - stall_guard (beside the server) notices the stall the moment the node runs again: a SIGCONT
 #   (trapped), or its 0.2 s tick taking longer than STALL_MS; it makes the node read-only at once,
 #   then steps down if the sentinels name another leader, and else makes it writable again;
-# - step_down_if_deposed (the priority loop, every second) steps down a leader that was cut off
+# - step_down_if_deposed (node_life, every second) steps down a leader that was cut off
 #   without a stall, once it is deposed at 3 checks in a row.
 # A follower made read-only here is made writable again at once (a follower refuses writes anyway).
 STALL_MS=1500
@@ -39,12 +39,12 @@ step_down() {
     log "the sentinels name ${1% *}:${1##* }, which leads: this node is read-only (FOLLOW failed)"
   fi
   # Clients still connected here would only be refused from now on: send them to the sentinels,
-  # whose GET-MASTER-ADDR-BY-NAME already names the new leader (the priority loop drops them once
+  # whose GET-MASTER-ADDR-BY-NAME already names the new leader (node_life drops them once
   # more when SENTINEL MASTERS names it too, for those that ask there).
   drop_clients
 }
 
-# step_down_if_deposed OWN_ID NAMED: on a leader, from the priority loop: deposed 3 checks in a row
+# step_down_if_deposed OWN_ID NAMED: on a leader, from node_life: deposed 3 checks in a row
 # (a follower promoted a moment ago is named by one sentinel before the others, which still name
 # the old leader: one check could make the NEW leader step down).
 DEPOSED_STRIKES=0
@@ -73,7 +73,7 @@ on_stall() {
     node_call_self READONLY no >/dev/null
     log "stalled for ${1} ms; the sentinels still name this node: writable again"
   else
-    # No sentinel answers, or they name a node that does not lead yet: the priority loop makes
+    # No sentinel answers, or they name a node that does not lead yet: node_life makes
     # the node writable again once the sentinels name it (or it steps down).
     log "stalled for ${1} ms; the sentinels do not name this node now: read-only until they do"
   fi

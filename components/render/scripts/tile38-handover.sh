@@ -6,10 +6,10 @@
 #   3. wait until every reachable follower has applied every write (a PUBLISHed nonce reached it);
 #   4. SENTINEL FAILOVER, and wait until most sentinels name the new leader;
 #   5. follow the new leader at once (Sentinel itself would wait failover-timeout), then READONLY no.
-# Any step that fails ends the hand-over read-only: the node's fence (tile38-fence.sh) makes it
+# Any step that fails ends the hand-over read-only: node_life (tile38-node-life.sh) makes it
 # writable again once a majority of the sentinels names it and none is failing it over. A marker
-# file with a deadline tells the node's priority loop that the read-only state is deliberate (see
-# tile38-start.sh). One hand-over at a time per node (a lock in the data directory).
+# file with a deadline (handover_live) tells node_life that the read-only state is deliberate.
+# One hand-over at a time per node (a lock in the data directory).
 # Included after lib.sh, tile38-node.sh and tile38-sentinel-view.sh (sentinel_answers, replacing_me).
 # Reads HANDOVER_SYNC_SECONDS, FAILOVER_TIMEOUT_MS.
 
@@ -17,6 +17,11 @@ HANDOVER_MARK="$DATA_DIR/.tile38-ha-handover"
 
 # Milliseconds of uptime, for durations (busybox date has no %N).
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+# handover_live: a hand-over of this node is under way (its marker names a future deadline).
+handover_live() {
+  [ -s "$HANDOVER_MARK" ] && [ "$(date +%s)" -lt "$(cat "$HANDOVER_MARK" 2>/dev/null || echo 0)" ]
+}
 
 # caught_up_followers: the nodes that follow this one and have caught up once.
 caught_up_followers() {
@@ -78,7 +83,7 @@ followers_synced() {
 
 # abandon_handover WHY: ends a hand-over that could not move leadership. Not `READONLY no` here:
 # a failover this hand-over asked for may still be promoting a follower, and writes taken meanwhile
-# would be lost; the fence re-enables writes once the sentinels confirm this node (within ~1 s).
+# would be lost; node_life re-enables writes once the sentinels confirm this node (within ~1 s).
 abandon_handover() {
   rm -f "$HANDOVER_MARK"
   log "hand-over abandoned ($1): writable again once a majority of the sentinels names this node and none fails it over"
@@ -185,7 +190,7 @@ handover_now() {
   if [ "$(node_role "$LOCAL_HOST:$NODE_PORT")" != master ]; then rm -f "$HANDOVER_MARK"; return 0; fi
   if sentinels_name_self; then abandon_handover "the sentinels did not name a new leader in time"; return 1; fi
   # The sentinels name another leader but this node could not follow it: it stays read-only
-  # (the marker expires; the priority loop never re-enables writes on a leader the sentinels
+  # (the marker expires; node_life never re-enables writes on a leader the sentinels
   # do not name) until Sentinel converts it or it restarts as a follower.
   log "the sentinels name another leader but FOLLOW failed: staying read-only"
   return 1

@@ -1,0 +1,308 @@
+# shellcheck shell=sh
+# tile38-ha: the life of a running Tile38 node as one explicit state machine, one step a second
+# (node_life, started beside the server by the start script). Included by the start script after
+# lib.sh, tile38-node.sh, tile38-handover.sh (handover, handover_live), tile38-clients.sh
+# (mind_clients), tile38-sentinel-view.sh (sentinel_answers…) and tile38-fence.sh (stall_guard,
+# step_down_if_deposed).
+#
+# The facts each step reads: the node's role (INFO: master, slave, or no answer while a follower
+# has never caught up), its SERVER stats, for a follower its AOF against its leader's, and for a
+# leader what every sentinel says of it (sentinel_answers). The states (NODE_STATE), and what moves
+# the node between them:
+#
+#   catching-up  follows and has never caught up (the server refuses INFO). Not ready. Follows
+#                the leader the sentinels name if its own is not that one (follow_the_sentinels).
+#   following    follows a leader its AOF has not been checked against yet. Not ready.
+#                  caught up, its AOF a prefix of the leader's ................... verified
+#                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
+#   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
+#                majority of the sentinels list it as a replica they could promote.
+#                  following another leader ..................................... following
+#   diverged     may hold writes its leader never had: replica-priority 0 (never promoted), and
+#                it resyncs from scratch once every other node answers (or after RESYNC_WAIT_MS).
+#                  a later check that matches ................................... verified
+#   unconfirmed  leads, read-only. Every leader starts here: a pod back at a new address, or a
+#                leader restarted after a hand-over that could not happen, is still named while
+#                the sentinels' links point at the old address, and they fail it over moments
+#                later (measured on a real kubelet: 32 writes lost in a rolling update). Not ready.
+#                  a majority of the sentinels confirms THIS incarnation (named, monitored, not
+#                  down, heard from since its server started) and none fails it over .. leading
+#   leading      leads and takes writes. Ready.
+#                  a sentinel reports it down or fails it over (fenced at once) ...... unconfirmed
+#                  no majority has confirmed it for FENCE_AFTER_MS (fenced) .......... unconfirmed
+#   role master in any follower state (promoted by the sentinels) .................. leading
+#   role slave in a leader state (stepped down, handed over, converted) ............ following
+#
+# Besides, in both leader states: deposed at 3 checks in a row, it steps down and follows the
+# leader the sentinels name (step_down_if_deposed); named by an IP address while hosts are names,
+# it hands over (lead_by_name). While a hand-over runs (its marker, handover_live) its read-only
+# state is the hand-over's: no step changes it. A follower has replica-priority 0 until it has
+# caught up once (Tile38 #750; not `caught_up`, which turns false on every follower the moment the
+# leader dies and would leave Sentinel no follower to promote), and in `diverged`; it is never
+# read-only. The stall guard (tile38-fence.sh) runs beside this loop: it acts the moment the
+# process runs again after a stall, before the next step could.
+
+# Present while the node is ready (leading, or verified and promotable); the Docker health check
+# and the pod's readiness probe read it. A rollout moves to the next node only then: never while
+# this one may resync, nor while the sentinels could not hand leadership over to it.
+READY_MARK="$DATA_DIR/.tile38-ha-ready"
+
+NODE_STATE=unconfirmed
+# When a majority of the sentinels last confirmed this node as leader (now_ms; a follower keeps it
+# current, so that a promoted node's fence clock starts at its promotion).
+LAST_CONFIRMED_MS=0
+VERIFIED_LEADER=""
+DIVERGED_SINCE=""
+
+# enter STATE: the node is in STATE from now on (logged when it changes).
+enter() {
+  [ "$NODE_STATE" != "$1" ] || return 0
+  log "state $NODE_STATE -> $1"
+  NODE_STATE=$1
+}
+
+# node_life: one step a second until the server exits (the start script then kills it).
+node_life() {
+  stall_guard "$SERVER_PID" &
+  _current=""
+  while :; do
+    sleep 1
+    _info=$(node_call_self INFO replication)
+    _role=$(printf '%s\n' "$_info" | info_field role)
+    if [ -z "$_role" ]; then
+      enter catching-up
+      rm -f "$READY_MARK"
+      _cur=$(config_follow_target) && follow_the_sentinels "$_cur"
+      continue
+    fi
+    _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
+    mind_clients "$_role"
+    _want=$REPLICA_PRIORITY
+    if [ "$_role" = master ]; then
+      leader_step
+      _have=$_current
+    else
+      follower_step
+      _have=$(printf '%s\n' "$_info" | info_field slave_priority)
+      [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
+      [ "$NODE_STATE" != diverged ] || _want=0
+    fi
+    mark_ready
+    [ "$_want" = "$_have" ] && continue
+    if node_call_self CONFIG SET replica-priority "$_want" | grep -q '^+OK'; then
+      node_call_self CONFIG REWRITE >/dev/null
+      log "replica-priority is now $_want (role $_role)"
+      _current=$_want
+    fi
+  done
+}
+
+# mark_ready: the ready mark for this step's state (see READY_MARK).
+mark_ready() {
+  case $NODE_STATE in
+    leading) [ -f "$READY_MARK" ] || : > "$READY_MARK" ;;
+    verified)
+      if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; then
+        [ -f "$READY_MARK" ] || { sentinels_see_me_eligible && : > "$READY_MARK"; } || true
+      else
+        rm -f "$READY_MARK"
+      fi ;;
+    *) rm -f "$READY_MARK" ;;
+  esac
+}
+
+# leader_step: a step with role master (reads _stats).
+leader_step() {
+  case $NODE_STATE in unconfirmed | leading) ;; *) enter leading ;; esac
+  VERIFIED_LEADER=""
+  DIVERGED_SINCE=""
+  _answers=$(sentinel_answers)
+  _named=$(named_leader "$_answers") || _named=""
+  _id=$(printf '%s' "$_stats" | json_field id)
+  _read_only=$(printf '%s' "$_stats" | json_field read_only)
+  _now=$(now_ms)
+  if _age=$(confirms_this_incarnation "$_answers"); then
+    [ $((_now - _age)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((_now - _age))
+  fi
+  _replacing=""
+  if replacing_me "$_answers"; then _replacing=1; fi
+  _confirmed=""
+  if [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && [ -z "$_replacing" ]; then _confirmed=1; fi
+  case $NODE_STATE in
+    leading)
+      if handover_live; then
+        :
+      elif [ -n "$_replacing" ]; then
+        fence "the sentinels report it down or are failing it over"
+      elif [ $((_now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ]; then
+        fence "no majority of the sentinels has heard from this node as leader for $((_now - LAST_CONFIRMED_MS)) ms (they answer: $(printf "%s" "$_answers" | tr "\n" "|"))"
+      elif [ "$_read_only" = true ] && [ -n "$_confirmed" ]; then
+        # A hand-over that was abandoned leaves the node read-only until this.
+        node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled"
+      fi ;;
+    unconfirmed)
+      if [ -n "$_confirmed" ]; then
+        if [ "$_read_only" = true ] && ! handover_live; then
+          node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled (fence lifted)"
+        fi
+        enter leading
+      elif [ "$_read_only" = false ] && ! handover_live; then
+        # Whatever made it writable meanwhile (the stall guard), it stays read-only.
+        node_call_self READONLY yes >/dev/null
+      fi ;;
+  esac
+  lead_by_name "$_id" "$_named"
+  step_down_if_deposed "$_id" "$_named" || true
+}
+
+# fence WHY: leading -> unconfirmed: read-only until a majority names it again. Before the other
+# side can promote a follower, a leader cut off from the sentinels, or frozen, stops acknowledging
+# writes.
+fence() {
+  if node_call_self READONLY yes | grep -q '^+OK'; then
+    log "fenced: $1: read-only until a majority names it again"
+    enter unconfirmed
+  fi
+}
+
+# follower_step: a step with role slave (reads _info, _stats).
+follower_step() {
+  case $NODE_STATE in following | verified | diverged) ;; *) VERIFIED_LEADER=""; enter following ;; esac
+  LAST_CONFIRMED_MS=$(now_ms)
+  if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
+    node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
+  fi
+  _leader_ep="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+  follow_the_sentinels "$_leader_ep"
+  if [ "$NODE_STATE" = verified ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then enter following; fi
+  if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
+    follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
+  fi
+}
+
+# follower_matches_leader LEADER AOF_SIZE: once caught up with LEADER, this node's AOF must be a
+# prefix of the leader's. Tile38 reloads its memory only when it truncates an AOF of more than
+# 512 KiB to a common prefix; a smaller AOF, or one with no common start, stays in memory and the
+# leader's is appended after it: the node keeps writes its leader never had (a frozen or cut-off old
+# leader's, or a follower's that was ahead of the promoted one). Such a node resyncs from scratch.
+# AOF_SIZE is the size the server reports: when an AOF of 512 KiB or more has no common start with
+# its leader's, Tile38 empties the file but keeps its memory and its old size (checksum.go), so the
+# reported size exceeds the file's by at least 512 KiB for ever (at most ~1 s of writes are
+# buffered). Promoted, such a node makes every follower wait for bytes it never sends (seen: two
+# followers never caught up).
+TILE38_CHECKSUM_BYTES=524288
+AOF_FLUSH_GRACE_MS=3000
+AOF_LONGER_SINCE=""
+follower_matches_leader() {
+  _size=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' ')
+  [ -n "$_size" ] || return 0
+  if [ -n "$2" ] && [ $(($2 - _size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
+    diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"
+    return 0
+  fi
+  if [ "$_size" -gt 0 ]; then
+    _mine=$(head -c "$_size" "$DATA_DIR/appendonly.aof" | md5sum | cut -d' ' -f1)
+    _theirs=$(node_call "$1" AOFMD5 0 "$_size" | head -n 1)
+    case "$_theirs" in
+      "+$_mine") ;;
+      -EOF* | -ERR*EOF*)
+        # This node's file is longer than the leader's file right now. A leader just promoted may
+        # not have flushed its buffered writes yet (seen right after a hand-over on a real
+        # kubelet: two followers resynced for nothing): diverged only if it lasts.
+        _now=$(now_ms)
+        [ -n "$AOF_LONGER_SINCE" ] || AOF_LONGER_SINCE=$_now
+        if [ $((_now - AOF_LONGER_SINCE)) -ge "$AOF_FLUSH_GRACE_MS" ]; then
+          diverged "$1" "its AOF ($_size bytes) has been longer than its leader $1's for $((_now - AOF_LONGER_SINCE)) ms: it holds writes the leader never had"
+        fi
+        return 0 ;;
+      +* | -*) diverged "$1" "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
+      *) return 0 ;; # no answer: ask again next time
+    esac
+  fi
+  AOF_LONGER_SINCE=""
+  DIVERGED_SINCE=""
+  VERIFIED_LEADER=$1
+  enter verified
+}
+
+# diverged LEADER WHY: a follower that must resync does it (never eligible meanwhile: the
+# `diverged` state) once every other node answers, or after RESYNC_WAIT_MS: a resync takes the node
+# down for seconds, and a planned change may be taking another node down right now (a leader's
+# hand-over makes the other follower switch leaders: Tile38 then appends a small AOF to itself).
+RESYNC_WAIT_MS=60000
+diverged() {
+  _now=$(now_ms)
+  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing once every other node answers"; fi
+  enter diverged
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$SELF" ] && continue
+    if ! node_call "$_n" PING | grep -q PONG && [ $((_now - DIVERGED_SINCE)) -lt "$RESYNC_WAIT_MS" ]; then return 0; fi
+  done
+  resync "$2"
+}
+
+# resync WHY: stops the server so that start_server starts the node again from an empty data
+# directory (main decides its role afresh; an empty node copies the leader's whole AOF).
+RESYNC_MARK="$DATA_DIR/.tile38-ha-resync"
+resync() {
+  rm -f "$READY_MARK"
+  log "resync: $1"
+  echo "$1" > "$RESYNC_MARK"
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+}
+
+# follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
+# that one really leads (INFO role:master), for 3 checks in a row, follows it. Sentinel
+# reconfigures only the replicas it knew when it failed over: a node that restarted just before
+# (not yet in the old leader's INFO, refreshed every 10 s) was left following the dead leader until
+# failover-timeout passed (measured: 24 s to converge instead of 4).
+FOLLOW_STRIKES=0
+
+# config_follow_target: host:port the node's config file says it follows (Tile38 rewrites it).
+config_follow_target() {
+  _fh=$(sed -n 's/.*"follow_host": *"\([^"]*\)".*/\1/p' "$DATA_DIR/config" | head -n 1)
+  _fp=$(sed -n 's/.*"follow_port": *\([0-9][0-9]*\).*/\1/p' "$DATA_DIR/config" | head -n 1)
+  [ -n "$_fh" ] && [ -n "$_fp" ] && echo "$_fh:$_fp"
+}
+
+follow_the_sentinels() {
+  _named=$(leader_from_sentinels) || { FOLLOW_STRIKES=0; return 0; }
+  _named_ep="${_named% *}:${_named##* }"
+  if [ "$_named_ep" = "$1" ] || is_self "$_named_ep" || [ "$(node_role "$_named_ep")" != master ]; then
+    FOLLOW_STRIKES=0; return 0
+  fi
+  FOLLOW_STRIKES=$((FOLLOW_STRIKES + 1))
+  [ "$FOLLOW_STRIKES" -ge 3 ] || return 0
+  FOLLOW_STRIKES=0
+  # shellcheck disable=SC2086 # "host port"
+  if node_call_self FOLLOW $_named | grep -q '^+OK'; then log "following $_named_ep, the leader the sentinels name (was $1)"; fi
+}
+
+# lead_by_name ID NAMED: when hosts are names (Kubernetes) and the sentinels name this leader (its
+# Tile38 id is ID) by an IP address, for 3 checks in a row, hands leadership over to a follower.
+# That address changes with the pod, which is what the names are for. A sentinel cannot simply
+# re-monitor the name: SENTINEL MONITOR starts at config epoch 0, and its peers' hellos carry the
+# IP with a higher epoch, which it adopts again. A failover gives the name a new epoch. A failed
+# hand-over is retried after LEAD_BY_NAME_PAUSE seconds.
+LEAD_BY_NAME_STRIKES=0
+LEAD_BY_NAME_PAUSE=30
+LEAD_BY_NAME_NEXT=0
+lead_by_name() {
+  is_ip_literal "$NODE_HOST" && return 0
+  _named=$2
+  [ -n "$_named" ] || { LEAD_BY_NAME_STRIKES=0; return 0; }
+  _named_ep="${_named% *}:${_named##* }"
+  if ! is_ip_literal "${_named% *}" || [ -z "$1" ] || [ "$(node_server "$_named_ep" | json_field id)" != "$1" ]; then
+    LEAD_BY_NAME_STRIKES=0; return 0
+  fi
+  LEAD_BY_NAME_STRIKES=$((LEAD_BY_NAME_STRIKES + 1))
+  [ "$LEAD_BY_NAME_STRIKES" -ge 3 ] && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
+  LEAD_BY_NAME_STRIKES=0
+  LEAD_BY_NAME_NEXT=$(( $(date +%s) + LEAD_BY_NAME_PAUSE ))
+  log "the sentinels name this leader by its IP address $_named_ep: handing over to a follower known by name"
+  # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)
+  SELF_ALIAS=$_named_ep
+  handover || true
+  # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)
+  SELF_ALIAS=""
+}
