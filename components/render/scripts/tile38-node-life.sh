@@ -226,14 +226,19 @@ follower_matches_leader() {
 }
 
 # diverged LEADER WHY: a follower that must resync does it (never eligible meanwhile: the
-# `diverged` state) once every other node answers, or after RESYNC_WAIT_MS: a resync takes the node
-# down for seconds, and a planned change may be taking another node down right now (a leader's
-# hand-over makes the other follower switch leaders: Tile38 then appends a small AOF to itself).
+# `diverged` state) once it has been diverged for RESYNC_SETTLE_MS and every other node answers, or
+# after RESYNC_WAIT_MS: a resync takes the node down for seconds, and a planned change may be
+# taking another node down right now. A leader's hand-over makes the other follower switch leaders
+# (Tile38 then appends a small AOF to itself) while the old leader still answers for a moment
+# before its container or pod goes: a resync decided in that moment made two nodes down at once in
+# a rolling update (seen once on the Docker engine). RESYNC_SETTLE_MS outlasts that moment.
 RESYNC_WAIT_MS=60000
+RESYNC_SETTLE_MS=5000
 diverged() {
   _now=$(now_ms)
   if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing once every other node answers"; fi
   enter diverged
+  [ $((_now - DIVERGED_SINCE)) -ge "$RESYNC_SETTLE_MS" ] || return 0
   for _n in $TILE38_NODES; do
     [ "$_n" = "$SELF" ] && continue
     if ! node_call "$_n" PING | grep -q PONG && [ $((_now - DIVERGED_SINCE)) -lt "$RESYNC_WAIT_MS" ]; then return 0; fi
