@@ -12,7 +12,7 @@
  * SIGTERM).
  *
  * Figures (the Docker drill's JSON shape plus the Kubernetes fields):
- * failover_ms = kill -> the first write acknowledged after the kill that the new leader holds;
+ * failover_ms = kill -> the acknowledgement of the first write sent after the kill that the new leader holds;
  * converge_ms = kill -> every sentinel names the same live leader and every running follower
  * follows it; writes lost = acknowledged writes the final leader does not hold; every node's data
  * is compared with the leader's by content at the end.

@@ -87,11 +87,15 @@ export async function convergedOnNewLeader(s: KubeStack, old: string, timeoutMs:
     }
 }
 
-/** The first write acknowledged at or after `t` that `leader` holds; waits (bounded) for it. */
+/**
+ * The first write sent at or after `t` that `leader` holds; waits (bounded) for it. Sent, not
+ * acknowledged: a write the old leader answered just before its SIGKILL reached the client just
+ * after it, and counted as a failover of 0 ms (drill, once).
+ */
 export async function firstHeldAck(s: KubeStack, log: AckLog, leader: StatefulPod, t: number, timeoutMs: number): Promise<Ack> {
     return waitFor(
         async () => {
-            const acks = (await log.pull()).filter((a) => a.ackAt >= t);
+            const acks = (await log.pull()).filter((a) => a.sentAt >= t);
             if (acks.length === 0) return undefined;
             const ids = await s.checks.idsOn(leader);
             return acks.find((a) => ids.has(a.id));
