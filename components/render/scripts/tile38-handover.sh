@@ -99,29 +99,29 @@ abandon_handover() {
 # `timeout` (every call) leaves a watcher process, which inherits every descriptor, for up to 1 s:
 # a lock on a descriptor outlived its hand-over, and every leader pod took 1 s longer to stop.
 HANDOVER_LOCK="$DATA_DIR/.tile38-ha-handover.lock"
+# The longest a hand-over lasts (its marker's deadline; how long another one waits for it).
+HANDOVER_BOUND_SECONDS=$((HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000))
 
 # take_handover_lock: takes the lock if it is free or its owner is gone; fails otherwise.
 take_handover_lock() {
   # This shell's own PID ($$ is the script's, also in a subshell such as the start script's loop).
   read -r _me _rest < /proc/self/stat
-  if mkdir "$HANDOVER_LOCK" 2>/dev/null; then echo "$_me" > "$HANDOVER_LOCK/pid"; return 0; fi
   _owner=$(cat "$HANDOVER_LOCK/pid" 2>/dev/null) || _owner=""
-  # Between the owner's mkdir and its pid file, the lock has no owner yet: not stale.
+  # No pid file: free, or its owner between mkdir and writing it (not stale).
   if [ -n "$_owner" ] && ! kill -0 "$_owner" 2>/dev/null; then
     rm -rf "$HANDOVER_LOCK"
     log "took over the hand-over lock of process $_owner, which is gone"
-    mkdir "$HANDOVER_LOCK" 2>/dev/null && { echo "$_me" > "$HANDOVER_LOCK/pid"; return 0; }
   fi
-  return 1
+  mkdir "$HANDOVER_LOCK" 2>/dev/null && echo "$_me" > "$HANDOVER_LOCK/pid"
 }
 
 handover() {
   if ! take_handover_lock; then
     log "another hand-over of this node is under way: waiting for it to end"
-    _lock_end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000 ))
+    _lock_end=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
     until take_handover_lock; do
       if [ "$(date +%s)" -ge "$_lock_end" ]; then
-        log "the other hand-over did not end within $((HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000))s"
+        log "the other hand-over did not end within ${HANDOVER_BOUND_SECONDS}s"
         return 1
       fi
       sleep 0.1
@@ -140,7 +140,7 @@ handover_now() {
   _followers=$(caught_up_followers)
   if [ -z "$_followers" ]; then log "no follower has caught up: leadership cannot move"; return 1; fi
   _t0=$(now_ms)
-  _deadline=$(( $(date +%s) + HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000 ))
+  _deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
   echo "$_deadline" > "$HANDOVER_MARK"
   node_call_self READONLY yes | grep -q '^+OK' || abandon_handover "READONLY yes was refused" || return 1
   log "read-only; waiting for $(echo "$_followers" | tr '\n' ' ')to hold every write"

@@ -114,8 +114,6 @@ mark_ready() {
 # leader_step: a step with role master (reads _stats).
 leader_step() {
   case $NODE_STATE in unconfirmed | leading) ;; *) enter leading ;; esac
-  VERIFIED_LEADER=""
-  DIVERGED_SINCE=""
   _answers=$(sentinel_answers)
   _named=$(named_leader "$_answers") || _named=""
   _id=$(printf '%s' "$_stats" | json_field id)
@@ -167,7 +165,7 @@ fence() {
 
 # follower_step: a step with role slave (reads _info, _stats).
 follower_step() {
-  case $NODE_STATE in following | verified | diverged) ;; *) VERIFIED_LEADER=""; enter following ;; esac
+  case $NODE_STATE in following | verified | diverged) ;; *) VERIFIED_LEADER=""; DIVERGED_SINCE=""; enter following ;; esac
   LAST_CONFIRMED_MS=$(now_ms)
   if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
