@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { NODE_NAME } from "../../../testing/kubeCluster";
 import { StatefulPod } from "../../integration/harness/k8sCluster";
-import { nodeStatusCommands, parseNodeStatus } from "../../integration/harness/nodeStatus";
+import { acceptsWrites, nodeStatusCommands, parseNodeStatus } from "../../integration/harness/nodeStatus";
 import { Sampler } from "../../integration/harness/sampler";
 import { sleep, waitFor } from "../../integration/harness/wait";
 import { Ack } from "../../integration/harness/writer";
@@ -203,15 +203,14 @@ export interface MachineSample {
  * incarnations included, asked through the client pod) that answers as a writable leader.
  */
 export class MachineSampler {
-    readonly samples: MachineSample[] = [];
     private readonly addresses = new Set<string>();
-    private readonly sampler: Sampler<void>;
+    private readonly sampler: Sampler<MachineSample>;
 
     constructor(
         private readonly s: KubeStack,
         intervalMs = 150,
     ) {
-        this.sampler = new Sampler(async () => void this.samples.push(await this.sample()), intervalMs);
+        this.sampler = new Sampler(() => this.sample(), intervalMs);
     }
 
     private async sample(): Promise<MachineSample> {
@@ -224,7 +223,7 @@ export class MachineSampler {
             [...this.addresses].map(async (ip) => {
                 try {
                     const st = parseNodeStatus(await c.client.pipeline(ip, c.tile38Port, nodeStatusCommands(c.passwords.tile38), 800));
-                    return st?.role === "master" && !st.readOnly ? ip : undefined;
+                    return acceptsWrites(st) ? ip : undefined;
                 } catch {
                     return undefined;
                 }
@@ -234,13 +233,13 @@ export class MachineSampler {
     }
 
     async stop(): Promise<{ maxServersPerVolume: number; maxWritableLeaders: number; samples: number; twoLeaders: string[] }> {
-        await this.sampler.stop();
+        const samples = (await this.sampler.stop()).map((x) => x.value);
         return {
-            maxServersPerVolume: Math.max(0, ...this.samples.flatMap((x) => [...x.serversPerVolume.values()])),
-            maxWritableLeaders: Math.max(0, ...this.samples.map((x) => x.writableLeaders.length)),
-            samples: this.samples.length,
+            maxServersPerVolume: Math.max(0, ...samples.flatMap((x) => [...x.serversPerVolume.values()])),
+            maxWritableLeaders: Math.max(0, ...samples.map((x) => x.writableLeaders.length)),
+            samples: samples.length,
             // When, and which addresses, for a failure message.
-            twoLeaders: this.samples.filter((x) => x.writableLeaders.length > 1).map((x) => `${new Date(x.at).toISOString()} ${x.writableLeaders.join(" ")}`),
+            twoLeaders: samples.filter((x) => x.writableLeaders.length > 1).map((x) => `${new Date(x.at).toISOString()} ${x.writableLeaders.join(" ")}`),
         };
     }
 }

@@ -5,7 +5,7 @@
  * which processes run and how to kill, stop and start them.
  */
 import { Endpoint } from "../../../components/render/topology";
-import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
+import { acceptsWrites, NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
 import { pairs, resp, respPipeline, RespValue } from "./resp";
 import { waitFor } from "./wait";
 
@@ -87,7 +87,7 @@ export abstract class ClusterProbe {
     /** The nodes that answer, all asked at once, as leaders that accept writes (role master, not read-only). */
     async writableLeaders(): Promise<number[]> {
         const st = await Promise.all(this.topo.nodes.map((_n, i) => this.nodeStatus(i)));
-        return st.flatMap((x, i) => (x?.role === "master" && !x.readOnly ? [i] : []));
+        return st.flatMap((x, i) => (acceptsWrites(x) ? [i] : []));
     }
 
     /** `host:port` each running sentinel names as leader (undefined: not running / no answer). */

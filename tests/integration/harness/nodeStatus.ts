@@ -38,3 +38,8 @@ export function parseNodeStatus(replies: RespValue[]): NodeStatus | undefined {
         priority: inf.slave_priority === undefined ? undefined : Number(inf.slave_priority),
     };
 }
+
+/** A node that answers as a leader taking writes: role master and not read-only. */
+export function acceptsWrites(st: NodeStatus | undefined): boolean {
+    return st?.role === "master" && !st.readOnly;
+}
