@@ -276,6 +276,8 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             const w = await clusterWithWrites(200);
             await cluster.stopNode(0, 30000);
             expect(cluster.nodeLog(0)).toMatch(/leadership moved to 127\.0\.0\.1:\d+ in \d+ ms/);
+            // Handed over, it follows the new leader: no 2-3 s tile38-server shutdown after that.
+            expect(cluster.nodeLog(0)).toMatch(/a follower of 127\.0\.0\.1:\d+, which leads: stopping tile38-server at once/);
             const newLeader = await cluster.agreedLeader();
             expect(newLeader).toBeGreaterThan(0);
             await waitAcks(w, 100);
@@ -365,6 +367,33 @@ describeWithTile38("failover with the real tile38-server and sentinels (dev topo
             console.log(`three kills in a row: sentinels agreed ${Date.now() - lastFailover} ms after the cluster was healthy`);
             await w.stop();
             await expectAllOnEveryNode(w, Date.now());
+        }),
+    );
+
+    it(
+        "k. followers stopped under writes exit at once, the lone leader last with a full shutdown; all restarted, every node holds exactly every acknowledged point",
+        withLogs(logs, async () => {
+            const w = await clusterWithWrites(200);
+            const stopMs: string[] = [];
+            const stop = async (i: number) => {
+                const t = Date.now();
+                await cluster.stopNode(i, 30000);
+                stopMs.push(`node ${i + 1} ${Date.now() - t} ms`);
+            };
+            for (const i of [1, 2]) {
+                await stop(i);
+                expect(cluster.nodeLog(i)).toMatch(/a follower of 127\.0\.0\.1:27010, which leads: stopping tile38-server at once/);
+                await waitAcks(w, 50);
+            }
+            await w.stop();
+            await stop(0);
+            expect(cluster.nodeLog(0)).not.toMatch(/stopping tile38-server at once/);
+            expect(cluster.nodeLog(0)).toMatch(/stopped/);
+            // eslint-disable-next-line no-console
+            console.log(`SIGTERM → start script exited: ${stopMs.join(", ")}`);
+            for (const i of [0, 1, 2]) cluster.startNode(i);
+            expect(await cluster.waitHealthy(60000)).toBe(0);
+            await expectAllOnEveryNode(w);
         }),
     );
 

@@ -28,10 +28,32 @@ on_stop() {
   # of its own) while this one runs.
   [ -z "$LOOP_PID" ] || kill "$LOOP_PID" 2>/dev/null || true
   handover || true
-  [ -z "$SERVER_PID" ] || kill -TERM "$SERVER_PID" 2>/dev/null || true
-  [ -z "$SERVER_PID" ] || wait "$SERVER_PID" || true
+  stop_server
   log "stopped"
   exit 0
+}
+
+# stop_server: ends tile38-server. Its own SIGTERM shutdown takes 2-3 s (1.37.0 waits out one-second
+# sleep loops; measured at 2.3-3.2 s for a leader, a follower and a lone node alike), and all it adds
+# is writing out its AOF buffer (on a follower up to 1 s or 10 KB of replicated commands) and an
+# fsync. A follower whose leader answers as leader needs neither: that leader holds the tail,
+# Tile38 truncates a partial last command when it loads the file, and the follower fetches the rest
+# from its own AOF size when it follows again. Such a follower exits at once (SIGINT: os.Exit), and
+# a pod it ran in is gone seconds sooner after a hand-over. A leader, or a follower whose leader is
+# gone, shuts down in full.
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  _signal=TERM
+  _info=$(node_call_self INFO replication 2>/dev/null) || _info=""
+  if [ "$(printf '%s\n' "$_info" | info_field role)" = slave ]; then
+    _leader="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+    if [ "$(node_role "$_leader" 2>/dev/null)" = master ]; then
+      log "a follower of $_leader, which leads: stopping tile38-server at once"
+      _signal=INT
+    fi
+  fi
+  kill "-$_signal" "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" || true
 }
 
 # Seconds a started tile38-server may take to listen on its port (it listens before it loads
