@@ -41,7 +41,7 @@ import { sameCollection, describeDifference } from "../integration/harness/point
 import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/writer";
 import { sleep, waitFor } from "../integration/harness/wait";
 import { runCommand } from "./harness/command";
-import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, losePod, MachineSampler, PodWatcher, tile38Servers } from "./harness/kubeScenarios";
+import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "./harness/kubeScenarios";
 import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE } from "./harness/kubeStack";
 import { NODE_NAME } from "../../testing/kubeCluster";
 
@@ -138,11 +138,11 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
         const logs = followLogs(s, leader.name, 2 * MINUTE);
+        const gone = await watchPodGone(s, leader.name, before.uid, 2 * MINUTE);
         await sleep(1000);
         const t0 = deletePod(s, leader.name);
-        const next = await convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE);
+        const [next, goneAt] = await Promise.all([convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE), gone.goneAt]).finally(gone.stop);
         const first = await firstHeldAck(s, log, next, t0, MINUTE);
-        const goneAt = await waitFor(async () => (s.checks.state(leader.name)?.uid !== before.uid ? Date.now() : undefined), { timeoutMs: MINUTE, what: `the old ${leader.name} to go`, intervalMs: 100 });
         const text = await logs;
         const back = await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
         await s.checks.waitHealthy(4 * MINUTE);
@@ -153,6 +153,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         figures["b: delete → writes resume ms"] = resumedAt - t0;
         figures["b: longest write pause ms"] = longestPause(acks, t0, goneAt);
         figures["b: hand-over → old pod gone ms"] = goneAt - resumedAt;
+        figures["b: the kubelet ending the old pod"] = kubeletTermination(s, leader.name, before.uid);
         expect(text).toMatch(/leadership moved to \S+ in \d+ ms/);
         expect(first.ackAt).toBeLessThanOrEqual(goneAt);
         expect(longestPause(acks, t0, goneAt)).toBeLessThanOrEqual(2000);

@@ -174,6 +174,87 @@ export function deletePod(s: KubeStack, name: string, opts: { force?: boolean } 
     return t;
 }
 
+/** A watch on one pod: when the API server deleted a given incarnation of it. */
+export interface PodGoneWatch {
+    /** When the DELETED event of incarnation `uid` arrived (ms since epoch); rejects after `timeoutMs`. */
+    goneAt: Promise<number>;
+    /** Ends the watch (also before the pod is gone). */
+    stop(): void;
+}
+
+/**
+ * Watches pod `name` (`kubectl get --watch`), resolved once the watch is established: the time of
+ * its DELETED event is that of the API server's removal, which polling `kubectl get` (a process
+ * start and a full listing per sample) would see hundreds of milliseconds late.
+ */
+export async function watchPodGone(s: KubeStack, name: string, uid: string, timeoutMs: number): Promise<PodGoneWatch> {
+    const p = spawn(
+        s.cluster.kubectlPath,
+        ["--kubeconfig", s.cluster.kubeconfig, "get", "pod", name, "-n", NAMESPACE, "--watch", "--output-watch-events", "-o", "jsonpath={.type} {.object.metadata.uid}{\"\\n\"}"],
+        { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const stop = () => p.kill("SIGKILL");
+    let established: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (established = resolve));
+    const goneAt = new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => {
+            stop();
+            reject(new Error(`pod ${name} (uid ${uid}) not deleted within ${timeoutMs} ms`));
+        }, timeoutMs);
+        let buffered = "";
+        let err = "";
+        p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        p.stdout.on("data", (d: Buffer) => {
+            const at = Date.now();
+            buffered += d.toString();
+            const lines = buffered.split("\n");
+            buffered = lines.pop() ?? "";
+            for (const line of lines) {
+                established();
+                const [type, seen] = line.trim().split(" ");
+                if (type === "DELETED" && seen === uid) {
+                    clearTimeout(timer);
+                    stop();
+                    resolve(at);
+                }
+            }
+        });
+        p.on("close", () => {
+            clearTimeout(timer);
+            established();
+            reject(new Error(`the watch of pod ${name} ended before its deletion: ${err.trim()}`));
+        });
+    });
+    goneAt.catch(() => undefined); // observed by the caller; not an unhandled rejection meanwhile
+    await Promise.race([ready, sleep(15_000)]);
+    return { goneAt, stop };
+}
+
+/**
+ * The kubelet's steps in ending incarnation `uid` of pod `name`, from its log (level 3), in ms after
+ * the preStop hook started: where the time between a deletion and the pod's removal went.
+ */
+export function kubeletTermination(s: KubeStack, name: string, uid: string): string {
+    const at = (line: string) => {
+        const m = line.match(/^[IWE]\d{4} (\d\d):(\d\d):(\d\d)\.(\d{3})/);
+        return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number(m[4]) : undefined;
+    };
+    const lines = s.cluster.componentLog("kubelet").split("\n");
+    const mine = lines.filter((l) => l.includes(`podUID="${uid}"`));
+    const start = mine.find((l) => l.includes('"Running preStop hook"'));
+    const t0 = start === undefined ? undefined : at(start);
+    if (t0 === undefined) return "(no preStop hook of this pod in the kubelet's log)";
+    const steps: string[] = [];
+    const step = (what: string, line: string | undefined) => {
+        const t = line === undefined ? undefined : at(line);
+        if (t !== undefined) steps.push(`${what} +${t - t0} ms`);
+    };
+    step("preStop hook done", mine.find((l) => l.includes('"PreStop hook completed"')));
+    for (const l of mine.filter((x) => x.includes('"Container exited normally"'))) step(`${l.match(/containerName="([^"]+)"/)?.[1] ?? "a container"} exited`, l);
+    step("removed from etcd", lines.find((l) => l.includes('"Pod fully terminated and removed from etcd"') && l.includes(`pod="${NAMESPACE}/${name}"`) && (at(l) ?? -1) >= t0));
+    return steps.join(", ");
+}
+
 /** Follows `kubectl logs -f` of a pod's main container until the container ends (bounded). */
 export function followLogs(s: KubeStack, name: string, timeoutMs: number): Promise<string> {
     return new Promise((resolve) => {
