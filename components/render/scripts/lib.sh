@@ -81,6 +81,9 @@ is_ip_literal() {
   esac
 }
 
+# Milliseconds of uptime, for durations (busybox date has no %N).
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
 # node_role HOST:PORT : master or slave, as a Tile38 node reports it (TILE38_PASSWORD); fails when
 # the node does not answer (or refuses INFO while catching up).
 node_role() {
@@ -110,8 +113,9 @@ sentinel_view() {
   [ -n "$_sv" ] && printf '%s\n' "$_sv"
 }
 
-# sentinel_replica_view HOST:PORT REPLICA : "flags priority" of REPLICA ("host:port", Sentinel's
-# name for it) in that sentinel's SENTINEL REPLICAS; fails when it does not list it.
+# sentinel_replica_view HOST:PORT REPLICA : "flags priority ok_ping_ms" of REPLICA ("host:port",
+# Sentinel's name for it) in that sentinel's SENTINEL REPLICAS: its flags, the priority its last
+# INFO reported, and the ms since it last answered a PING; fails when it does not list it.
 sentinel_replica_view() {
   _rv=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk -v me="$2" '
       /^[$*+-]/ { next }
@@ -119,9 +123,10 @@ sentinel_replica_view() {
         if (k == "name") { if (found) exit; found = (v == me) }
         else if (found && k == "flags") flags = v
         else if (found && k == "slave-priority") prio = v
+        else if (found && k == "last-ok-ping-reply") ping = v
         k = ""; next }
       { k = $0 }
-      END { if (found && flags != "") print flags, prio }')
+      END { if (found && flags != "") print flags, prio, ping }')
   [ -n "$_rv" ] && printf '%s\n' "$_rv"
 }
 

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # tile38-ha: a leader the sentinels replaced while it was stalled (SIGSTOP, `docker pause`, a
 # starved host) or cut off stops acknowledging writes as soon as it runs again. Included by the
-# start script after tile38-node.sh, tile38-handover.sh (now_ms, handover_live) and
+# start script after tile38-node.sh, tile38-handover.sh (handover_live) and
 # tile38-clients.sh (drop_clients).
 # Measured without this: a leader frozen until a follower was promoted, then resumed, acknowledged
 # every write of the clients still connected to it for ~10 s, until Sentinel converted it to a

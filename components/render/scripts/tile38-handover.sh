@@ -15,9 +15,6 @@
 
 HANDOVER_MARK="$DATA_DIR/.tile38-ha-handover"
 
-# Milliseconds of uptime, for durations (busybox date has no %N).
-now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
-
 # handover_live: a hand-over of this node is under way (its marker names a future deadline).
 handover_live() {
   [ -s "$HANDOVER_MARK" ] && [ "$(date +%s)" -lt "$(cat "$HANDOVER_MARK" 2>/dev/null || echo 0)" ]

@@ -94,11 +94,16 @@ EOF_ANSWERS
 named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; }
 
 # sentinels_see_me_eligible: a majority of the sentinels list this follower as a replica they
-# could promote now (flags exactly `slave`: not down, not disconnected; priority above 0). A pod
-# back with a new address is counted down by the sentinels for up to ~16 s while it already
-# serves (measured on a real kubelet, Sentinel 7.0.15): a rollout that moved on before they see it
-# again took the leader away with no replica to hand over to. All asked at once, 1 s each.
+# could promote now (flags exactly `slave`: not down, not disconnected; priority above 0), and have
+# had a PING reply from THIS incarnation (since SERVER_STARTED_MS). A pod back with a new address
+# is counted down by the sentinels for up to ~16 s while it already serves (measured on a real
+# kubelet, Sentinel 7.0.15): a rollout that moved on before they see it again took the leader away
+# with no replica to hand over to. And a node back within down-after is still listed as a healthy
+# `slave` from its earlier incarnation's link, down moments later: a rolling update whose followers
+# stopped at once moved on to the leader while both were so listed, and its hand-over found no
+# replica to promote (a real kubelet, CI). All asked at once, 1 s each.
 sentinels_see_me_eligible() {
-  _yes=$(each_sentinel_at_once sentinel_replica_view "$NODE_HOST:$NODE_PORT" | awk '$1 == "slave" && $2 > 0' | wc -l)
+  _since=$(( $(now_ms) - ${SERVER_STARTED_MS:-0} ))
+  _yes=$(each_sentinel_at_once sentinel_replica_view "$NODE_HOST:$NODE_PORT" | awk -v since="$_since" '$1 == "slave" && $2 > 0 && $3 != "" && $3 < since' | wc -l)
   [ "$_yes" -ge "$SENTINEL_MAJORITY" ]
 }

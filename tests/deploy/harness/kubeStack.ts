@@ -372,8 +372,8 @@ async function startClientPod(cluster: KubeCluster, socketDir: string, image: st
 
 /**
  * Keeps every container log the kubelet writes (/var/log/pods, removed with the pod) in a work
- * directory, copied every 2 s while running, so that a failed scenario can show what a pod that is
- * gone said. Lines are CRI log lines (`<RFC3339 time> stdout|stderr F <text>`).
+ * directory, hard-linked when first seen (scanned every 2 s), so that a failed scenario can show
+ * what a pod that is gone said. Lines are CRI log lines (`<RFC3339 time> stdout|stderr F <text>`).
  */
 export class PodLogArchive {
     private readonly sampler: Sampler<void>;
@@ -401,9 +401,19 @@ export class PodLogArchive {
                     try {
                         const from = path.join(this.source, r);
                         const to = path.join(this.dir, r);
-                        if (fs.existsSync(to) && fs.statSync(to).size === fs.statSync(from).size) continue;
+                        if (fs.existsSync(to)) {
+                            const [a, b] = [fs.statSync(from), fs.statSync(to)];
+                            if (a.ino === b.ino || a.size === b.size) continue;
+                        }
                         fs.mkdirSync(path.dirname(to), { recursive: true });
-                        fs.copyFileSync(from, to);
+                        // A hard link where it can: it keeps every line written until the
+                        // container ends, also when the kubelet removes the pod (and its logs)
+                        // before the next scan; a copy lost a fast-stopping pod's last seconds.
+                        try {
+                            fs.linkSync(from, to);
+                        } catch {
+                            fs.copyFileSync(from, to); // another filesystem (or a copy to refresh)
+                        }
                     } catch {
                         /* rotated or gone */
                     }

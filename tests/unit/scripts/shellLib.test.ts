@@ -135,24 +135,34 @@ describeSh("lib.sh under busybox sh", () => {
         expect(() => sh(`${none}sentinel_view s1:5000`, viewEnv)).toThrow();
     });
 
-    it("sentinel_replica_view: the flags and priority a sentinel lists for one replica", () => {
-        const replica = (name: string, flags: string, prio: string) => bulkPairs([["name", name], ["ip", name.split(":")[0]], ["port", "9851"], ["runid", ""], ["flags", flags], ["slave-priority", prio]]);
-        const reply = ["*2", replica("tile38-1:9851", "s_down,slave", "100"), replica("tile38-2:9851", "slave", "0"), "-ERR unknown command 'QUIT'"].join("\n");
+    it("sentinel_replica_view: the flags, priority and last valid PING reply a sentinel lists for one replica", () => {
+        const replica = (name: string, flags: string, prio: string, ping: string) =>
+            bulkPairs([["name", name], ["ip", name.split(":")[0]], ["port", "9851"], ["runid", ""], ["flags", flags], ["last-ok-ping-reply", ping], ["slave-priority", prio]]);
+        const reply = ["*2", replica("tile38-1:9851", "s_down,slave", "100", "4100"), replica("tile38-2:9851", "slave", "0", "312"), "-ERR unknown command 'QUIT'"].join("\n");
         const stub = `rsend() { cat >/dev/null; printf '%s\\n' '${reply.split("\n").join("' '")}'; }\n`;
-        expect(sh(`${stub}sentinel_replica_view s1:5000 tile38-1:9851`, viewEnv).trim()).toBe("s_down,slave 100");
-        expect(sh(`${stub}sentinel_replica_view s1:5000 tile38-2:9851`, viewEnv).trim()).toBe("slave 0");
+        expect(sh(`${stub}sentinel_replica_view s1:5000 tile38-1:9851`, viewEnv).trim()).toBe("s_down,slave 100 4100");
+        expect(sh(`${stub}sentinel_replica_view s1:5000 tile38-2:9851`, viewEnv).trim()).toBe("slave 0 312");
         expect(() => sh(`${stub}sentinel_replica_view s1:5000 tile38-9:9851`, viewEnv)).toThrow();
     });
 
-    it("sentinels_see_me_eligible: a majority lists this follower as promotable (exactly `slave`, priority above 0)", () => {
+    it("sentinels_see_me_eligible: a majority lists this follower as promotable (exactly `slave`, priority above 0) and has heard from this incarnation", () => {
+        // The server started 10 s ago: a PING reply 500 ms ago is this incarnation's, 12 s ago an earlier one's.
         const run = (views: Record<string, string | undefined>) => {
             const cases = Object.entries(views).map(([s, v]) => `${s}) ${v === undefined ? "return 1" : `echo '${v}'`} ;;`).join(" ");
-            return sh(`sentinel_replica_view() { case "$1" in ${cases} esac; }\nNODE_HOST=tile38-1; NODE_PORT=9851\nsentinels_see_me_eligible && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
+            return sh(
+                `sentinel_replica_view() { case "$1" in ${cases} esac; }\nNODE_HOST=tile38-1; NODE_PORT=9851\nSERVER_STARTED_MS=$(( $(now_ms) - 10000 ))\nsentinels_see_me_eligible && echo yes || echo no`,
+                viewEnv,
+                ["tile38-sentinel-view.sh"],
+            ).trim();
         };
-        expect(run({ "s1:5000": "slave 100", "s2:5000": "slave 100", "s3:5000": undefined })).toBe("yes");
+        expect(run({ "s1:5000": "slave 100 500", "s2:5000": "slave 100 700", "s3:5000": undefined })).toBe("yes");
         // Down (a pod back with a new IP, not yet reconnected) or not yet eligible: not ready.
-        expect(run({ "s1:5000": "slave 100", "s2:5000": "s_down,slave 100", "s3:5000": "slave 0" })).toBe("no");
-        expect(run({ "s1:5000": "slave 100", "s2:5000": "slave,disconnected 100", "s3:5000": undefined })).toBe("no");
+        expect(run({ "s1:5000": "slave 100 500", "s2:5000": "s_down,slave 100 500", "s3:5000": "slave 0 500" })).toBe("no");
+        expect(run({ "s1:5000": "slave 100 500", "s2:5000": "slave,disconnected 100 500", "s3:5000": undefined })).toBe("no");
+        // Listed as a healthy slave, but last heard from before this server started (the link of
+        // an earlier incarnation, not yet found broken): not ready.
+        expect(run({ "s1:5000": "slave 100 500", "s2:5000": "slave 100 12000", "s3:5000": "slave 100 10500" })).toBe("no");
+        expect(run({ "s1:5000": "slave 100 500", "s2:5000": "slave 100", "s3:5000": undefined })).toBe("no");
     });
 
     it("confirms_this_incarnation: only a contact after this server started counts", () => {
