@@ -181,8 +181,13 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         expect(r.unplanned.writes_lost).toBe(0);
         expect(r.planned.writes_lost).toBe(0);
         expect(r.nodes_differing_from_leader).toBe(0);
+        // Healthy again after the drill (bounded): the restarted old leader may still be resyncing.
         const health = await cluster.health();
-        expect(health).toMatchObject({ healthy: true }); // on failure: why
+        if (!health.healthy) {
+            const t = Date.now();
+            await cluster.waitHealthy(2 * MINUTE);
+            figures["drill: unhealthy right after it (why), then healthy after ms"] = `${health.why} / ${Date.now() - t}`;
+        }
     }, 8 * MINUTE);
 
     it("c. rolls a Tile38 image change one node at a time, the leader last, losing nothing", async () => {
