@@ -84,6 +84,16 @@ is_ip_literal() {
 # Milliseconds of uptime, for durations (busybox date has no %N).
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
+# retry_for SECONDS INTERVAL CMD...: runs CMD every INTERVAL seconds until it succeeds, or fails
+# once SECONDS have passed.
+retry_for() {
+  _rf_end=$(( $(date +%s) + $1 )); _rf_every=$2; shift 2
+  until "$@"; do
+    [ "$(date +%s)" -lt "$_rf_end" ] || return 1
+    sleep "$_rf_every"
+  done
+}
+
 # node_role HOST:PORT : master or slave, as a Tile38 node reports it (TILE38_PASSWORD); fails when
 # the node does not answer (or refuses INFO while catching up).
 node_role() {

@@ -115,14 +115,7 @@ take_handover_lock() {
 handover() {
   if ! take_handover_lock; then
     log "another hand-over of this node is under way: waiting for it to end"
-    _lock_end=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
-    until take_handover_lock; do
-      if [ "$(date +%s)" -ge "$_lock_end" ]; then
-        log "the other hand-over did not end within ${HANDOVER_BOUND_SECONDS}s"
-        return 1
-      fi
-      sleep 0.1
-    done
+    retry_for "$HANDOVER_BOUND_SECONDS" 0.1 take_handover_lock || { log "the other hand-over did not end within ${HANDOVER_BOUND_SECONDS}s"; return 1; }
   fi
   _handed=0
   handover_now || _handed=$?

@@ -136,14 +136,7 @@ take_data_lock() {
   exec 9>>"$DATA_DIR/.tile38-ha.lock"
   flock -n 9 && { DATA_LOCKED=1; return 0; }
   log "another process (an earlier incarnation of this node) still uses $DATA_DIR: waiting until it exits"
-  _lock_end=$(( $(date +%s) + STARTUP_TIMEOUT ))
-  until flock -n 9; do
-    if [ "$(date +%s)" -ge "$_lock_end" ]; then
-      log "$DATA_DIR is still in use after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"
-      exit 1
-    fi
-    sleep 0.5
-  done
+  retry_for "$STARTUP_TIMEOUT" 0.5 flock -n 9 || { log "$DATA_DIR is still in use after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"; exit 1; }
   DATA_LOCKED=1
   log "$DATA_DIR is free: starting"
 }

@@ -46,6 +46,23 @@ describeSh("lib.sh under busybox sh", () => {
         expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | pairs_field slave-repl-offset`)).toBe("120\n0\n");
     });
 
+    it("retry_for retries a command until it succeeds, and gives up after its bound", () => {
+        const counter = path.join(os.tmpdir(), `retry-for-${process.pid}`);
+        try {
+            fs.writeFileSync(counter, "");
+            // Succeeds at the third try.
+            const third = `third() { echo x >> '${counter}'; [ "$(wc -l < '${counter}')" -ge 3 ]; }\n`;
+            expect(sh(`${third}retry_for 5 0.05 third && echo ok`).trim()).toBe("ok");
+            expect(fs.readFileSync(counter, "utf8").split("\n").filter(Boolean)).toHaveLength(3);
+            // Never succeeds: gives up once its bound (whole seconds) has passed, having tried again meanwhile.
+            fs.writeFileSync(counter, "");
+            expect(sh(`never() { echo x >> '${counter}'; return 1; }\nretry_for 1 0.1 never || echo gave-up`).trim()).toBe("gave-up");
+            expect(fs.readFileSync(counter, "utf8").split("\n").filter(Boolean).length).toBeGreaterThan(1);
+        } finally {
+            fs.rmSync(counter, { force: true });
+        }
+    });
+
     it("tells IP literals from host names", () => {
         const probe = (h: string) => sh(`is_ip_literal '${h}' && echo ip || echo name`).trim();
         for (const h of ["10.238.0.21", "127.0.0.1", "::1", "fd00::5", "[::1]"]) expect([h, probe(h)]).toEqual([h, "ip"]);
