@@ -37,6 +37,7 @@ import * as path from "path";
 import { ipLiteralsInConfigs } from "../../scripts/drillKubernetes";
 import { longestPause, writesResumedAfter } from "../../scripts/drillReport";
 import { describeUnless } from "../integration/harness/cluster";
+import { rethrowWith } from "../integration/harness/processes";
 import { sameCollection, describeDifference } from "../integration/harness/points";
 import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/writer";
 import { sleep, waitFor } from "../integration/harness/wait";
@@ -86,12 +87,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             await fn();
         } catch (e) {
             const said = s ? [...s.podLogs.lines("tile38-", since), ...s.podLogs.lines("sentinel-", since, /[+-](sdown|odown|failover|switch|try-failover|elected|promoted|selected)/)].slice(-200) : [];
-            const text = `\n\n----- pod logs since the test started -----\n${said.join("\n") || "(none)"}`;
-            if (e instanceof Error) {
-                e.message += text;
-                throw e;
-            }
-            throw new Error(`${String(e)}${text}`);
+            rethrowWith(e, "pod logs since the test started", said.join("\n") || "(none)");
         }
     };
 

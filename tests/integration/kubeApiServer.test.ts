@@ -26,6 +26,7 @@ import { findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeAp
 import { KubeClient, KubeObject, statusMessage } from "../../testing/kubeClient";
 import { readStackFile } from "../../testing/stackFile";
 import { synthesizeInChild } from "../../testing/synthesize";
+import { rethrowWith } from "./harness/processes";
 
 const PORTS = { api: 26000, etcdClient: 26001, etcdPeer: 26002 };
 const ROOT = path.join(__dirname, "../..");
@@ -122,12 +123,7 @@ function withServerLogs(fn: () => Promise<void>): () => Promise<void> {
         try {
             await fn();
         } catch (e) {
-            const tails = server ? server.logTail(40) : "(server not started)";
-            if (e instanceof Error) {
-                e.message += `\n----- kube-apiserver / etcd logs -----\n${tails}`;
-                throw e;
-            }
-            throw new Error(`${String(e)}\n${tails}`);
+            rethrowWith(e, "kube-apiserver / etcd logs", server ? server.logTail(40) : "(server not started)");
         }
     };
 }

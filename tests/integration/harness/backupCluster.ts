@@ -12,7 +12,7 @@ import { refreshSecondsFor, restoreCommandFor } from "../../../components/render
 import { RawStackValues } from "../../../config/parse";
 import { BackupManifest, BackupRig, AgentNode } from "./backupRig";
 import { Tile38Cluster } from "./cluster";
-import { Harness, ManagedProcess } from "./processes";
+import { Harness, ManagedProcess, rethrowWith } from "./processes";
 import { RespValue } from "./resp";
 import { SentinelTarget } from "./pointLoader";
 import { waitFor } from "./wait";
@@ -91,8 +91,7 @@ export class BackupCluster {
         } catch (e) {
             const tails = h.logTails();
             await h.cleanup();
-            if (e instanceof Error) e.message += `\n----- process logs -----\n${tails}`;
-            throw e;
+            rethrowWith(e, "process logs", tails);
         }
     }
 

@@ -206,12 +206,17 @@ export function withLogs(h: () => Harness | (Harness | undefined)[] | undefined,
             const tails = harnesses()
                 .map((x) => x.logTails())
                 .join("\n");
-            const text = `\n\n----- process logs -----\n${tails || "(no processes)"}`;
-            if (e instanceof Error) {
-                e.message += text;
-                throw e;
-            }
-            throw new Error(`${String(e)}${text}`);
+            rethrowWith(e, "process logs", tails || "(no processes)");
         }
     };
+}
+
+/** Rethrows a test's failure `e` with `text` appended to its message under a heading. */
+export function rethrowWith(e: unknown, heading: string, text: string): never {
+    const more = `\n\n----- ${heading} -----\n${text}`;
+    if (e instanceof Error) {
+        e.message += more;
+        throw e;
+    }
+    throw new Error(`${String(e)}${more}`);
 }
