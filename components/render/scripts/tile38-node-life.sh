@@ -54,8 +54,13 @@ LAST_CONFIRMED_MS=0
 VERIFIED_LEADER=""
 DIVERGED_SINCE=""
 
-# enter STATE: the node is in STATE from now on (logged when it changes).
+# enter STATE: the node is in STATE from now on (logged when it changes). VERIFIED_LEADER is
+# only ever set in `verified`: a node that left it (its leader changed, or it diverged) checks
+# its AOF again against whichever leader it follows next, also the one it had verified before
+# (CI: a follower left `verified` for another leader, diverged from that one, and when leadership
+# moved back stayed diverged, priority 0, for ever: the old VERIFIED_LEADER skipped the check).
 enter() {
+  [ "$1" = verified ] || VERIFIED_LEADER=""
   [ "$NODE_STATE" != "$1" ] || return 0
   log "state $NODE_STATE -> $1"
   NODE_STATE=$1
@@ -165,7 +170,7 @@ fence() {
 
 # follower_step: a step with role slave (reads _info, _stats).
 follower_step() {
-  case $NODE_STATE in following | verified | diverged) ;; *) VERIFIED_LEADER=""; DIVERGED_SINCE=""; enter following ;; esac
+  case $NODE_STATE in following | verified | diverged) ;; *) DIVERGED_SINCE=""; enter following ;; esac
   LAST_CONFIRMED_MS=$(now_ms)
   if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"

@@ -211,4 +211,26 @@ describeSh("lib.sh under busybox sh", () => {
         expect(run([ok(100), ok(100), "tile38-1 9851 tile38-1 9851 master,o_down 100"], "replacing_me")).toBe("no");
         expect(sh(`${self}named_leader '${[ok(1), "tile38-1 9851 tile38-0 9851 master 1", "tile38-1 9851 tile38-1 9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1 9851");
     });
+
+    it("node_life's follower step checks the AOF again against a leader it had verified before, after following another", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
+        try {
+            // Leader a:1 holds this node's AOF ("abc") as a prefix; leader b:1's AOF is shorter.
+            fs.writeFileSync(path.join(dir, "appendonly.aof"), "abc");
+            const body = [
+                `node_call() { case "$1" in a:1) echo "+$(printf abc | md5sum | cut -d' ' -f1)" ;; b:1) echo "-ERR EOF" ;; esac; }`,
+                "node_call_self() { :; }",
+                "follow_the_sentinels() { :; }",
+                "AOF_FLUSH_GRACE_MS=0; RESYNC_SETTLE_MS=999999; NODE_STATE=following",
+                `step() { _info="role:slave
+master_host:\${1%:*}
+master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3}'; follower_step; echo "$1 $NODE_STATE"; }`,
+                "step a:1; step b:1; step a:1",
+            ].join("\n");
+            const out = sh(body, { DATA_DIR: dir }, ["tile38-node-life.sh"]).trim().split("\n");
+            expect(out).toEqual(["a:1 verified", "b:1 diverged", "a:1 verified"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
