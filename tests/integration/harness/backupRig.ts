@@ -117,6 +117,9 @@ export class BackupRig {
     /** Starts the S3 server (again) on the same port and directory; waits, bounded, until it accepts. */
     async startServer(): Promise<void> {
         if (this.server && this.server.exitCode === null && this.server.signalCode === null) return;
+        // Another process on the port (a stray S3 server of an interrupted run) would answer for
+        // this one: the test would use its data, and could never make S3 unreachable.
+        if (await acceptsTcp("127.0.0.1", this.options.s3Port)) throw new Error(`port 127.0.0.1:${this.options.s3Port} is already in use by another process: stop it (ss -ltnp) and run again`);
         const log = (name: string) => fs.openSync(path.join(this.work, name), "a");
         this.server = spawn(this.gateway, ["--port", `127.0.0.1:${this.options.s3Port}`, "posix", this.s3Root], {
             env: { PATH: process.env.PATH ?? "", ROOT_ACCESS_KEY: ACCESS_KEY, ROOT_SECRET_KEY: SECRET_KEY },
