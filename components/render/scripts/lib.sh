@@ -54,6 +54,9 @@ first_pair_reply() {
 # info_field NAME: the value of NAME:value in an INFO reply.
 info_field() { sed -n "s/^$1:\\(.*\\)\$/\\1/p" | head -n 1; }
 
+# info_leader INFO : "host:port" a follower's INFO replication names as its leader.
+info_leader() { printf '%s:%s\n' "$(printf '%s\n' "$1" | info_field master_host)" "$(printf '%s\n' "$1" | info_field master_port)"; }
+
 # json_field NAME: a number, boolean or string field of a JSON reply (the first occurrence).
 json_field() {
   sed -n -e "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" -e "s/.*\"$1\":\\([0-9a-z.-][0-9a-z.-]*\\).*/\\1/p" | head -n 1

@@ -176,7 +176,7 @@ end_reconf_phase() {
     _info=$(rcall "${_n%:*}" "${_n##*:}" "$TILE38_PASSWORD" INFO replication)
     [ -n "$_info" ] || continue
     [ "$(printf '%s\n' "$_info" | info_field role)" = slave ] || return 0
-    [ "$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)" = "$_new_ep" ] || return 0
+    [ "$(info_leader "$_info")" = "$_new_ep" ] || return 0
   done
   log "watchdog: $_new_ep leads and every node that answers follows it: ending the failover's reconfiguration phase"
   sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout 1 >/dev/null

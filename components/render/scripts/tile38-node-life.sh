@@ -175,7 +175,7 @@ follower_step() {
   if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
   fi
-  _leader_ep="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+  _leader_ep=$(info_leader "$_info")
   follow_the_sentinels "$_leader_ep"
   if [ "$NODE_STATE" = verified ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then enter following; fi
   if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then

@@ -46,7 +46,7 @@ stop_server() {
   _signal=TERM
   _info=$(node_call_self INFO replication 2>/dev/null) || _info=""
   if [ "$(printf '%s\n' "$_info" | info_field role)" = slave ]; then
-    _leader="$(printf '%s\n' "$_info" | info_field master_host):$(printf '%s\n' "$_info" | info_field master_port)"
+    _leader=$(info_leader "$_info")
     if [ "$(node_role "$_leader" 2>/dev/null)" = master ]; then
       log "a follower of $_leader, which leads: stopping tile38-server at once"
       _signal=INT

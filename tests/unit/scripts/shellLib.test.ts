@@ -37,6 +37,7 @@ describeSh("lib.sh under busybox sh", () => {
 
     it("reads INFO fields, JSON fields and RESP pair replies", () => {
         expect(sh(`printf 'role:slave\\nmaster_host:tile38-0.x\\nslave_priority:0\\n' | info_field master_host`)).toBe("tile38-0.x\n");
+        expect(sh(`info_leader "$(printf 'role:slave\\nmaster_host:tile38-0.x\\nmaster_port:9851\\n')"`)).toBe("tile38-0.x:9851\n");
         const json = '{"ok":true,"stats":{"aof_size":57,"caught_up":false,"caught_up_once":true,"following":"127.0.0.1:9851","read_only":false}}';
         expect(sh(`printf '%s' '${json}' | json_field aof_size`).trim()).toBe("57");
         expect(sh(`printf '%s' '${json}' | json_field caught_up`).trim()).toBe("false");
