@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import { writesResumedAfter } from "../../scripts/drillReport";
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
+import { collectionOn, describeDifference, sameCollection } from "./harness/points";
 import { Harness, withLogs } from "./harness/processes";
 import { Sampler } from "./harness/sampler";
 import { Ack, idsOn, lostAroundKills, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "./harness/writer";
@@ -494,5 +495,20 @@ async function expectAllOnEveryNode(w: PointWriter, before = Infinity): Promise<
             },
             { timeoutMs: 20000, what: `node ${i + 1} to hold every acknowledged write, and none the leader lost` },
         );
+    }
+    // And by content: every running node holds the leader's ids with the same objects, no more.
+    const theirs = await collectionOn(cluster.topo.nodes[leader], cluster.passwords.tile38, w.key);
+    for (let i = 0; i < 3; i++) {
+        if (!cluster.nodeRunning(i) || i === leader) continue;
+        let last = new Map<string, string>();
+        await waitFor(
+            async () => {
+                last = await collectionOn(cluster.topo.nodes[i], cluster.passwords.tile38, w.key);
+                return sameCollection(last, theirs);
+            },
+            { timeoutMs: 20000, what: `node ${i + 1} to hold exactly the leader's points` },
+        ).catch((e: Error) => {
+            throw new Error(`${e.message}: ${describeDifference(last, theirs)}`);
+        });
     }
 }
