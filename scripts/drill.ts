@@ -38,6 +38,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
+import { CASCADE_FAULTS, CascadeFault, CascadeResult, cascadeGoalsMet, DEFAULT_SPACINGS_S, describeCascade, runCascade } from "./drillCascade";
 import { describeClientFigures, drillClients, Scenario, SCENARIOS } from "./drillClients";
 import { drillKubernetes } from "./drillKubernetes";
 import { describePartitionResults, drillPartitions, PARTITION_SCENARIOS, PartitionResult, PartitionScenario } from "./drillPartitions";
@@ -61,12 +62,27 @@ interface Args {
     /** Network cuts in the pod simulator (scripts/drillPartitions.ts) instead. */
     partitions: boolean;
     partitionScenarios: PartitionScenario[];
+    /** The cascade drill (scripts/drillCascade.ts) instead. */
+    cascade: boolean;
+    /** Cascade: points preloaded. */
+    points: number;
+    /** Cascade: spacings in seconds. */
+    spacings: number[];
+    /** Cascade: faults used in turn. */
+    faults: CascadeFault[];
 }
 
-const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]]`;
+const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]] [--cascade [--points N] [--spacings ${DEFAULT_SPACINGS_S.join(",")}] [--faults ${CASCADE_FAULTS.join(",")}]]`;
+
+/** A list of whole numbers of seconds, each 0-600. */
+function parseSpacings(v: string | undefined): number[] {
+    const xs = String(v).split(",").map(Number);
+    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 0 || x > 600)) throw new Error(`--spacings must be whole seconds from 0 to 600, comma-separated (got ${String(v)})\n${USAGE}`);
+    return xs;
+}
 
 export function parseDrillArgs(argv: string[]): Args {
-    const args: Args = { kills: 5, json: false, target: "docker", clients: false, scenarios: [...SCENARIOS], partitions: false, partitionScenarios: [...PARTITION_SCENARIOS] };
+    const args: Args = { kills: 5, json: false, target: "docker", clients: false, scenarios: [...SCENARIOS], partitions: false, partitionScenarios: [...PARTITION_SCENARIOS], cascade: false, points: 0, spacings: [...DEFAULT_SPACINGS_S], faults: ["kill"] };
     let scenarios: string[] | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -74,6 +90,15 @@ export function parseDrillArgs(argv: string[]): Args {
         else if (a === "--kills") args.kills = Number(argv[++i]);
         else if (a === "--clients") args.clients = true;
         else if (a === "--partitions") args.partitions = true;
+        else if (a === "--cascade") args.cascade = true;
+        else if (a === "--points") args.points = Number(argv[++i]);
+        else if (a === "--spacings") args.spacings = parseSpacings(argv[++i]);
+        else if (a === "--faults") {
+            const fs = String(argv[++i]).split(",");
+            const bad = fs.filter((f) => !(CASCADE_FAULTS as readonly string[]).includes(f));
+            if (bad.length) throw new Error(`--faults: unknown ${bad.join(", ")} (known: ${CASCADE_FAULTS.join(", ")})\n${USAGE}`);
+            args.faults = fs as CascadeFault[];
+        }
         else if (a === "--scenarios") scenarios = String(argv[++i]).split(",");
         else if (a === "--target") {
             const t = argv[++i];
@@ -85,6 +110,10 @@ export function parseDrillArgs(argv: string[]): Args {
             args.stack = name;
         } else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
+    if (args.cascade && (args.clients || args.partitions)) throw new Error(`--cascade does not go with --clients or --partitions\n${USAGE}`);
+    if (!Number.isInteger(args.points) || args.points < 0 || args.points > 50_000_000) throw new Error(`--points must be a whole number from 0 to 50000000\n${USAGE}`);
+    if (args.points > 0 && !args.cascade) throw new Error(`--points goes with --cascade\n${USAGE}`);
+    if (args.cascade && args.target !== "docker") throw new Error(`--cascade runs on the loopback topology or a deployed Docker stack (--stack); the Kubernetes cascade is not built yet\n${USAGE}`);
     if (args.clients && args.partitions) throw new Error(`--clients and --partitions do not go together\n${USAGE}`);
     if (scenarios) {
         const known: readonly string[] = args.partitions ? PARTITION_SCENARIOS : args.clients ? SCENARIOS : [];
@@ -273,6 +302,26 @@ async function runStack(args: Args & { stack: string }): Promise<DrillResult & R
     return runDrill(c, args.kills);
 }
 
+/** The cascade on a cluster of its own (loopback) or on a deployed Docker stack. */
+async function cascade(args: Args): Promise<CascadeResult> {
+    const progress = (l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`);
+    const opts = { spacingsS: args.spacings, faults: args.faults, points: args.points, log: progress };
+    if (args.stack) {
+        const r = await runCommand("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", args.stack, "--non-interactive"], { env: process.env, timeoutMs: 120000 });
+        if (r.code !== 0) throw new Error(`pulumi stack output --stack ${args.stack} failed: ${r.stderr.trim()}`);
+        const outputs = JSON.parse(r.stdout) as Record<string, unknown>;
+        const c = await DeployedCluster.attach(dockerStackOutputs(outputs));
+        const m = await c.sentinelMaster(0);
+        return runCascade(c, { ...opts, downAfterMs: Number(m["down-after-milliseconds"]) });
+    }
+    const c = await Tile38Cluster.start({ label: "tile38-ha-cascade", sentinelPort: 27100, tile38Port: 27110 }, 90000);
+    try {
+        return await runCascade(c, { ...opts, downAfterMs: c.stack.cfg.sentinel.downAfterMilliseconds });
+    } finally {
+        await c.cleanup();
+    }
+}
+
 async function main(): Promise<number> {
     let args: Args;
     try {
@@ -291,6 +340,12 @@ async function main(): Promise<number> {
     if (skip) {
         process.stderr.write(`drill: cannot run: ${skip}\n`);
         return 3;
+    }
+    if (args.cascade) {
+        const r = await cascade(args);
+        process.stdout.write(describeCascade(r));
+        if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+        return cascadeGoalsMet(r) ? 0 : 1;
     }
     if (args.clients) {
         const matrix = await drillClients({ scenarios: args.scenarios, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });

@@ -13,8 +13,13 @@ check_password() {
 }
 
 # resp ARG... : one command in RESP framing (binary-safe, no quoting issues; LC_ALL=C for byte lengths).
-resp() {
-  printf '*%d\r\n' "$#"
+resp() { resp_head "$#" "$@"; }
+
+# resp_head COUNT ARG... : the framing of a command of COUNT arguments and its first ones (the
+# caller streams the rest, e.g. one too large for a shell argument).
+resp_head() {
+  printf '*%d\r\n' "$1"
+  shift
   for _a in "$@"; do printf '$%d\r\n%s\r\n' "${#_a}" "$_a"; done
 }
 

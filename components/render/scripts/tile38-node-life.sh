@@ -19,8 +19,16 @@
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
 #   diverged     may hold writes its leader never had: replica-priority 0 (never promoted), and
-#                it resyncs from scratch once every other node answers (or after RESYNC_WAIT_MS).
+#                it resyncs from scratch after RESYNC_SETTLE_MS, once its leader answers (it never
+#                waits for a dead node: it is not promotable while it waits).
 #                  a later check that matches ................................... verified
+#   orphaned     its leader does not answer and its link is down (the leader died): it ranks
+#                itself among the followers of that leader by AOF size, replica-priority
+#                REPLICA_PRIORITY + the number of them holding more (Sentinel prefers the lowest
+#                priority, and with Tile38 it cannot tell the most advanced follower: a follower
+#                reports slave_repl_offset 0 from its first retry to reach a dead leader on, so it
+#                would pick one by run id and the other's extra writes, acknowledged, were lost).
+#                  its leader answers, or it follows another ................. following
 #   unconfirmed  leads, read-only. Every leader starts here: a pod back at a new address, or a
 #                leader restarted after a hand-over that could not happen, is still named while
 #                the sentinels' links point at the old address, and they fail it over moments
@@ -31,6 +39,9 @@
 #                  a sentinel reports it down or fails it over (fenced at once) ...... unconfirmed
 #                  no majority has confirmed it for FENCE_AFTER_MS (fenced) .......... unconfirmed
 #   role master in any follower state (promoted by the sentinels) .................. leading
+#   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
+#   (write_aof_floor, tile38-node.sh): Tile38 resumes a follow from a shorter AOF by appending the
+#   leader's whole AOF to it.
 #   role slave in a leader state (stepped down, handed over, converted) ............ following
 #
 # Besides, in both leader states: deposed at 3 checks in a row, it steps down and follows the
@@ -91,6 +102,7 @@ node_life() {
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
       [ "$NODE_STATE" != diverged ] || _want=0
+      [ "$NODE_STATE" != orphaned ] || [ "$_want" = 0 ] || _want=$((_want + ORPHAN_RANK))
     fi
     mark_ready
     [ "$_want" = "$_have" ] && continue
@@ -142,6 +154,8 @@ leader_step() {
       elif [ "$_read_only" = true ] && [ -n "$_confirmed" ]; then
         # A hand-over that was abandoned leaves the node read-only until this.
         node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled"
+      elif [ "$(printf '%s' "$_stats" | json_field aof_size)" -lt "$AOF_FLOOR_BYTES" ] 2>/dev/null; then
+        write_aof_floor && log "its AOF was below the floor of $AOF_FLOOR_BYTES bytes: the floor object is written"
       fi ;;
     unconfirmed)
       if [ -n "$_confirmed" ]; then
@@ -170,12 +184,18 @@ fence() {
 
 # follower_step: a step with role slave (reads _info, _stats).
 follower_step() {
-  case $NODE_STATE in following | verified | diverged) ;; *) DIVERGED_SINCE=""; enter following ;; esac
+  case $NODE_STATE in following | verified | diverged | orphaned) ;; *) DIVERGED_SINCE=""; enter following ;; esac
   LAST_CONFIRMED_MS=$(now_ms)
   if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
   fi
   _leader_ep=$(info_leader "$_info")
+  if leader_lost "$_leader_ep" "$_stats"; then
+    ORPHAN_RANK=$(followers_ahead "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)")
+    [ "$NODE_STATE" = diverged ] || enter orphaned
+    return 0
+  fi
+  [ "$NODE_STATE" != orphaned ] || enter following
   follow_the_sentinels "$_leader_ep"
   if [ "$NODE_STATE" = verified ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then enter following; fi
   if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
@@ -229,24 +249,46 @@ follower_matches_leader() {
 }
 
 # diverged LEADER WHY: a follower that must resync does it (never eligible meanwhile: the
-# `diverged` state) once it has been diverged for RESYNC_SETTLE_MS and every other node answers, or
-# after RESYNC_WAIT_MS: a resync takes the node down for seconds, and a planned change may be
-# taking another node down right now. A leader's hand-over makes the other follower switch leaders
-# (Tile38 then appends a small AOF to itself) while the old leader still answers for a moment
+# `diverged` state) once it has been diverged for RESYNC_SETTLE_MS and LEADER answers. A leader's
+# hand-over makes the other follower switch leaders while the old leader still answers for a moment
 # before its container or pod goes: a resync decided in that moment made two nodes down at once in
-# a rolling update (seen once on the Docker engine). RESYNC_SETTLE_MS outlasts that moment.
-RESYNC_WAIT_MS=60000
+# a rolling update (seen once on the Docker engine). RESYNC_SETTLE_MS outlasts that moment. It
+# does not wait for the other nodes (it once did: 72 s at priority 0 waiting for a dead leader,
+# with no promotable replica when the next leader died, issue 24).
 RESYNC_SETTLE_MS=5000
 diverged() {
   _now=$(now_ms)
-  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing once every other node answers"; fi
+  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing in $((RESYNC_SETTLE_MS / 1000)) s"; fi
   enter diverged
   [ $((_now - DIVERGED_SINCE)) -ge "$RESYNC_SETTLE_MS" ] || return 0
+  node_call "$1" PING | grep -q PONG || return 0
+  resync "$2"
+}
+
+# leader_lost LEADER STATS: this follower's link is down (SERVER caught_up false) after it had
+# caught up once, and LEADER does not answer within a second: it died (a frozen leader keeps the
+# link up, and its followers then hold the same bytes).
+ORPHAN_RANK=0
+leader_lost() {
+  [ "$(printf '%s' "$2" | json_field caught_up)" = false ] || return 1
+  [ "$(printf '%s' "$2" | json_field caught_up_once)" = true ] || return 1
+  ! CALL_TIMEOUT=1 NC_TIMEOUT=1 node_role "$1" >/dev/null
+}
+
+# followers_ahead LEADER SIZE: how many other nodes follow LEADER too, are eligible (priority
+# above 0) and report an AOF larger than SIZE bytes: all followers of one leader hold prefixes of
+# its AOF, so the largest holds the most of its writes.
+followers_ahead() {
+  _ahead=0
   for _n in $TILE38_NODES; do
     [ "$_n" = "$SELF" ] && continue
-    if ! node_call "$_n" PING | grep -q PONG && [ $((_now - DIVERGED_SINCE)) -lt "$RESYNC_WAIT_MS" ]; then return 0; fi
+    _i=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_call "$_n" INFO replication)
+    [ "$(info_leader "$_i")" = "$1" ] || continue
+    [ "$(printf '%s\n' "$_i" | info_field slave_priority)" -gt 0 ] 2>/dev/null || continue
+    _their=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_server "$_n" | json_field aof_size)
+    [ -n "$_their" ] && [ "$_their" -gt "$2" ] && _ahead=$((_ahead + 1))
   done
-  resync "$2"
+  echo "$_ahead"
 }
 
 # resync WHY: stops the server so that start_server starts the node again from an empty data

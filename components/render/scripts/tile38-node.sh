@@ -48,6 +48,39 @@ sentinels_name_self() {
 
 has_local_data() { [ -s "$DATA_DIR/appendonly.aof" ]; }
 
+# Tile38 1.37 resumes a follow (checksum.go) by comparing 512 KiB chunks of the follower's AOF with
+# the leader's, the last chunk first: a follower whose AOF is a prefix of the leader's resumes at
+# its end; one holding bytes the leader lacks is truncated to a common command and reloaded, so
+# only the suffix is fetched again and writes only it held are dropped. That works from 1 MiB up.
+# Below 512 KiB it appends the leader's WHOLE AOF to its own at every (re)connection (measured:
+# 20,976 -> 41,952 bytes after one FOLLOW no one + FOLLOW): the file stops being a prefix of the
+# leader's (the false `diverged` of issue 24) and writes only it held stay in memory. From 512 KiB
+# to 1 MiB it truncates to the first 512 KiB and fetches the rest again at every reconnection
+# (measured: a follower so truncated was promoted when its new leader died a moment later, and
+# every write after the first 512 KiB was lost). So every AOF holds at least AOF_FLOOR_BYTES of
+# the cluster's common history: a leader whose AOF is shorter writes one object of the project's
+# own (collection `tile38-ha`, id `aof-floor`, AOF_FLOOR_OBJECT_BYTES of text), and a follower
+# never resumes from a shorter AOF (aof_below_floor: it starts empty instead).
+AOF_FLOOR_BYTES=1048576
+AOF_FLOOR_OBJECT_BYTES=1100000
+
+# aof_size_on_disk: bytes of this node's AOF file (0 when there is none).
+aof_size_on_disk() { _s=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' '); echo "${_s:-0}"; }
+
+# aof_below_floor: the AOF holds something, but less than AOF_FLOOR_BYTES.
+aof_below_floor() { _b=$(aof_size_on_disk); [ "$_b" -gt 0 ] && [ "$_b" -lt "$AOF_FLOOR_BYTES" ]; }
+
+# write_aof_floor: SET tile38-ha aof-floor STRING <AOF_FLOOR_OBJECT_BYTES x> on this node (a
+# leader), streamed (a shell argument of that size is not portable); true when acknowledged.
+write_aof_floor() {
+  {
+    resp_head 5 SET tile38-ha aof-floor STRING
+    printf '%s%d\r\n' '$' "$AOF_FLOOR_OBJECT_BYTES"
+    head -c "$AOF_FLOOR_OBJECT_BYTES" /dev/zero | tr '\0' x
+    printf '\r\n'
+  } | rsend "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" | grep -q '^+OK'
+}
+
 # True when another node reports a non-empty AOF, or a sentinel knows a replica with a
 # replication offset above 0: then this cluster is not new, and an empty node must not lead.
 others_have_data() {

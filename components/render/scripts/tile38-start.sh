@@ -114,6 +114,11 @@ start_server() {
 STALE_INFO_SECONDS=6
 
 start_follower() {
+  if aof_below_floor; then
+    # Tile38 would append the leader's whole AOF to it (see AOF_FLOOR_BYTES): fetch it afresh.
+    log "its AOF ($(aof_size_on_disk) bytes) is below the floor of $AOF_FLOOR_BYTES: removed, the leader's is fetched whole"
+    rm -f "$DATA_DIR/appendonly.aof"
+  fi
   log "starting as a follower of $1:$2 (replica-priority 0 until caught up)"
   write_tile38_config follower "$1" "$2"
   start_server
@@ -152,12 +157,12 @@ main() {
       # shellcheck disable=SC2086 # "host port"
       set -- $_leader
       if [ "$1:$2" != "$SELF" ]; then
-        if ! has_local_data && [ -z "${_waited:-}" ]; then
+        if { ! has_local_data || aof_below_floor; } && [ -z "${_waited:-}" ]; then
           # A replica that has not caught up refuses INFO, so the sentinels would judge this empty
           # node by the last INFO of the process that ran at this address before (priority 100,
           # an offset) and could promote it (Tile38 #750). Serve only once that INFO is too old
           # to count, then ask the sentinels again.
-          log "empty data dir: waiting ${STALE_INFO_SECONDS}s so that no sentinel still trusts an earlier INFO of this address"
+          log "empty data dir (or an AOF below the floor, fetched afresh): waiting ${STALE_INFO_SECONDS}s so that no sentinel still trusts an earlier INFO of this address"
           sleep "$STALE_INFO_SECONDS"
           _waited=1
           continue

@@ -88,6 +88,15 @@ export class DeployedCluster extends ClusterProbe {
         this.running[i] = false;
     }
 
+    /** `docker pause`: the container's processes frozen (cgroup freezer), as a stalled host. */
+    async freezeNode(i: number): Promise<void> {
+        await this.mustDocker(["pause", this.outputs.dockerContainers.tile38[i]]);
+    }
+
+    async thawNode(i: number): Promise<void> {
+        await this.mustDocker(["unpause", this.outputs.dockerContainers.tile38[i]]);
+    }
+
     async restartNode(i: number): Promise<void> {
         await this.mustDocker(["start", this.outputs.dockerContainers.tile38[i]]);
         this.running[i] = true;

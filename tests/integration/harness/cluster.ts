@@ -149,6 +149,18 @@ export class Tile38Cluster extends ClusterProbe {
         await p.stop(1000);
     }
 
+    /** The node stalled (`docker pause`, a frozen host): SIGSTOP to all its processes. */
+    async freezeNode(i: number): Promise<void> {
+        const p = this.nodeProcs[i];
+        if (p && !p.status) process.kill(-p.pgid, "SIGSTOP");
+    }
+
+    /** The stalled node runs again: SIGCONT to all its processes. */
+    async thawNode(i: number): Promise<void> {
+        const p = this.nodeProcs[i];
+        if (p && !p.status) process.kill(-p.pgid, "SIGCONT");
+    }
+
     /** `docker stop`: SIGTERM to the start script only (PID 1), SIGKILL after `graceMs`. */
     async stopNode(i: number, graceMs = 30000): Promise<void> {
         const p = this.nodeProcs[i];

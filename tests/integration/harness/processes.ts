@@ -182,9 +182,13 @@ export class Harness {
         this.finished.splice(0);
     }
 
-    /** Stops everything and removes the temp root. */
+    /** Stops everything and removes the temp root (kept, with its logs, when TILE38_HA_KEEP_LOGS is set). */
     async cleanup(): Promise<void> {
         await this.stopAll();
+        if (process.env.TILE38_HA_KEEP_LOGS) {
+            process.stderr.write(`logs kept in ${this.root}\n`);
+            return;
+        }
         fs.rmSync(this.root, { recursive: true, force: true });
     }
 }

@@ -1,0 +1,294 @@
+/**
+ * The cascade drill (issue 24): leader losses spaced as a real cascade spaces them, each one
+ * `spacing` after the previous failover's first acknowledged write, while a sentinel-aware client
+ * (ioredis) writes a point every 10 ms on top of `points` preloaded points.
+ *
+ * Per step it reports:
+ * - failover_ms: fault → the first write acknowledged once the faulted leader was gone;
+ * - no_promotable_replica_ms: from the previous failover's first acknowledged write until the
+ *   fault (or {@link SETTLE_WINDOW_MS} for the last step), the time in which NO follower was
+ *   promotable in a majority of the sentinels' view. Promotable in a sentinel's view: it lists the
+ *   node as a replica without s_down, o_down or disconnected, its last PING reply is under 5 s old,
+ *   and the node itself reports replica-priority > 0 while it follows the named leader (Sentinel
+ *   refreshes every replica's INFO at once when the leader goes down, so what counts is what the
+ *   node reports now, not the sentinel's copy of up to 10 s ago);
+ * - writes_lost: acknowledged ids of the step the final leader does not hold, and of those the
+ *   ones acknowledged more than 100 ms before a kill (which must be 0);
+ * and at the end whether every node holds the leader's data by content (ids and objects).
+ */
+import Redis from "ioredis";
+import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
+import { collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
+import { loadPoints } from "../tests/integration/harness/pointLoader";
+import { Ack, lostAroundKills, PointWriter, sentinelClient } from "../tests/integration/harness/writer";
+import { sleep, waitFor } from "../tests/integration/harness/wait";
+
+/** How a leader is lost. */
+export type CascadeFault = "kill" | "freeze";
+export const CASCADE_FAULTS: readonly CascadeFault[] = ["kill", "freeze"];
+/** The issue's spacings (s after the previous failover's first acknowledged write). */
+export const DEFAULT_SPACINGS_S = [0, 2, 5, 10, 20, 40];
+/** How long after the last failover its promotable-replica time is measured. */
+export const SETTLE_WINDOW_MS = 15000;
+
+/** A cluster the cascade can strike: a probe that can also freeze (SIGSTOP) and thaw a node. */
+export interface CascadeCluster extends ClusterProbe {
+    freezeNode(i: number): Promise<void>;
+    thawNode(i: number): Promise<void>;
+}
+
+export interface CascadeOptions {
+    /** Spacings in seconds; one fault per spacing, after a first fault on the converged cluster. */
+    spacingsS?: number[];
+    /** Faults, used in turn. @default ["kill"] */
+    faults?: CascadeFault[];
+    /** Points preloaded before the writer starts (collection `cascade-load`). @default 0 */
+    points?: number;
+    /** Sentinel down-after-milliseconds of the cluster, for the bound it reports. */
+    downAfterMs: number;
+    log?: (line: string) => void;
+}
+
+export interface CascadeStep {
+    step: number;
+    fault: CascadeFault;
+    /** Requested spacing after the previous failover's first acknowledged write (null: the first fault). */
+    spacing_ms: number | null;
+    leader: string;
+    new_leader: string | null;
+    failover_ms: number | null;
+    /** Time without a promotable replica after the PREVIOUS failover, up to this fault. */
+    no_promotable_replica_ms: number | null;
+    writes_acknowledged: number;
+    writes_lost: number;
+    /** Lost writes acknowledged more than 100 ms before a kill (must be 0). */
+    writes_lost_beyond_window: number;
+}
+
+export interface CascadeResult {
+    points: number;
+    down_after_ms: number;
+    /** down-after + 1.5 s: the bound each failover must meet. */
+    failover_bound_ms: number;
+    steps: CascadeStep[];
+    /** Time without a promotable replica after the last failover (over {@link SETTLE_WINDOW_MS}). */
+    last_no_promotable_replica_ms: number | null;
+    writes_acknowledged: number;
+    writes_lost: number;
+    writes_lost_beyond_window: number;
+    data_identical: boolean;
+    differing_nodes: string[];
+}
+
+/** One sample of the promotable-replica watch. */
+interface Sample {
+    at: number;
+    promotable: boolean;
+}
+
+/** True when a majority of the sentinels see some follower of the named leader as promotable (see the header). */
+export async function promotableReplica(c: ClusterProbe, unavailable: Set<number>): Promise<boolean> {
+    const leader = await c.agreedLeader();
+    if (leader < 0) return false;
+    const statuses = await Promise.all(c.topo.nodes.map((_n, i) => (i === leader || unavailable.has(i) || !c.nodeRunning(i) ? undefined : c.nodeStatus(i))));
+    const good = new Set(statuses.flatMap((s, i) => (s && s.role === "slave" && s.following === c.endpoint(leader) && (s.priority ?? 0) > 0 ? [i] : [])));
+    if (good.size === 0) return false;
+    let seeing = 0;
+    for (let s = 0; s < c.topo.sentinels.length; s++) {
+        if (!c.sentinelRunning(s)) continue;
+        const replicas = await c.sentinelReplicas(s).catch(() => [] as Record<string, string>[]);
+        const sees = replicas.some((r) => good.has(c.indexOf(`${r.ip}:${r.port}`)) && !/s_down|o_down|disconnected/.test(r.flags) && Number(r["last-ok-ping-reply"]) < 5000);
+        if (sees) seeing++;
+    }
+    return seeing * 2 > c.topo.sentinels.length;
+}
+
+/** Ms in [from, to) in which the samples say no replica was promotable (a sample holds until the next). */
+export function unpromotableMs(samples: Sample[], from: number, to: number): number | null {
+    const inRange = samples.filter((s) => s.at >= from && s.at < to);
+    if (inRange.length === 0) return null;
+    let total = 0;
+    let prev = from;
+    let prevOk = false; // nothing is known to be promotable before the first sample
+    for (const s of inRange) {
+        if (!prevOk) total += s.at - prev;
+        prev = s.at;
+        prevOk = s.promotable;
+    }
+    if (!prevOk) total += to - prev;
+    return total;
+}
+
+/** Runs the cascade on a healthy cluster; leaves every node running. */
+export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promise<CascadeResult> {
+    const log = opts.log ?? (() => undefined);
+    const spacings = opts.spacingsS ?? DEFAULT_SPACINGS_S;
+    const faults = opts.faults ?? ["kill"];
+    const points = opts.points ?? 0;
+    const conn = {
+        sentinels: c.topo.sentinels.map((s) => ({ host: s.host, port: s.port })),
+        masterName: c.topo.masterName,
+        tile38Password: c.passwords.tile38,
+        sentinelPassword: c.passwords.sentinel,
+    };
+    await c.waitHealthy(120000);
+    if (points > 0) {
+        const loader: Redis = sentinelClient(conn);
+        loader.on("error", () => undefined);
+        const t0 = Date.now();
+        try {
+            await loadPoints(loader, points, { key: "cascade-load", progress: (n) => n % 200000 === 0 && log(`loaded ${n} points`) });
+        } finally {
+            loader.disconnect();
+        }
+        log(`${points} points loaded in ${Date.now() - t0} ms; waiting until every node holds them`);
+        await c.waitHealthy(600000);
+    }
+    const writer = new PointWriter({ ...conn, key: `cascade-${Date.now()}` });
+    const unavailable = new Set<number>();
+    const samples: Sample[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+        while (sampling) {
+            const at = Date.now();
+            samples.push({ at, promotable: await promotableReplica(c, unavailable).catch(() => false) });
+            await sleep(Math.max(0, at + 150 - Date.now()));
+        }
+    })();
+    const steps: CascadeStep[] = [];
+    const kills: number[] = [];
+    const faultTimes: number[] = [];
+    try {
+        writer.start();
+        await waitFor(() => writer.acks.length >= 50, { timeoutMs: 30000, what: "the first 50 writes" });
+        let previousAck: number | undefined;
+        const plan: (number | null)[] = [null, ...spacings];
+        for (let k = 0; k < plan.length; k++) {
+            const spacing = plan[k];
+            const fault = faults[k % faults.length];
+            if (spacing === null) await c.waitHealthy(120000);
+            else await sleep(Math.max(0, previousAck! + spacing * 1000 - Date.now()));
+            const leader = await waitFor(async () => {
+                const l = await c.agreedLeader();
+                return l >= 0 && (await c.nodeStatus(l))?.role === "master" ? l : undefined;
+            }, { timeoutMs: 60000, what: "a leader the sentinels agree on", intervalMs: 50 });
+            const faultAt = Date.now();
+            faultTimes.push(faultAt);
+            const noPromotable = previousAck === undefined ? null : unpromotableMs(samples, previousAck, faultAt);
+            if (fault === "kill") {
+                await c.killNode(leader);
+                kills.push(faultAt);
+            } else {
+                unavailable.add(leader);
+                await c.freezeNode(leader);
+            }
+            const goneAt = Date.now();
+            log(`step ${k}: ${fault} of node ${leader + 1} (${c.endpoint(leader)})${spacing === null ? "" : ` ${spacing} s after the previous failover`}; no promotable replica for ${noPromotable} ms before it`);
+            let next: number | undefined;
+            let ack: Ack | undefined;
+            try {
+                next = await waitFor(async () => {
+                    const l = await c.agreedLeader();
+                    return l >= 0 && l !== leader && (await c.nodeStatus(l))?.role === "master" ? l : undefined;
+                }, { timeoutMs: 60000, what: "a new leader", intervalMs: 50 });
+                ack = await waitFor(() => writer.firstAckAfter(goneAt), { timeoutMs: 30000, what: "a write after the fault", intervalMs: 20 });
+            } catch (e) {
+                log(`step ${k}: NO FAILOVER: ${(e as Error).message}\n${await c.logTails(30)}`);
+            }
+            if (fault === "kill") await c.restartNode(leader);
+            else {
+                await c.thawNode(leader);
+                unavailable.delete(leader);
+            }
+            steps.push({
+                step: k,
+                fault,
+                spacing_ms: spacing === null ? null : spacing * 1000,
+                leader: c.endpoint(leader),
+                new_leader: next === undefined ? null : c.endpoint(next),
+                failover_ms: ack ? ack.ackAt - faultAt : null,
+                no_promotable_replica_ms: noPromotable,
+                writes_acknowledged: 0,
+                writes_lost: 0,
+                writes_lost_beyond_window: 0,
+            });
+            log(`step ${k}: ${ack ? `node ${next! + 1} leads; first write acknowledged ${ack.ackAt - faultAt} ms after the fault` : "no failover"}`);
+            if (!ack) break;
+            previousAck = ack.ackAt;
+        }
+        const lastAck = previousAck ?? Date.now();
+        await sleep(Math.max(0, lastAck + SETTLE_WINDOW_MS - Date.now()));
+        const lastNoPromotable = previousAck === undefined ? null : unpromotableMs(samples, lastAck, lastAck + SETTLE_WINDOW_MS);
+        const final = await c.waitHealthy(300000);
+        await writer.stop();
+        const held = await collectionOn(c.topo.nodes[final], c.passwords.tile38, writer.key);
+        const ids = new Set(held.keys());
+        const { lost, inWindow } = lostAroundKills(writer.acks, ids, kills);
+        // A write belongs to the step whose fault came last before it was sent (the first step's
+        // writes also hold those sent before the first fault).
+        const stepOf = (a: Ack) => {
+            let idx = 0;
+            for (let i = 0; i < faultTimes.length; i++) if (a.sentAt >= faultTimes[i]) idx = i;
+            return idx;
+        };
+        for (const a of writer.acks) steps[stepOf(a)].writes_acknowledged++;
+        for (const a of [...lost, ...inWindow]) steps[stepOf(a)].writes_lost++;
+        for (const a of lost) steps[stepOf(a)].writes_lost_beyond_window++;
+        const differing: string[] = [];
+        for (const key of points > 0 ? [writer.key, "cascade-load"] : [writer.key]) {
+            const leaderData = key === writer.key ? held : await collectionOn(c.topo.nodes[final], c.passwords.tile38, key);
+            for (let i = 0; i < c.topo.nodes.length; i++) {
+                if (i === final || !c.nodeRunning(i)) continue;
+                const theirs = await collectionOn(c.topo.nodes[i], c.passwords.tile38, key).catch(() => new Map<string, string>());
+                if (!sameCollection(theirs, leaderData)) {
+                    differing.push(c.endpoint(i));
+                    log(`node ${i + 1} differs from the leader in ${key}: ${describeDifference(theirs, leaderData)}`);
+                }
+            }
+        }
+        return {
+            points,
+            down_after_ms: opts.downAfterMs,
+            failover_bound_ms: opts.downAfterMs + 1500,
+            steps,
+            last_no_promotable_replica_ms: lastNoPromotable,
+            writes_acknowledged: writer.acks.length,
+            writes_lost: lost.length + inWindow.length,
+            writes_lost_beyond_window: lost.length,
+            data_identical: differing.length === 0,
+            differing_nodes: [...new Set(differing)],
+        };
+    } finally {
+        sampling = false;
+        await sampler;
+        await writer.close();
+    }
+}
+
+/** The issue's goals: every failover within down-after + 1.5 s, nothing lost beyond the window, same data, a promotable replica within 2 s. */
+export function cascadeGoalsMet(r: CascadeResult, promotableBoundMs = 2000): boolean {
+    const noPromotable = [...r.steps.map((s) => s.no_promotable_replica_ms), r.last_no_promotable_replica_ms];
+    return (
+        r.steps.every((s) => s.failover_ms !== null && s.failover_ms <= r.failover_bound_ms) &&
+        r.writes_lost_beyond_window === 0 &&
+        r.data_identical &&
+        noPromotable.every((ms) => ms === null || ms <= promotableBoundMs)
+    );
+}
+
+/** A table of the steps and the totals. */
+export function describeCascade(r: CascadeResult): string {
+    const head = ["step", "fault", "spacing_ms", "leader", "new_leader", "failover_ms", "no_promotable_ms", "acked", "lost", "lost>100ms"];
+    const rows = r.steps.map((s) => [s.step, s.fault, s.spacing_ms ?? "-", s.leader, s.new_leader ?? "NONE", s.failover_ms ?? "NONE", s.no_promotable_replica_ms ?? "-", s.writes_acknowledged, s.writes_lost, s.writes_lost_beyond_window].map(String));
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join("  ");
+    return [
+        `cascade: ${r.points} points preloaded; failover bound ${r.failover_bound_ms} ms (down-after ${r.down_after_ms} + 1500)`,
+        line(head),
+        ...rows.map(line),
+        `after the last failover: no promotable replica for ${r.last_no_promotable_replica_ms} ms (of ${SETTLE_WINDOW_MS})`,
+        `writes acknowledged ${r.writes_acknowledged}, lost ${r.writes_lost} (${r.writes_lost_beyond_window} beyond 100 ms before a kill)`,
+        `every node holds the leader's data (ids and objects): ${r.data_identical ? "yes" : `NO (${r.differing_nodes.join(", ")})`}`,
+        `goals met: ${cascadeGoalsMet(r) ? "yes" : "NO"}`,
+    ].join("\n") + "\n";
+}
