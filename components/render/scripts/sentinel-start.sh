@@ -12,6 +12,7 @@ set -eu
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${QUORUM:?}" "${DOWN_AFTER_MS:?}" "${FAILOVER_TIMEOUT_MS:?}"
 : "${PARALLEL_SYNCS:?}" "${WATCHDOG_STRIKES:?}" "${TILE38_NODES:?}"
 . ./lib.sh
+. ./sentinel-failover-delay.sh
 
 export LC_ALL=C
 : "${SELF:?SELF must be set}" "${SENTINEL_TEMPLATE:?SENTINEL_TEMPLATE must be set}"
@@ -162,9 +163,10 @@ end_reconf_phase() {
       _now=$(now_ms)
       saw_config_epoch "$(printf '%s\n' "$_m" | pairs_field config-epoch)" "$_now"
       _want=$(rearmed_failover_timeout "$FAILOVER_SEEN_MS" "$_now")
-      if [ -n "$_ft" ] && [ "$_ft" != "$_want" ]; then
-        [ "$_want" != "$FAILOVER_TIMEOUT_MS" ] || log "watchdog: failover-timeout is $_ft: set back to $_want"
-        sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout "$_want" >/dev/null
+      _set=$(failover_timeout_change "$_ft" "$_want")
+      if [ -n "$_set" ]; then
+        [ "$_set" != "$FAILOVER_TIMEOUT_MS" ] || log "watchdog: failover-timeout is $_ft: set back to $_set"
+        sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout "$_set" >/dev/null
       fi
       return 0 ;;
   esac
@@ -187,36 +189,6 @@ end_reconf_phase() {
   while [ "$_i" -lt 30 ] && [ "$(master_entry)" != "$_new_ep" ]; do sleep 0.1; _i=$((_i + 1)); done
   sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout "$FAILOVER_TIMEOUT_MS" >/dev/null
   log "watchdog: SENTINEL MASTER now lists $(master_entry) (failover-timeout back to $FAILOVER_TIMEOUT_MS)"
-}
-
-# Sentinel starts no failover of a master within 2 x failover-timeout of the last one it started
-# or voted for ("Next failover delay"): with the rendered 18 s, a leader lost in the 36 s after a
-# failover stayed lost (issue 24: 60 s without a leader, twice). Between failovers this watchdog
-# keeps failover-timeout at what lets a failover start NOW: half the time since this sentinel saw
-# the last failover complete (its config-epoch changed), less REARM_MARGIN_MS (a voter's own start
-# time is its vote plus up to 1 s), never below REARM_MIN_MS (the timeout a failover itself then
-# runs with: electing a leader and seeing the promoted node's INFO, sent every second, take well
-# under it), never above the rendered value. Only after a failover completed: a sentinel whose
-# master has not changed since it voted (the failover it voted for stalled) keeps the full delay,
-# so two failovers never run at once.
-REARM_MARGIN_MS=1000
-REARM_MIN_MS=2000
-FAILOVER_SEEN_EPOCH=""
-FAILOVER_SEEN_MS=""
-# saw_config_epoch EPOCH NOW_MS: FAILOVER_SEEN_MS becomes NOW_MS when EPOCH is not the last one seen.
-saw_config_epoch() {
-  if [ -n "$FAILOVER_SEEN_EPOCH" ] && [ "$1" != "$FAILOVER_SEEN_EPOCH" ]; then FAILOVER_SEEN_MS=$2; fi
-  FAILOVER_SEEN_EPOCH=$1
-}
-
-# rearmed_failover_timeout SEEN_MS NOW_MS: the failover-timeout to hold now, the last failover
-# having been seen complete at SEEN_MS (empty: none since this sentinel started).
-rearmed_failover_timeout() {
-  [ -n "$1" ] || { echo "$FAILOVER_TIMEOUT_MS"; return 0; }
-  _rf=$(( ($2 - $1 - REARM_MARGIN_MS) / 2 ))
-  [ "$_rf" -ge "$REARM_MIN_MS" ] || _rf=$REARM_MIN_MS
-  [ "$_rf" -le "$FAILOVER_TIMEOUT_MS" ] || _rf=$FAILOVER_TIMEOUT_MS
-  echo "$_rf"
 }
 
 # master_entry: host:port this sentinel's SENTINEL MASTER entry lists (what SENTINEL MASTERS shows).

@@ -234,4 +234,52 @@ master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("the sentinel's failover-timeout between failovers: lets the next failover start now, never below 2 s, back to the rendered value", () => {
+        const run = (body: string) => sh(body, { FAILOVER_TIMEOUT_MS: "18000" }, ["sentinel-failover-delay.sh"]).trim();
+        // No failover seen since this sentinel started: the rendered value.
+        expect(run(`rearmed_failover_timeout '' 5000`)).toBe("18000");
+        // Seen complete 4 s ago: half of (4000 - 1000 margin) is 1500, held at the 2000 minimum.
+        expect(run(`rearmed_failover_timeout 1000 5000`)).toBe("2000");
+        // 11 s ago: (11000 - 1000) / 2; 2 x 5000 <= the 11 s since (a failover may start now).
+        expect(run(`rearmed_failover_timeout 1000 12000`)).toBe("5000");
+        // Long ago: the rendered value again.
+        expect(run(`rearmed_failover_timeout 1000 60000`)).toBe("18000");
+        // The first epoch seen is no failover; a changed one is, at the time it was seen.
+        expect(run(`saw_config_epoch 3 100; echo "[$FAILOVER_SEEN_MS]"; saw_config_epoch 3 200; echo "[$FAILOVER_SEEN_MS]"; saw_config_epoch 4 300; echo "[$FAILOVER_SEEN_MS]"`)).toBe("[]\n[]\n[300]");
+        // Lowered at once, raised in doublings or to the rendered value, else left.
+        expect(run(`failover_timeout_change 18000 2000`)).toBe("2000");
+        expect(run(`failover_timeout_change 2000 3000`)).toBe("");
+        expect(run(`failover_timeout_change 2000 4000`)).toBe("4000");
+        expect(run(`failover_timeout_change 16000 18000`)).toBe("18000");
+        expect(run(`failover_timeout_change 18000 18000`)).toBe("");
+    });
+
+    it("node_life: a follower whose leader died ranks itself by AOF size among that leader's eligible followers (orphaned)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
+        try {
+            // Leader d:1 is dead; b:1 follows it with a larger AOF, c:1 a smaller one, e:1 another leader, f:1 is ineligible.
+            const info = (leader: string, prio: number) => `role:slave\nmaster_host:${leader.split(":")[0]}\nmaster_port:${leader.split(":")[1]}\nslave_priority:${prio}`;
+            const body = [
+                `node_call() { case "$1 $2" in "b:1 INFO") printf '${info("d:1", 100)}\n' ;; "c:1 INFO") printf '${info("d:1", 100)}\n' ;; "e:1 INFO") printf '${info("x:1", 100)}\n' ;; "f:1 INFO") printf '${info("d:1", 0)}\n' ;; esac; }`,
+                `node_server() { case "$1" in b:1) echo '{"ok":true,"stats":{"aof_size":900}}' ;; c:1) echo '{"ok":true,"stats":{"aof_size":100}}' ;; e:1|f:1) echo '{"ok":true,"stats":{"aof_size":5000}}' ;; esac; }`,
+                "node_role() { case $1 in d:1) return 1 ;; *) echo master ;; esac; }",
+                "node_call_self() { :; }; follow_the_sentinels() { :; }",
+                "NODE_STATE=verified",
+                `_info='role:slave
+master_host:d
+master_port:1'`,
+                `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
+                `follower_step; echo "$NODE_STATE $ORPHAN_RANK"`,
+                // Its leader answers again: following.
+                `node_role() { echo master; }; follower_step; echo "$NODE_STATE"`,
+                // Never caught up: not orphaned (priority 0 anyway).
+                `NODE_STATE=following; _stats='{"caught_up":false,"caught_up_once":false,"aof_size":500}'; node_role() { return 1; }; follower_step; echo "$NODE_STATE"`,
+            ].join("\n");
+            const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1 c:1 e:1 f:1" }, ["tile38-node-life.sh"]).trim().split("\n");
+            expect(out).toEqual(["orphaned 1", "following", "following"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
