@@ -36,6 +36,7 @@
  * scenario without a failover lost a write or fenced, or the nodes' data differ.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
 import { CASCADE_FAULTS, CascadeFault, CascadeResult, cascadeGoalsMet, DEFAULT_SPACINGS_S, describeCascade, runCascade } from "./drillCascade";
@@ -70,9 +71,11 @@ interface Args {
     spacings: number[];
     /** Cascade: faults used in turn. */
     faults: CascadeFault[];
+    /** Cascade: also write the figures, with date, machine and command, to this Markdown file. */
+    record?: string;
 }
 
-const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]] [--cascade [--points N] [--spacings ${DEFAULT_SPACINGS_S.join(",")}] [--faults ${CASCADE_FAULTS.join(",")}]]`;
+const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]] [--cascade [--points N] [--spacings ${DEFAULT_SPACINGS_S.join(",")}] [--faults ${CASCADE_FAULTS.join(",")}] [--record FILE.md]]`;
 
 /** A list of whole numbers of seconds, each 0-600. */
 function parseSpacings(v: string | undefined): number[] {
@@ -91,6 +94,11 @@ export function parseDrillArgs(argv: string[]): Args {
         else if (a === "--clients") args.clients = true;
         else if (a === "--partitions") args.partitions = true;
         else if (a === "--cascade") args.cascade = true;
+        else if (a === "--record") {
+            const f = argv[++i];
+            if (!f || f.startsWith("--")) throw new Error(`--record needs a file\n${USAGE}`);
+            args.record = f;
+        }
         else if (a === "--points") args.points = Number(argv[++i]);
         else if (a === "--spacings") args.spacings = parseSpacings(argv[++i]);
         else if (a === "--faults") {
@@ -112,6 +120,7 @@ export function parseDrillArgs(argv: string[]): Args {
     }
     if (args.cascade && (args.clients || args.partitions)) throw new Error(`--cascade does not go with --clients or --partitions\n${USAGE}`);
     if (!Number.isInteger(args.points) || args.points < 0 || args.points > 50_000_000) throw new Error(`--points must be a whole number from 0 to 50000000\n${USAGE}`);
+    if (args.record && !args.cascade) throw new Error(`--record goes with --cascade\n${USAGE}`);
     if (args.points > 0 && !args.cascade) throw new Error(`--points goes with --cascade\n${USAGE}`);
     if (args.cascade && args.target !== "docker") throw new Error(`--cascade runs on the loopback topology or a deployed Docker stack (--stack); the Kubernetes cascade is not built yet\n${USAGE}`);
     if (args.clients && args.partitions) throw new Error(`--clients and --partitions do not go together\n${USAGE}`);
@@ -302,6 +311,22 @@ async function runStack(args: Args & { stack: string }): Promise<DrillResult & R
     return runDrill(c, args.kills);
 }
 
+/** Writes the cascade's figures to `file`: what ran, when, on which machine, and the table. */
+function recordCascade(file: string, r: CascadeResult, argv: string[]): void {
+    const machine = `${os.hostname()}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
+    const text = [
+        `<!-- written by \`npm run drill -- ${argv.join(" ")}\`; run it again to replace -->`,
+        `Measured ${new Date().toISOString()} on ${machine} with \`npm run drill -- ${argv.filter((a, i) => a !== "--record" && argv[i - 1] !== "--record").join(" ")}\`:`,
+        "",
+        "```",
+        describeCascade(r).trimEnd(),
+        "```",
+        "",
+    ].join("\n");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+}
+
 /** The cascade on a cluster of its own (loopback) or on a deployed Docker stack. */
 async function cascade(args: Args): Promise<CascadeResult> {
     const progress = (l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`);
@@ -344,6 +369,7 @@ async function main(): Promise<number> {
     if (args.cascade) {
         const r = await cascade(args);
         process.stdout.write(describeCascade(r));
+        if (args.record) recordCascade(args.record, r, process.argv.slice(2));
         if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
         return cascadeGoalsMet(r) ? 0 : 1;
     }

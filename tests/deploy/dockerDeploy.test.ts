@@ -24,6 +24,7 @@ import * as path from "path";
 import { runDrill } from "../../scripts/drill";
 import { longestPause } from "../../scripts/drillReport";
 
+import { runCascade } from "../../scripts/drillCascade";
 import { describeUnless, tile38SkipReason } from "../integration/harness/cluster";
 import { collectionOn, describeDifference, sameCollection } from "../integration/harness/points";
 import { Harness } from "../integration/harness/processes";
@@ -188,6 +189,21 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
             await cluster.waitHealthy(2 * MINUTE);
             figures["drill: unhealthy right after it (why), then healthy after ms"] = `${health.why} / ${Date.now() - t}`;
         }
+    }, 8 * MINUTE);
+
+    it("b2. a cascade on the deployed stack: docker kill 0 s and 5 s after the previous failover, docker pause 2 s after; each failed over, nothing lost, same data", async () => {
+        const m = await cluster.sentinelMaster(0);
+        const r = await runCascade(cluster, { spacingsS: [0, 5, 2], faults: ["kill", "kill", "kill", "freeze"], downAfterMs: Number(m["down-after-milliseconds"]) });
+        figures["cascade: failover ms per step"] = r.steps.map((s) => s.failover_ms ?? "NONE").join(" / ");
+        figures["cascade: ms without a promotable replica after each failover"] = [...r.steps.slice(1).map((s) => s.no_promotable_replica_ms ?? 0), r.last_no_promotable_replica_ms].join(" / ");
+        figures["cascade: writes acknowledged / lost (beyond the window)"] = `${r.writes_acknowledged} / ${r.writes_lost} (${r.writes_lost_beyond_window})`;
+        for (const s of r.steps) {
+            expect({ step: s.step, failedOver: s.failover_ms !== null && s.failover_ms < 15000 }).toEqual({ step: s.step, failedOver: true });
+            expect({ step: s.step, withoutPromotable: (s.no_promotable_replica_ms ?? 0) < 10000 }).toEqual({ step: s.step, withoutPromotable: true });
+        }
+        expect(r.writes_lost_beyond_window).toBe(0);
+        expect(r.data_identical).toBe(true);
+        await cluster.waitHealthy(2 * MINUTE);
     }, 8 * MINUTE);
 
     it("c. rolls a Tile38 image change one node at a time, the leader last, losing nothing", async () => {

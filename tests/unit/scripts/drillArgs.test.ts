@@ -23,4 +23,22 @@ describe("parseDrillArgs", () => {
         expect(() => parseDrillArgs(["--scenarios", "kill"])).toThrow(/goes with --clients or --partitions/);
         expect(() => parseDrillArgs(["--partitions", "--target", "kubernetes"])).toThrow(/takes no --target or --stack/);
     });
+
+    it("takes --cascade with points, spacings, faults and a record file, and refuses bad values naming the fix", () => {
+        expect(parseDrillArgs(["--cascade"])).toMatchObject({ cascade: true, points: 0, spacings: [0, 2, 5, 10, 20, 40], faults: ["kill"] });
+        expect(parseDrillArgs(["--cascade", "--points", "1000000", "--spacings", "5,10", "--faults", "kill,freeze", "--record", "docs/figures/x.md", "--json"])).toMatchObject({
+            cascade: true,
+            points: 1000000,
+            spacings: [5, 10],
+            faults: ["kill", "freeze"],
+            record: "docs/figures/x.md",
+            json: true,
+        });
+        expect(() => parseDrillArgs(["--cascade", "--spacings", "5,x"])).toThrow(/--spacings must be whole seconds from 0 to 600/);
+        expect(() => parseDrillArgs(["--cascade", "--faults", "kill,nap"])).toThrow(/--faults: unknown nap \(known: kill, freeze\)/);
+        expect(() => parseDrillArgs(["--cascade", "--points", "-1"])).toThrow(/--points must be a whole number/);
+        expect(() => parseDrillArgs(["--points", "10"])).toThrow(/--points goes with --cascade/);
+        expect(() => parseDrillArgs(["--record", "x.md"])).toThrow(/--record goes with --cascade/);
+        expect(() => parseDrillArgs(["--cascade", "--clients"])).toThrow(/--cascade does not go with --clients or --partitions/);
+    });
 });
