@@ -174,10 +174,7 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             const fault = faults[k % faults.length];
             if (spacing === null) await c.waitHealthy(120000);
             else await sleep(Math.max(0, previousAck! + spacing * 1000 - Date.now()));
-            const leader = await waitFor(async () => {
-                const l = await c.agreedLeader();
-                return l >= 0 && (await c.nodeStatus(l))?.role === "master" ? l : undefined;
-            }, { timeoutMs: 60000, what: "a leader the sentinels agree on", intervalMs: 50 });
+            const leader = await waitFor(() => c.leadingNode(), { timeoutMs: 60000, what: "a leader the sentinels agree on", intervalMs: 50 });
             const faultAt = Date.now();
             faultTimes.push(faultAt);
             const noPromotable = previousAck === undefined ? null : unpromotableMs(samples, previousAck, faultAt);
@@ -193,10 +190,7 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             let next: number | undefined;
             let ack: Ack | undefined;
             try {
-                next = await waitFor(async () => {
-                    const l = await c.agreedLeader();
-                    return l >= 0 && l !== leader && (await c.nodeStatus(l))?.role === "master" ? l : undefined;
-                }, { timeoutMs: 60000, what: "a new leader", intervalMs: 50 });
+                next = await waitFor(() => c.leadingNode(leader), { timeoutMs: 60000, what: "a new leader", intervalMs: 50 });
             } catch (e) {
                 log(`step ${k}: NO FAILOVER: ${(e as Error).message}\n${await c.logTails(30)}`);
             }

@@ -83,10 +83,7 @@ describeWithTile38("a cascade of leader losses (real tile38-server and sentinels
                 await sleep(1500);
                 const [lagSize, aheadSize] = [(await c.nodeStatus(lagging))!.aofSize, (await c.nodeStatus(ahead))!.aofSize];
                 expect(lagSize).toBeLessThan(aheadSize); // the test's premise: the two followers differ
-                const promoted = await waitFor(async () => {
-                    const l = await c.agreedLeader();
-                    return l >= 0 && l !== leader && (await c.nodeStatus(l))?.role === "master" ? l : undefined;
-                }, { timeoutMs: 30000, what: "a new leader" });
+                const promoted = await waitFor(() => c.leadingNode(leader), { timeoutMs: 30000, what: "a new leader" });
                 expect(c.endpoint(promoted)).toBe(c.endpoint(ahead));
                 // Every acknowledged object, with its content, on the new leader.
                 const held = (await resp(c.topo.nodes[promoted].port, ["SCAN", "cascade-big", "LIMIT", 1000, "IDS"], c.passwords.tile38, { host: c.topo.nodes[promoted].host, timeoutMs: 10000 })) as unknown[];

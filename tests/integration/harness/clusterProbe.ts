@@ -164,6 +164,12 @@ export abstract class ClusterProbe {
         return this.indexOf(await waitUntilHealthy(() => this.health(), timeoutMs));
     }
 
+    /** The leader the sentinels agree on, when it reports role master and is not `except`; else undefined (for waitFor). */
+    async leadingNode(except = -1): Promise<number | undefined> {
+        const l = await this.agreedLeader();
+        return l >= 0 && l !== except && (await this.nodeStatus(l))?.role === "master" ? l : undefined;
+    }
+
     /** Leader index the sentinels agree on now (or -1). */
     async agreedLeader(): Promise<number> {
         const leaders = (await this.sentinelLeaders()).filter((l, i) => this.sentinelRunning(i) && l);
