@@ -22,7 +22,7 @@ import Redis from "ioredis";
 import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
 import { collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
 import { loadPoints } from "../tests/integration/harness/pointLoader";
-import { Ack, lostAroundKills, PointWriter, sentinelClient } from "../tests/integration/harness/writer";
+import { Ack, lostWrites, PointWriter, REPLICATION_WINDOW_MS, sentinelClient } from "../tests/integration/harness/writer";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 
 /** How a leader is lost. */
@@ -160,10 +160,13 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
         }
     })();
     const steps: CascadeStep[] = [];
-    const kills: number[] = [];
+    /**
+     * When an acknowledged write may be lost with its leader, as in any asynchronous failover: from
+     * 100 ms before a fault was ordered until 100 ms after it took effect (`docker kill` and
+     * `docker pause` take a while), and from a frozen leader's thaw until 2 s after it.
+     */
+    const windows: [number, number][] = [];
     const faultTimes: number[] = [];
-    /** When frozen leaders ran again: the writes waiting in their sockets may be acknowledged then and lost (DESIGN.md: a stalled leader leaves a ghost). */
-    const thaws: number[] = [];
     try {
         writer.start();
         await waitFor(() => writer.acks.length >= 50, { timeoutMs: 30000, what: "the first 50 writes" });
@@ -180,12 +183,12 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             const noPromotable = previousAck === undefined ? null : unpromotableMs(samples, previousAck, faultAt);
             if (fault === "kill") {
                 await c.killNode(leader);
-                kills.push(faultAt);
             } else {
                 unavailable.add(leader);
                 await c.freezeNode(leader);
             }
             const goneAt = Date.now();
+            windows.push([faultAt - REPLICATION_WINDOW_MS, goneAt + REPLICATION_WINDOW_MS]);
             log(`step ${k}: ${fault} of node ${leader + 1} (${c.endpoint(leader)})${spacing === null ? "" : ` ${spacing} s after the previous failover`}; no promotable replica for ${noPromotable} ms before it`);
             let next: number | undefined;
             let ack: Ack | undefined;
@@ -198,8 +201,9 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             // is started again, a frozen one runs again (and must fence itself and follow).
             if (fault === "kill") await c.restartNode(leader);
             else {
+                const thawAt = Date.now();
                 await c.thawNode(leader);
-                thaws.push(Date.now());
+                windows.push([thawAt, Date.now() + THAW_WINDOW_MS]);
                 unavailable.delete(leader);
             }
             if (next !== undefined) {
@@ -231,10 +235,11 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
         await writer.stop();
         const held = await collectionOn(c.topo.nodes[final], c.passwords.tile38, writer.key);
         const ids = new Set(held.keys());
-        const afterThaw = (a: Ack) => thaws.some((t) => a.ackAt >= t && a.ackAt <= t + THAW_WINDOW_MS);
-        const split = lostAroundKills(writer.acks, ids, kills);
-        const lost = split.lost.filter((a) => !afterThaw(a));
-        const inWindow = [...split.inWindow, ...split.lost.filter(afterThaw)];
+        const inAWindow = (a: Ack) => windows.some(([from, to]) => a.ackAt >= from && a.ackAt <= to);
+        const all = lostWrites(writer.acks, ids);
+        const lost = all.filter((a) => !inAWindow(a));
+        const inWindow = all.filter(inAWindow);
+        for (const a of lost) log(`LOST beyond the window: ${a.id} sent ${new Date(a.sentAt).toISOString()} acknowledged ${new Date(a.ackAt).toISOString()}; windows ${windows.map(([f, t]) => `${new Date(f).toISOString()}..${new Date(t).toISOString()}`).join(", ")}`);
         // A write belongs to the step whose fault came last before it was sent (the first step's
         // writes also hold those sent before the first fault).
         const stepOf = (a: Ack) => {

@@ -193,7 +193,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
 
     it("b2. a cascade on the deployed stack: docker kill 0 s and 5 s after the previous failover, docker pause 2 s after; each failed over, nothing lost, same data", async () => {
         const m = await cluster.sentinelMaster(0);
-        const r = await runCascade(cluster, { spacingsS: [0, 5, 2], faults: ["kill", "kill", "kill", "freeze"], downAfterMs: Number(m["down-after-milliseconds"]) });
+        const r = await runCascade(cluster, { spacingsS: [0, 5, 2], faults: ["kill", "kill", "kill", "freeze"], downAfterMs: Number(m["down-after-milliseconds"]), log: (l) => process.stderr.write(`cascade: ${l}\n`) });
         figures["cascade: failover ms per step"] = r.steps.map((s) => s.failover_ms ?? "NONE").join(" / ");
         figures["cascade: ms without a promotable replica after each failover"] = [...r.steps.slice(1).map((s) => s.no_promotable_replica_ms ?? 0), r.last_no_promotable_replica_ms].join(" / ");
         figures["cascade: writes acknowledged / lost (beyond the window)"] = `${r.writes_acknowledged} / ${r.writes_lost} (${r.writes_lost_beyond_window})`;
