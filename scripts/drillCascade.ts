@@ -20,9 +20,9 @@
  */
 import Redis from "ioredis";
 import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
-import { collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
-import { loadPoints } from "../tests/integration/harness/pointLoader";
-import { Ack, lostWrites, PointWriter, REPLICATION_WINDOW_MS, sentinelClient } from "../tests/integration/harness/writer";
+import { collectionDigest, collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
+import { bulkClient, loadPoints } from "../tests/integration/harness/pointLoader";
+import { Ack, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "../tests/integration/harness/writer";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 
 /** How a leader is lost. */
@@ -32,6 +32,8 @@ export const CASCADE_FAULTS: readonly CascadeFault[] = ["kill", "freeze"];
 export const DEFAULT_SPACINGS_S = [0, 2, 5, 10, 20, 40];
 /** After a frozen leader runs again, the writes already in its sockets are answered before its stall guard fences it. */
 export const THAW_WINDOW_MS = 2000;
+/** The collection of the preloaded points. */
+const LOAD_KEY = "cascade-load";
 /** How long after the last failover its promotable-replica time is measured. */
 export const SETTLE_WINDOW_MS = 15000;
 
@@ -137,11 +139,10 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
     };
     await c.waitHealthy(120000);
     if (points > 0) {
-        const loader: Redis = sentinelClient(conn);
-        loader.on("error", () => undefined);
+        const loader: Redis = bulkClient(conn);
         const t0 = Date.now();
         try {
-            await loadPoints(loader, points, { key: "cascade-load", progress: (n) => n % 200000 === 0 && log(`loaded ${n} points`) });
+            await loadPoints(loader, points, { key: LOAD_KEY, progress: (n) => n % 200000 === 0 && log(`loaded ${n} points`) });
         } finally {
             loader.disconnect();
         }
@@ -251,14 +252,24 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
         for (const a of [...lost, ...inWindow]) steps[stepOf(a)].writes_lost++;
         for (const a of lost) steps[stepOf(a)].writes_lost_beyond_window++;
         const differing: string[] = [];
-        for (const key of points > 0 ? [writer.key, "cascade-load"] : [writer.key]) {
-            const leaderData = key === writer.key ? held : await collectionOn(c.topo.nodes[final], c.passwords.tile38, key);
-            for (let i = 0; i < c.topo.nodes.length; i++) {
-                if (i === final || !c.nodeRunning(i)) continue;
-                const theirs = await collectionOn(c.topo.nodes[i], c.passwords.tile38, key).catch(() => new Map<string, string>());
-                if (!sameCollection(theirs, leaderData)) {
+        const loaded = points > 0 ? await collectionDigest(c.topo.nodes[final], c.passwords.tile38, LOAD_KEY) : undefined;
+        if (loaded && loaded.count !== points) {
+            differing.push(c.endpoint(final));
+            log(`the leader holds ${loaded.count} of the ${points} loaded points`);
+        }
+        for (let i = 0; i < c.topo.nodes.length; i++) {
+            if (i === final || !c.nodeRunning(i)) continue;
+            await waitFor(async () => (await c.nodeStatus(i))?.caughtUp, { timeoutMs: 60000, what: `node ${i + 1} caught up` }).catch(() => undefined);
+            const theirs = await collectionOn(c.topo.nodes[i], c.passwords.tile38, writer.key).catch(() => new Map<string, string>());
+            if (!sameCollection(theirs, held)) {
+                differing.push(c.endpoint(i));
+                log(`node ${i + 1} differs from the leader in ${writer.key}: ${describeDifference(theirs, held)}`);
+            }
+            if (loaded) {
+                const digest = await collectionDigest(c.topo.nodes[i], c.passwords.tile38, LOAD_KEY).catch((e: Error) => ({ count: -1, md5: e.message }));
+                if (digest.md5 !== loaded.md5) {
                     differing.push(c.endpoint(i));
-                    log(`node ${i + 1} differs from the leader in ${key}: ${describeDifference(theirs, leaderData)}`);
+                    log(`node ${i + 1} differs from the leader in ${LOAD_KEY}: ${digest.count} points, digest ${digest.md5} (the leader: ${loaded.count}, ${loaded.md5})`);
                 }
             }
         }
@@ -294,7 +305,7 @@ export function cascadeGoalsMet(r: CascadeResult, promotableBoundMs = 2000): boo
 
 /** A table of the steps and the totals. */
 export function describeCascade(r: CascadeResult): string {
-    const head = ["step", "fault", "spacing_ms", "leader", "new_leader", "failover_ms", "no_promotable_ms", "acked", "lost", "lost>100ms"];
+    const head = ["step", "fault", "spacing_ms", "leader", "new_leader", "failover_ms", "no_promotable_ms", "acked", "lost", "lost_beyond_window"];
     const rows = r.steps.map((s) => [s.step, s.fault, s.spacing_ms ?? "-", s.leader, s.new_leader ?? "NONE", s.failover_ms ?? "NONE", s.no_promotable_replica_ms ?? "-", s.writes_acknowledged, s.writes_lost, s.writes_lost_beyond_window].map(String));
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join("  ");
@@ -303,7 +314,7 @@ export function describeCascade(r: CascadeResult): string {
         line(head),
         ...rows.map(line),
         `after the last failover: no promotable replica for ${r.last_no_promotable_replica_ms} ms (of ${SETTLE_WINDOW_MS})`,
-        `writes acknowledged ${r.writes_acknowledged}, lost ${r.writes_lost} (${r.writes_lost_beyond_window} beyond 100 ms before a kill)`,
+        `writes acknowledged ${r.writes_acknowledged}, lost ${r.writes_lost} (${r.writes_lost_beyond_window} beyond the window: from 100 ms before a fault to 100 ms after it took effect, 2 s after a thaw)`,
         `every node holds the leader's data (ids and objects): ${r.data_identical ? "yes" : `NO (${r.differing_nodes.join(", ")})`}`,
         `goals met: ${cascadeGoalsMet(r) ? "yes" : "NO"}`,
     ].join("\n") + "\n";
