@@ -147,7 +147,14 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             loader.disconnect();
         }
         log(`${points} points loaded in ${Date.now() - t0} ms; waiting until every node holds them`);
-        await c.waitHealthy(600000);
+        // Tile38's caught_up stays true while a follower works through a backlog: wait until every
+        // follower's AOF is as long as the leader's (a kill before that loses the backlog).
+        const leader = await c.waitHealthy(600000);
+        const size = (await c.nodeStatus(leader))!.aofSize;
+        for (let i = 0; i < c.topo.nodes.length; i++) {
+            if (i !== leader) await waitFor(async () => ((await c.nodeStatus(i))?.aofSize ?? 0) >= size, { timeoutMs: 600000, what: `node ${i + 1} to hold the ${size} bytes of the leader's AOF`, intervalMs: 500 });
+        }
+        log(`every node holds them after ${Date.now() - t0} ms`);
     }
     const writer = new PointWriter({ ...conn, key: `cascade-${Date.now()}` });
     const unavailable = new Set<number>();

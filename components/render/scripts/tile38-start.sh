@@ -119,6 +119,7 @@ start_follower() {
     log "its AOF ($(aof_size_on_disk) bytes) is below the floor of $AOF_FLOOR_BYTES: removed, the leader's is fetched whole"
     rm -f "$DATA_DIR/appendonly.aof"
   fi
+  trim_unreplicated_tail "$1:$2"
   log "starting as a follower of $1:$2 (replica-priority 0 until caught up)"
   write_tile38_config follower "$1" "$2"
   start_server

@@ -282,4 +282,30 @@ master_port:1'`,
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("trim_unreplicated_tail cuts the end of the AOF its new leader does not hold, and nothing else", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trim-tail-"));
+        try {
+            const common = "c".repeat(1_300_000);
+            const leaderAof = path.join(dir, "leader.aof");
+            fs.writeFileSync(leaderAof, `${common}*3\r\n$3\r\nSET\r\nleader-only`);
+            // The leader answers AOFMD5 from its file, like Tile38 (EOF past its end).
+            const stub = [
+                `node_call() { case "$2" in PING) echo +PONG ;; AOFMD5) [ $(($3 + $4)) -le "$(wc -c < '${leaderAof}')" ] || { echo '-ERR EOF'; return 0; }; echo "+$(tail -c +$(($3 + 1)) '${leaderAof}' | head -c "$4" | md5sum | cut -d' ' -f1)" ;; esac; }`,
+            ].join("\n");
+            const run = (own: string) => {
+                fs.writeFileSync(path.join(dir, "appendonly.aof"), own);
+                sh(`${stub}\ntrim_unreplicated_tail l:1`, { DATA_DIR: dir, NODE_HOST: "n", NODE_PORT: "1", TILE38_PASSWORD: "pw" }, ["tile38-node.sh"]);
+                return fs.readFileSync(path.join(dir, "appendonly.aof"), "utf8");
+            };
+            // Its own last writes, never replicated: cut back to what the leader holds.
+            expect(run(`${common}*3\r\n$3\r\nSET\r\nmine-only`).length).toBe(common.length + "*3\r\n$3\r\nSET\r\n".length);
+            // A prefix of the leader's: untouched.
+            expect(run(common)).toBe(common);
+            // Below the floor: untouched (it is fetched afresh instead).
+            expect(run("c".repeat(1000) + "x")).toBe("c".repeat(1000) + "x");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
