@@ -28,20 +28,15 @@ deposed_by() {
   echo "$_d"
 }
 
-# step_down BY: READONLY yes and follow BY ("host port"), the leader the sentinels name (what
-# Sentinel would do only after its next INFO of this node and a convert-to-slave, ~10 s later).
+# step_down BY: READONLY yes, then start again as a follower of BY ("host port"), the leader the
+# sentinels name (what Sentinel would do only after its next INFO of this node and a
+# convert-to-slave, ~10 s later), through restart_as_follower (tile38-node-life.sh).
 step_down() {
   node_call_self READONLY yes >/dev/null
-  # shellcheck disable=SC2086 # "host port"
-  if node_call_self FOLLOW $1 | grep -q '^+OK'; then
-    log "the sentinels name ${1% *}:${1##* }, which leads: this node stopped leading (read-only, follows it)"
-  else
-    log "the sentinels name ${1% *}:${1##* }, which leads: this node is read-only (FOLLOW failed)"
-  fi
   # Clients still connected here would only be refused from now on: send them to the sentinels,
-  # whose GET-MASTER-ADDR-BY-NAME already names the new leader (node_life drops them once
-  # more when SENTINEL MASTERS names it too, for those that ask there).
+  # whose GET-MASTER-ADDR-BY-NAME already names the new leader.
   drop_clients
+  restart_as_follower "the sentinels name ${1% *}:${1##* }, which leads: this node stopped leading"
 }
 
 # step_down_if_deposed OWN_ID NAMED: on a leader, from node_life: deposed 3 checks in a row

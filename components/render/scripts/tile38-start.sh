@@ -98,6 +98,13 @@ start_server() {
   wait "$SERVER_PID" || _status=$?
   # Only reached when the server exited by itself or for a resync (a stop runs on_stop, which exits).
   kill "$LOOP_PID" 2>/dev/null || true
+  if [ -f "$REFOLLOW_MARK" ]; then
+    rm -f "$REFOLLOW_MARK"
+    log "tile38-server stopped to start again as a follower: starting again"
+    trap - TERM INT
+    SERVER_PID=""; LOOP_PID=""
+    main
+  fi
   if [ -f "$RESYNC_MARK" ]; then
     rm -f "$DATA_DIR/appendonly.aof" "$RESYNC_MARK"
     log "tile38-server stopped for a resync; its AOF is removed: starting again"
