@@ -8,7 +8,8 @@
  *   in the current directory, with the environment's backend and DOCKER_HOST): `docker kill`s
  *   and `docker stop`s its real containers, so a team can rehearse failover on its deployment.
  *   Leaves every container running, and its test points in a collection `drill-<ms>`.
- * - `--target kubernetes`: see drillKubernetes.ts.
+ * - `--target kubernetes`: see drillKubernetes.ts (with `--cascade`: the cascade on a stack deployed
+ *   the same way, tests/deploy/harness/kubeCascadeCluster.ts).
  *
  * Unplanned: N times in a row, as soon as the cluster is healthy, the leader is killed (SIGKILL to
  * its whole process group, as a container dies) and restarted once the sentinels agree on a new
@@ -49,6 +50,8 @@ import { collectionOn, describeDifference, sameCollection } from "../tests/integ
 import { Ack, PointWriter } from "../tests/integration/harness/writer";
 import { runCommand } from "../tests/deploy/harness/command";
 import { DeployedCluster, dockerStackOutputs } from "../tests/deploy/harness/deployedCluster";
+import { KubeCascadeCluster } from "../tests/deploy/harness/kubeCascadeCluster";
+import { KubeStack, kubeStackSkipReason } from "../tests/deploy/harness/kubeStack";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
 
 interface Args {
@@ -122,7 +125,6 @@ export function parseDrillArgs(argv: string[]): Args {
     if (!Number.isInteger(args.points) || args.points < 0 || args.points > 50_000_000) throw new Error(`--points must be a whole number from 0 to 50000000\n${USAGE}`);
     if (args.record && !args.cascade) throw new Error(`--record goes with --cascade\n${USAGE}`);
     if (args.points > 0 && !args.cascade) throw new Error(`--points goes with --cascade\n${USAGE}`);
-    if (args.cascade && args.target !== "docker") throw new Error(`--cascade runs on the loopback topology or a deployed Docker stack (--stack); the Kubernetes cascade is not built yet\n${USAGE}`);
     if (args.clients && args.partitions) throw new Error(`--clients and --partitions do not go together\n${USAGE}`);
     if (scenarios) {
         const known: readonly string[] = args.partitions ? PARTITION_SCENARIOS : args.clients ? SCENARIOS : [];
@@ -327,10 +329,29 @@ function recordCascade(file: string, r: CascadeResult, argv: string[]): void {
     fs.writeFileSync(file, text);
 }
 
-/** The cascade on a cluster of its own (loopback) or on a deployed Docker stack. */
+/** The cascade on a cluster of its own (loopback), on a deployed Docker stack, or on the k8s stack deployed to a single-node cluster of its own. */
 async function cascade(args: Args): Promise<CascadeResult> {
     const progress = (l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`);
     const opts = { spacingsS: args.spacings, faults: args.faults, points: args.points, log: progress };
+    if (args.target === "kubernetes") {
+        const reason = kubeStackSkipReason();
+        if (reason) throw new Error(`the Kubernetes cascade cannot run here: ${reason}`);
+        progress("starting a single-node cluster and deploying the k8s stack with pulumi up");
+        const s = await KubeStack.start("cascade", progress);
+        try {
+            await s.checks.waitHealthy(240_000);
+            const c = await KubeCascadeCluster.attach(s);
+            try {
+                const m = await c.sentinelMaster(0);
+                return await runCascade(c, { ...opts, downAfterMs: Number(m["down-after-milliseconds"]) });
+            } finally {
+                await c.close();
+            }
+        } finally {
+            progress("removing the stack and stopping the cluster");
+            await s.destroy();
+        }
+    }
     if (args.stack) {
         const r = await runCommand("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", args.stack, "--non-interactive"], { env: process.env, timeoutMs: 120000 });
         if (r.code !== 0) throw new Error(`pulumi stack output --stack ${args.stack} failed: ${r.stderr.trim()}`);

@@ -4,7 +4,8 @@
  * (ioredis) writes a point every 10 ms on top of `points` preloaded points.
  *
  * Per step it reports:
- * - failover_ms: fault → the first write acknowledged once the faulted leader was gone;
+ * - failover_ms: fault → the acknowledgement of the first write sent once the fault took effect
+ *   (a frozen leader's last answers may still arrive after it);
  * - no_promotable_replica_ms: from the previous failover's first acknowledged write until the
  *   fault (or {@link SETTLE_WINDOW_MS} for the last step), the time in which NO follower was
  *   promotable in a majority of the sentinels' view. Promotable in a sentinel's view: it lists the
@@ -215,7 +216,7 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
                 unavailable.delete(leader);
             }
             if (next !== undefined) {
-                ack = await waitFor(() => writer.firstAckAfter(goneAt), { timeoutMs: 30000, what: "a write after the fault", intervalMs: 20 }).catch(async (e: Error) => {
+                ack = await waitFor(() => writer.firstAckSentAfter(goneAt), { timeoutMs: 30000, what: "a write sent after the fault", intervalMs: 20 }).catch(async (e: Error) => {
                     log(`step ${k}: no write acknowledged after the fault: ${e.message}; client errors: ${writer.recentErrors.join(" | ")}`);
                     return undefined;
                 });

@@ -15,6 +15,10 @@
  *      exactly the leader's data;
  *   c. the leader's pod lost (every process SIGKILLed, the pod force-deleted, its replacement held
  *      back): failover while CoreDNS answers NXDOMAIN for its name, ≤ down-after + 2 s, 0 lost;
+ *   c2. a cascade (scripts/drillCascade.ts): leader pods lost 0 s and 5 s after the previous
+ *      failover, then a frozen leader (SIGSTOP) 2 s after: each failed over, nothing acknowledged
+ *      lost beyond the window, every node holds the leader's data (the cascade's own writer runs
+ *      on the node, tests/deploy/harness/kubeCascadeCluster.ts; the client pod's pauses meanwhile);
  *   d. a rolling update from `pulumi up` of an image change: one pod at a time in the
  *      controller's order, 0 lost, longest write pause ≤ 2 s;
  *   e. a node drain through the Eviction API: the PDBs hold (never more than one Tile38 pod and
@@ -36,12 +40,14 @@ import * as net from "net";
 import * as path from "path";
 import { ipLiteralsInConfigs } from "../../scripts/drillKubernetes";
 import { longestPause, writesResumedAfter } from "../../scripts/drillReport";
+import { describeCascade, runCascade } from "../../scripts/drillCascade";
 import { describeUnless } from "../integration/harness/cluster";
 import { rethrowWith } from "../integration/harness/processes";
 import { sameCollection, describeDifference } from "../integration/harness/points";
 import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/writer";
 import { sleep, waitFor } from "../integration/harness/wait";
 import { runCommand } from "./harness/command";
+import { KubeCascadeCluster } from "./harness/kubeCascadeCluster";
 import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "./harness/kubeScenarios";
 import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE } from "./harness/kubeStack";
 import { NODE_NAME } from "../../testing/kubeCluster";
@@ -208,6 +214,33 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(returned.ip).not.toBe(before.ip);
         await expectNothingLostAndSameData("c");
     }), 10 * MINUTE);
+
+    test("c2. cascade: leader pods lost 0 s and 5 s after the previous failover, then a frozen leader 2 s after: each failed over, nothing acknowledged lost beyond the window, every node holds the leader's data", withPodLogs(async () => {
+        await s.checks.waitSettled(4 * MINUTE);
+        const downAfter = Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
+        // The cascade has its own writer (this process, through the node) and its own accounting of
+        // the kill and thaw windows: the suite's writer pauses meanwhile.
+        const r = await log.paused(async () => {
+            const cluster = await KubeCascadeCluster.attach(s);
+            try {
+                return await runCascade(cluster, { spacingsS: [0, 5, 2], faults: ["kill", "kill", "kill", "freeze"], downAfterMs: downAfter, log: (l) => process.stderr.write(`[c2] ${l}\n`) });
+            } finally {
+                await cluster.close();
+            }
+        });
+        process.stderr.write(`${describeCascade(r)}${JSON.stringify(r)}\n`);
+        figures["c2: cascade failover ms per step"] = r.steps.map((x) => x.failover_ms ?? "NONE").join(" / ");
+        figures["c2: cascade ms without a promotable replica after each failover"] = [...r.steps.slice(1).map((x) => x.no_promotable_replica_ms ?? 0), r.last_no_promotable_replica_ms].join(" / ");
+        figures["c2: cascade writes acknowledged / lost (beyond the window)"] = `${r.writes_acknowledged} / ${r.writes_lost} (${r.writes_lost_beyond_window})`;
+        for (const x of r.steps) {
+            expect({ step: x.step, failedOver: x.failover_ms !== null && x.failover_ms < 15000 }).toEqual({ step: x.step, failedOver: true });
+            expect({ step: x.step, withoutPromotable: (x.no_promotable_replica_ms ?? 0) < 10000 }).toEqual({ step: x.step, withoutPromotable: true });
+        }
+        expect(r.steps).toHaveLength(4);
+        expect(r.writes_lost_beyond_window).toBe(0);
+        expect(r.data_identical).toBe(true);
+        await s.checks.waitSettled(4 * MINUTE);
+    }), 12 * MINUTE);
 
     test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pause ≤ 2 s", withPodLogs(async () => {
         await s.checks.waitSettled(4 * MINUTE);
