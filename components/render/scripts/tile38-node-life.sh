@@ -44,8 +44,8 @@
 #   leader's whole AOF to it.
 #   role slave in a leader state (stepped down, handed over, converted) ............ following
 #
-# Besides, in both leader states: deposed at 3 checks in a row, it steps down and follows the
-# leader the sentinels name (step_down_if_deposed); named by an IP address while hosts are names,
+# Besides, in both leader states: deposed at 3 checks in a row, it steps down: it starts again
+# as a follower of the leader the sentinels name (step_down_if_deposed, restart_as_follower); named by an IP address while hosts are names,
 # it hands over (lead_by_name). While a hand-over runs (its marker, handover_live) its read-only
 # state is the hand-over's: no step changes it. A follower has replica-priority 0 until it has
 # caught up once (Tile38 #750; not `caught_up`, which turns false on every follower the moment the
