@@ -17,13 +17,18 @@ describe("the cascade drill's figures", () => {
         expect(unpromotableMs(s, 5000, 6000)).toBeNull();
     });
 
-    it("cascadeGoalsMet: every failover within down-after + 1.5 s, nothing lost beyond the window, same data, a promotable replica within 2 s", () => {
-        const step = { step: 1, fault: "kill" as const, spacing_ms: 5000, leader: "a", new_leader: "b", failover_ms: 4400, no_promotable_replica_ms: 300, writes_acknowledged: 10, writes_lost: 0, writes_lost_beyond_window: 0 };
-        const ok: CascadeResult = { points: 0, down_after_ms: 3000, failover_bound_ms: 4500, steps: [step], last_no_promotable_replica_ms: 100, writes_acknowledged: 10, writes_lost: 0, writes_lost_beyond_window: 0, data_identical: true, differing_nodes: [] };
+    it("cascadeGoalsMet: from 5 s spacings up, each promotion within down-after + 1.5 s and a promotable replica within 2 s or the load time; nothing lost beyond the window; same data", () => {
+        const step = { step: 1, fault: "kill" as const, spacing_ms: 5000, leader: "a", new_leader: "b", promoted_ms: 4400, failover_ms: 4600, no_promotable_replica_ms: 300, writes_acknowledged: 10, writes_lost: 0, writes_lost_beyond_window: 0 };
+        const ok: CascadeResult = { points: 0, down_after_ms: 3000, failover_bound_ms: 4500, reload_ms: null, steps: [step], last_no_promotable_replica_ms: 100, writes_acknowledged: 10, writes_lost: 0, writes_lost_beyond_window: 0, data_identical: true, differing_nodes: [] };
         expect(cascadeGoalsMet(ok)).toBe(true);
-        expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, failover_ms: 4600 }] })).toBe(false);
-        expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, failover_ms: null }] })).toBe(false);
+        expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, promoted_ms: 4600 }] })).toBe(false);
+        expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, promoted_ms: null }] })).toBe(false);
         expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, no_promotable_replica_ms: 2100 }] })).toBe(false);
+        // Where a node must reload, the data's load time is the bound.
+        expect(cascadeGoalsMet({ ...ok, reload_ms: 3000, steps: [{ ...step, no_promotable_replica_ms: 2900 }] })).toBe(true);
+        // Below 5 s spacings: reported, not judged (but a failover must happen).
+        expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, spacing_ms: 2000, promoted_ms: 9000, no_promotable_replica_ms: 2000 }] })).toBe(true);
+        expect(cascadeGoalsMet({ ...ok, steps: [{ ...step, spacing_ms: 0, promoted_ms: null }] })).toBe(false);
         expect(cascadeGoalsMet({ ...ok, last_no_promotable_replica_ms: 2100 })).toBe(false);
         expect(cascadeGoalsMet({ ...ok, writes_lost_beyond_window: 1 })).toBe(false);
         expect(cascadeGoalsMet({ ...ok, data_identical: false })).toBe(false);
