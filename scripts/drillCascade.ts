@@ -35,6 +35,8 @@ export const DEFAULT_SPACINGS_S = [0, 2, 5, 10, 20, 40];
 export const THAW_WINDOW_MS = 2000;
 /** The collection of the preloaded points. */
 const LOAD_KEY = "cascade-load";
+/** A step without a new leader after this long counts as no failover: the lost node is brought back. */
+export const NO_FAILOVER_AFTER_MS = 30000;
 /** How long after the last failover its promotable-replica time is measured. */
 export const SETTLE_WINDOW_MS = 15000;
 
@@ -215,7 +217,7 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             let next: number | undefined;
             let ack: Ack | undefined;
             try {
-                next = await waitFor(() => c.leadingNode(leader), { timeoutMs: 60000, what: "a new leader", intervalMs: 50 });
+                next = await waitFor(() => c.leadingNode(leader), { timeoutMs: NO_FAILOVER_AFTER_MS, what: "a new leader", intervalMs: 50 });
                 promotedAt = Date.now();
             } catch (e) {
                 log(`step ${k}: NO FAILOVER: ${(e as Error).message}\n${await c.logTails(30)}`);
@@ -229,6 +231,12 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
                 windows.push([thawAt, Date.now() + THAW_WINDOW_MS]);
                 unavailable.delete(leader);
             }
+            if (next === undefined) {
+                // No failover: the lost node, back now (as a restart policy brings it back), may lead
+                // again; the cascade goes on from whichever node leads.
+                next = await waitFor(() => c.leadingNode(), { timeoutMs: 300000, what: "any leader after the lost one came back", intervalMs: 100 }).catch(() => undefined);
+                log(`step ${k}: no failover within ${NO_FAILOVER_AFTER_MS} ms; once the lost node was back, ${next === undefined ? "still no leader" : `node ${next + 1} leads`}`);
+            }
             if (next !== undefined) {
                 ack = await waitFor(() => writer.firstAckSentAfter(goneAt), { timeoutMs: 30000, what: "a write sent after the fault", intervalMs: 20 }).catch(async (e: Error) => {
                     log(`step ${k}: no write acknowledged after the fault: ${e.message}; client errors: ${writer.recentErrors.join(" | ")}`);
@@ -240,15 +248,15 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
                 fault,
                 spacing_ms: spacing === null ? null : spacing * 1000,
                 leader: c.endpoint(leader),
-                new_leader: next === undefined ? null : c.endpoint(next),
-                failover_ms: ack ? ack.ackAt - faultAt : null,
+                new_leader: promotedAt === undefined ? null : c.endpoint(next!),
+                failover_ms: ack && promotedAt !== undefined ? ack.ackAt - faultAt : null,
                 promoted_ms: promotedAt === undefined ? null : promotedAt - faultAt,
                 no_promotable_replica_ms: noPromotable,
                 writes_acknowledged: 0,
                 writes_lost: 0,
                 writes_lost_beyond_window: 0,
             });
-            log(`step ${k}: ${ack ? `node ${next! + 1} leads; first write acknowledged ${ack.ackAt - faultAt} ms after the fault` : "no failover"}`);
+            log(`step ${k}: ${ack ? `node ${next! + 1} leads; first write acknowledged ${ack.ackAt - faultAt} ms after the fault` : "no write acknowledged"}`);
             if (!ack) break;
             previousAck = ack.ackAt;
         }
