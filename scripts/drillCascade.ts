@@ -19,7 +19,10 @@
  *   writes already in its sockets before its stall guard fences it);
  * and at the end whether every node holds the leader's data by content (ids and objects).
  */
+import * as fs from "fs";
 import Redis from "ioredis";
+import * as os from "os";
+import * as path from "path";
 import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
 import { collectionDigest, collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
 import { bulkClient, loadPoints } from "../tests/integration/harness/pointLoader";
@@ -372,4 +375,13 @@ export function describeCascade(r: CascadeResult): string {
         `every node holds the leader's data (ids and objects): ${r.data_identical ? "yes" : `NO (${r.differing_nodes.join(", ")})`}`,
         `goals met: ${cascadeGoalsMet(r) ? "yes" : "NO"}`,
     ].join("\n") + "\n";
+}
+
+/** Writes the cascade's figures to `file` (Markdown): what ran (`how`), when, on which machine, and the table. */
+export function recordCascade(file: string, r: CascadeResult, how: string): void {
+    const cpus = os.cpus();
+    const machine = `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
+    const text = [`<!-- written by ${how}; run it again to replace -->`, `Measured ${new Date().toISOString()} on ${machine} with ${how}:`, "", "```", describeCascade(r).trimEnd(), "```", ""].join("\n");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
 }
