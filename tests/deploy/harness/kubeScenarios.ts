@@ -325,12 +325,17 @@ export class MachineSampler {
     }
 }
 
-/** The data directory (device:inode) of every running tile38-server that holds an appendonly.aof open (one entry per process). */
+/** True for a tile38-server process that a kubelet runs (in a pod's cgroup): not a loopback drill's or a Docker container's beside it. */
+function podTile38Server(pid: string): boolean {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "tile38-server" && fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").includes("kubepods");
+}
+
+/** The data directory (device:inode) of every tile38-server of a pod that holds an appendonly.aof open (one entry per process). */
 export function aofHolders(): string[] {
     const dirs: string[] = [];
     for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
         try {
-            if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "tile38-server") continue;
+            if (!podTile38Server(pid)) continue;
             for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
                 const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
                 if (target.endsWith("/appendonly.aof")) {
@@ -347,11 +352,11 @@ export function aofHolders(): string[] {
     return dirs;
 }
 
-/** tile38-server processes on the machine. */
+/** tile38-server processes of pods on the machine. */
 export function tile38Servers(): number {
     return fs.readdirSync("/proc").filter((d) => {
         try {
-            return /^\d+$/.test(d) && fs.readFileSync(`/proc/${d}/comm`, "utf8").trim() === "tile38-server";
+            return /^\d+$/.test(d) && podTile38Server(d);
         } catch {
             return false;
         }
