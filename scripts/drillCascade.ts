@@ -377,6 +377,15 @@ export function describeCascade(r: CascadeResult): string {
     ].join("\n") + "\n";
 }
 
+/** The figures a suite prints for a cascade run, keyed with `prefix`. */
+export function cascadeFigures(r: CascadeResult, prefix: string): Record<string, string> {
+    return {
+        [`${prefix} failover ms per step`]: r.steps.map((s) => s.failover_ms ?? "NONE").join(" / "),
+        [`${prefix} ms without a promotable replica after each failover`]: [...r.steps.slice(1).map((s) => s.no_promotable_replica_ms ?? 0), r.last_no_promotable_replica_ms].join(" / "),
+        [`${prefix} writes acknowledged / lost (beyond the window)`]: `${r.writes_acknowledged} / ${r.writes_lost} (${r.writes_lost_beyond_window})`,
+    };
+}
+
 /** Writes the cascade's figures to `file` (Markdown): what ran (`how`), when, on which machine, and the table. */
 export function recordCascade(file: string, r: CascadeResult, how: string): void {
     const cpus = os.cpus();

@@ -294,11 +294,15 @@ followers_ahead() {
 # resync WHY: stops the server so that start_server starts the node again from an empty data
 # directory (main decides its role afresh; an empty node copies the leader's whole AOF).
 RESYNC_MARK="$DATA_DIR/.tile38-ha-resync"
-resync() {
+resync() { stop_for_restart "$RESYNC_MARK" TERM "resync: $1"; }
+
+# stop_for_restart MARK SIGNAL WHY: not ready from now on; MARK tells start_server, once the server
+# has exited on SIGNAL, how to start it again.
+stop_for_restart() {
   rm -f "$READY_MARK"
-  log "resync: $1"
-  echo "$1" > "$RESYNC_MARK"
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  log "$3"
+  echo "$3" > "$1"
+  kill "-$2" "$SERVER_PID" 2>/dev/null || true
 }
 
 # restart_as_follower WHY: stops the server (at once: what it has not written out, no one else
@@ -309,12 +313,7 @@ resync() {
 # (measured at 1 M points: 3.4-9.1 s); promoted before it fetched that history again, it lost it
 # for everyone (cascade drill, a kill 2 s after a freeze).
 REFOLLOW_MARK="$DATA_DIR/.tile38-ha-refollow"
-restart_as_follower() {
-  rm -f "$READY_MARK"
-  log "restarting as a follower: $1"
-  echo "$1" > "$REFOLLOW_MARK"
-  kill -INT "$SERVER_PID" 2>/dev/null || true
-}
+restart_as_follower() { stop_for_restart "$REFOLLOW_MARK" INT "restarting as a follower: $1"; }
 
 # follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
 # that one really leads (INFO role:master), for 3 checks in a row, follows it. Sentinel

@@ -12,7 +12,6 @@
  * `dnsPolicy: ClusterFirstWithHostNet`; a lost pod's name is NXDOMAIN here as in the pods.
  */
 import * as fs from "fs";
-import * as path from "path";
 import dns = require("dns");
 import type { CascadeCluster } from "../../../scripts/drillCascade";
 import { ClusterProbe, ProbeTopology } from "../../integration/harness/clusterProbe";
@@ -20,6 +19,7 @@ import { sleep, waitFor, withTimeout } from "../../integration/harness/wait";
 import { NODE_NAME } from "../../../testing/kubeCluster";
 import { mustRun, runCommand } from "./command";
 import { KubeStack, mainContainer, NAMESPACE, podServing } from "./kubeStack";
+import { podProcesses } from "./kubeScenarios";
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address?: string | dns.LookupAddress[], family?: number) => void;
 
@@ -50,37 +50,6 @@ function lookUpClusterNames(suffix: string, server: string): () => void {
     return () => {
         if (mod.lookup === patched) mod.lookup = original;
     };
-}
-
-/**
- * The pids in pod `uid`'s cgroups (v1 pids hierarchy, cgroupfs driver, as kubeScenarios.losePod
- * finds them): every process of the pod (its containers and sandbox), or only those of container
- * `containerId`.
- */
-function podProcesses(uid: string, containerId?: string): number[] {
-    const pids = new Set<number>();
-    const walk = (dir: string, inPod: boolean, inTarget: boolean) => {
-        let entries: fs.Dirent[];
-        try {
-            entries = fs.readdirSync(dir, { withFileTypes: true });
-        } catch {
-            return;
-        }
-        if (inTarget) {
-            try {
-                for (const l of fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n")) if (l) pids.add(Number(l));
-            } catch {
-                /* gone */
-            }
-        }
-        for (const e of entries) {
-            if (!e.isDirectory()) continue;
-            const pod = inPod || e.name === `pod${uid}`;
-            walk(path.join(dir, e.name), pod, inTarget || (pod && (containerId === undefined || e.name.includes(containerId))));
-        }
-    };
-    walk("/sys/fs/cgroup/pids/kubepods", false, false);
-    return [...pids];
 }
 
 /** Sends `signal` to every pid; how many there were. */

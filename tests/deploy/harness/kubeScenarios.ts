@@ -104,26 +104,33 @@ export async function firstHeldAck(s: KubeStack, log: AckLog, leader: StatefulPo
     );
 }
 
-/** Every process of pod `uid` (all its containers and its sandbox), from its cgroups. */
-function processesOfPod(uid: string): number[] {
+/**
+ * The pids in pod `uid`'s cgroups (v1 pids hierarchy, cgroupfs driver): every process of the pod
+ * (its containers and sandbox), or only those of container `containerId`.
+ */
+export function podProcesses(uid: string, containerId?: string): number[] {
     const pids = new Set<number>();
-    const walk = (dir: string, inPod: boolean) => {
+    const walk = (dir: string, inPod: boolean, inTarget: boolean) => {
         let entries: fs.Dirent[];
         try {
             entries = fs.readdirSync(dir, { withFileTypes: true });
         } catch {
             return;
         }
-        if (inPod) {
+        if (inTarget) {
             try {
                 for (const l of fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n")) if (l) pids.add(Number(l));
             } catch {
                 /* gone */
             }
         }
-        for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), inPod || e.name === `pod${uid}`);
+        for (const e of entries) {
+            if (!e.isDirectory()) continue;
+            const pod = inPod || e.name === `pod${uid}`;
+            walk(path.join(dir, e.name), pod, inTarget || (pod && (containerId === undefined || e.name.includes(containerId))));
+        }
     };
-    walk("/sys/fs/cgroup/pids/kubepods", false);
+    walk("/sys/fs/cgroup/pids/kubepods", false, false);
     return [...pids];
 }
 
@@ -140,7 +147,7 @@ export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: n
     if (!uid) throw new Error(`pod ${name} does not exist`);
     s.cluster.kubectl(["cordon", NODE_NAME]);
     const killAll = () => {
-        const pids = processesOfPod(uid);
+        const pids = podProcesses(uid);
         for (const pid of pids) {
             try {
                 process.kill(pid, "SIGKILL");
