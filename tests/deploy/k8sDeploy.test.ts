@@ -58,6 +58,12 @@ const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 const figures: Record<string, string | number> = {};
 /** Kubelet refusals: an object the API server accepted that the node could not run. */
 const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox|CreateContainerConfigError|CreateContainerError|InvalidImageName|ErrImageNeverPull|FailedPostStartHook)$/;
+/**
+ * Not a refusal: the kubelet restarting a container in a pod whose sandbox the suite itself had
+ * SIGKILLed (a lost pod, c and c2) before the pod object went (its pause process, and with it the
+ * namespaces, are gone).
+ */
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found/;
 
 const skip = kubeStackSkipReason();
 
@@ -386,12 +392,19 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const same = await s.checks.waitIdenticalData(3 * MINUTE);
         expect(same.differences).toEqual([]);
         const expected = await s.checks.collectionOn(leader);
-        const settledAt = Date.now();
+        // A backup that holds the leader's whole AOF as it is now (by the size its manifest
+        // records): one uploaded after this moment may still be a round that read the size before
+        // the last writes (seen in a CI-like run: the last 64 writes missing from the restore).
+        const aofSize = (await s.checks.nodeStatus(leader))!.aofSize;
         const manifests = () => s.backupObjects().filter((k) => k.startsWith("manifests/"));
-        await waitFor(
-            () => (manifests().some((k) => fs.statSync(path.join(s.s3Dir, BUCKET, KEY_PREFIX, k)).mtimeMs > settledAt + 500) ? true : undefined),
-            { timeoutMs: 2 * MINUTE, what: "a backup uploaded after the last write" },
-        );
+        const backedUp = (k: string) => {
+            try {
+                return (JSON.parse(fs.readFileSync(path.join(s.s3Dir, BUCKET, KEY_PREFIX, k), "utf8")) as { size: number }).size >= aofSize;
+            } catch {
+                return false; // being written
+            }
+        };
+        await waitFor(() => (manifests().some(backedUp) ? true : undefined), { timeoutMs: 2 * MINUTE, what: `a backup of the leader's whole AOF (${aofSize} bytes)` });
         const t0 = Date.now();
         s.addVolumes(6);
         s.cluster.kubectl(["delete", "pvc", "-n", NAMESPACE, "--all", "--wait=false"]);
@@ -419,6 +432,6 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         figures["g: warning events (reason × count)"] = Object.entries(warnings.reduce<Record<string, number>>((m, e) => ({ ...m, [e.reason]: (m[e.reason] ?? 0) + 1 }), {}))
             .map(([r, n]) => `${r} × ${n}`)
             .join(", ");
-        expect(warnings.filter((e) => REFUSALS.test(e.reason)).map((e) => `${e.involvedObject.name}: ${e.reason}: ${e.message}`)).toEqual([]);
+        expect(warnings.filter((e) => REFUSALS.test(e.reason) && !SANDBOX_KILLED.test(e.message)).map((e) => `${e.involvedObject.name}: ${e.reason}: ${e.message}`)).toEqual([]);
     });
 });
