@@ -59,11 +59,11 @@ const figures: Record<string, string | number> = {};
 /** Kubelet refusals: an object the API server accepted that the node could not run. */
 const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox|CreateContainerConfigError|CreateContainerError|InvalidImageName|ErrImageNeverPull|FailedPostStartHook)$/;
 /**
- * Not a refusal: the kubelet restarting a container in a pod whose sandbox the suite itself had
- * SIGKILLed (a lost pod, c and c2) before the pod object went (its pause process, and with it the
- * namespaces, are gone).
+ * Not a refusal: the kubelet (re)starting a container in a pod whose processes the suite itself
+ * SIGKILLs (a lost pod, c and c2: everything in its cgroups, the sandbox's pause process too, and
+ * for 5 s whatever starts there) before the pod object goes.
  */
-const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found/;
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process/;
 
 const skip = kubeStackSkipReason();
 
