@@ -90,11 +90,47 @@ export function validateKubernetesSyntax(cfg: StackConfig): ConfigIssue[] {
         const p = qualifiedNameProblem(key);
         if (p) add("kubernetes.serviceAccountAnnotations", `annotation key ${JSON.stringify(key)} ${p}`, "use a key such as eks.amazonaws.com/role-arn");
     }
-    for (const [key, value] of Object.entries(k.clientPodLabels)) {
-        const p = qualifiedNameProblem(key);
-        if (p) add("kubernetes.clientPodLabels", `label key ${JSON.stringify(key)} ${p}`, "use a key such as tile38-ha/client");
-        const v = labelValueProblem(value);
-        if (v) add("kubernetes.clientPodLabels", `label value ${JSON.stringify(value)} of ${key} ${v}`, 'use a value such as "true"');
+    const labelMaps = [
+        ["kubernetes.clientPodLabels", k.clientPodLabels, "tile38-ha/client"],
+        ["kubernetes.labels", k.labels, "team"],
+        ["kubernetes.nodeSelector", k.nodeSelector, "kubernetes.io/os"],
+    ] as const;
+    for (const [field, labels, example] of labelMaps) {
+        for (const [key, value] of Object.entries(labels)) {
+            const p = qualifiedNameProblem(key);
+            if (p) add(field, `label key ${JSON.stringify(key)} ${p}`, `use a key such as ${example}`);
+            const v = labelValueProblem(value);
+            if (v) add(field, `label value ${JSON.stringify(value)} of ${key} ${v}`, 'use a value such as "true"');
+        }
     }
+    for (const [field, annotations] of [["kubernetes.annotations", k.annotations], ["kubernetes.podAnnotations", k.podAnnotations]] as const) {
+        for (const key of Object.keys(annotations)) {
+            const p = qualifiedNameProblem(key);
+            if (p) add(field, `annotation key ${JSON.stringify(key)} ${p}`, "use a key such as example.com/owner");
+        }
+    }
+    // The prefix is part of every object name and pod FQDN: "<prefix>sentinel-headless" must stay a DNS label.
+    if (k.namePrefix !== "" && (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-$/.test(k.namePrefix) || k.namePrefix.length > 40)) {
+        add("kubernetes.namePrefix", `${JSON.stringify(k.namePrefix)} is not a name prefix Kubernetes accepts`, 'use up to 40 lower-case letters, digits and dashes ending with "-", e.g. "geo-"');
+    }
+    for (const [field, names] of [["kubernetes.imagePullSecrets", k.imagePullSecrets], ["kubernetes.priorityClassName", k.priorityClassName === undefined ? [] : [k.priorityClassName]]] as const) {
+        for (const name of names) {
+            const p = dnsSubdomainProblem(name);
+            if (p) add(field, `${JSON.stringify(name)} ${p}`, "use the name of an object of the cluster");
+        }
+    }
+    k.tolerations.forEach((t, i) => {
+        const known = ["key", "operator", "value", "effect", "tolerationSeconds"];
+        const unknown = Object.keys(t).filter((f) => !known.includes(f));
+        if (unknown.length > 0) add(`kubernetes.tolerations[${i}]`, `has unknown fields ${unknown.join(", ")}`, `use only ${known.join(", ")}`);
+        if (t.operator !== undefined && t.operator !== "Equal" && t.operator !== "Exists") add(`kubernetes.tolerations[${i}].operator`, `${JSON.stringify(t.operator)} is not an operator`, "use Equal or Exists");
+        if (t.effect !== undefined && !["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(t.effect)) add(`kubernetes.tolerations[${i}].effect`, `${JSON.stringify(t.effect)} is not a taint effect`, "use NoSchedule, PreferNoSchedule or NoExecute (or leave it out)");
+        if (t.operator === "Exists" && t.value !== undefined) add(`kubernetes.tolerations[${i}].value`, "must be empty with operator Exists", "remove value or use operator Equal");
+    });
+    k.topologySpreadConstraints.forEach((c, i) => {
+        for (const f of ["maxSkew", "topologyKey", "whenUnsatisfiable"]) {
+            if (c[f] === undefined) add(`kubernetes.topologySpreadConstraints[${i}]`, `has no ${f}`, "give maxSkew, topologyKey and whenUnsatisfiable (labelSelector is filled in)");
+        }
+    });
     return issues;
 }

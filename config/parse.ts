@@ -47,6 +47,17 @@ function coerce(value: unknown, kind: FieldKind, key: string, issues: ConfigIssu
                 if (typeof v !== "string") issues.push({ key: `${key}.${k}`, message: `invalid value ${JSON.stringify(v)}`, fix: "use a string" });
             }
             return value;
+        case "stringArray":
+            if (!Array.isArray(value)) return bad('use a list of strings, e.g. ["regcred"]');
+            return value.map((v, i) => coerce(v, { kind: "string" }, `${key}[${i}]`, issues));
+        case "object":
+            return isMap(value) ? value : bad("use a map (a Kubernetes object)");
+        case "objectArray":
+            if (!Array.isArray(value)) return bad("use a list of maps (Kubernetes objects)");
+            value.forEach((v, i) => {
+                if (!isMap(v)) issues.push({ key: `${key}[${i}]`, message: `invalid value ${JSON.stringify(v)}`, fix: "use a map (a Kubernetes object)" });
+            });
+            return value;
         case "resources": {
             const ok = (part: unknown) =>
                 typeof part === "object" && part !== null && typeof (part as Record<string, unknown>).cpu === "string" && typeof (part as Record<string, unknown>).memory === "string";
@@ -54,6 +65,10 @@ function coerce(value: unknown, kind: FieldKind, key: string, issues: ConfigIssu
             return r && ok(r.requests) && ok(r.limits) ? value : bad('use { requests: { cpu, memory }, limits: { cpu, memory } } with string quantities');
         }
     }
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Stack values may arrive as JSON text (Pulumi's runtime) or as objects (tests). */

@@ -11,6 +11,9 @@ export type FieldKind =
     | { kind: "intArray" }
     | { kind: "stringMap" }
     | { kind: "resources" }
+    | { kind: "stringArray" }
+    | { kind: "object" }
+    | { kind: "objectArray" }
     | { kind: "enum"; values: readonly string[] };
 
 const int: FieldKind = { kind: "int" };
@@ -71,6 +74,17 @@ export const SECTION_FIELDS = {
         serviceAccountAnnotations: { kind: "stringMap" },
         clientPodLabels: { kind: "stringMap" },
         networkPolicies: bool,
+        namePrefix: str,
+        labels: { kind: "stringMap" },
+        annotations: { kind: "stringMap" },
+        podAnnotations: { kind: "stringMap" },
+        tolerations: { kind: "objectArray" },
+        nodeSelector: { kind: "stringMap" },
+        priorityClassName: str,
+        imagePullSecrets: { kind: "stringArray" },
+        tile38Affinity: { kind: "object" },
+        sentinelAffinity: { kind: "object" },
+        topologySpreadConstraints: { kind: "objectArray" },
     },
     backup: {
         enabled: bool,

@@ -8,11 +8,27 @@
  * `loadStackConfig` fills every default, so components receive a complete {@link StackConfig}.
  */
 
+/*
+ * Enumerations are `as const` objects with a type of the same name: TypeScript programs get the
+ * literal types, and Pulumi's schema inference (`pulumi package add`) turns them into enums for
+ * Python and YAML programs.
+ */
+
 /** Where the cluster runs. */
-export type Target = "docker" | "kubernetes";
+export const Target = { Docker: "docker", Kubernetes: "kubernetes" } as const;
+export type Target = (typeof Target)[keyof typeof Target];
 
 /** Operating system of the machine that runs the Docker engine. */
-export type DockerHostOs = "linux" | "darwin" | "windows";
+export const DockerHostOs = { Linux: "linux", Darwin: "darwin", Windows: "windows" } as const;
+export type DockerHostOs = (typeof DockerHostOs)[keyof typeof DockerHostOs];
+
+/** Docker restart policy of the containers. */
+export const RestartPolicy = { Always: "always", UnlessStopped: "unless-stopped", OnFailure: "on-failure" } as const;
+export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
+
+/** Where the AOF backups go: an S3 bucket (`aws`) or an S3-compatible container on the Docker host (`local`). */
+export const BackupStore = { Aws: "aws", Local: "local" } as const;
+export type BackupStore = (typeof BackupStore)[keyof typeof BackupStore];
 
 /** Tile38 replica-set settings (stack key `tile38-ha:tile38`). */
 export interface Tile38Settings {
@@ -129,7 +145,7 @@ export interface DockerSettings {
      * Docker restart policy of every container.
      * @default "unless-stopped"
      */
-    restartPolicy: "always" | "unless-stopped" | "on-failure";
+    restartPolicy: RestartPolicy;
     /**
      * Prefix of container and volume names.
      * @default "tile38-ha-<stack>"
@@ -145,12 +161,34 @@ export interface DockerSettings {
     rolloutTimeoutSeconds: number;
 }
 
+/** CPU and memory of one container (Kubernetes quantities). */
+export interface ResourceQuantities {
+    /** CPU, e.g. `"250m"` or `"1"`. */
+    cpu: string;
+    /** Memory, e.g. `"512Mi"` or `"2Gi"`. */
+    memory: string;
+}
+
 /** Resource requests and limits for one container (Kubernetes quantities). */
 export interface ResourceSettings {
     /** Requested resources, e.g. `{ cpu: "250m", memory: "512Mi" }`. */
-    requests: { cpu: string; memory: string };
+    requests: ResourceQuantities;
     /** Limits, e.g. `{ cpu: "1", memory: "2Gi" }`. */
-    limits: { cpu: string; memory: string };
+    limits: ResourceQuantities;
+}
+
+/** A pod toleration (Kubernetes `core/v1` Toleration). */
+export interface Toleration {
+    /** Taint key; empty with `operator: Exists` tolerates every taint. */
+    key?: string;
+    /** `Equal` (default) or `Exists`. */
+    operator?: string;
+    /** Taint value (with `Equal`). */
+    value?: string;
+    /** `NoSchedule`, `PreferNoSchedule` or `NoExecute`; unset = every effect. */
+    effect?: string;
+    /** With `NoExecute`: how long the pod stays bound after the taint appears. Seconds. */
+    tolerationSeconds?: number;
 }
 
 /** Kubernetes target settings (stack key `tile38-ha:kubernetes`). */
@@ -221,6 +259,41 @@ export interface KubernetesSettings {
      * @default true
      */
     networkPolicies: boolean;
+    /**
+     * Prefix of every object's name (StatefulSets, Services, ConfigMap, Secret, ServiceAccounts,
+     * PodDisruptionBudgets, NetworkPolicies), so that two clusters can share a namespace. It is
+     * part of every pod's DNS name, so changing it replaces the cluster.
+     * @default "" from the stack config (objects `tile38`, `sentinel`, …); `"<component name>-"`
+     *   for a component created in a program
+     */
+    namePrefix: string;
+    /** Extra labels on every object and pod (the selectors keep their own labels). @default {} */
+    labels: Record<string, string>;
+    /** Extra annotations on every object. @default {} */
+    annotations: Record<string, string>;
+    /** Extra annotations on every pod. @default {} */
+    podAnnotations: Record<string, string>;
+    /** Tolerations of every pod (Tile38 and sentinels). @default [] */
+    tolerations: Toleration[];
+    /** Node selector of every pod. @default {} */
+    nodeSelector: Record<string, string>;
+    /** PriorityClass of every pod; unset = the cluster's default. */
+    priorityClassName?: string;
+    /** Secrets with registry credentials for the images. @default [] */
+    imagePullSecrets: string[];
+    /**
+     * Affinity of the Tile38 pods (Kubernetes `core/v1` Affinity, as an object), replacing the
+     * default: a preferred anti-affinity that spreads the pods over nodes (`kubernetes.io/hostname`).
+     */
+    tile38Affinity?: Record<string, unknown>;
+    /** Affinity of the sentinel pods, replacing the same default as `tile38Affinity`. */
+    sentinelAffinity?: Record<string, unknown>;
+    /**
+     * Topology spread constraints of every pod (Kubernetes `core/v1` TopologySpreadConstraint
+     * objects); `labelSelector` may be left out: each pod's own selector labels are filled in.
+     * @default []
+     */
+    topologySpreadConstraints: Record<string, unknown>[];
 }
 
 /** Where backups go (stack key `tile38-ha:backup`). */
@@ -240,7 +313,7 @@ export interface BackupSettings {
      * (Docker target only; `pulumi up` needs no cloud account).
      * @default "local" on Docker, "aws" on Kubernetes
      */
-    store: "aws" | "local";
+    store: BackupStore;
     /** Use this existing bucket instead of creating one. */
     existingBucket?: string;
     /**

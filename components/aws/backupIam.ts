@@ -129,7 +129,7 @@ export function backupIamArgsFromConfig(config: StackConfig, bucketArn: pulumi.I
     const b = config.backup;
     const irsa =
         config.target === "kubernetes"
-            ? { oidcProviderArn: b.oidcProviderArn, oidcProviderUrl: b.oidcProviderUrl, namespace: config.kubernetes.namespace, serviceAccountName: BACKUP_SERVICE_ACCOUNT_NAME }
+            ? { oidcProviderArn: b.oidcProviderArn, oidcProviderUrl: b.oidcProviderUrl, namespace: config.kubernetes.namespace, serviceAccountName: `${config.kubernetes.namePrefix}${BACKUP_SERVICE_ACCOUNT_NAME}` }
             : {};
     return { bucketArn, keyPrefix: b.keyPrefix, kmsKeyArn: b.kmsKeyArn, tags: b.tags, ...irsa };
 }

@@ -4,7 +4,7 @@ import { StackConfig } from "../../config/types";
 import { Endpoint, kubernetesTopology, Topology } from "../render/topology";
 import { KubernetesClusterBackups } from "./clusterBackups";
 import { ClusterConfiguration, ClusterSecrets } from "./clusterConfiguration";
-import { CONFIGMAP_KEYS, contentHash, objectLabels, OBJECT_NAMES, sentinelTemplateKey, serviceFqdn } from "./common";
+import { CONFIGMAP_KEYS, contentHash, objectLabels, objectNames, sentinelTemplateKey, serviceFqdn } from "./common";
 import { ClusterNetworkPolicies } from "./networkPolicies";
 import { SentinelServiceAccount } from "./sentinelServiceAccount";
 import { SentinelStatefulSet } from "./sentinelStatefulSet";
@@ -46,7 +46,7 @@ export function planKubernetesCluster(cfg: StackConfig): KubernetesClusterPlan {
         topology,
         tile38Endpoints: topology.nodes.map(({ host, port }) => ({ host, port })),
         sentinelEndpoints: topology.sentinels.map(({ host, port }) => ({ host, port })),
-        sentinelServiceHost: serviceFqdn(OBJECT_NAMES.sentinelClient, cfg),
+        sentinelServiceHost: serviceFqdn(objectNames(cfg).sentinelClient, cfg),
     };
 }
 
@@ -96,7 +96,7 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
         if (k.createNamespace) {
             const ns = new k8s.core.v1.Namespace(
                 `${name}-namespace`,
-                { metadata: { name: k.namespace, labels: objectLabels() } },
+                { metadata: { name: k.namespace, labels: objectLabels(undefined, cfg) } },
                 { parent: this, ...(args.provider ? { provider: args.provider } : {}) },
             );
             namespace = ns.metadata.name;
@@ -139,7 +139,7 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
             {
                 config: cfg,
                 topology: plan.topology,
-                configHash: contentHash(data[CONFIGMAP_KEYS.sentinelStart], ...plan.topology.sentinels.map((s) => data[sentinelTemplateKey(s.index)])),
+                configHash: contentHash(data[CONFIGMAP_KEYS.sentinelStart], ...plan.topology.sentinels.map((s) => data[sentinelTemplateKey(s.index, cfg)])),
             },
             afterConfig,
         );

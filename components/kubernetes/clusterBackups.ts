@@ -4,7 +4,7 @@ import { BackupBucket, backupBucketArgsFromConfig } from "../aws/backupBucket";
 import { BackupIam, backupIamArgsFromConfig } from "../aws/backupIam";
 import { restoreCommandFor } from "../render/backupScripts";
 import { backupSidecarContainer } from "./backupSidecar";
-import { K8S_SECRET_KEYS, MOUNTS, OBJECT_NAMES, VOLUME_NAMES } from "./common";
+import { K8S_SECRET_KEYS, MOUNTS, objectNames, VOLUME_NAMES } from "./common";
 import { Tile38BackupHook } from "./tile38StatefulSet";
 
 /**
@@ -28,9 +28,9 @@ export function kubernetesBackupHook(
                 dataVolumeName: VOLUME_NAMES.data,
                 dataMountPath: MOUNTS.data,
                 tmpVolumeName: VOLUME_NAMES.tmp,
-                tile38PasswordSecret: { name: OBJECT_NAMES.secret, key: K8S_SECRET_KEYS.tile38Password },
+                tile38PasswordSecret: { name: objectNames(config).secret, key: K8S_SECRET_KEYS.tile38Password },
                 credentialsSecret: staticCredentials
-                    ? { name: OBJECT_NAMES.secret, accessKeyIdKey: K8S_SECRET_KEYS.backupAccessKeyId, secretAccessKeyKey: K8S_SECRET_KEYS.backupSecretAccessKey }
+                    ? { name: objectNames(config).secret, accessKeyIdKey: K8S_SECRET_KEYS.backupAccessKeyId, secretAccessKeyKey: K8S_SECRET_KEYS.backupSecretAccessKey }
                     : undefined,
             }),
         ],

@@ -5,7 +5,7 @@ import { renderSentinelConf } from "../render/sentinelConf";
 import { renderSentinelStartScript } from "../render/sentinelScripts";
 import { renderTile38StartScript, renderTile38StopScript } from "../render/tile38Scripts";
 import { Topology } from "../render/topology";
-import { CONFIGMAP_KEYS, objectMeta, OBJECT_NAMES, K8S_SECRET_KEYS, sentinelTemplateKey } from "./common";
+import { CONFIGMAP_KEYS, objectMeta, objectNames, K8S_SECRET_KEYS } from "./common";
 
 /**
  * Sentinels listen on every address of their pod, IPv4 and (where present) IPv6: Redis 7's
@@ -29,19 +29,19 @@ export function buildConfigMapData(topo: Topology): Record<string, string> {
         [CONFIGMAP_KEYS.tile38Stop]: renderTile38StopScript(topo),
         [CONFIGMAP_KEYS.sentinelStart]: renderSentinelStartScript(topo),
     };
-    for (const s of topo.sentinels) data[sentinelTemplateKey(s.index)] = renderSentinelConf(s, topo, leader, SENTINEL_BIND);
+    for (const s of topo.sentinels) data[`${s.name}.conf`] = renderSentinelConf(s, topo, leader, SENTINEL_BIND);
     return data;
 }
 
 /** The ConfigMap object (see {@link buildConfigMapData}). */
 export function buildConfigMapSpec(cfg: StackConfig, topo: Topology): k8s.core.v1.ConfigMapArgs {
-    return { metadata: objectMeta(OBJECT_NAMES.configMap, cfg), data: buildConfigMapData(topo) };
+    return { metadata: objectMeta(objectNames(cfg).configMap, cfg), data: buildConfigMapData(topo) };
 }
 
 /** The Secret object; both values stay Pulumi secrets (wrapped again here in case a caller passed plain strings). */
 export function buildSecretSpec(cfg: StackConfig, passwords: ClusterConfigurationArgs["passwords"]): k8s.core.v1.SecretArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.secret, cfg),
+        metadata: objectMeta(objectNames(cfg).secret, cfg),
         type: "Opaque",
         stringData: {
             [K8S_SECRET_KEYS.tile38Password]: pulumi.secret(passwords.tile38),
@@ -80,9 +80,9 @@ export interface ClusterConfigurationArgs {
 
 /** The ConfigMap with the rendered scripts/templates and the Secret with both passwords. */
 export class ClusterConfiguration extends pulumi.ComponentResource {
-    /** The ConfigMap (name {@link OBJECT_NAMES.configMap}). */
+    /** The ConfigMap (name {@link objectNames(cfg).configMap}). */
     readonly configMap: k8s.core.v1.ConfigMap;
-    /** The Secret (name {@link OBJECT_NAMES.secret}). */
+    /** The Secret (name {@link objectNames(cfg).secret}). */
     readonly secret: k8s.core.v1.Secret;
     /** The ConfigMap's data, as rendered (for content hashes on the pod templates). */
     readonly data: Record<string, string>;

@@ -3,37 +3,50 @@
  * Everything here is pure: plain objects that tests inspect directly.
  */
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { StackConfig } from "../../config/types";
-import { K8S_NAMES } from "../render/topology";
+import { kubernetesSetNames } from "../render/topology";
 
 
 /**
- * Names of every object in the namespace. The StatefulSet and headless Service names are
- * fixed by {@link K8S_NAMES} because the pods' FQDNs (and so every rendered config) contain them;
- * Pulumi must not add a random suffix, so every object sets `metadata.name` explicitly.
- * One tile38-ha cluster per namespace.
+ * Names of every object of one cluster: `kubernetes.namePrefix` + a fixed name. The StatefulSet
+ * and headless Service names are part of the pods' FQDNs (and so of every rendered config);
+ * Pulumi must not add a random suffix, so every object sets `metadata.name` explicitly. Two
+ * clusters with different prefixes share a namespace.
  */
-export const OBJECT_NAMES = {
-    ...K8S_NAMES,
-    /** ClusterIP Service in front of the ready sentinels (what clients connect to). */
-    sentinelClient: K8S_NAMES.sentinel,
-    /** ConfigMap with the start/stop scripts and one sentinel template per sentinel pod. */
-    configMap: "tile38-ha-scripts",
-    /** Secret with both passwords. */
-    secret: "tile38-ha-auth",
-    /** ServiceAccount of the Tile38 pods (and their backup sidecars: IRSA). */
-    serviceAccount: "tile38",
-    /**
-     * ServiceAccount of the sentinel pods: their own, bound to nothing, so that they never run as
-     * the namespace's `default` account and inherit whatever someone grants to it.
-     */
-    sentinelServiceAccount: "sentinel",
-    tile38Pdb: "tile38",
-    sentinelPdb: "sentinel",
-    tile38NetworkPolicy: "tile38",
-    sentinelNetworkPolicy: "sentinel",
-} as const;
+export function kubernetesObjectNames(prefix: string) {
+    const p = (name: string) => `${prefix}${name}`;
+    const sets = kubernetesSetNames(prefix);
+    return {
+        ...sets,
+        /** ClusterIP Service in front of the ready sentinels (what clients connect to). */
+        sentinelClient: sets.sentinel,
+        /** ConfigMap with the start/stop scripts and one sentinel template per sentinel pod. */
+        configMap: p("tile38-ha-scripts"),
+        /** Secret with both passwords. */
+        secret: p("tile38-ha-auth"),
+        /** ServiceAccount of the Tile38 pods (and their backup sidecars: IRSA). */
+        serviceAccount: sets.tile38,
+        /**
+         * ServiceAccount of the sentinel pods: their own, bound to nothing, so that they never run as
+         * the namespace's `default` account and inherit whatever someone grants to it.
+         */
+        sentinelServiceAccount: sets.sentinel,
+        tile38Pdb: sets.tile38,
+        sentinelPdb: sets.sentinel,
+        tile38NetworkPolicy: sets.tile38,
+        sentinelNetworkPolicy: sets.sentinel,
+    };
+}
+
+/** The names of one cluster's objects (see {@link kubernetesObjectNames}). */
+export function objectNames(cfg: StackConfig): ReturnType<typeof kubernetesObjectNames> {
+    return kubernetesObjectNames(cfg.kubernetes.namePrefix);
+}
+
+/** The names of a stack-config cluster (no prefix: `tile38`, `sentinel`, …). */
+export const OBJECT_NAMES = kubernetesObjectNames("");
 
 /** Keys of the Secret. */
 export const K8S_SECRET_KEYS = {
@@ -51,9 +64,9 @@ export const CONFIGMAP_KEYS = {
     sentinelStart: "sentinel-start.sh",
 } as const;
 
-/** ConfigMap key of the template of sentinel pod `sentinel-<index>`; equals `$(POD_NAME).conf`. */
-export function sentinelTemplateKey(index: number): string {
-    return `${K8S_NAMES.sentinel}-${index}.conf`;
+/** ConfigMap key of the template of sentinel pod `<prefix>sentinel-<index>`; equals `$(POD_NAME).conf`. */
+export function sentinelTemplateKey(index: number, cfg?: StackConfig): string {
+    return `${kubernetesSetNames(cfg?.kubernetes.namePrefix ?? "").sentinel}-${index}.conf`;
 }
 
 /** Where the pods mount things. */
@@ -79,24 +92,68 @@ export const VOLUME_NAMES = {
 /** Which half of the cluster a label set selects. */
 export type Component = "tile38" | "sentinel";
 
-/** Labels that select the pods of one component (StatefulSet selector, Services, PDBs, policies). */
-export function selectorLabels(component: Component): Record<string, string> {
+/**
+ * The `app.kubernetes.io/instance` label of a cluster with a name prefix (the prefix without its
+ * dash); none without one, so that stacks created before prefixes keep their (immutable) selectors.
+ */
+function instanceLabel(cfg?: StackConfig): Record<string, string> {
+    const prefix = cfg?.kubernetes.namePrefix ?? "";
+    return prefix === "" ? {} : { "app.kubernetes.io/instance": prefix.replace(/-$/, "") };
+}
+
+/** Labels that select the pods of one component of one cluster (StatefulSet selector, Services, PDBs, policies). */
+export function selectorLabels(component: Component, cfg?: StackConfig): Record<string, string> {
     return {
         "app.kubernetes.io/name": component,
         "app.kubernetes.io/part-of": "tile38-ha",
         "app.kubernetes.io/component": component === "tile38" ? "database" : "failover-monitor",
+        ...instanceLabel(cfg),
     };
 }
 
-/** Labels on every object: the selector labels plus `managed-by`. */
-export function objectLabels(component?: Component): Record<string, string> {
-    const base = component ? selectorLabels(component) : { "app.kubernetes.io/part-of": "tile38-ha" };
-    return { ...base, "app.kubernetes.io/managed-by": "pulumi" };
+/** Labels on every object and pod: the team's `kubernetes.labels`, the selector labels and `managed-by`. */
+export function objectLabels(component?: Component, cfg?: StackConfig): Record<string, string> {
+    const base = component ? selectorLabels(component, cfg) : { "app.kubernetes.io/part-of": "tile38-ha", ...instanceLabel(cfg) };
+    return { ...(cfg?.kubernetes.labels ?? {}), ...base, "app.kubernetes.io/managed-by": "pulumi" };
 }
 
-/** `metadata` of a namespaced object. */
+/** Labels of the volume claim templates: the selector labels only (a StatefulSet's claim templates cannot change). */
+export function claimLabels(component: Component, cfg: StackConfig): Record<string, string> {
+    return { ...selectorLabels(component, cfg), "app.kubernetes.io/managed-by": "pulumi" };
+}
+
+/** `metadata` of a namespaced object: its name, labels and the team's `kubernetes.annotations`. */
 export function objectMeta(name: string, cfg: StackConfig, component?: Component): k8s.types.input.meta.v1.ObjectMeta {
-    return { name, namespace: cfg.kubernetes.namespace, labels: objectLabels(component) };
+    const annotations = cfg.kubernetes.annotations;
+    return { name, namespace: cfg.kubernetes.namespace, labels: objectLabels(component, cfg), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) };
+}
+
+/**
+ * Scheduling and registry settings of every pod from the `kubernetes` section: tolerations, node
+ * selector, priority class, image pull secrets, and the affinity and spread (the team's override
+ * or the defaults {@link preferredAntiAffinity} and {@link topologySpread}). Fields left unset are
+ * omitted, so a stack without them renders the same pod template as before they existed.
+ */
+export function podScheduling(component: Component, cfg: StackConfig): Partial<k8s.types.input.core.v1.PodSpec> {
+    const k = cfg.kubernetes;
+    const override = component === "tile38" ? k.tile38Affinity : k.sentinelAffinity;
+    const spread: k8s.types.input.core.v1.TopologySpreadConstraint[] =
+        k.topologySpreadConstraints.length > 0
+            ? k.topologySpreadConstraints.map((c) => ({ labelSelector: { matchLabels: selectorLabels(component, cfg) }, ...c }) as k8s.types.input.core.v1.TopologySpreadConstraint)
+            : topologySpread(component, cfg);
+    return {
+        topologySpreadConstraints: spread,
+        affinity: override ?? preferredAntiAffinity(component, cfg),
+        ...(k.tolerations.length > 0 ? { tolerations: k.tolerations } : {}),
+        ...(Object.keys(k.nodeSelector).length > 0 ? { nodeSelector: k.nodeSelector } : {}),
+        ...(k.priorityClassName !== undefined ? { priorityClassName: k.priorityClassName } : {}),
+        ...(k.imagePullSecrets.length > 0 ? { imagePullSecrets: k.imagePullSecrets.map((name) => ({ name })) } : {}),
+    };
+}
+
+/** Pod-template metadata: labels, the team's `kubernetes.podAnnotations` and the component's own annotations. */
+export function podMeta(component: Component, cfg: StackConfig, annotations: Record<string, pulumi.Input<string>>): k8s.types.input.meta.v1.ObjectMeta {
+    return { labels: objectLabels(component, cfg), annotations: { ...cfg.kubernetes.podAnnotations, ...annotations } };
 }
 
 /**
@@ -137,8 +194,8 @@ export function containerSecurityContext(): k8s.types.input.core.v1.SecurityCont
  * honouring taints and node affinity so tainted nodes do not count as empty domains), and
  * across zones where possible (soft: `ScheduleAnyway`, single-zone clusters still schedule).
  */
-export function topologySpread(component: Component): k8s.types.input.core.v1.TopologySpreadConstraint[] {
-    const labelSelector = { matchLabels: selectorLabels(component) };
+export function topologySpread(component: Component, cfg?: StackConfig): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+    const labelSelector = { matchLabels: selectorLabels(component, cfg) };
     return [
         {
             maxSkew: 1,
@@ -158,22 +215,22 @@ export function topologySpread(component: Component): k8s.types.input.core.v1.To
 }
 
 /** Soft anti-affinity: prefer nodes that do not already run a pod of the same component. */
-export function preferredAntiAffinity(component: Component): k8s.types.input.core.v1.Affinity {
+export function preferredAntiAffinity(component: Component, cfg?: StackConfig): k8s.types.input.core.v1.Affinity {
     return {
         podAntiAffinity: {
             preferredDuringSchedulingIgnoredDuringExecution: [
                 {
                     weight: 100,
-                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selectorLabels(component) } },
+                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selectorLabels(component, cfg) } },
                 },
             ],
         },
     };
 }
 
-/** An env var read from the cluster Secret. */
-export function secretEnv(name: string, key: string): k8s.types.input.core.v1.EnvVar {
-    return { name, valueFrom: { secretKeyRef: { name: OBJECT_NAMES.secret, key } } };
+/** An env var read from the cluster's Secret. */
+export function secretEnv(name: string, key: string, cfg: StackConfig): k8s.types.input.core.v1.EnvVar {
+    return { name, valueFrom: { secretKeyRef: { name: objectNames(cfg).secret, key } } };
 }
 
 /** `POD_NAME` from the downward API; later env values use it as `$(POD_NAME)`. */

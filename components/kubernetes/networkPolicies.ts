@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { objectMeta, OBJECT_NAMES, selectorLabels } from "./common";
+import { objectMeta, objectNames, selectorLabels } from "./common";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
@@ -13,8 +13,8 @@ export function clientPeer(cfg: StackConfig): Peer {
     return { namespaceSelector: {}, podSelector: { matchLabels: { ...cfg.kubernetes.clientPodLabels } } };
 }
 
-const tile38Peer: Peer = { podSelector: { matchLabels: selectorLabels("tile38") } };
-const sentinelPeer: Peer = { podSelector: { matchLabels: selectorLabels("sentinel") } };
+const tile38Peer = (cfg: StackConfig): Peer => ({ podSelector: { matchLabels: selectorLabels("tile38", cfg) } });
+const sentinelPeer = (cfg: StackConfig): Peer => ({ podSelector: { matchLabels: selectorLabels("sentinel", cfg) } });
 
 /**
  * Ingress to the Tile38 pods: on the Tile38 port from clients (they connect to the leader the
@@ -24,12 +24,12 @@ const sentinelPeer: Peer = { podSelector: { matchLabels: selectorLabels("sentine
  */
 export function buildTile38NetworkPolicySpec(cfg: StackConfig): k8s.networking.v1.NetworkPolicyArgs {
     const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
-        { ports: [{ protocol: "TCP", port: cfg.tile38.port }], from: [clientPeer(cfg), sentinelPeer, tile38Peer] },
+        { ports: [{ protocol: "TCP", port: cfg.tile38.port }], from: [clientPeer(cfg), sentinelPeer(cfg), tile38Peer(cfg)] },
     ];
     if (cfg.tile38.metricsPort !== undefined) ingress.push({ ports: [{ protocol: "TCP", port: cfg.tile38.metricsPort }] });
     return {
-        metadata: objectMeta(OBJECT_NAMES.tile38NetworkPolicy, cfg, "tile38"),
-        spec: { podSelector: { matchLabels: selectorLabels("tile38") }, policyTypes: ["Ingress"], ingress },
+        metadata: objectMeta(objectNames(cfg).tile38NetworkPolicy, cfg, "tile38"),
+        spec: { podSelector: { matchLabels: selectorLabels("tile38", cfg) }, policyTypes: ["Ingress"], ingress },
     };
 }
 
@@ -39,11 +39,11 @@ export function buildTile38NetworkPolicySpec(cfg: StackConfig): k8s.networking.v
  */
 export function buildSentinelNetworkPolicySpec(cfg: StackConfig): k8s.networking.v1.NetworkPolicyArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.sentinelNetworkPolicy, cfg, "sentinel"),
+        metadata: objectMeta(objectNames(cfg).sentinelNetworkPolicy, cfg, "sentinel"),
         spec: {
-            podSelector: { matchLabels: selectorLabels("sentinel") },
+            podSelector: { matchLabels: selectorLabels("sentinel", cfg) },
             policyTypes: ["Ingress"],
-            ingress: [{ ports: [{ protocol: "TCP", port: cfg.sentinel.port }], from: [clientPeer(cfg), sentinelPeer, tile38Peer] }],
+            ingress: [{ ports: [{ protocol: "TCP", port: cfg.sentinel.port }], from: [clientPeer(cfg), sentinelPeer(cfg), tile38Peer(cfg)] }],
         },
     };
 }

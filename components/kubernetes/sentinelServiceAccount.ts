@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { objectMeta, OBJECT_NAMES } from "./common";
+import { objectMeta, objectNames } from "./common";
 
 /**
  * The sentinel pods' ServiceAccount: no token mounted and no role bound (the sentinels never talk
@@ -11,7 +11,7 @@ import { objectMeta, OBJECT_NAMES } from "./common";
  */
 export function buildSentinelServiceAccountSpec(cfg: StackConfig): k8s.core.v1.ServiceAccountArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.sentinelServiceAccount, cfg, "sentinel"),
+        metadata: objectMeta(objectNames(cfg).sentinelServiceAccount, cfg, "sentinel"),
         automountServiceAccountToken: false,
     };
 }
@@ -22,7 +22,7 @@ export interface SentinelServiceAccountArgs {
     config: StackConfig;
 }
 
-/** The ServiceAccount that the sentinel pods run as (name {@link OBJECT_NAMES.sentinelServiceAccount}). */
+/** The ServiceAccount that the sentinel pods run as (name {@link objectNames(cfg).sentinelServiceAccount}). */
 export class SentinelServiceAccount extends pulumi.ComponentResource {
     /** The ServiceAccount. */
     readonly serviceAccount: k8s.core.v1.ServiceAccount;

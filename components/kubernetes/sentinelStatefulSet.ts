@@ -7,18 +7,18 @@ import {
     CONFIGMAP_KEYS,
     containerSecurityContext,
     MOUNTS,
-    objectLabels,
+    claimLabels,
+    podMeta,
     objectMeta,
-    OBJECT_NAMES,
+    objectNames,
     ownFqdnExpression,
     POD_NAME_ENV,
     podSecurityContext,
-    preferredAntiAffinity,
+    podScheduling,
     K8S_SECRET_KEYS,
     secretEnv,
     selectorLabels,
     sentinelTemplateKey,
-    topologySpread,
     VOLUME_NAMES,
 } from "./common";
 import { statefulSetReplacementOptions } from "./statefulSetReplacement";
@@ -30,11 +30,11 @@ export const SENTINEL_PORT_NAME = "sentinel";
 /** Headless Service that gives every sentinel pod its DNS name (its `announce-ip`), published before readiness. */
 export function buildSentinelHeadlessServiceSpec(cfg: StackConfig): k8s.core.v1.ServiceArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.sentinelHeadless, cfg, "sentinel"),
+        metadata: objectMeta(objectNames(cfg).sentinelHeadless, cfg, "sentinel"),
         spec: {
             clusterIP: "None",
             publishNotReadyAddresses: true,
-            selector: selectorLabels("sentinel"),
+            selector: selectorLabels("sentinel", cfg),
             ports: [{ name: SENTINEL_PORT_NAME, port: cfg.sentinel.port, targetPort: SENTINEL_PORT_NAME }],
         },
     };
@@ -47,10 +47,10 @@ export function buildSentinelHeadlessServiceSpec(cfg: StackConfig): k8s.core.v1.
  */
 export function buildSentinelClientServiceSpec(cfg: StackConfig): k8s.core.v1.ServiceArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.sentinelClient, cfg, "sentinel"),
+        metadata: objectMeta(objectNames(cfg).sentinelClient, cfg, "sentinel"),
         spec: {
             type: "ClusterIP",
-            selector: selectorLabels("sentinel"),
+            selector: selectorLabels("sentinel", cfg),
             ports: [{ name: SENTINEL_PORT_NAME, port: cfg.sentinel.port, targetPort: SENTINEL_PORT_NAME }],
         },
     };
@@ -60,11 +60,11 @@ export function buildSentinelClientServiceSpec(cfg: StackConfig): k8s.core.v1.Se
 export function buildSentinelEnv(cfg: StackConfig): k8s.types.input.core.v1.EnvVar[] {
     return [
         POD_NAME_ENV,
-        { name: "SELF", value: `${ownFqdnExpression(OBJECT_NAMES.sentinelHeadless, cfg)}:${cfg.sentinel.port}` },
+        { name: "SELF", value: `${ownFqdnExpression(objectNames(cfg).sentinelHeadless, cfg)}:${cfg.sentinel.port}` },
         { name: "SENTINEL_TEMPLATE", value: `${MOUNTS.templates}/$(POD_NAME).conf` },
         { name: "DATA_DIR", value: MOUNTS.data },
-        secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password),
-        secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword),
+        secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password, cfg),
+        secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword, cfg),
     ];
 }
 
@@ -97,37 +97,36 @@ export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, o
             { name: VOLUME_NAMES.tmp, mountPath: MOUNTS.tmp },
         ],
     };
-    const templateItems = topo.sentinels.map((s) => ({ key: sentinelTemplateKey(s.index), path: sentinelTemplateKey(s.index) }));
+    const templateItems = topo.sentinels.map((s) => ({ key: sentinelTemplateKey(s.index, cfg), path: sentinelTemplateKey(s.index, cfg) }));
     return {
-        metadata: objectMeta(OBJECT_NAMES.sentinel, cfg, "sentinel"),
+        metadata: objectMeta(objectNames(cfg).sentinel, cfg, "sentinel"),
         spec: {
-            serviceName: OBJECT_NAMES.sentinelHeadless,
+            serviceName: objectNames(cfg).sentinelHeadless,
             replicas: cfg.sentinels,
             podManagementPolicy: "Parallel",
             updateStrategy: { type: "RollingUpdate" },
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-            selector: { matchLabels: selectorLabels("sentinel") },
+            selector: { matchLabels: selectorLabels("sentinel", cfg) },
             template: {
-                metadata: { labels: objectLabels("sentinel"), annotations: { [CONFIG_HASH_ANNOTATION]: options.configHash } },
+                metadata: podMeta("sentinel", cfg, { [CONFIG_HASH_ANNOTATION]: options.configHash }),
                 spec: {
-                    serviceAccountName: OBJECT_NAMES.sentinelServiceAccount,
+                    serviceAccountName: objectNames(cfg).sentinelServiceAccount,
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
                     terminationGracePeriodSeconds: 30,
                     securityContext: podSecurityContext("sentinel"),
-                    topologySpreadConstraints: topologySpread("sentinel"),
-                    affinity: preferredAntiAffinity("sentinel"),
+                    ...podScheduling("sentinel", cfg),
                     containers: [sentinel],
                     volumes: [
-                        { name: VOLUME_NAMES.scripts, configMap: { name: OBJECT_NAMES.configMap, defaultMode: 0o444, items: [{ key: CONFIGMAP_KEYS.sentinelStart, path: CONFIGMAP_KEYS.sentinelStart }] } },
-                        { name: VOLUME_NAMES.templates, configMap: { name: OBJECT_NAMES.configMap, defaultMode: 0o444, items: templateItems } },
+                        { name: VOLUME_NAMES.scripts, configMap: { name: objectNames(cfg).configMap, defaultMode: 0o444, items: [{ key: CONFIGMAP_KEYS.sentinelStart, path: CONFIGMAP_KEYS.sentinelStart }] } },
+                        { name: VOLUME_NAMES.templates, configMap: { name: objectNames(cfg).configMap, defaultMode: 0o444, items: templateItems } },
                         { name: VOLUME_NAMES.tmp, emptyDir: { sizeLimit: "16Mi" } },
                     ],
                 },
             },
             volumeClaimTemplates: [
                 {
-                    metadata: { name: VOLUME_NAMES.data, labels: objectLabels("sentinel") },
+                    metadata: { name: VOLUME_NAMES.data, labels: claimLabels("sentinel", cfg) },
                     spec: {
                         accessModes: ["ReadWriteOnce"],
                         resources: { requests: { storage: k.sentinelStorageSize } },
@@ -142,8 +141,8 @@ export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, o
 /** At most one sentinel down through voluntary disruptions: a trio keeps its quorum of 2. */
 export function buildSentinelPdbSpec(cfg: StackConfig): k8s.policy.v1.PodDisruptionBudgetArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.sentinelPdb, cfg, "sentinel"),
-        spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels("sentinel") } },
+        metadata: objectMeta(objectNames(cfg).sentinelPdb, cfg, "sentinel"),
+        spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels("sentinel", cfg) } },
     };
 }
 

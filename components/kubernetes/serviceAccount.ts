@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { objectMeta, OBJECT_NAMES } from "./common";
+import { objectMeta, objectNames } from "./common";
 
 /**
  * The Tile38 pods' ServiceAccount. Its annotations come from `kubernetes.serviceAccountAnnotations`
@@ -14,7 +14,7 @@ export function buildServiceAccountSpec(cfg: StackConfig, extraAnnotations: Reco
     return {
         // No empty `annotations: {}`: the API server stores an empty map as absent, so the object
         // it keeps would differ from the one sent (found by `npm run validate:k8s`).
-        metadata: { ...objectMeta(OBJECT_NAMES.serviceAccount, cfg, "tile38"), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+        metadata: { ...objectMeta(objectNames(cfg).serviceAccount, cfg, "tile38"), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
         automountServiceAccountToken: false,
     };
 }
@@ -32,7 +32,7 @@ export interface Tile38ServiceAccountArgs {
 
 /** The ServiceAccount that the Tile38 pods (and backup sidecars) run as. */
 export class Tile38ServiceAccount extends pulumi.ComponentResource {
-    /** The ServiceAccount (name {@link OBJECT_NAMES.serviceAccount}). */
+    /** The ServiceAccount (name {@link objectNames(cfg).serviceAccount}). */
     readonly serviceAccount: k8s.core.v1.ServiceAccount;
     /** Its name, for IAM trust policies (`system:serviceaccount:<ns>:<name>`). */
     readonly name: pulumi.Output<string>;

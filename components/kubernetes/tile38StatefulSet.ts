@@ -8,17 +8,17 @@ import {
     CONFIGMAP_KEYS,
     containerSecurityContext,
     MOUNTS,
-    objectLabels,
+    claimLabels,
+    podMeta,
     objectMeta,
-    OBJECT_NAMES,
+    objectNames,
     ownFqdnExpression,
     POD_NAME_ENV,
     podSecurityContext,
-    preferredAntiAffinity,
+    podScheduling,
     K8S_SECRET_KEYS,
     secretEnv,
     selectorLabels,
-    topologySpread,
     VOLUME_NAMES,
 } from "./common";
 import { statefulSetReplacementOptions } from "./statefulSetReplacement";
@@ -73,13 +73,13 @@ export function buildTile38HeadlessServiceSpec(cfg: StackConfig): k8s.core.v1.Se
     const ports: k8s.types.input.core.v1.ServicePort[] = [{ name: TILE38_PORT_NAMES.tile38, port: cfg.tile38.port, targetPort: TILE38_PORT_NAMES.tile38 }];
     if (cfg.tile38.metricsPort !== undefined) ports.push({ name: TILE38_PORT_NAMES.metrics, port: cfg.tile38.metricsPort, targetPort: TILE38_PORT_NAMES.metrics });
     return {
-        metadata: objectMeta(OBJECT_NAMES.tile38Headless, cfg, "tile38"),
+        metadata: objectMeta(objectNames(cfg).tile38Headless, cfg, "tile38"),
         spec: {
             clusterIP: "None",
             // Followers resolve the leader (and the sentinels every node) while it is not yet ready:
             // a catching-up follower is never ready, and a leader's name must resolve from its first second.
             publishNotReadyAddresses: true,
-            selector: selectorLabels("tile38"),
+            selector: selectorLabels("tile38", cfg),
             ports,
         },
     };
@@ -97,11 +97,11 @@ export interface Tile38StatefulSetOptions {
 export function buildTile38Env(cfg: StackConfig, backup?: Tile38BackupHook): k8s.types.input.core.v1.EnvVar[] {
     const env: k8s.types.input.core.v1.EnvVar[] = [
         POD_NAME_ENV,
-        { name: "NODE_HOST", value: ownFqdnExpression(OBJECT_NAMES.tile38Headless, cfg) },
+        { name: "NODE_HOST", value: ownFqdnExpression(objectNames(cfg).tile38Headless, cfg) },
         { name: "NODE_PORT", value: String(cfg.tile38.port) },
         { name: "DATA_DIR", value: MOUNTS.data },
-        secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password),
-        secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword),
+        secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password, cfg),
+        secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword, cfg),
     ];
     if (cfg.tile38.metricsPort !== undefined) env.push({ name: "METRICS_PORT", value: String(cfg.tile38.metricsPort) });
     if (backup?.restoreCommand) env.push({ name: "TILE38_RESTORE_CMD", value: backup.restoreCommand });
@@ -163,7 +163,7 @@ export function buildTile38StatefulSetSpec(cfg: StackConfig, topo: Topology, opt
     };
 
     const volumeClaim: k8s.types.input.core.v1.PersistentVolumeClaim = {
-        metadata: { name: VOLUME_NAMES.data, labels: objectLabels("tile38") },
+        metadata: { name: VOLUME_NAMES.data, labels: claimLabels("tile38", cfg) },
         spec: {
             accessModes: ["ReadWriteOnce"],
             resources: { requests: { storage: k.storageSize } },
@@ -172,29 +172,28 @@ export function buildTile38StatefulSetSpec(cfg: StackConfig, topo: Topology, opt
     };
 
     return {
-        metadata: objectMeta(OBJECT_NAMES.tile38, cfg, "tile38"),
+        metadata: objectMeta(objectNames(cfg).tile38, cfg, "tile38"),
         spec: {
-            serviceName: OBJECT_NAMES.tile38Headless,
+            serviceName: objectNames(cfg).tile38Headless,
             replicas: cfg.replicas,
             podManagementPolicy: "Parallel",
             updateStrategy: { type: "RollingUpdate" },
             // Data outlives the StatefulSet and scale-downs: deleting a PVC is a manual decision.
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-            selector: { matchLabels: selectorLabels("tile38") },
+            selector: { matchLabels: selectorLabels("tile38", cfg) },
             template: {
-                metadata: { labels: objectLabels("tile38"), annotations },
+                metadata: podMeta("tile38", cfg, annotations),
                 spec: {
-                    serviceAccountName: OBJECT_NAMES.serviceAccount,
+                    serviceAccountName: objectNames(cfg).serviceAccount,
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
                     terminationGracePeriodSeconds: tile38TerminationGraceSeconds(cfg),
                     securityContext: podSecurityContext("tile38"),
-                    topologySpreadConstraints: topologySpread("tile38"),
-                    affinity: preferredAntiAffinity("tile38"),
+                    ...podScheduling("tile38", cfg),
                     ...(backup?.initContainers?.length ? { initContainers: backup.initContainers } : {}),
                     containers: [tile38, ...(backup?.sidecars ?? [])],
                     volumes: [
-                        { name: VOLUME_NAMES.scripts, configMap: { name: OBJECT_NAMES.configMap, defaultMode: 0o444, items: [
+                        { name: VOLUME_NAMES.scripts, configMap: { name: objectNames(cfg).configMap, defaultMode: 0o444, items: [
                             { key: CONFIGMAP_KEYS.tile38Start, path: CONFIGMAP_KEYS.tile38Start },
                             { key: CONFIGMAP_KEYS.tile38Stop, path: CONFIGMAP_KEYS.tile38Stop },
                         ] } },
@@ -211,8 +210,8 @@ export function buildTile38StatefulSetSpec(cfg: StackConfig, topo: Topology, opt
 /** At most one Tile38 pod down through voluntary disruptions (drains, upgrades). */
 export function buildTile38PdbSpec(cfg: StackConfig): k8s.policy.v1.PodDisruptionBudgetArgs {
     return {
-        metadata: objectMeta(OBJECT_NAMES.tile38Pdb, cfg, "tile38"),
-        spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels("tile38") } },
+        metadata: objectMeta(objectNames(cfg).tile38Pdb, cfg, "tile38"),
+        spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels("tile38", cfg) } },
     };
 }
 

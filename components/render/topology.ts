@@ -95,13 +95,18 @@ export function dockerTopology(cfg: StackConfig): Topology {
     };
 }
 
-/** Names of the Kubernetes objects, shared by the renderers and the Kubernetes components. */
-export const K8S_NAMES = {
-    tile38: "tile38",
-    tile38Headless: "tile38-headless",
-    sentinel: "sentinel",
-    sentinelHeadless: "sentinel-headless",
-} as const;
+/** Names of the StatefulSets and their headless Services (part of every pod's FQDN), shared by the renderers and the Kubernetes components. */
+export function kubernetesSetNames(prefix: string) {
+    return {
+        tile38: `${prefix}tile38`,
+        tile38Headless: `${prefix}tile38-headless`,
+        sentinel: `${prefix}sentinel`,
+        sentinelHeadless: `${prefix}sentinel-headless`,
+    };
+}
+
+/** The set names of a stack-config cluster (no prefix). */
+export const K8S_NAMES = kubernetesSetNames("");
 
 /** Stable FQDN of pod `<set>-<i>` behind headless Service `svc`. */
 export function podFqdn(set: string, index: number, svc: string, namespace: string, clusterDomain: string): string {
@@ -111,21 +116,22 @@ export function podFqdn(set: string, index: number, svc: string, namespace: stri
 /** Kubernetes StatefulSets: every process has a stable DNS name and the same port. */
 export function kubernetesTopology(cfg: StackConfig): Topology {
     const { namespace, clusterDomain } = cfg.kubernetes;
+    const names = kubernetesSetNames(cfg.kubernetes.namePrefix);
     return {
         ...common(cfg),
         hostnames: true,
         nodes: Array.from({ length: cfg.replicas }, (_, index) => ({
             index,
             port: cfg.tile38.port,
-            host: podFqdn(K8S_NAMES.tile38, index, K8S_NAMES.tile38Headless, namespace, clusterDomain),
-            name: `${K8S_NAMES.tile38}-${index}`,
+            host: podFqdn(names.tile38, index, names.tile38Headless, namespace, clusterDomain),
+            name: `${names.tile38}-${index}`,
             metricsPort: cfg.tile38.metricsPort,
         })),
         sentinels: Array.from({ length: cfg.sentinels }, (_, index) => ({
             index,
             port: cfg.sentinel.port,
-            host: podFqdn(K8S_NAMES.sentinel, index, K8S_NAMES.sentinelHeadless, namespace, clusterDomain),
-            name: `${K8S_NAMES.sentinel}-${index}`,
+            host: podFqdn(names.sentinel, index, names.sentinelHeadless, namespace, clusterDomain),
+            name: `${names.sentinel}-${index}`,
         })),
     };
 }
