@@ -33,3 +33,26 @@ export class ClusterPasswords extends pulumi.ComponentResource {
         this.registerOutputs({ tile38: this.tile38, sentinel: this.sentinel });
     }
 }
+
+/** The two passwords as secret outputs. */
+export interface ClusterPasswordOutputs {
+    tile38: pulumi.Output<string>;
+    sentinel: pulumi.Output<string>;
+}
+
+/**
+ * The passwords of a cluster component: the given ones as secrets, and a {@link ClusterPasswords}
+ * child named like the component only when one is missing (so a component given both passwords
+ * creates nothing for them).
+ */
+export function clusterPasswords(
+    name: string,
+    given: { tile38Password?: pulumi.Input<string>; sentinelPassword?: pulumi.Input<string> },
+    parent: pulumi.Resource,
+): ClusterPasswordOutputs {
+    if (given.tile38Password !== undefined && given.sentinelPassword !== undefined) {
+        return { tile38: pulumi.secret(pulumi.output(given.tile38Password)), sentinel: pulumi.secret(pulumi.output(given.sentinelPassword)) };
+    }
+    const generated = new ClusterPasswords(name, given, { parent });
+    return { tile38: generated.tile38, sentinel: generated.sentinel };
+}

@@ -4,7 +4,7 @@ import { Target } from "../config/types";
 import { DockerTile38Cluster } from "./docker/cluster";
 import { KubernetesTile38Cluster } from "./kubernetes/cluster";
 import { createKubernetesProvider } from "./kubernetes/provider";
-import { lettuceSentinelUri } from "./render/clients";
+import { clusterArgsFromConfig } from "./clusterArgs";
 import { ClusterPasswords } from "./passwords";
 import { Endpoint } from "./render/topology";
 
@@ -18,11 +18,11 @@ export interface BuiltStack {
     tile38Password: pulumi.Output<string>;
     sentinelPassword: pulumi.Output<string>;
     /** Docker: container names of the Tile38 nodes (node 1 first) and of the sentinels; `npm run drill -- --stack` uses them. */
-    dockerContainers?: { tile38: string[]; sentinels: string[] };
+    dockerContainers?: pulumi.Input<{ tile38: string[]; sentinels: string[] }>;
     /** Bucket that holds the AOF backups; undefined when `backup.enabled` is false. */
     backupBucket?: pulumi.Input<string>;
     /** S3 endpoint of the backups (the local store's on Docker, `backup.endpoint`); undefined = AWS. */
-    backupEndpoint?: string;
+    backupEndpoint?: pulumi.Input<string>;
     /** Docker: the agents' S3 access key id (secret), for manual restores; undefined = instance role. */
     backupAccessKeyId?: pulumi.Output<string>;
     /** Docker: the agents' S3 secret access key (secret). */
@@ -37,50 +37,47 @@ export function stackOutputs(built: BuiltStack): Record<string, unknown> {
     return Object.fromEntries(Object.entries(built).filter(([, v]) => v !== undefined));
 }
 
-/** Builds every resource of a stack from its loaded config (the body of index.ts). */
+/**
+ * Builds every resource of a stack from its loaded config (the body of index.ts): a thin adapter
+ * onto the same components other programs create, with every field of the stack config explicit
+ * (so the components' name-derived defaults never apply to a stack) and the passwords from the
+ * stack's `ClusterPasswords` (which existing stacks hold in their state at the top level).
+ */
 export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
     const name = `tile38-ha-${pulumi.getStack()}`;
     const passwords = new ClusterPasswords(name, { tile38Password: secrets.tile38Password, sentinelPassword: secrets.sentinelPassword });
+    const args = {
+        ...clusterArgsFromConfig(config),
+        tile38Password: passwords.tile38,
+        sentinelPassword: passwords.sentinel,
+        backupAccessKeyId: secrets.backupAccessKeyId,
+        backupSecretAccessKey: secrets.backupSecretAccessKey,
+    };
     const common = { target: config.target, masterName: config.masterName, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel };
     switch (config.target) {
         case "docker": {
-            const cluster = new DockerTile38Cluster(name, {
-                config,
-                tile38Password: passwords.tile38,
-                sentinelPassword: passwords.sentinel,
-                backupAccessKeyId: secrets.backupAccessKeyId,
-                backupSecretAccessKey: secrets.backupSecretAccessKey,
-            });
+            const cluster = new DockerTile38Cluster(name, args);
             return {
                 ...common,
                 sentinelEndpoints: cluster.sentinelEndpoints,
-                sentinelUri: cluster.sentinelUri,
+                sentinelUri: cluster.connection.lettuceUri,
                 tile38Endpoints: cluster.tile38Endpoints,
-                dockerContainers: cluster.containerNames,
-                backupBucket: cluster.backups?.bucketName,
-                backupEndpoint: cluster.backups?.endpoint,
-                backupAccessKeyId: cluster.backups?.accessKeyId,
-                backupSecretAccessKey: cluster.backups?.secretAccessKey,
+                dockerContainers: pulumi.all([cluster.tile38Containers, cluster.sentinelContainers]).apply(([tile38, sentinels]) => ({ tile38, sentinels })),
+                backupBucket: cluster.backupBucket,
+                backupEndpoint: cluster.backupEndpoint,
+                backupAccessKeyId: cluster.backupAccessKeyId,
+                backupSecretAccessKey: cluster.backupSecretAccessKey,
             };
         }
         case "kubernetes": {
-            const cluster = new KubernetesTile38Cluster(name, {
-                config,
-                passwords: {
-                    tile38: passwords.tile38,
-                    sentinel: passwords.sentinel,
-                    backupAccessKeyId: secrets.backupAccessKeyId,
-                    backupSecretAccessKey: secrets.backupSecretAccessKey,
-                },
-                provider: createKubernetesProvider(config, `${name}-k8s`),
-            });
+            const cluster = new KubernetesTile38Cluster(name, args, { providers: [createKubernetesProvider(config, `${name}-k8s`)] });
             return {
                 ...common,
                 sentinelEndpoints: cluster.sentinelEndpoints,
-                sentinelUri: cluster.sentinelEndpoints.apply((e) => lettuceSentinelUri(e, config.masterName)),
+                sentinelUri: cluster.connection.lettuceUri,
                 tile38Endpoints: cluster.tile38Endpoints,
-                backupBucket: cluster.backups?.bucket.bucketName,
-                backupEndpoint: config.backup.enabled ? config.backup.endpoint : undefined,
+                backupBucket: cluster.backupBucket,
+                backupEndpoint: cluster.backupEndpoint,
             };
         }
         default: {

@@ -25,8 +25,11 @@ export function hostOsFromPlatform(platform: string): DockerHostOs {
 /**
  * The complete defaults for a stack. `stack` names volumes, containers and the bucket;
  * `platform` is where `pulumi` runs (the Docker host unless `docker.hostOs` says otherwise).
+ * A component created in a program (`component`: its name) names them after itself instead, and
+ * prefixes its Kubernetes objects, so that two clusters share a stack or a namespace.
  */
-export function defaultConfig(stack: string, target: Target, platform: string): StackConfig {
+export function defaultConfig(stack: string, target: Target, platform: string, component?: string): StackConfig {
+    const name = component ?? `tile38-ha-${stack}`;
     return {
         target,
         replicas: 3,
@@ -51,7 +54,7 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             advertiseHost: "127.0.0.1",
             bindAddress: "127.0.0.1",
             restartPolicy: "unless-stopped",
-            namePrefix: `tile38-ha-${stack}`,
+            namePrefix: name,
             rolloutTimeoutSeconds: 120,
         },
         kubernetes: {
@@ -71,7 +74,7 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             serviceAccountAnnotations: {},
             clientPodLabels: { "tile38-ha/client": "true" },
             networkPolicies: true,
-            namePrefix: "",
+            namePrefix: component === undefined ? "" : `${component}-`,
             labels: {},
             annotations: {},
             podAnnotations: {},
@@ -84,12 +87,12 @@ export function defaultConfig(stack: string, target: Target, platform: string): 
             enabled: true,
             intervalSeconds: 300,
             store: target === "docker" ? "local" : "aws",
-            bucketPrefix: `tile38-ha-${stack}-backups`,
-            keyPrefix: `tile38/${stack}/`,
+            bucketPrefix: `${name}-backups`,
+            keyPrefix: component === undefined ? `tile38/${stack}/` : `tile38/${stack}/${component}/`,
             expireDays: 30,
             noncurrentExpireDays: 7,
             forceDestroy: false,
-            tags: { project: "tile38-ha", stack },
+            tags: { project: "tile38-ha", stack, ...(component === undefined ? {} : { component }) },
             localImage: DEFAULT_IMAGES.localS3,
             localPort: 9000,
             agentImage: DEFAULT_IMAGES.backupAgent,

@@ -12,6 +12,8 @@ export type RawStackValues = Record<string, unknown>;
 export interface ParseContext {
     stack: string;
     platform: string;
+    /** The component's name, when the values are a component's arguments: it names the defaults (see `defaultConfig`). */
+    component?: string;
 }
 
 /** The parsed config and every problem found (empty when the config is usable). */
@@ -111,7 +113,7 @@ export function parseStackConfig(raw: RawStackValues, ctx: ParseContext): ParseR
         if (t !== undefined) target = t as Target;
     }
 
-    const config = defaultConfig(ctx.stack, target, ctx.platform) as unknown as Record<string, unknown>;
+    const config = defaultConfig(ctx.stack, target, ctx.platform, ctx.component) as unknown as Record<string, unknown>;
     for (const [field, kind] of Object.entries(TOP_LEVEL_FIELDS)) {
         if (field === "target" || raw[field] === undefined) continue;
         const v = coerce(raw[field], kind, `${NAMESPACE}:${field}`, issues);

@@ -228,15 +228,15 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
 }
 
 /** A readable report of every issue, one per line. */
-export function formatIssues(issues: ConfigIssue[]): string {
+export function formatIssues(issues: ConfigIssue[], subject = "the stack config"): string {
     const lines = issues.map((i) => `  - ${i.key}: ${i.message}. Fix: ${i.fix}.`);
-    return `tile38-ha: the stack config has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
+    return `tile38-ha: ${subject} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
 }
 
-/** Thrown by `loadStackConfig` with the whole report. */
+/** Thrown by `loadStackConfig` and the components' constructors with the whole report. */
 export class ConfigValidationError extends Error {
-    constructor(readonly issues: ConfigIssue[]) {
-        super(formatIssues(issues));
+    constructor(readonly issues: ConfigIssue[], subject?: string) {
+        super(formatIssues(issues, subject));
         this.name = "ConfigValidationError";
     }
 }

@@ -1,32 +1,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../../config/types";
+import { StackConfig, Target } from "../../config/types";
+import { KubernetesTile38ClusterArgs, resolveClusterArgs } from "../clusterArgs";
+import { ClusterConnection, clusterConnection } from "../connection";
+import { clusterPasswords } from "../passwords";
 import { Endpoint, kubernetesTopology, Topology } from "../render/topology";
 import { KubernetesClusterBackups } from "./clusterBackups";
-import { ClusterConfiguration, ClusterSecrets } from "./clusterConfiguration";
+import { ClusterConfiguration } from "./clusterConfiguration";
 import { CONFIGMAP_KEYS, contentHash, objectLabels, objectNames, sentinelTemplateKey, serviceFqdn } from "./common";
 import { ClusterNetworkPolicies } from "./networkPolicies";
 import { SentinelServiceAccount } from "./sentinelServiceAccount";
 import { SentinelStatefulSet } from "./sentinelStatefulSet";
 import { Tile38ServiceAccount } from "./serviceAccount";
-import { Tile38BackupHook, Tile38StatefulSet } from "./tile38StatefulSet";
-
-/** Arguments of {@link KubernetesTile38Cluster}. */
-export interface KubernetesTile38ClusterArgs {
-    /** The complete, validated stack config; `target` must be `kubernetes`. */
-    config: StackConfig;
-    /** The cluster passwords (e.g. from `ClusterPasswords`) and backup keys; they end up only in the Secret. */
-    passwords: ClusterSecrets;
-    /**
-     * Backup additions to the Tile38 pods (env, restore command, sidecars, IRSA annotations).
-     * Default: with `backup.enabled` (the default), {@link KubernetesClusterBackups} creates the
-     * bucket (and IAM) and supplies them; give a hook to bring your own instead. Without
-     * `backup.enabled` and without a hook, the pods run Tile38 alone.
-     */
-    backup?: Tile38BackupHook;
-    /** Provider for every object (see `createKubernetesProvider`). Default: the ambient default provider. */
-    provider?: k8s.Provider;
-}
+import { Tile38StatefulSet } from "./tile38StatefulSet";
 
 /** The pure plan of the cluster: topology, ConfigMap hashes, endpoints. */
 export interface KubernetesClusterPlan {
@@ -52,53 +38,45 @@ export function planKubernetesCluster(cfg: StackConfig): KubernetesClusterPlan {
 
 /**
  * A Tile38 replica set watched by a sentinel trio on Kubernetes: optional Namespace, Secret,
- * ConfigMap, ServiceAccount, the two StatefulSets with their headless Services and PDBs, the
- * sentinels' client Service and (optionally) NetworkPolicies. Every address is a stable DNS name.
+ * ConfigMap, ServiceAccounts, the two StatefulSets with their headless Services and PDBs, the
+ * sentinels' client Service, (optionally) NetworkPolicies, and with `backup.enabled` (the default)
+ * the backup bucket and IAM. Every address is a stable DNS name. Every argument is optional; the
+ * cluster comes from the resource options' `kubernetes` provider (or the ambient kubeconfig).
  */
 export class KubernetesTile38Cluster extends pulumi.ComponentResource {
-    /** Every Tile38 pod: FQDN and port. */
+    /** How clients connect: sentinels, master name, passwords (secret), URIs. */
+    readonly connection: ClusterConnection;
+    /** Every Tile38 pod: FQDN and port (for operations; clients go through the sentinels). */
     readonly tile38Endpoints: pulumi.Output<Endpoint[]>;
     /** Every sentinel pod: FQDN and port. */
     readonly sentinelEndpoints: pulumi.Output<Endpoint[]>;
-    /** DNS name of the sentinels' client Service (`sentinel.<ns>.svc.<domain>`). */
+    /** DNS name of the sentinels' client Service (`<prefix>sentinel.<ns>.svc.<domain>`). */
     readonly sentinelServiceHost: pulumi.Output<string>;
     /** The sentinels' client port. */
     readonly sentinelPort: pulumi.Output<number>;
-    /** Name under which the sentinels monitor the replica set. */
-    readonly masterName: pulumi.Output<string>;
     /** Namespace of every object. */
     readonly namespace: pulumi.Output<string>;
     /** ServiceAccount of the Tile38 pods (for IRSA trust policies). */
     readonly serviceAccountName: pulumi.Output<string>;
-    /** The ConfigMap (scripts, sentinel templates) and the Secret (passwords). */
-    readonly configuration: ClusterConfiguration;
-    /** The Tile38 StatefulSet with its headless Service and PDB. */
-    readonly tile38: Tile38StatefulSet;
-    /** The sentinel StatefulSet with its headless and client Services and PDB. */
-    readonly sentinels: SentinelStatefulSet;
-    /** Bucket and IAM of the backups; undefined when `backup.enabled` is false or a hook was given. */
-    readonly backups?: KubernetesClusterBackups;
-    /** The NetworkPolicies; undefined when `kubernetes.networkPolicies` is false. */
-    readonly networkPolicies?: ClusterNetworkPolicies;
+    /** Bucket of the AOF backups; undefined when `backup.enabled` is false. */
+    readonly backupBucket?: pulumi.Output<string>;
+    /** S3 endpoint of the backups (`backup.endpoint`); undefined = AWS or no backups. */
+    readonly backupEndpoint?: pulumi.Output<string>;
+    /** ARN of the backup writer role the pods assume through IRSA; undefined without `backup.oidcProviderArn`. */
+    readonly backupRoleArn?: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesTile38ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("tile38-ha:kubernetes:KubernetesTile38Cluster", name, {}, opts);
-        const cfg = args.config;
-        if (cfg.target !== "kubernetes") {
-            throw new pulumi.ResourceError(`args.config.target must be target "kubernetes" (got ${JSON.stringify(cfg.target)}): use DockerTile38Cluster for docker`, this);
-        }
+        super("tile38-ha:index:KubernetesTile38Cluster", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: "tile38-ha:kubernetes:KubernetesTile38Cluster" }] });
+        const { config: cfg, secrets } = resolveClusterArgs(Target.Kubernetes, name, args ?? {});
+        const passwords = clusterPasswords(name, secrets, this);
         const plan = planKubernetesCluster(cfg);
         const k = cfg.kubernetes;
-        const childOpts: pulumi.ComponentResourceOptions = { parent: this, ...(args.provider ? { providers: [args.provider] } : {}) };
+        const childOpts: pulumi.ComponentResourceOptions = { parent: this };
 
         let namespace: pulumi.Output<string>;
         const afterNamespace: pulumi.Resource[] = [];
         if (k.createNamespace) {
-            const ns = new k8s.core.v1.Namespace(
-                `${name}-namespace`,
-                { metadata: { name: k.namespace, labels: objectLabels(undefined, cfg) } },
-                { parent: this, ...(args.provider ? { provider: args.provider } : {}) },
-            );
+            const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: k.namespace, labels: objectLabels(undefined, cfg) } }, { parent: this });
             namespace = ns.metadata.name;
             afterNamespace.push(ns);
         } else {
@@ -106,35 +84,31 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
         }
         const inNamespace: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: afterNamespace };
 
-        let backup = args.backup;
-        if (backup === undefined && cfg.backup.enabled) {
-            const staticCredentials = args.passwords.backupAccessKeyId !== undefined && args.passwords.backupSecretAccessKey !== undefined;
-            // Cloud resources: they use the ambient AWS provider, not the Kubernetes one.
-            this.backups = new KubernetesClusterBackups(`${name}-backups`, { config: cfg, staticCredentials }, { parent: this });
-            backup = this.backups.hook;
-        }
+        const staticCredentials = secrets.backupAccessKeyId !== undefined && secrets.backupSecretAccessKey !== undefined;
+        // Cloud resources: the ambient AWS provider (or the options' `aws` provider), not the Kubernetes one.
+        const backups = cfg.backup.enabled ? new KubernetesClusterBackups(`${name}-backups`, { config: cfg, staticCredentials }, { parent: this }) : undefined;
+        const backup = backups?.hook;
 
-        this.configuration = new ClusterConfiguration(`${name}-config`, { config: cfg, topology: plan.topology, passwords: args.passwords }, inNamespace);
-        const serviceAccount = new Tile38ServiceAccount(
-            `${name}-sa`,
-            { config: cfg, extraAnnotations: backup?.serviceAccountAnnotations },
-            inNamespace,
-        );
-        const sentinelServiceAccount = new SentinelServiceAccount(`${name}-sentinel-sa`, { config: cfg }, inNamespace);
-        const data = this.configuration.data;
-        // Pods are admitted only once their ServiceAccount exists: create both accounts first.
-        const afterConfig: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: [...afterNamespace, this.configuration, serviceAccount, sentinelServiceAccount] };
-        this.tile38 = new Tile38StatefulSet(
-            `${name}-tile38`,
+        const configuration = new ClusterConfiguration(
+            `${name}-config`,
             {
                 config: cfg,
                 topology: plan.topology,
-                configHash: contentHash(data[CONFIGMAP_KEYS.tile38Start], data[CONFIGMAP_KEYS.tile38Stop]),
-                backup,
+                passwords: { tile38: passwords.tile38, sentinel: passwords.sentinel, backupAccessKeyId: secrets.backupAccessKeyId, backupSecretAccessKey: secrets.backupSecretAccessKey },
             },
+            inNamespace,
+        );
+        const serviceAccount = new Tile38ServiceAccount(`${name}-sa`, { config: cfg, extraAnnotations: backup?.serviceAccountAnnotations }, inNamespace);
+        const sentinelServiceAccount = new SentinelServiceAccount(`${name}-sentinel-sa`, { config: cfg }, inNamespace);
+        const data = configuration.data;
+        // Pods are admitted only once their ServiceAccount exists: create both accounts first.
+        const afterConfig: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: [...afterNamespace, configuration, serviceAccount, sentinelServiceAccount] };
+        const tile38 = new Tile38StatefulSet(
+            `${name}-tile38`,
+            { config: cfg, topology: plan.topology, configHash: contentHash(data[CONFIGMAP_KEYS.tile38Start], data[CONFIGMAP_KEYS.tile38Stop]), backup },
             afterConfig,
         );
-        this.sentinels = new SentinelStatefulSet(
+        const sentinels = new SentinelStatefulSet(
             `${name}-sentinel`,
             {
                 config: cfg,
@@ -143,24 +117,25 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
             },
             afterConfig,
         );
-        if (k.networkPolicies) this.networkPolicies = new ClusterNetworkPolicies(`${name}-netpol`, { config: cfg }, inNamespace);
+        if (k.networkPolicies) new ClusterNetworkPolicies(`${name}-netpol`, { config: cfg }, inNamespace);
 
         // Endpoints are known up front (stable names), but consumers should wait for the objects.
-        this.tile38Endpoints = this.tile38.statefulSet.metadata.apply(() => plan.tile38Endpoints);
-        this.sentinelEndpoints = this.sentinels.statefulSet.metadata.apply(() => plan.sentinelEndpoints);
-        this.sentinelServiceHost = this.sentinels.clientService.metadata.apply(() => plan.sentinelServiceHost);
+        this.tile38Endpoints = tile38.statefulSet.metadata.apply(() => plan.tile38Endpoints);
+        this.sentinelEndpoints = sentinels.statefulSet.metadata.apply(() => plan.sentinelEndpoints);
+        this.sentinelServiceHost = sentinels.clientService.metadata.apply(() => plan.sentinelServiceHost);
         this.sentinelPort = pulumi.output(cfg.sentinel.port);
-        this.masterName = pulumi.output(cfg.masterName);
         this.namespace = namespace;
         this.serviceAccountName = serviceAccount.name;
+        this.connection = clusterConnection(this.sentinelEndpoints, cfg.masterName, passwords);
+        this.backupBucket = backups?.bucket.bucketName;
+        this.backupEndpoint = cfg.backup.enabled && cfg.backup.endpoint !== undefined ? pulumi.output(cfg.backup.endpoint) : undefined;
+        this.backupRoleArn = backups?.iam?.roleArn;
         this.registerOutputs({
+            connection: this.connection,
             tile38Endpoints: this.tile38Endpoints,
             sentinelEndpoints: this.sentinelEndpoints,
             sentinelServiceHost: this.sentinelServiceHost,
-            sentinelPort: this.sentinelPort,
-            masterName: this.masterName,
             namespace: this.namespace,
-            serviceAccountName: this.serviceAccountName,
         });
     }
 }

@@ -165,14 +165,15 @@ describe("dev stack under mocks", () => {
 
     it("exports endpoints, the master name, the Lettuce URI and secret passwords", async () => {
         expect(program.masterName).toBe("mymaster");
-        expect(program.sentinelUri).toBe("redis-sentinel://127.0.0.1:5000,127.0.0.1:5001,127.0.0.1:5002#mymaster");
-        expect(program.sentinelEndpoints).toEqual([5000, 5001, 5002].map((port) => ({ host: "127.0.0.1", port })));
-        expect(program.tile38Endpoints).toEqual([9851, 9852, 9853].map((port) => ({ host: "127.0.0.1", port })));
+        expect(await output(program.sentinelUri)).toBe("redis-sentinel://127.0.0.1:5000,127.0.0.1:5001,127.0.0.1:5002#mymaster");
+        expect(await output(program.sentinelEndpoints)).toEqual([5000, 5001, 5002].map((port) => ({ host: "127.0.0.1", port })));
+        expect(await output(program.tile38Endpoints)).toEqual([9851, 9852, 9853].map((port) => ({ host: "127.0.0.1", port })));
+        expect(await output(program.dockerContainers)).toEqual({ tile38: [1, 2, 3].map((n) => `tile38-ha-dev-tile38-${n}`), sentinels: [1, 2, 3].map((n) => `tile38-ha-dev-sentinel-${n}`) });
         expect(await pulumi.isSecret(program.tile38Password)).toBe(true);
         expect(await pulumi.isSecret(program.sentinelPassword)).toBe(true);
         expect(await output(program.tile38Password)).toBe(TILE38_SECRET);
         expect(await output(program.backupBucket)).toBe("tile38-ha-dev-backups");
-        expect(program.backupEndpoint).toBe("http://127.0.0.1:9000");
+        expect(await output(program.backupEndpoint)).toBe("http://127.0.0.1:9000");
         expect(await pulumi.isSecret(program.backupSecretAccessKey)).toBe(true);
         expect(await output(program.backupAccessKeyId)).toBe("generated-password-of-tile38-ha-dev-backups-s3-access-key");
     });

@@ -39,6 +39,11 @@ pulumi.runtime.setMocks(
 // Required after setMocks, as a program would be loaded.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const kube = require("../../../components/kubernetes") as typeof import("../../../components/kubernetes");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { clusterArgsFromConfig } = require("../../../components/clusterArgs") as typeof import("../../../components/clusterArgs");
+type StackConfig = import("../../../config/types").StackConfig;
+/** The typed arguments of a whole stack config plus passwords (what index.ts passes). */
+const argsOf = (config: StackConfig, secrets: Record<string, pulumi.Input<string>>) => ({ ...clusterArgsFromConfig(config), ...secrets });
 
 const TILE38_PASSWORD = "t38-Secret-Password-4711";
 const SENTINEL_PASSWORD = "sentinel-Secret-Password-0815";
@@ -67,7 +72,7 @@ const OIDC_ARN = `arn:aws:iam::123456789012:oidc-provider/${OIDC_URL}`;
 beforeAll(async () => {
     const provider = kube.createKubernetesProvider(withConfig((c) => (c.kubernetes.context = "eks-test")), "k8s-provider");
     // The tile38 password arrives as a plain string: the component must still store it as a secret.
-    cluster = new kube.KubernetesTile38Cluster("main", { config: cfg, passwords: { tile38: TILE38_PASSWORD, sentinel: pulumi.secret(SENTINEL_PASSWORD) }, provider });
+    cluster = new kube.KubernetesTile38Cluster("main", argsOf(cfg, { tile38Password: TILE38_PASSWORD, sentinelPassword: pulumi.secret(SENTINEL_PASSWORD) }), { provider });
     await output(cluster.tile38Endpoints);
     await settle();
     main = recorded.filter((r) => r.name.startsWith("main"));
@@ -76,22 +81,22 @@ beforeAll(async () => {
         Object.assign(c.kubernetes, { createNamespace: false, networkPolicies: false, namespace: "shared" });
         c.backup.enabled = false;
     });
-    const second = new kube.KubernetesTile38Cluster("bare", { config: other, passwords: { tile38: pulumi.secret("a"), sentinel: pulumi.secret("b") } });
+    const second = new kube.KubernetesTile38Cluster("bare", argsOf(other, { tile38Password: pulumi.secret("a"), sentinelPassword: pulumi.secret("b") }));
     await output(second.sentinelEndpoints);
     await settle();
     bare = recorded.filter((r) => r.name.startsWith("bare"));
     // Backups with IRSA on EKS.
     const withIrsa = withConfig((c) => Object.assign(c.backup, { oidcProviderArn: OIDC_ARN, oidcProviderUrl: OIDC_URL }));
-    await output(new kube.KubernetesTile38Cluster("irsa", { config: withIrsa, passwords: { tile38: "a", sentinel: "b" } }).tile38Endpoints);
+    await output(new kube.KubernetesTile38Cluster("irsa", argsOf(withIrsa, { tile38Password: "a", sentinelPassword: "b" })).tile38Endpoints);
     await settle();
     irsa = recorded.filter((r) => r.name.startsWith("irsa"));
     // Backups to an S3-compatible store with static keys.
     const compat = withConfig((c) => (c.backup.endpoint = "https://s3.example.internal"));
     await output(
-        new kube.KubernetesTile38Cluster("s3c", {
-            config: compat,
-            passwords: { tile38: "a", sentinel: "b", backupAccessKeyId: pulumi.secret("KEYID"), backupSecretAccessKey: pulumi.secret("KEYSECRET") },
-        }).tile38Endpoints,
+        new kube.KubernetesTile38Cluster(
+            "s3c",
+            argsOf(compat, { tile38Password: "a", sentinelPassword: "b", backupAccessKeyId: pulumi.secret("KEYID"), backupSecretAccessKey: pulumi.secret("KEYSECRET") }),
+        ).tile38Endpoints,
     );
     await settle();
     s3compat = recorded.filter((r) => r.name.startsWith("s3c"));
@@ -130,10 +135,10 @@ describe("KubernetesTile38Cluster under mocks", () => {
         expect(components).toEqual([
             "tile38-ha:aws:BackupBucket",
             "tile38-ha:aws:BackupIam",
+            "tile38-ha:index:KubernetesTile38Cluster",
             "tile38-ha:kubernetes:ClusterBackups",
             "tile38-ha:kubernetes:ClusterConfiguration",
             "tile38-ha:kubernetes:ClusterNetworkPolicies",
-            "tile38-ha:kubernetes:KubernetesTile38Cluster",
             "tile38-ha:kubernetes:SentinelServiceAccount",
             "tile38-ha:kubernetes:SentinelStatefulSet",
             "tile38-ha:kubernetes:Tile38ServiceAccount",
@@ -283,15 +288,117 @@ describe("KubernetesTile38Cluster under mocks", () => {
         expect(await output(cluster.sentinelEndpoints)).toEqual([0, 1, 2].map((i) => ({ host: fqdn("sentinel", i), port: 5000 })));
         expect(await output(cluster.sentinelServiceHost)).toBe("sentinel.tile38.svc.cluster.local");
         expect(await output(cluster.sentinelPort)).toBe(5000);
-        expect(await output(cluster.masterName)).toBe("mymaster");
+        expect(await output(cluster.connection.masterName)).toBe("mymaster");
         expect(await output(cluster.namespace)).toBe("tile38");
         expect(await output(cluster.serviceAccountName)).toBe("tile38");
     });
 
-    it("refuses a Docker config", () => {
-        expect(() => new kube.KubernetesTile38Cluster("wrong", { config: withConfig((c) => (c.target = "docker")), passwords: { tile38: "a", sentinel: "b" } })).toThrow(
-            /target "kubernetes"/,
-        );
+    it("reports every problem of its arguments at once, by argument name", () => {
+        let message = "";
+        try {
+            new kube.KubernetesTile38Cluster("wrong", { replicas: 0, tile38: { ports: [1, 2, 3] }, kubernetes: { namespace: "Bad_NS", tolerations: [{ operator: "Maybe" }] } });
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).toContain('the arguments of KubernetesTile38Cluster "wrong" has 4 problems');
+        for (const key of ["args.replicas", "args.tile38.ports", "args.kubernetes.namespace", "args.kubernetes.tolerations[0].operator"]) expect(message).toContain(`${key}:`);
+    });
+});
+
+describe("a second cluster in the same namespace, from typed arguments only", () => {
+    let geo: Recorded[];
+    beforeAll(async () => {
+        const c = new kube.KubernetesTile38Cluster("geo", {
+            replicas: 3,
+            tile38: { port: 9851 },
+            backup: { enabled: false },
+            kubernetes: {
+                namespace: "tile38",
+                createNamespace: false,
+                labels: { team: "geo" },
+                annotations: { "example.com/owner": "geo-team" },
+                podAnnotations: { "example.com/scrape": "no" },
+                tolerations: [{ key: "dedicated", operator: "Equal", value: "geo", effect: "NoSchedule" }],
+                nodeSelector: { "kubernetes.io/os": "linux" },
+                priorityClassName: "geo-critical",
+                imagePullSecrets: ["regcred"],
+                tile38Affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "disk", operator: "In", values: ["ssd"] }] }] } } },
+            },
+        });
+        await output(c.tile38Endpoints);
+        await settle();
+        geo = recorded.filter((r) => r.name.startsWith("geo"));
+        expect(await output(c.connection.sentinelAddresses)).toEqual([0, 1, 2].map((i) => `geo-sentinel-${i}.geo-sentinel-headless.tile38.svc.cluster.local:5000`));
+        expect(await output(c.serviceAccountName)).toBe("geo-tile38");
+    });
+
+    it("names every object after the component, so that the first cluster's names stay free", () => {
+        const names = k8sObjects(geo).map((r) => `${r.type.split(":")[2]} ${r.inputs.metadata.name}`).sort();
+        expect(names).toEqual([
+            "ConfigMap geo-tile38-ha-scripts",
+            "NetworkPolicy geo-sentinel",
+            "NetworkPolicy geo-tile38",
+            "PodDisruptionBudget geo-sentinel",
+            "PodDisruptionBudget geo-tile38",
+            "Secret geo-tile38-ha-auth",
+            "Service geo-sentinel",
+            "Service geo-sentinel-headless",
+            "Service geo-tile38-headless",
+            "ServiceAccount geo-sentinel",
+            "ServiceAccount geo-tile38",
+            "StatefulSet geo-sentinel",
+            "StatefulSet geo-tile38",
+        ]);
+        const mainNames = new Set(k8sObjects(main).map((r) => `${r.type} ${r.inputs.metadata.name}`));
+        for (const r of k8sObjects(geo)) expect(mainNames.has(`${r.type} ${r.inputs.metadata.name}`)).toBe(false);
+    });
+
+    it("selects only its own pods (instance label) and points every reference at its own objects", () => {
+        const sts = one(geo, STS, "geo-tile38").inputs;
+        expect(sts.spec.selector.matchLabels["app.kubernetes.io/instance"]).toBe("geo");
+        expect(sts.spec.serviceName).toBe("geo-tile38-headless");
+        const pod = sts.spec.template.spec;
+        expect(pod.serviceAccountName).toBe("geo-tile38");
+        expect(pod.volumes.find((v: Any) => v.name === "scripts").configMap.name).toBe("geo-tile38-ha-scripts");
+        const env = Object.fromEntries((pod.containers[0].env as Any[]).map((e) => [e.name, e]));
+        expect(env.TILE38_PASSWORD.valueFrom.secretKeyRef.name).toBe("geo-tile38-ha-auth");
+        expect(env.NODE_HOST.value).toBe("$(POD_NAME).geo-tile38-headless.tile38.svc.cluster.local");
+        for (const svc of ofType(geo, SVC)) expect(svc.inputs.spec.selector["app.kubernetes.io/instance"]).toBe("geo");
+        for (const pdb of ofType(geo, "kubernetes:policy/v1:PodDisruptionBudget")) expect(pdb.inputs.spec.selector.matchLabels["app.kubernetes.io/instance"]).toBe("geo");
+        const sentinelPod = one(geo, STS, "geo-sentinel").inputs.spec.template.spec;
+        expect(sentinelPod.volumes.find((v: Any) => v.name === "templates").configMap.items.map((i: Any) => i.key)).toEqual([0, 1, 2].map((i) => `geo-sentinel-${i}.conf`));
+        const data = one(geo, "kubernetes:core/v1:ConfigMap", "geo-tile38-ha-scripts").inputs.data;
+        for (const i of [0, 1, 2]) expect(data[`geo-sentinel-${i}.conf`]).toContain("geo-tile38-0.geo-tile38-headless.tile38.svc.cluster.local");
+    });
+
+    it("puts the team's labels, annotations and scheduling on every object and pod", () => {
+        for (const r of k8sObjects(geo)) {
+            expect(r.inputs.metadata.labels.team).toBe("geo");
+            expect(r.inputs.metadata.annotations).toEqual({ "example.com/owner": "geo-team" });
+        }
+        for (const name of ["geo-tile38", "geo-sentinel"]) {
+            const sts = one(geo, STS, name).inputs;
+            const pod = sts.spec.template.spec;
+            expect(sts.spec.template.metadata.labels.team).toBe("geo");
+            expect(sts.spec.template.metadata.annotations["example.com/scrape"]).toBe("no");
+            // Claim templates cannot change: they keep only the selector labels.
+            expect(sts.spec.volumeClaimTemplates[0].metadata.labels.team).toBeUndefined();
+            expect(pod.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "geo", effect: "NoSchedule" }]);
+            expect(pod.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
+            expect(pod.priorityClassName).toBe("geo-critical");
+            expect(pod.imagePullSecrets).toEqual([{ name: "regcred" }]);
+        }
+        expect(one(geo, STS, "geo-tile38").inputs.spec.template.spec.affinity.nodeAffinity).toBeDefined();
+        // The sentinels keep the default anti-affinity, on their own instance's pods.
+        const anti = one(geo, STS, "geo-sentinel").inputs.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
+        expect(anti.podAffinityTerm.labelSelector.matchLabels["app.kubernetes.io/instance"]).toBe("geo");
+    });
+
+    it("leaves a stack-config cluster's pods exactly as before the options existed", () => {
+        const pod = one(main, STS, "tile38").inputs.spec.template.spec;
+        for (const f of ["tolerations", "nodeSelector", "priorityClassName", "imagePullSecrets"]) expect(pod[f]).toBeUndefined();
+        expect(one(main, STS, "tile38").inputs.spec.selector.matchLabels["app.kubernetes.io/instance"]).toBeUndefined();
+        expect(one(main, STS, "tile38").inputs.metadata.annotations).toBeUndefined();
     });
 });
 
