@@ -48,7 +48,7 @@ import { Tile38Cluster, tile38SkipReason } from "../tests/integration/harness/cl
 import { ClusterProbe } from "../tests/integration/harness/clusterProbe";
 import { collectionOn, describeDifference, sameCollection } from "../tests/integration/harness/points";
 import { Ack, PointWriter } from "../tests/integration/harness/writer";
-import { runCommand } from "../tests/deploy/harness/command";
+import { runCommand } from "../testing/command";
 import { DeployedCluster, dockerStackOutputs } from "../tests/deploy/harness/deployedCluster";
 import { KubeCascadeCluster } from "../tests/deploy/harness/kubeCascadeCluster";
 import { KubeStack, kubeStackSkipReason } from "../tests/deploy/harness/kubeStack";

@@ -32,7 +32,7 @@ import { Harness } from "../integration/harness/processes";
 import { resp } from "../integration/harness/resp";
 import { waitFor } from "../integration/harness/wait";
 import { PointWriter } from "../integration/harness/writer";
-import { runCommand } from "./harness/command";
+import { runCommand } from "../../testing/command";
 import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
 import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
 import { buildLocalImages, LocalImages } from "./harness/localImages";

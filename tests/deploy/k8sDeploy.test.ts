@@ -47,7 +47,7 @@ import { rethrowWith } from "../integration/harness/processes";
 import { sameCollection, describeDifference } from "../integration/harness/points";
 import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/writer";
 import { sleep, waitFor } from "../integration/harness/wait";
-import { runCommand } from "./harness/command";
+import { runCommand } from "../../testing/command";
 import { KubeCascadeCluster } from "./harness/kubeCascadeCluster";
 import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "./harness/kubeScenarios";
 import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE } from "./harness/kubeStack";

@@ -7,7 +7,7 @@
  */
 import { ClusterProbe, ProbeTopology } from "../../integration/harness/clusterProbe";
 import { Endpoint } from "../../../components/render/topology";
-import { CommandResult, runCommand } from "./command";
+import { CommandResult, runCommand } from "../../../testing/command";
 
 /** The outputs of a Docker stack that a drill needs (see index.ts). */
 export interface DockerStackOutputs {

@@ -10,7 +10,7 @@ import * as path from "path";
 import { which } from "../../integration/harness/busybox";
 import { Harness, ManagedProcess } from "../../integration/harness/processes";
 import { waitFor } from "../../integration/harness/wait";
-import { CommandResult, mustRun, runCommand } from "./command";
+import { CommandResult, mustRun, runCommand } from "../../../testing/command";
 
 /** Why the engine cannot run here, or undefined. */
 export function dockerEngineSkipReason(): string | undefined {

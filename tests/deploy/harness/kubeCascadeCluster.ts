@@ -17,7 +17,7 @@ import type { CascadeCluster } from "../../../scripts/drillCascade";
 import { ClusterProbe, ProbeTopology } from "../../integration/harness/clusterProbe";
 import { sleep, waitFor, withTimeout } from "../../integration/harness/wait";
 import { NODE_NAME } from "../../../testing/kubeCluster";
-import { mustRun, runCommand } from "./command";
+import { mustRun, runCommand } from "../../../testing/command";
 import { KubeStack, mainContainer, NAMESPACE, podServing } from "./kubeStack";
 import { podProcesses } from "./kubeScenarios";
 

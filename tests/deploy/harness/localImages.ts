@@ -4,7 +4,7 @@
  * versions where this machine has them). See images/build-local-image.sh.
  */
 import * as path from "path";
-import { mustRun } from "./command";
+import { mustRun } from "../../../testing/command";
 import { DockerEngine } from "./dockerEngine";
 
 export interface LocalImages {

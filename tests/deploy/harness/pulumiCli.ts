@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { CommandResult, runCommand } from "./command";
+import { CommandResult, runCommand } from "../../../testing/command";
 import { whichSync } from "./dockerEngine";
 
 /** Plugins a Docker stack's `pulumi up` needs, at the versions package.json pins. */
