@@ -4,7 +4,7 @@
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
-  transform: { "^.+\\.ts$": ["ts-jest", {}] },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.dev.json" }] },
 };
 module.exports = {
   projects: [

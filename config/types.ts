@@ -9,9 +9,10 @@
  */
 
 /*
- * Enumerations are `as const` objects with a type of the same name: TypeScript programs get the
- * literal types, and Pulumi's schema inference (`pulumi package add`) turns them into enums for
- * Python and YAML programs.
+ * Enumerations are `as const` objects with a type of the same name. The settings' fields that
+ * take one are typed `string` (documented values, checked at parse time): Pulumi's schema
+ * inference (`pulumi package add`) reads the published declarations, where a literal union has
+ * no members to read, and would refuse the arguments.
  */
 
 /** Where the cluster runs. */
@@ -125,11 +126,11 @@ export interface DockerSettings {
      */
     host?: string;
     /**
-     * Operating system of the machine that runs the Docker engine. Host networking only
-     * works on a Linux engine, so any other value is refused.
+     * Operating system of the machine that runs the Docker engine: `linux`, `darwin` or
+     * `windows`. Host networking only works on a Linux engine, so any other value is refused.
      * @default the OS that runs `pulumi` (`process.platform`)
      */
-    hostOs: DockerHostOs;
+    hostOs: string;
     /**
      * Address that Tile38 and the sentinels announce to each other and to clients.
      * Use the host's LAN address when clients run on other machines.
@@ -142,10 +143,10 @@ export interface DockerSettings {
      */
     bindAddress: string;
     /**
-     * Docker restart policy of every container.
+     * Docker restart policy of every container: `always`, `unless-stopped` or `on-failure`.
      * @default "unless-stopped"
      */
-    restartPolicy: RestartPolicy;
+    restartPolicy: string;
     /**
      * Prefix of container and volume names.
      * @default "tile38-ha-<stack>"
@@ -285,15 +286,18 @@ export interface KubernetesSettings {
      * Affinity of the Tile38 pods (Kubernetes `core/v1` Affinity, as an object), replacing the
      * default: a preferred anti-affinity that spreads the pods over nodes (`kubernetes.io/hostname`).
      */
-    tile38Affinity?: Record<string, unknown>;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Kubernetes object (Pulumi schemas: Any)
+    tile38Affinity?: Record<string, any>;
     /** Affinity of the sentinel pods, replacing the same default as `tile38Affinity`. */
-    sentinelAffinity?: Record<string, unknown>;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    sentinelAffinity?: Record<string, any>;
     /**
      * Topology spread constraints of every pod (Kubernetes `core/v1` TopologySpreadConstraint
      * objects); `labelSelector` may be left out: each pod's own selector labels are filled in.
      * @default []
      */
-    topologySpreadConstraints: Record<string, unknown>[];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    topologySpreadConstraints: Record<string, any>[];
 }
 
 /** Where backups go (stack key `tile38-ha:backup`). */
@@ -309,11 +313,11 @@ export interface BackupSettings {
      */
     intervalSeconds: number;
     /**
-     * `aws`: an S3 bucket. `local`: an S3-compatible server container on the Docker host
-     * (Docker target only; `pulumi up` needs no cloud account).
+     * `aws`: an S3 bucket (needs the `@pulumi/aws` package). `local`: an S3-compatible server
+     * container on the Docker host (Docker target only; `pulumi up` needs no cloud account).
      * @default "local" on Docker, "aws" on Kubernetes
      */
-    store: BackupStore;
+    store: string;
     /** Use this existing bucket instead of creating one. */
     existingBucket?: string;
     /**

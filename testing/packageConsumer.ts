@@ -119,3 +119,35 @@ const SIG = "4dabf18193072939515e22adb298388d";
     process.exit(0);
 })();
 `;
+
+/**
+ * The plugin versions this machine has (built by hand; no registry serves them), which a plugin
+ * directory's peers must resolve to when it runs offline.
+ */
+export const OFFLINE_PEERS: Record<string, string> = {
+    "@pulumi/docker": "5.2.0",
+    "@pulumi/kubernetes": "4.34.2",
+    "@pulumi/pulumi": "3.248.0",
+    "@pulumi/random": "4.21.2",
+};
+
+/**
+ * The tarball unpacked as the directory `pulumi package add` is given (the npm package is the
+ * Pulumi plugin: PulumiPlugin.yaml, dist/, tsconfig.json). Two changes for an offline machine,
+ * none to the code: its peers pinned to {@link OFFLINE_PEERS} (a range would resolve to the
+ * newest release, whose plugin this machine cannot download), and its dev dependencies dropped
+ * (this Pulumi installs a plugin's dev dependencies, @pulumi/aws among them, and would then
+ * download the AWS plugin; the package itself loads @pulumi/aws only for S3 backups).
+ */
+export async function unpackPluginDir(tarball: string, workDir: string): Promise<string> {
+    const dir = path.join(workDir, "tile38-ha-plugin");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    await mustRun("tar", ["-xzf", tarball, "-C", dir, "--strip-components=1"], { timeoutMs: 60000 });
+    const pkgFile = path.join(dir, "package.json");
+    const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8")) as Record<string, unknown>;
+    delete pkg.devDependencies;
+    pkg.peerDependencies = { ...(pkg.peerDependencies as Record<string, string>), ...OFFLINE_PEERS };
+    fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
+    return dir;
+}

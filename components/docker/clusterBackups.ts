@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackConfig } from "../../config/types";
-import { BackupBucket, backupBucketArgsFromConfig } from "../aws/backupBucket";
-import { BackupIam, backupIamArgsFromConfig } from "../aws/backupIam";
+import type { BackupBucket } from "../aws/backupBucket";
+import type { BackupIam } from "../aws/backupIam";
+import { loadAwsBackups } from "../aws/load";
 import { refreshSecondsFor, restoreCommandFor } from "../render/backupScripts";
 import { dockerTopology } from "../render/topology";
 import { DockerBackupAgents } from "./backupAgents";
@@ -98,6 +99,7 @@ export class DockerClusterBackups extends pulumi.ComponentResource {
             endpoint = this.endpoint;
             this.bucketName = pulumi.output(b.existingBucket ?? b.bucketPrefix);
         } else {
+            const { BackupBucket, backupBucketArgsFromConfig, BackupIam, backupIamArgsFromConfig } = loadAwsBackups();
             this.bucket = new BackupBucket(`${prefix}-backups`, backupBucketArgsFromConfig(b), { parent: this });
             this.bucketName = this.bucket.bucketName;
             this.endpoint = b.endpoint;

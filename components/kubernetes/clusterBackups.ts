@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { BackupBucket, backupBucketArgsFromConfig } from "../aws/backupBucket";
-import { BackupIam, backupIamArgsFromConfig } from "../aws/backupIam";
+import type { BackupBucket } from "../aws/backupBucket";
+import type { BackupIam } from "../aws/backupIam";
+import { loadAwsBackups } from "../aws/load";
 import { restoreCommandFor } from "../render/backupScripts";
 import { backupSidecarContainer } from "./backupSidecar";
 import { K8S_SECRET_KEYS, MOUNTS, objectNames, VOLUME_NAMES } from "./common";
@@ -70,6 +71,7 @@ export class KubernetesClusterBackups extends pulumi.ComponentResource {
         if (config.target !== "kubernetes" || !b.enabled || b.store !== "aws") {
             throw new pulumi.ResourceError("KubernetesClusterBackups needs target kubernetes with backup.enabled and store aws", this);
         }
+        const { BackupBucket, backupBucketArgsFromConfig, BackupIam, backupIamArgsFromConfig } = loadAwsBackups();
         this.bucket = new BackupBucket(`${name}-bucket`, backupBucketArgsFromConfig(b), { parent: this });
         if (!b.endpoint) {
             this.iam = new BackupIam(`${name}-iam`, backupIamArgsFromConfig(config, this.bucket.bucketArn), { parent: this });

@@ -347,7 +347,7 @@ async function startClientPod(cluster: KubeCluster, socketDir: string, image: st
                     env: [
                         { name: "HOME", value: "/tmp" },
                         { name: "TS_NODE_TRANSPILE_ONLY", value: "true" },
-                        { name: "TS_NODE_PROJECT", value: path.join(PROJECT_DIR, "tsconfig.json") },
+                        { name: "TS_NODE_PROJECT", value: path.join(PROJECT_DIR, "tsconfig.dev.json") },
                     ],
                     volumeMounts: [
                         { name: "project", mountPath: PROJECT_DIR, readOnly: true },

@@ -48,7 +48,7 @@ export class ClientPod {
             PATH: process.env.PATH ?? "/usr/bin:/bin",
             HOME: process.env.HOME ?? "/root",
             TS_NODE_TRANSPILE_ONLY: "true",
-            TS_NODE_PROJECT: path.join(__dirname, "..", "..", "..", "tsconfig.json"),
+            TS_NODE_PROJECT: path.join(__dirname, "..", "..", "..", "tsconfig.dev.json"),
         });
         return ClientPod.connect(
             socketPath,
