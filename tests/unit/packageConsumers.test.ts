@@ -46,13 +46,16 @@ describe("the packed tarball", () => {
         ]) {
             expect(files).toContain(f);
         }
-        expect(files.filter((f) => /^(tests|testing|scripts|examples|node_modules)\//.test(f) || f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+        // The one TypeScript source is the API's entry, for Pulumi's schema inference (tsconfig.json).
+        expect(files.filter((f) => /^(tests|testing|scripts|examples|node_modules)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual(["dist/components/index.ts"]);
+        expect(files).toContain("tsconfig.json");
         const pkg = JSON.parse((await mustRun("tar", ["-xzOf", tarball, "package/package.json"], { timeoutMs: 30000 })).stdout);
         expect(pkg.dependencies ?? {}).toEqual({});
         for (const [name, range] of Object.entries(pkg.peerDependencies as Record<string, string>)) {
             expect(name).toMatch(/^@pulumi\//);
             expect(range).toMatch(/^\^\d+\.\d+\.\d+$/);
         }
+        expect(pkg.peerDependenciesMeta).toEqual({ "@pulumi/aws": { optional: true } });
     });
 
     it("require() gives the components and their enums only; internals are not importable", async () => {
