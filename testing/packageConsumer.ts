@@ -151,3 +151,27 @@ export async function unpackPluginDir(tarball: string, workDir: string): Promise
     fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
     return dir;
 }
+
+/**
+ * A Python consumer: `examples/python` copied, its virtualenv with the pinned Python SDK from
+ * PyPI, and `pulumi package add <pluginDir>` (which generates `sdks/tile38-ha` and installs it
+ * into the virtualenv). Returns the project directory.
+ */
+export async function addPackageToPython(pluginDir: string, workDir: string, env: Record<string, string | undefined>): Promise<string> {
+    const dir = path.join(workDir, "python");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(path.join(EXAMPLES_DIR, "python"), dir, { recursive: true });
+    await mustRun("python3", ["-m", "venv", "venv"], { cwd: dir, timeoutMs: 120000 });
+    await mustRun(path.join(dir, "venv/bin/pip"), ["install", "-q", "-r", "requirements.txt"], { cwd: dir, timeoutMs: 600000 });
+    await mustRun("pulumi", ["package", "add", pluginDir], { cwd: dir, env, timeoutMs: 600000 });
+    return dir;
+}
+
+/** A YAML consumer: `examples/yaml` copied and `pulumi package add <pluginDir>` (a `packages:` entry). */
+export async function addPackageToYaml(pluginDir: string, workDir: string, env: Record<string, string | undefined>): Promise<string> {
+    const dir = path.join(workDir, "yaml");
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(path.join(EXAMPLES_DIR, "yaml"), dir, { recursive: true });
+    await mustRun("pulumi", ["package", "add", pluginDir], { cwd: dir, env, timeoutMs: 600000 });
+    return dir;
+}

@@ -37,6 +37,7 @@ import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
 import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
 import { buildLocalImages, LocalImages } from "./harness/localImages";
 import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
+import { checkoutPreviousRelease, previewOperations, previousReleaseSkipReason, removePreviousRelease } from "../../testing/previousRelease";
 import { intervalsWhere, Sampler } from "../integration/harness/sampler";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
@@ -160,7 +161,28 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         process.stdout.write(`\ndeploy suite figures (real pulumi up, real Docker engine):\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n")}\n`);
     }, 10 * MINUTE);
 
-    it("a. bootstraps: one leader, followers caught up, sentinels agree, a backup uploaded", async () => {
+    it("a0. a stack the previous release created updates in place: no resource replaced or deleted", async () => {
+        if (await previousReleaseSkipReason()) return void (figures["upgrade from 0.1.0"] = `skipped: ${await previousReleaseSkipReason()}`);
+        const old = await checkoutPreviousRelease(path.join(h.root, "release-0.1.0"));
+        try {
+            fs.copyFileSync(stack.configFile, path.join(old, path.basename(stack.configFile)));
+            const previous = new PulumiStack(old, STACK, h.dir("pulumi-state"), { ...engine.env(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+            const r = await previous.up();
+            if (r.code !== 0) throw new Error(`pulumi up of 0.1.0 failed:\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`);
+            deployed = true;
+            figures["0.1.0: first pulumi up s"] = (r.durationMs / 1000).toFixed(1);
+            await attach();
+            await cluster.waitHealthy(2 * MINUTE);
+            const preview = await stack.must(["preview", "--json"], 5 * MINUTE);
+            const ops = previewOperations(preview.stdout);
+            figures["upgrade 0.1.0 → this tree: preview steps"] = JSON.stringify(ops);
+            for (const op of ["replace", "create-replacement", "delete-replaced", "delete", "discard"]) expect(`${op}: ${ops[op] ?? 0}`).toBe(`${op}: 0`);
+        } finally {
+            await removePreviousRelease(old);
+        }
+    }, 10 * MINUTE);
+
+    it("a. bootstraps (an update of a0's stack, or a first deploy): one leader, followers caught up, sentinels agree, a backup uploaded", async () => {
         const started = Date.now();
         await mustUp("bootstrap");
         await attach();

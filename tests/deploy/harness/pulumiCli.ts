@@ -43,8 +43,15 @@ export class PulumiStack {
      * @param name the stack's name
      * @param stateDir where the file backend keeps state
      * @param env extra environment (e.g. DOCKER_HOST)
+     * @param namespace the config namespace of the program's settings (its project name for a consumer's program)
      */
-    constructor(readonly projectDir: string, readonly name: string, stateDir: string, private readonly env: Record<string, string>) {
+    constructor(
+        readonly projectDir: string,
+        readonly name: string,
+        stateDir: string,
+        private readonly env: Record<string, string>,
+        private readonly namespace = "tile38-ha",
+    ) {
         this.stateDir = stateDir;
         this.configFile = path.join(projectDir, `Pulumi.${name}.yaml`);
     }
@@ -73,7 +80,7 @@ export class PulumiStack {
         return r;
     }
 
-    /** Creates the stack with this `tile38-ha` config (namespace added to every key). */
+    /** Creates the stack with this config (the namespace added to every key). */
     async init(config: Record<string, unknown>): Promise<void> {
         fs.mkdirSync(this.stateDir, { recursive: true });
         this.writeConfig(config);
@@ -84,16 +91,16 @@ export class PulumiStack {
     /** Rewrites the stack's config (keeps the secrets provider's salt). */
     writeConfig(config: Record<string, unknown>): void {
         const old = fs.existsSync(this.configFile) ? (yaml.load(fs.readFileSync(this.configFile, "utf8")) as Record<string, unknown>) : {};
-        const namespaced = Object.fromEntries(Object.entries(config).map(([k, v]) => [`tile38-ha:${k}`, v]));
+        const namespaced = Object.fromEntries(Object.entries(config).map(([k, v]) => [`${this.namespace}:${k}`, v]));
         // Secrets set with setSecret stay (encrypted values are objects with a `secure` key).
         const oldConfig = (old.config ?? {}) as Record<string, unknown>;
         const secrets = Object.fromEntries(Object.entries(oldConfig).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v));
         fs.writeFileSync(this.configFile, yaml.dump({ ...old, config: { ...secrets, ...namespaced } }));
     }
 
-    /** `pulumi config set --secret tile38-ha:KEY` (the value goes through stdin, never argv). */
+    /** `pulumi config set --secret NAMESPACE:KEY` (the value goes through stdin, never argv). */
     async setSecret(key: string, value: string): Promise<void> {
-        const r = await runCommand("pulumi", ["config", "set", "--secret", `tile38-ha:${key}`, "--stack", this.name, "--non-interactive"], { env: this.cliEnv(), cwd: this.projectDir, timeoutMs: 60000, input: value });
+        const r = await runCommand("pulumi", ["config", "set", "--secret", `${this.namespace}:${key}`, "--stack", this.name, "--non-interactive"], { env: this.cliEnv(), cwd: this.projectDir, timeoutMs: 60000, input: value });
         if (r.code !== 0) throw new Error(`pulumi config set --secret ${key} exited ${r.code}: ${r.stderr}`);
     }
 

@@ -1,0 +1,40 @@
+/**
+ * The previous release of this repository, checked out beside the working tree, so that a suite
+ * can create a stack with it and then update that stack with the current code (what a team that
+ * upgrades does). The checkout shares this tree's node_modules: the release pins the same
+ * `@pulumi/*` versions.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { mustRun, runCommand } from "./command";
+
+/** The last commit before the typed API (0.1.0): stacks it created must update in place. */
+export const PREVIOUS_RELEASE = "a30adc9";
+
+const REPO_DIR = path.join(__dirname, "..");
+
+/** Why the previous release cannot be checked out here (a shallow clone), or undefined. */
+export async function previousReleaseSkipReason(): Promise<string | undefined> {
+    const r = await runCommand("git", ["cat-file", "-e", `${PREVIOUS_RELEASE}^{commit}`], { cwd: REPO_DIR, timeoutMs: 30000 });
+    return r.code === 0 ? undefined : `commit ${PREVIOUS_RELEASE} (release 0.1.0) is not in this clone (shallow?)`;
+}
+
+/** A detached worktree of the previous release in `dir`; remove it with {@link removePreviousRelease}. */
+export async function checkoutPreviousRelease(dir: string): Promise<string> {
+    await mustRun("git", ["worktree", "add", "--detach", "--force", dir, PREVIOUS_RELEASE], { cwd: REPO_DIR, timeoutMs: 120000 });
+    fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+export async function removePreviousRelease(dir: string): Promise<void> {
+    await runCommand("git", ["worktree", "remove", "--force", dir], { cwd: REPO_DIR, timeoutMs: 60000 });
+    await runCommand("git", ["worktree", "prune"], { cwd: REPO_DIR, timeoutMs: 60000 });
+}
+
+/** Step counts of `pulumi preview --json` by operation, e.g. `{ same: 40, update: 2 }`. */
+export function previewOperations(previewJson: string): Record<string, number> {
+    const steps = (JSON.parse(previewJson) as { steps?: { op: string }[] }).steps ?? [];
+    const ops: Record<string, number> = {};
+    for (const s of steps) ops[s.op] = (ops[s.op] ?? 0) + 1;
+    return ops;
+}
