@@ -8,7 +8,7 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   echo "shellcheck is not installed (apt-get install -y shellcheck)" >&2
   exit 1
 fi
-mapfile -t files < <({ echo .ci/run; find . \( -path ./node_modules -o -path ./.git -o -path ./bin \) -prune -o -name '*.sh' -print; } | sort)
+mapfile -t files < <({ echo .ci/run; find . \( -path ./node_modules -o -path ./.git -o -path ./bin -o -path ./dist \) -prune -o -name '*.sh' -print; } | sort)
 for f in "${files[@]}"; do
   (cd "$(dirname "$f")" && shellcheck -x "$(basename "$f")")
 done

@@ -16,11 +16,20 @@ function snippets(): { file: string; body: string }[] {
 
 describe("README client snippets", () => {
     it("show one snippet per client of the matrix", () => {
-        expect(snippets().map((s) => s.file)).toEqual([
+        expect(snippets().map((s) => s.file).filter((f) => f.startsWith("testing/clients/"))).toEqual([
             "testing/clients/ioredis/tile38Client.ts",
             "testing/clients/redis-py/tile38_sentinel.py",
             "testing/clients/go-redis/client.go",
             "testing/clients/lettuce/src/main/java/tile38ha/Tile38Client.java",
+        ]);
+    });
+
+    it("show every example program of the package (README \"Use it from your program\")", () => {
+        expect(snippets().map((s) => s.file).filter((f) => f.startsWith("examples/"))).toEqual([
+            "examples/docker-typescript/index.ts",
+            "examples/kubernetes-typescript/index.ts",
+            "examples/python/__main__.py",
+            "examples/yaml/Pulumi.yaml",
         ]);
     });
 
