@@ -55,8 +55,9 @@ function asDockerOutputs(o: Record<string, unknown>): DockerStackOutputs {
         masterName: c.masterName,
         sentinelEndpoints: c.sentinels,
         tile38Endpoints: o.tile38Endpoints as { host: string; port: number }[],
-        tile38Password: c.tile38Password,
-        sentinelPassword: c.sentinelPassword,
+        // YAML programs also export them on their own (a nested secret reads back as {} there).
+        tile38Password: typeof o.tile38Password === "string" ? o.tile38Password : c.tile38Password,
+        sentinelPassword: typeof o.sentinelPassword === "string" ? o.sentinelPassword : c.sentinelPassword,
         dockerContainers: { tile38: o.tile38Containers as string[], sentinels: o.sentinelContainers as string[] },
     };
 }

@@ -73,6 +73,24 @@ describe("the packed tarball", () => {
     });
 });
 
+describe("a release tag", () => {
+    it("npm install git+…#v<version> of a tag scripts/release.sh made gives the built package, no build step", async () => {
+        const clone = path.join(work, "release-clone");
+        await mustRun("git", ["clone", "-q", path.join(__dirname, "../.."), clone], { timeoutMs: 120000 });
+        fs.symlinkSync(path.join(__dirname, "../../node_modules"), path.join(clone, "node_modules"));
+        const identity = { GIT_AUTHOR_NAME: "release test", GIT_AUTHOR_EMAIL: "release@test.invalid", GIT_COMMITTER_NAME: "release test", GIT_COMMITTER_EMAIL: "release@test.invalid" };
+        await mustRun("bash", ["scripts/release.sh"], { cwd: clone, env: { ...process.env, ...identity }, timeoutMs: 300000 });
+        const version = (JSON.parse(fs.readFileSync(path.join(clone, "package.json"), "utf8")) as { version: string }).version;
+        const consumer = path.join(work, "git-consumer");
+        fs.mkdirSync(consumer);
+        fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "git-consumer", private: true }));
+        await mustRun("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund", `git+file://${clone}#v${version}`], { cwd: consumer, timeoutMs: 600000 });
+        const r = await node(consumer, 'const t = require("tile38-ha"); console.log(typeof t.DockerTile38Cluster, typeof t.KubernetesTile38Cluster)');
+        expect(r.stdout.trim()).toBe("function function");
+        expect(fs.existsSync(path.join(consumer, "node_modules/tile38-ha/dist/components/render/scripts/tile38-node-life.sh"))).toBe(true);
+    });
+});
+
 describe("the TypeScript examples, from the tarball", () => {
     it("type-check against the package's declarations; a wrong argument type does not", async () => {
         await typeCheckConsumer(dockerDir);
