@@ -34,6 +34,29 @@ export class ClusterPasswords extends pulumi.ComponentResource {
     }
 }
 
+/** Characters the start scripts accept in a password (they write it into JSON and config files; lib.sh `check_password`). */
+export const PASSWORD_CHARACTERS = /^[A-Za-z0-9._~+=@%^,:/-]+$/;
+
+/** Why the start scripts would refuse this password (naming the argument, never the value), or undefined. */
+export function passwordProblem(what: string, value: string): string | undefined {
+    if (PASSWORD_CHARACTERS.test(value)) return undefined;
+    return `tile38-ha: ${what} ${value === "" ? "is empty" : "has characters the start scripts refuse"}: use letters, digits and ._~+=@%^,:/- only`;
+}
+
+/**
+ * The password, refused when the program runs (a preview too, for a known value) rather than
+ * when the container starts minutes into `pulumi up`.
+ */
+export function checkedPassword(what: string, password: pulumi.Output<string>): pulumi.Output<string> {
+    return pulumi.secret(
+        password.apply((v) => {
+            const problem = passwordProblem(what, v);
+            if (problem) throw new Error(problem);
+            return v;
+        }),
+    );
+}
+
 /** The two passwords as secret outputs. */
 export interface ClusterPasswordOutputs {
     tile38: pulumi.Output<string>;
@@ -51,8 +74,8 @@ export function clusterPasswords(
     parent: pulumi.Resource,
 ): ClusterPasswordOutputs {
     if (given.tile38Password !== undefined && given.sentinelPassword !== undefined) {
-        return { tile38: pulumi.secret(pulumi.output(given.tile38Password)), sentinel: pulumi.secret(pulumi.output(given.sentinelPassword)) };
+        return { tile38: checkedPassword("tile38Password", pulumi.output(given.tile38Password)), sentinel: checkedPassword("sentinelPassword", pulumi.output(given.sentinelPassword)) };
     }
     const generated = new ClusterPasswords(name, given, { parent });
-    return { tile38: generated.tile38, sentinel: generated.sentinel };
+    return { tile38: checkedPassword("tile38Password", generated.tile38), sentinel: checkedPassword("sentinelPassword", generated.sentinel) };
 }
