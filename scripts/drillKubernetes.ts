@@ -25,7 +25,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ipLiteralLines } from "../tests/integration/harness/k8sCluster";
 import { sleep, waitFor } from "../tests/integration/harness/wait";
-import { KubeStack, kubeStackSkipReason, NAMESPACE } from "../tests/deploy/harness/kubeStack";
+import { KubeStack, kubeStackSkipReason, KubeTarget } from "../tests/deploy/harness/kubeStack";
 import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck, losePod } from "../tests/deploy/harness/kubeScenarios";
 import { DrillResult, longestPause, median, writesResumedAfter } from "./drillReport";
 
@@ -42,7 +42,7 @@ export interface KubernetesDrillOptions {
 }
 
 /** Every Tile38 and sentinel pod's log (and its previous container's) into `dir`. */
-function saveLogs(s: KubeStack, dir: string, label: string): void {
+function saveLogs(s: KubeTarget, dir: string, label: string): void {
     fs.mkdirSync(dir, { recursive: true });
     for (const p of [...s.checks.nodes, ...s.checks.sentinels]) {
         fs.writeFileSync(path.join(dir, `${label}-${p.name}.log`), s.checks.logs(p.name));
@@ -68,13 +68,13 @@ export interface KubernetesDrillResult extends DrillResult {
 }
 
 /** The config files on the pods' volumes and the rendered sentinel templates with an IP literal. */
-export function ipLiteralsInConfigs(s: KubeStack): { file: string; lines: string[] }[] {
+export function ipLiteralsInConfigs(s: KubeTarget): { file: string; lines: string[] }[] {
     const files: string[] = [];
     const volumes = path.join(s.workDir, "volumes");
     for (const v of fs.existsSync(volumes) ? fs.readdirSync(volumes) : []) {
         for (const f of ["config", "sentinel.conf"]) if (fs.existsSync(path.join(volumes, v, f))) files.push(path.join(volumes, v, f));
     }
-    const cm = JSON.parse(s.cluster.kubectl(["get", "configmap", "-n", NAMESPACE, "tile38-ha-scripts", "-o", "json"])) as { data: Record<string, string> };
+    const cm = JSON.parse(s.cluster.kubectl(["get", "configmap", "-n", s.checks.namespace, s.checks.configMapName, "-o", "json"])) as { data: Record<string, string> };
     const rendered = Object.entries(cm.data)
         .filter(([k]) => k.endsWith(".conf"))
         .map(([k, text]) => ({ file: `ConfigMap:${k}`, lines: ipLiteralLines(text) }));
@@ -82,7 +82,7 @@ export function ipLiteralsInConfigs(s: KubeStack): { file: string; lines: string
 }
 
 /** Runs the drill on a deployed stack whose client pod has no writer running. */
-export async function drillDeployedKubernetes(s: KubeStack, opts: KubernetesDrillOptions = {}): Promise<KubernetesDrillResult> {
+export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDrillOptions = {}): Promise<KubernetesDrillResult> {
     const say = opts.log ?? (() => undefined);
     const runs = opts.runs ?? 5;
     const c = s.checks;

@@ -50,7 +50,10 @@ import { sleep, waitFor } from "../integration/harness/wait";
 import { runCommand } from "../../testing/command";
 import { KubeCascadeCluster } from "./harness/kubeCascadeCluster";
 import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "./harness/kubeScenarios";
-import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE } from "./harness/kubeStack";
+import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "./harness/kubeStack";
+import { PulumiStack } from "./harness/pulumiCli";
+import { drillDeployedKubernetes } from "../../scripts/drillKubernetes";
+import { installConsumer, packTarball } from "../../testing/packageConsumer";
 import { NODE_NAME } from "../../testing/kubeCluster";
 
 const MINUTE = 60_000;
@@ -425,6 +428,55 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const all = await s.checks.waitIdenticalData(3 * MINUTE);
         expect(all.differences).toEqual([]);
     }), 25 * MINUTE);
+
+    test("l. another team's program, installed from the packed tarball: its own kubernetes.Provider and namespace; up, healthy, kill drill, destroy", withPodLogs(async () => {
+        const work = path.join(s.workDir, "consumer");
+        const tarball = await packTarball(work);
+        const dir = await installConsumer("kubernetes-typescript", work, tarball);
+        s.addVolumes(6);
+        const stack = new PulumiStack(dir, "k8s", path.join(work, "state"), { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }, "geo-kubernetes");
+        await stack.init({ kubeconfig: s.cluster.kubeconfig, namespace: "geo", tile38Image: s.images.tags.tile38, sentinelImage: s.images.tags.redis, storageClass: STORAGE_CLASS, storageSize: "1Gi" });
+        let deployed = false;
+        try {
+            const up = await stack.up(15 * MINUTE);
+            if (up.code !== 0) throw new Error(`pulumi up of the consumer failed:\n${up.stdout.slice(-5000)}\n${up.stderr.slice(-3000)}`);
+            deployed = true;
+            figures["l: consumer pulumi up s"] = (up.durationMs / 1000).toFixed(1);
+            const o = await stack.outputs();
+            const c = o.connection as { masterName: string; sentinels: { host: string; port: number }[]; tile38Password: string; sentinelPassword: string };
+            const nodes = o.tile38Endpoints as { host: string; port: number }[];
+            const pods = [
+                ...nodes.map((e) => ({ name: e.host.split(".")[0], kind: "tile38" as const, fqdn: e.host })),
+                ...c.sentinels.map((e) => ({ name: e.host.split(".")[0], kind: "sentinel" as const, fqdn: e.host })),
+            ];
+            expect(pods.map((p) => p.name)).toEqual(["geo-tile38-0", "geo-tile38-1", "geo-tile38-2", "geo-sentinel-0", "geo-sentinel-1", "geo-sentinel-2"]);
+            const facts = { masterName: c.masterName, tile38Port: nodes[0].port, sentinelPort: c.sentinels[0].port, passwords: { tile38: c.tile38Password, sentinel: c.sentinelPassword } };
+            const checks = new KubeletChecks(s.cluster, pods, facts, s.checks.client, "geo", "geo-tile38-ha-scripts");
+            const t0 = Date.now();
+            await checks.waitSettled(6 * MINUTE);
+            figures["l: consumer up done → settled s"] = ((Date.now() - t0) / 1000).toFixed(1);
+            // The team's scheduling reached the pods.
+            const sts = JSON.parse(s.cluster.kubectl(["get", "statefulset", "geo-tile38", "-n", "geo", "-o", "json"])) as { metadata: { labels: Record<string, string> }; spec: { template: { spec: { tolerations?: unknown[] } } } };
+            expect(sts.metadata.labels.team).toBe("geo");
+            expect(sts.spec.template.spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "geo", effect: "NoSchedule" }]);
+            const r = await drillDeployedKubernetes({ cluster: s.cluster, checks, workDir: s.workDir }, { runs: 1 });
+            figures["l: consumer kill → first acknowledged write ms (down-after + 1.5 s = 4500)"] = r.unplanned.failover_ms.max;
+            figures["l: consumer writes acknowledged / lost"] = `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}`;
+            expect(r.unplanned.failed_runs).toBe(0);
+            expect(r.unplanned.writes_lost).toBe(0);
+            expect(r.planned.writes_lost).toBe(0);
+            expect(r.nodes_differing_from_leader).toBe(0);
+            // The first cluster never noticed: same leader set-up, still healthy.
+            await s.checks.waitHealthy(MINUTE);
+        } finally {
+            if (deployed) {
+                const down = await stack.run(["destroy", "--yes"], 10 * MINUTE);
+                figures["l: consumer pulumi destroy"] = down.code === 0 ? `${(down.durationMs / 1000).toFixed(1)} s` : `FAILED: ${down.stderr.slice(-300)}`;
+                expect(down.code).toBe(0);
+            }
+            await stack.remove();
+        }
+    }), 30 * MINUTE);
 
     test("g. nothing the API server accepted failed at the kubelet (no refusal event)", () => {
         const events = JSON.parse(s.cluster.kubectl(["get", "events", "-n", NAMESPACE, "-o", "json"])) as { items: { type: string; reason: string; message: string; involvedObject: { name: string } }[] };

@@ -13,7 +13,7 @@ import { acceptsWrites, nodeStatusCommands, parseNodeStatus } from "../../integr
 import { Sampler } from "../../integration/harness/sampler";
 import { sleep, waitFor } from "../../integration/harness/wait";
 import { Ack } from "../../integration/harness/writer";
-import { KubeStack, mainContainer, NAMESPACE, podServing } from "./kubeStack";
+import { KubeStack, KubeTarget, mainContainer, NAMESPACE, podServing } from "./kubeStack";
 
 /**
  * Acknowledged writes of the client pod's writer `name`, pulled incrementally, across pauses: a
@@ -24,7 +24,7 @@ export class AckLog {
     private sessionBase = 0;
     private sessions = 0;
     constructor(
-        private readonly s: KubeStack,
+        private readonly s: KubeTarget,
         private readonly name = "main",
     ) {}
 
@@ -60,7 +60,7 @@ export class AckLog {
 }
 
 /** Waits until every running sentinel names the same running, writable leader other than `old` and every running follower follows it. */
-export async function convergedOnNewLeader(s: KubeStack, old: string, timeoutMs: number): Promise<StatefulPod> {
+export async function convergedOnNewLeader(s: KubeTarget, old: string, timeoutMs: number): Promise<StatefulPod> {
     const c = s.checks;
     let why = "";
     try {
@@ -92,7 +92,7 @@ export async function convergedOnNewLeader(s: KubeStack, old: string, timeoutMs:
  * acknowledged: a write the old leader answered just before its SIGKILL reached the client just
  * after it, and counted as a failover of 0 ms (drill, once).
  */
-export async function firstHeldAck(s: KubeStack, log: AckLog, leader: StatefulPod, t: number, timeoutMs: number): Promise<Ack> {
+export async function firstHeldAck(s: KubeTarget, log: AckLog, leader: StatefulPod, t: number, timeoutMs: number): Promise<Ack> {
     return waitFor(
         async () => {
             const acks = (await log.pull()).filter((a) => a.sentAt >= t);
@@ -142,7 +142,7 @@ export function podProcesses(uid: string, containerId?: string): number[] {
  * For 5 s more, whatever starts in the pod's cgroups is killed too (a kubelet that has not seen the
  * deletion yet restarts the dead containers in a new sandbox; a lost node runs nothing).
  */
-export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: number; back: () => Promise<void> }> {
+export async function losePod(s: KubeTarget, name: string): Promise<{ killedAt: number; back: () => Promise<void> }> {
     const uid = s.checks.state(name)?.uid;
     if (!uid) throw new Error(`pod ${name} does not exist`);
     s.cluster.kubectl(["cordon", NODE_NAME]);
@@ -159,7 +159,7 @@ export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: n
     };
     if (killAll() === 0) throw new Error(`no process of pod ${name} (${uid}) found in its cgroups`);
     const killedAt = Date.now();
-    s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, name, "--grace-period=0", "--force", "--wait=false"]);
+    s.cluster.kubectl(["delete", "pod", "-n", s.checks.namespace, name, "--grace-period=0", "--force", "--wait=false"]);
     // A kubelet that has not seen the deletion yet restarts the dead containers (a new sandbox):
     // a lost node runs nothing, so whatever starts in the pod's cgroups dies too, until they are gone.
     const guard = (async () => {
@@ -175,9 +175,9 @@ export async function losePod(s: KubeStack, name: string): Promise<{ killedAt: n
 }
 
 /** `kubectl delete pod` with the default grace period, not waiting; returns when the order was given. */
-export function deletePod(s: KubeStack, name: string, opts: { force?: boolean } = {}): number {
+export function deletePod(s: KubeTarget, name: string, opts: { force?: boolean } = {}): number {
     const t = Date.now();
-    s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, name, "--wait=false", ...(opts.force ? ["--grace-period=0", "--force"] : [])]);
+    s.cluster.kubectl(["delete", "pod", "-n", s.checks.namespace, name, "--wait=false", ...(opts.force ? ["--grace-period=0", "--force"] : [])]);
     return t;
 }
 
@@ -194,10 +194,10 @@ export interface PodGoneWatch {
  * its DELETED event is that of the API server's removal, which polling `kubectl get` (a process
  * start and a full listing per sample) would see hundreds of milliseconds late.
  */
-export async function watchPodGone(s: KubeStack, name: string, uid: string, timeoutMs: number): Promise<PodGoneWatch> {
+export async function watchPodGone(s: KubeTarget, name: string, uid: string, timeoutMs: number): Promise<PodGoneWatch> {
     const p = spawn(
         s.cluster.kubectlPath,
-        ["--kubeconfig", s.cluster.kubeconfig, "get", "pod", name, "-n", NAMESPACE, "--watch", "--output-watch-events", "-o", "jsonpath={.type} {.object.metadata.uid}{\"\\n\"}"],
+        ["--kubeconfig", s.cluster.kubeconfig, "get", "pod", name, "-n", s.checks.namespace, "--watch", "--output-watch-events", "-o", "jsonpath={.type} {.object.metadata.uid}{\"\\n\"}"],
         { stdio: ["ignore", "pipe", "pipe"] },
     );
     const stop = () => p.kill("SIGKILL");

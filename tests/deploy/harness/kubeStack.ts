@@ -105,6 +105,10 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
         private readonly pods: StatefulPod[],
         facts: StackFacts,
         client: ClientPod,
+        /** The cluster's namespace (another team's cluster lives in its own). */
+        readonly namespace: string = NAMESPACE,
+        /** Its ConfigMap of scripts and sentinel templates. */
+        readonly configMapName = "tile38-ha-scripts",
     ) {
         super(facts, client);
     }
@@ -119,7 +123,7 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
 
     /** Every pod of the namespace as the API server has it now. */
     podStates(): Map<string, PodState> {
-        const r = this.cluster.tryKubectl(["get", "pods", "-n", NAMESPACE, "-o", "json"], { timeoutMs: 15_000 });
+        const r = this.cluster.tryKubectl(["get", "pods", "-n", this.namespace, "-o", "json"], { timeoutMs: 15_000 });
         if (r.status !== 0) throw new Error(`kubectl get pods: ${r.stderr}`);
         const items = (JSON.parse(r.stdout) as { items: PodJson[] }).items;
         return new Map(
@@ -149,7 +153,7 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
 
     /** `kubectl logs` of the pod's main container (`previous`: its last terminated instance). */
     logs(name: string, previous = false): string {
-        const r = this.cluster.tryKubectl(["logs", "-n", NAMESPACE, name, "-c", mainContainer(name), ...(previous ? ["--previous"] : [])], { timeoutMs: 20_000 });
+        const r = this.cluster.tryKubectl(["logs", "-n", this.namespace, name, "-c", mainContainer(name), ...(previous ? ["--previous"] : [])], { timeoutMs: 20_000 });
         return r.stdout;
     }
 
@@ -179,7 +183,14 @@ export class KubeletChecks extends StatefulSetChecks<StatefulPod> {
 }
 
 /** A running deployment of the stack on the real cluster. */
-export class KubeStack {
+/** What the scenarios and the drill need of a deployed cluster: the node, its checks, the work directory (the volumes). */
+export interface KubeTarget {
+    readonly cluster: KubeCluster;
+    readonly checks: KubeletChecks;
+    readonly workDir: string;
+}
+
+export class KubeStack implements KubeTarget {
     private constructor(
         readonly cluster: KubeCluster,
         readonly stack: PulumiStack,
