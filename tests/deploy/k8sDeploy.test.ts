@@ -109,7 +109,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     beforeAll(async () => {
         const t0 = Date.now();
-        s = await KubeStack.start("k8s-suite", (l) => process.stderr.write(`[k8s suite +${Date.now() - t0} ms] ${l}\n`));
+        s = await KubeStack.start("k8s-suite", (l) => process.stderr.write(`[k8s suite +${Date.now() - t0} ms] ${l}\n`), { fromPreviousRelease: true });
         figures["cluster usable ms"] = s.cluster.startMs;
         figures["first pulumi up s"] = (s.firstUpMs / 1000).toFixed(1);
         await s.checks.waitHealthy(4 * MINUTE);
@@ -123,6 +123,13 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         process.stderr.write(`\n===== k8s suite figures =====\n${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
         await s?.destroy();
     }, 5 * MINUTE);
+
+    test("a0. the stack release 0.1.0 created updates in place: no resource replaced or deleted", () => {
+        const ops = s.upgradeOperations;
+        figures["a0: upgrade 0.1.0 → this tree: preview steps"] = typeof ops === "string" ? ops : JSON.stringify(ops);
+        if (typeof ops === "string") return;
+        for (const op of ["replace", "create-replacement", "delete-replaced", "delete", "discard"]) expect(`${op}: ${ops[op] ?? 0}`).toBe(`${op}: 0`);
+    });
 
     test("a. every pod Ready; sentinels and replicas known by their stable names only; a backup uploaded", withPodLogs(async () => {
         const states = s.checks.podStates();

@@ -24,6 +24,7 @@ import { Sampler } from "../../integration/harness/sampler";
 import { waitFor } from "../../integration/harness/wait";
 import { buildImageArchives, ImageArchives } from "./localImages";
 import { KUBERNETES_PLUGINS, pulumiSkipReason, PulumiStack } from "./pulumiCli";
+import { checkoutPreviousRelease, previewOperations, previousReleaseSkipReason, removePreviousRelease } from "../../../testing/previousRelease";
 
 const PROJECT_DIR = path.join(__dirname, "../../..");
 /** The stack's namespace. */
@@ -204,13 +205,15 @@ export class KubeStack implements KubeTarget {
         readonly podLogs: PodLogArchive,
         /** Local PersistentVolumes created so far. */
         private volumes: number,
+        /** `pulumi preview` of this tree over the stack release 0.1.0 created: step counts by operation (or why skipped). */
+        readonly upgradeOperations: Record<string, number> | string,
     ) {}
 
     /**
      * Builds the images, starts the cluster and the S3 store, creates local volumes, runs a real
      * `pulumi up`, starts the client pod and waits (bounded) until the cluster is healthy.
      */
-    static async start(label: string, log: (line: string) => void = () => undefined): Promise<KubeStack> {
+    static async start(label: string, log: (line: string) => void = () => undefined, opts: { fromPreviousRelease?: boolean } = {}): Promise<KubeStack> {
         const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `tile38-ha-${label}-`));
         const undo: (() => Promise<void> | void)[] = [() => fs.rmSync(workDir, { recursive: true, force: true })];
         const cleanup = async () => {
@@ -242,6 +245,22 @@ export class KubeStack implements KubeTarget {
             undo.push(() => stack.remove());
             await stack.setSecret("backupAccessKeyId", S3_KEYS.id);
             await stack.setSecret("backupSecretAccessKey", S3_KEYS.secret);
+            // The stack is created by the previous release, as a team that upgrades has it, then
+            // updated by this tree: the preview in between must replace and delete nothing.
+            const noRelease = opts.fromPreviousRelease ? await previousReleaseSkipReason() : "not asked for";
+            let upgrade: Record<string, number> | string = `skipped: ${noRelease}`;
+            if (!noRelease) {
+                const old = await checkoutPreviousRelease(path.join(workDir, "release-0.1.0"));
+                try {
+                    fs.copyFileSync(stack.configFile, path.join(old, path.basename(stack.configFile)));
+                    log("pulumi up of release 0.1.0");
+                    const first = await new PulumiStack(old, stack.name, path.join(workDir, "pulumi-state"), {}).up(15 * 60_000);
+                    if (first.code !== 0) throw new Error(`pulumi up of 0.1.0 exited ${first.code}:\n${first.stdout.slice(-6000)}\n${first.stderr.slice(-3000)}`);
+                    upgrade = previewOperations((await stack.must(["preview", "--json"], 10 * 60_000)).stdout);
+                } finally {
+                    await removePreviousRelease(old);
+                }
+            }
             log("pulumi up");
             const up = await stack.up(15 * 60_000);
             if (up.code !== 0) throw new Error(`pulumi up exited ${up.code}:\n${up.stdout.slice(-6000)}\n${up.stderr.slice(-3000)}`);
@@ -260,7 +279,7 @@ export class KubeStack implements KubeTarget {
             const client = await startClientPod(cluster, path.join(workDir, "client"), images.tags.node);
             undo.push(() => client.stop());
             const checks = new KubeletChecks(cluster, pods, facts, client);
-            const s = new KubeStack(cluster, stack, images, workDir, s3, s3Dir, checks, up.durationMs, podLogs, volumes);
+            const s = new KubeStack(cluster, stack, images, workDir, s3, s3Dir, checks, up.durationMs, podLogs, volumes, upgrade);
             undo.length = 0;
             return s;
         } catch (e) {
