@@ -166,7 +166,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         const old = await checkoutPreviousRelease(path.join(h.root, "release-0.1.0"));
         try {
             fs.copyFileSync(stack.configFile, path.join(old, path.basename(stack.configFile)));
-            const previous = new PulumiStack(old, STACK, h.dir("pulumi-state"), { ...engine.env(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+            const previous = new PulumiStack(old, STACK, stack.stateDir, { ...engine.env(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
             const r = await previous.up();
             if (r.code !== 0) throw new Error(`pulumi up of 0.1.0 failed:\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`);
             deployed = true;

@@ -35,7 +35,7 @@ export function pulumiSkipReason(plugins: readonly (readonly [string, string])[]
 }
 
 export class PulumiStack {
-    private readonly stateDir: string;
+    readonly stateDir: string;
     readonly configFile: string;
 
     /**
