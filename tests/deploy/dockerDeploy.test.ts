@@ -173,7 +173,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
             figures["0.1.0: first pulumi up s"] = (r.durationMs / 1000).toFixed(1);
             await attach();
             await cluster.waitHealthy(2 * MINUTE);
-            const preview = await stack.must(["preview", "--json"], 5 * MINUTE);
+            const preview = await stack.must(["preview", "--json", "--show-sames"], 5 * MINUTE);
             const ops = previewOperations(preview.stdout);
             figures["upgrade 0.1.0 → this tree: preview steps"] = JSON.stringify(ops);
             for (const op of ["replace", "create-replacement", "delete-replaced", "delete", "discard"]) expect(`${op}: ${ops[op] ?? 0}`).toBe(`${op}: 0`);

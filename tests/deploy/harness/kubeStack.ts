@@ -256,7 +256,7 @@ export class KubeStack implements KubeTarget {
                     log("pulumi up of release 0.1.0");
                     const first = await new PulumiStack(old, stack.name, path.join(workDir, "pulumi-state"), {}).up(15 * 60_000);
                     if (first.code !== 0) throw new Error(`pulumi up of 0.1.0 exited ${first.code}:\n${first.stdout.slice(-6000)}\n${first.stderr.slice(-3000)}`);
-                    upgrade = previewOperations((await stack.must(["preview", "--json"], 10 * 60_000)).stdout);
+                    upgrade = previewOperations((await stack.must(["preview", "--json", "--show-sames"], 10 * 60_000)).stdout);
                 } finally {
                     await removePreviousRelease(old);
                 }
