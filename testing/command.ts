@@ -36,6 +36,8 @@ export function runCommand(command: string, args: string[], opts: CommandOptions
             clearTimeout(timer);
             resolve({ code, stdout, stderr, durationMs: Date.now() - started });
         });
+        // A command that exits without reading its input closes the pipe: not an error of ours.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.input ?? "");
     });
 }

@@ -7,6 +7,7 @@ import { ClusterPasswordOutputs, clusterPasswords } from "../passwords";
 import { dockerTopology, Endpoint } from "../render/topology";
 import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
 import { observeLiveCluster } from "./liveLeader";
+import { unknownLivenessWarning } from "./rolloutOrder";
 import { DockerSentinelTrio } from "./sentinelTrio";
 import { DockerTile38ReplicaSet } from "./tile38ReplicaSet";
 
@@ -81,6 +82,10 @@ function buildDockerCluster(parent: pulumi.ComponentResource, config: StackConfi
     const topo = dockerTopology(config);
     const observe = observeLive && !pulumi.runtime.isDryRun();
     const live = observe ? passwords.sentinel.apply((pw) => observeLiveCluster(topo.sentinels, config.masterName, pw)) : undefined;
+    live?.apply((l) => {
+        const warning = unknownLivenessWarning(l, topo.sentinels);
+        if (warning) void pulumi.log.warn(warning, parent);
+    });
     const sentinels = new DockerSentinelTrio(
         `${prefix}-sentinels`,
         { config, imageId: sentinelImage.imageId, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel, live },

@@ -7,19 +7,21 @@ function respCommand(args: string[]): string {
 }
 
 /**
- * One sentinel's answer to `SENTINEL GET-MASTER-ADDR-BY-NAME`, or undefined when it does not
- * answer within `timeoutMs` (refused, wrong password, unknown master). Never throws.
+ * One sentinel's answer to `SENTINEL GET-MASTER-ADDR-BY-NAME`: the leader it names; `refused`
+ * when nothing listens there (the connection was refused: no sentinel runs at that address);
+ * `unknown` for anything else (no answer within `timeoutMs`, an error reply such as a wrong
+ * password, no leader known, a network error): something may run there. Never throws.
  */
-export function askSentinel(sentinel: Endpoint, masterName: string, password: string, timeoutMs: number): Promise<Endpoint | undefined> {
+export function askSentinel(sentinel: Endpoint, masterName: string, password: string, timeoutMs: number): Promise<Endpoint | "refused" | "unknown"> {
     return new Promise((resolve) => {
         let buffer = "";
         const socket = net.connect({ host: sentinel.host, port: sentinel.port });
-        const done = (result: Endpoint | undefined) => {
+        const done = (result: Endpoint | "refused" | "unknown" | undefined) => {
             socket.destroy();
-            resolve(result);
+            resolve(result ?? "unknown");
         };
         socket.setTimeout(timeoutMs, () => done(undefined));
-        socket.on("error", () => done(undefined));
+        socket.on("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "refused" : undefined));
         socket.on("connect", () => {
             const auth = password ? respCommand(["AUTH", password]) : "";
             socket.write(auth + respCommand(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]));
@@ -37,8 +39,13 @@ export function askSentinel(sentinel: Endpoint, masterName: string, password: st
 
 /** What the running sentinels say when a `pulumi up` starts. */
 export interface LiveCluster {
-    /** How many sentinels answered (0: nothing runs, e.g. a new stack or after `pulumi destroy`). */
+    /** How many sentinels named a leader. */
     answering: number;
+    /**
+     * How many refused the connection: nothing listens there. All of them refusing means the
+     * cluster does not run (a new stack, or after `pulumi destroy`).
+     */
+    refused: number;
     /** The leader a majority of all sentinels names; undefined without such a majority. */
     leader?: Endpoint;
 }
@@ -50,15 +57,16 @@ export interface LiveCluster {
  */
 export async function observeLiveCluster(sentinels: readonly Endpoint[], masterName: string, password: string, timeoutMs = 1500): Promise<LiveCluster> {
     const answers = await Promise.all(sentinels.map((s) => askSentinel(s, masterName, password, timeoutMs)));
+    const named = answers.filter((a): a is Endpoint => typeof a === "object");
     const votes = new Map<string, number>();
-    for (const a of answers) if (a) votes.set(`${a.host}:${a.port}`, (votes.get(`${a.host}:${a.port}`) ?? 0) + 1);
+    for (const a of named) votes.set(`${a.host}:${a.port}`, (votes.get(`${a.host}:${a.port}`) ?? 0) + 1);
     const majority = Math.floor(sentinels.length / 2) + 1;
-    const answering = answers.filter((a) => a !== undefined).length;
+    const seen = { answering: named.length, refused: answers.filter((a) => a === "refused").length };
     for (const [key, count] of votes) {
         if (count >= majority) {
             const at = key.lastIndexOf(":");
-            return { answering, leader: { host: key.slice(0, at), port: Number(key.slice(at + 1)) } };
+            return { ...seen, leader: { host: key.slice(0, at), port: Number(key.slice(at + 1)) } };
         }
     }
-    return { answering };
+    return seen;
 }

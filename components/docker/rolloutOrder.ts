@@ -23,14 +23,43 @@ export function predecessors(order: readonly number[]): (number | undefined)[] {
     return before;
 }
 
+/** Whether a `pulumi up` knows the cluster runs, knows it does not, or cannot tell. */
+export type ClusterLiveness = "running" | "not-running" | "unknown";
+
 /**
- * Who waits for whom in a `pulumi up`, from what the running sentinels say
- * ({@link LiveCluster}). A cluster that runs rolls in `order`. A cluster that does not run at all
- * (no sentinel answers: a new stack, or after `pulumi destroy`) starts everything at once: there
- * is no availability to keep, and a chain could wait forever for a leader that starts later
+ * What the sentinels' answers say: `running` when any names a leader; `not-running` when every
+ * one refused the connection (nothing listens: a new stack, or after `pulumi destroy`);
+ * `unknown` otherwise (no answer in time, a wrong password, a firewall, a wrong `advertiseHost`,
+ * a remote engine the machine running `pulumi` cannot reach). Undefined `live`: not asked (a
+ * preview, or `observeLiveCluster: false`).
+ */
+export function clusterLiveness(live: LiveCluster | undefined, sentinels: number): ClusterLiveness | undefined {
+    if (!live) return undefined;
+    if (live.answering > 0) return "running";
+    return live.refused === sentinels ? "not-running" : "unknown";
+}
+
+/**
+ * Who waits for whom in a `pulumi up` ({@link clusterLiveness}). A cluster that runs rolls in
+ * `order`; one whose state is unknown rolls too, by index (never all at once: it may be running,
+ * and the caller warns). A cluster that does not run, or a preview, starts everything at once:
+ * there is no availability to keep, and a chain could wait forever for a leader that starts later
  * (a follower is healthy only once caught up with its leader).
  */
-export function rolloutChain(count: number, live: LiveCluster | undefined, order: (live: LiveCluster) => number[]): (number | undefined)[] {
-    if (!live || live.answering === 0) return new Array(count).fill(undefined);
-    return predecessors(order(live));
+export function rolloutChain(count: number, live: LiveCluster | undefined, order: (live: LiveCluster) => number[], sentinels = count): (number | undefined)[] {
+    const state = clusterLiveness(live, sentinels);
+    if (state === "running") return predecessors(order(live!));
+    if (state === "unknown") return predecessors(Array.from({ length: count }, (_, i) => i));
+    return new Array(count).fill(undefined);
+}
+
+/** The warning a `pulumi up` gives when it cannot learn whether (or how) the cluster runs; undefined when it can. */
+export function unknownLivenessWarning(live: LiveCluster | undefined, sentinels: readonly Endpoint[]): string | undefined {
+    if (clusterLiveness(live, sentinels.length) !== "unknown") return undefined;
+    return (
+        `tile38-ha: no sentinel at ${sentinels.map((s) => `${s.host}:${s.port}`).join(", ")} named a leader to this machine (no answer in time, a wrong password, ` +
+        "a firewall, a wrong docker.advertiseHost, or a remote engine); nothing refused the connection either, so the cluster may be running. " +
+        "Changed containers are replaced one at a time by index, each after the one before is healthy (a new cluster whose sentinels cannot be reached from here " +
+        "will time out: run `pulumi up` where the sentinels are reachable)."
+    );
 }

@@ -62,7 +62,7 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
         this.volumes = topo.nodes.map(
             (node) => dataVolume(node.name, this),
         );
-        const before = pulumi.output(args.live).apply((live) => rolloutChain(topo.nodes.length, live, (l) => tile38RolloutOrder(this.endpoints, l.leader)));
+        const before = pulumi.output(args.live).apply((live) => rolloutChain(topo.nodes.length, live, (l) => tile38RolloutOrder(this.endpoints, l.leader), topo.sentinels.length));
         // SIGTERM makes the start script hand leadership over first (bounded by the failover
         // timeout plus the follower sync bound), then stop the server.
         const grace = Math.ceil(config.sentinel.failoverTimeoutMilliseconds / 1000) + topo.handoverSyncSeconds + 10;

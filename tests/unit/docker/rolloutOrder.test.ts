@@ -3,7 +3,9 @@
  * sentinels name one, by index otherwise; and the "who waits for whom" chain: none when nothing
  * runs (every container starts at once), the order's chain when any sentinel answers.
  */
-import { predecessors, rolloutChain, tile38RolloutOrder } from "../../../components/docker/rolloutOrder";
+import * as net from "net";
+import { askSentinel, observeLiveCluster } from "../../../components/docker/liveLeader";
+import { clusterLiveness, predecessors, rolloutChain, tile38RolloutOrder, unknownLivenessWarning } from "../../../components/docker/rolloutOrder";
 
 const nodes = [9851, 9852, 9853].map((port) => ({ host: "127.0.0.1", port }));
 
@@ -32,15 +34,60 @@ describe("rolloutChain", () => {
     const byLeader = (l: { leader?: { host: string; port: number } }) => tile38RolloutOrder(nodes, l.leader);
 
     it("chains a running cluster: followers, then the leader the sentinels name", () => {
-        expect(rolloutChain(3, { answering: 3, leader: { host: "127.0.0.1", port: 9852 } }, byLeader)).toEqual([undefined, 2, 0]);
+        expect(rolloutChain(3, { answering: 3, refused: 0, leader: { host: "127.0.0.1", port: 9852 } }, byLeader)).toEqual([undefined, 2, 0]);
     });
 
     it("still chains, by index, when sentinels answer without naming a leader by majority", () => {
-        expect(rolloutChain(3, { answering: 1 }, byLeader)).toEqual([undefined, 0, 1]);
+        expect(rolloutChain(3, { answering: 1, refused: 2 }, byLeader)).toEqual([undefined, 0, 1]);
     });
 
-    it("starts everything at once when no sentinel answers or nothing was asked (preview)", () => {
-        expect(rolloutChain(3, { answering: 0 }, byLeader)).toEqual([undefined, undefined, undefined]);
+    it("starts everything at once only when every sentinel refused the connection (nothing runs) or nothing was asked (preview)", () => {
+        expect(rolloutChain(3, { answering: 0, refused: 3 }, byLeader)).toEqual([undefined, undefined, undefined]);
         expect(rolloutChain(3, undefined, byLeader)).toEqual([undefined, undefined, undefined]);
+    });
+
+    it("never all at once when it cannot tell (no answer, a wrong password, a firewall): by index, and says so", () => {
+        for (const live of [{ answering: 0, refused: 0 }, { answering: 0, refused: 2 }]) {
+            expect(clusterLiveness(live, 3)).toBe("unknown");
+            expect(rolloutChain(3, live, byLeader)).toEqual([undefined, 0, 1]);
+            expect(unknownLivenessWarning(live, nodes)).toMatch(/may be running\. Changed containers are replaced one at a time/);
+        }
+        expect(unknownLivenessWarning({ answering: 0, refused: 3 }, nodes)).toBeUndefined();
+        expect(unknownLivenessWarning({ answering: 2, refused: 0 }, nodes)).toBeUndefined();
+    });
+});
+
+describe("observeLiveCluster against real sockets", () => {
+    // Ports outside the ephemeral range; a closed one refuses, a silent server never answers, a
+    // sentinel-like one answers -ERR (a wrong password).
+    const CLOSED = 27481;
+    let silent: net.Server;
+    let wrongPassword: net.Server;
+    const accepted: net.Socket[] = [];
+    beforeAll(async () => {
+        silent = net.createServer((s) => void accepted.push(s));
+        wrongPassword = net.createServer((s) => {
+            accepted.push(s);
+            s.on("data", () => s.write("-WRONGPASS invalid username-password pair\r\n"));
+        });
+        await new Promise<void>((r) => silent.listen(27482, "127.0.0.1", r));
+        await new Promise<void>((r) => wrongPassword.listen(27483, "127.0.0.1", r));
+    });
+    afterAll(async () => {
+        for (const s of accepted) s.destroy();
+        await new Promise((r) => silent.close(r));
+        await new Promise((r) => wrongPassword.close(r));
+    });
+    const at = (port: number) => ({ host: "127.0.0.1", port });
+
+    it("tells a refused connection from one that does not answer or answers with an error", async () => {
+        expect(await askSentinel(at(CLOSED), "mymaster", "pw", 500)).toBe("refused");
+        expect(await askSentinel(at(27482), "mymaster", "pw", 300)).toBe("unknown");
+        expect(await askSentinel(at(27483), "mymaster", "pw", 500)).toBe("unknown");
+    });
+
+    it("reports a cluster as not running only when every sentinel refused", async () => {
+        expect(clusterLiveness(await observeLiveCluster([at(CLOSED), at(CLOSED), at(CLOSED)], "mymaster", "pw", 300), 3)).toBe("not-running");
+        expect(clusterLiveness(await observeLiveCluster([at(CLOSED), at(27482), at(27483)], "mymaster", "pw", 300), 3)).toBe("unknown");
     });
 });
