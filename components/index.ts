@@ -24,5 +24,7 @@ export type {
 } from "../config/types";
 export { BackupStore, DockerHostOs, RestartPolicy, Target } from "../config/types";
 export { DEFAULT_IMAGES } from "../config/defaults";
+export { clusterStatus, formatStatus } from "./status/clusterStatus";
+export type { BackupRecord, BackupView, ClusterStatus, NodeView, SentinelView, StatusEndpoint, StatusTarget, Verdict } from "./status/clusterStatus";
 export { ConfigValidationError } from "../config/validate";
 export type { ConfigIssue } from "../config/validate";

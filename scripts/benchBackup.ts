@@ -24,7 +24,7 @@ import { BackupCluster } from "../tests/integration/harness/backupCluster";
 import { BackupRig } from "../tests/integration/harness/backupRig";
 import { tile38SkipReason } from "../tests/integration/harness/cluster";
 import { bulkClient, loadPoints, pointId } from "../tests/integration/harness/pointLoader";
-import { resp } from "../tests/integration/harness/resp";
+import { resp } from "../components/status/resp";
 import { waitFor } from "../tests/integration/harness/wait";
 
 interface Args {

@@ -33,8 +33,25 @@ export async function removePreviousRelease(dir: string): Promise<void> {
 
 /** Step counts of `pulumi preview --json` by operation, e.g. `{ same: 40, update: 2 }`. */
 export function previewOperations(previewJson: string): Record<string, number> {
-    const steps = (JSON.parse(previewJson) as { steps?: { op: string }[] }).steps ?? [];
     const ops: Record<string, number> = {};
-    for (const s of steps) ops[s.op] = (ops[s.op] ?? 0) + 1;
+    for (const s of previewSteps(previewJson)) ops[s.op] = (ops[s.op] ?? 0) + 1;
     return ops;
+}
+
+/** The steps of `pulumi preview --json`: operation and URN. */
+export function previewSteps(previewJson: string): { op: string; urn: string }[] {
+    return (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps ?? [];
+}
+
+/**
+ * The steps that would recreate something of an upgraded stack: a URN that moves (create +
+ * delete: an alias missing) or a replacement, except of the stateless backup agents (`…-backup`
+ * containers: a new agent script restarts them); a Tile38 node, a sentinel, a volume or a
+ * Kubernetes object never.
+ */
+export function recreatingSteps(previewJson: string): string[] {
+    return previewSteps(previewJson)
+        .filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
+        .filter((s) => !(s.urn.includes("docker:index/container:Container::") && s.urn.endsWith("-backup")))
+        .map((s) => `${s.op} ${s.urn}`);
 }

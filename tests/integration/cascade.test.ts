@@ -13,7 +13,7 @@ import { runCascade } from "../../scripts/drillCascade";
 import { expectCascadeSurvived } from "./harness/cascadeExpect";
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
 import { Harness, withLogs } from "./harness/processes";
-import { resp } from "./harness/resp";
+import { resp } from "../../components/status/resp";
 import { sleep, waitFor } from "./harness/wait";
 import "./jestTimeout";
 

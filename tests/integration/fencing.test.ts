@@ -14,7 +14,7 @@
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
 import { collectionOn, describeDifference, sameCollection } from "./harness/points";
 import { Harness, withLogs } from "./harness/processes";
-import { resp } from "./harness/resp";
+import { resp } from "../../components/status/resp";
 import { sleep, waitFor } from "./harness/wait";
 import { PointWriter } from "./harness/writer";
 

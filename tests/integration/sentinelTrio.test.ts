@@ -15,7 +15,7 @@ import * as fs from "fs";
 import { busyboxPath, which } from "./harness/busybox";
 import { Harness, withLogs } from "./harness/processes";
 import { renderStack, RenderedStack, testStackConfig } from "./harness/render";
-import { pairs, resp, respPipeline, RespError } from "./harness/resp";
+import { pairs, resp, respPipeline, RespError } from "../../components/status/resp";
 import { RunningSentinel, startSentinel } from "./harness/sentinels";
 import { waitFor } from "./harness/wait";
 

@@ -21,7 +21,7 @@ import { MANAGED_TILE38_KEYS, renderTile38Config, StartRole } from "../../compon
 import { busyboxPath, which } from "./harness/busybox";
 import { Harness, withLogs } from "./harness/processes";
 import { renderStack, RenderedStack, testStackConfig } from "./harness/render";
-import { pairs, resp } from "./harness/resp";
+import { pairs, resp } from "../../components/status/resp";
 import { RunningSentinel, startSentinel } from "./harness/sentinels";
 import { runTile38Start, runTile38Stop, Tile38Run, Tile38RunOptions, writeRecorder } from "./harness/tile38";
 import { waitFor } from "./harness/wait";

@@ -38,6 +38,7 @@ describe("the packed tarball", () => {
             "dist/components/kubernetes/cluster.d.ts",
             "dist/components/render/scripts/tile38-node-life.sh",
             "dist/components/render/scripts/sentinel-start.sh",
+            "dist/components/status/cli.js",
             "PulumiPlugin.yaml",
             "LICENSE",
             "CHANGELOG.md",
@@ -61,10 +62,18 @@ describe("the packed tarball", () => {
     it("require() gives the components and their enums only; internals are not importable", async () => {
         const r = await node(dockerDir, 'console.log(JSON.stringify(Object.keys(require("tile38-ha")).sort()))');
         expect(r.code).toBe(0);
-        expect(JSON.parse(r.stdout)).toEqual(["BackupStore", "ConfigValidationError", "DEFAULT_IMAGES", "DockerHostOs", "DockerTile38Cluster", "KubernetesTile38Cluster", "RestartPolicy", "Target"]);
+        expect(JSON.parse(r.stdout)).toEqual(["BackupStore", "ConfigValidationError", "DEFAULT_IMAGES", "DockerHostOs", "DockerTile38Cluster", "KubernetesTile38Cluster", "RestartPolicy", "Target", "clusterStatus", "formatStatus"]);
         const deep = await node(dockerDir, 'require("tile38-ha/dist/components/render/topology")');
         expect(deep.code).not.toBe(0);
         expect(deep.stderr).toContain("ERR_PACKAGE_PATH_NOT_EXPORTED");
+    });
+
+    it("installs the tile38-ha-status command", async () => {
+        const bin = path.join(dockerDir, "node_modules/.bin/tile38-ha-status");
+        expect(fs.existsSync(bin)).toBe(true);
+        const r = await runCommand(bin, ["--help"], { cwd: dockerDir, timeoutMs: 60000 });
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("usage: TILE38_PASSWORD=… SENTINEL_PASSWORD=… tile38-ha-status --sentinels");
     });
 
     it("uses the consumer's own @pulumi packages (peer dependencies), no second copy", () => {

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { NODE_NAME } from "../../../testing/kubeCluster";
 import { StatefulPod } from "../../integration/harness/k8sCluster";
-import { acceptsWrites, nodeStatusCommands, parseNodeStatus } from "../../integration/harness/nodeStatus";
+import { acceptsWrites, nodeStatusCommands, parseNodeStatus } from "../../../components/status/nodeStatus";
 import { Sampler } from "../../integration/harness/sampler";
 import { sleep, waitFor } from "../../integration/harness/wait";
 import { Ack } from "../../integration/harness/writer";

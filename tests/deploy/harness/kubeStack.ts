@@ -24,7 +24,7 @@ import { Sampler } from "../../integration/harness/sampler";
 import { waitFor } from "../../integration/harness/wait";
 import { buildImageArchives, ImageArchives } from "./localImages";
 import { KUBERNETES_PLUGINS, pulumiSkipReason, PulumiStack } from "./pulumiCli";
-import { checkoutPreviousRelease, previewOperations, previousReleaseSkipReason, removePreviousRelease } from "../../../testing/previousRelease";
+import { checkoutPreviousRelease, previewOperations, previousReleaseSkipReason, recreatingSteps, removePreviousRelease } from "../../../testing/previousRelease";
 
 const PROJECT_DIR = path.join(__dirname, "../../..");
 /** The stack's namespace. */
@@ -256,7 +256,8 @@ export class KubeStack implements KubeTarget {
                     log("pulumi up of release 0.1.0");
                     const first = await new PulumiStack(old, stack.name, path.join(workDir, "pulumi-state"), {}).up(15 * 60_000);
                     if (first.code !== 0) throw new Error(`pulumi up of 0.1.0 exited ${first.code}:\n${first.stdout.slice(-6000)}\n${first.stderr.slice(-3000)}`);
-                    upgrade = previewOperations((await stack.must(["preview", "--json", "--show-sames"], 10 * 60_000)).stdout);
+                    const preview = (await stack.must(["preview", "--json", "--show-sames"], 10 * 60_000)).stdout;
+                    upgrade = { ...previewOperations(preview), recreating: recreatingSteps(preview).length };
                 } finally {
                     await removePreviousRelease(old);
                 }

@@ -13,7 +13,7 @@ import { RawStackValues } from "../../../config/parse";
 import { BackupManifest, BackupRig, AgentNode } from "./backupRig";
 import { Tile38Cluster } from "./cluster";
 import { Harness, ManagedProcess, rethrowWith } from "./processes";
-import { RespValue } from "./resp";
+import { RespValue } from "../../../components/status/resp";
 import { SentinelTarget } from "./pointLoader";
 import { waitFor } from "./wait";
 

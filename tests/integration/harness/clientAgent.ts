@@ -14,7 +14,7 @@
  */
 import * as fs from "fs";
 import * as http from "http";
-import { respPipeline, RespError, RespValue } from "./resp";
+import { respPipeline, RespError, RespValue } from "../../../components/status/resp";
 import { PointWriter, WriterOptions } from "./writer";
 
 /** A RESP value as JSON: errors become `{"$err": message}`. */

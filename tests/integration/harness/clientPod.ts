@@ -6,7 +6,7 @@ import * as http from "http";
 import * as path from "path";
 import type { WireValue } from "./clientAgent";
 import { PodSimulator } from "./podSim";
-import { RespError, RespValue } from "./resp";
+import { RespError, RespValue } from "../../../components/status/resp";
 import { waitFor } from "./wait";
 import { Ack, WriteError, WriterOptions } from "./writer";
 

@@ -5,8 +5,8 @@
  * which processes run and how to kill, stop and start them.
  */
 import { Endpoint } from "../../../components/render/topology";
-import { acceptsWrites, NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
-import { pairs, resp, respPipeline, RespValue } from "./resp";
+import { acceptsWrites, NodeStatus, nodeStatusCommands, parseNodeStatus } from "../../../components/status/nodeStatus";
+import { pairs, resp, respPipeline, RespValue } from "../../../components/status/resp";
 import { waitFor } from "./wait";
 
 /** Polls `health` (bounded) until it reports healthy; returns the leader it names. */

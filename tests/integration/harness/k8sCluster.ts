@@ -6,11 +6,11 @@
 import { ClientPod } from "./clientPod";
 import { Health, waitUntilHealthy } from "./cluster";
 import { K8sObjects, loadK8sObjects } from "./k8sObjects";
-import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "./nodeStatus";
+import { NodeStatus, nodeStatusCommands, parseNodeStatus } from "../../../components/status/nodeStatus";
 import { PodKind, PodSimulator, SimPod } from "./podSim";
 import { describeDifference, parseCollection, sameCollection, scanCommand } from "./points";
 import { waitFor } from "./wait";
-import { pairs, RespValue } from "./resp";
+import { pairs, RespValue } from "../../../components/status/resp";
 
 /** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
 const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/;

@@ -4,7 +4,7 @@
  */
 import { createHash } from "crypto";
 import { Endpoint } from "../../../components/render/topology";
-import { resp, RespValue } from "./resp";
+import { resp, RespValue } from "../../../components/status/resp";
 
 /** id → the object Tile38 stores for it (its GeoJSON text), for collection `key` on `node`. */
 export async function collectionOn(node: Endpoint, password: string, key: string): Promise<Map<string, string>> {

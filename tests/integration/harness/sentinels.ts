@@ -2,7 +2,7 @@ import * as path from "path";
 import { busyboxSh, scriptEnv } from "./busybox";
 import { Harness, ManagedProcess } from "./processes";
 import { RenderedStack } from "./render";
-import { resp } from "./resp";
+import { resp } from "../../../components/status/resp";
 import { GiveUp, waitFor } from "./wait";
 
 export interface Passwords {

@@ -5,7 +5,7 @@
  */
 import Redis from "ioredis";
 import { tile38Client } from "../../../testing/clients/ioredis/tile38Client";
-import { resp, RespValue } from "./resp";
+import { resp, RespValue } from "../../../components/status/resp";
 import { sleep } from "./wait";
 
 export interface Ack {

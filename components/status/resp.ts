@@ -1,8 +1,8 @@
 import * as net from "net";
 
 /**
- * A tiny RESP2 client for assertions: one connection per call, every call bounded by a timeout.
- * Server errors are returned as {@link RespError} values (not thrown), so tests can assert them.
+ * A tiny RESP2 client (the status command, the tests): one connection per call, every call bounded by a timeout.
+ * Server errors are returned as {@link RespError} values (not thrown), so callers can tell them apart.
  */
 export class RespError {
     constructor(readonly message: string) {}
