@@ -64,9 +64,10 @@ const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox
 /**
  * Not a refusal: the kubelet (re)starting a container in a pod whose processes the suite itself
  * SIGKILLs (a lost pod, c and c2: everything in its cgroups, the sandbox's pause process too, and
- * for 5 s whatever starts there) before the pod object goes.
+ * for 5 s whatever starts there) before the pod object goes; runc's child killed while it
+ * creates the container ends in "can't get final child's PID from pipe: EOF".
  */
-const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process/;
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|can't get final child's PID from pipe: EOF/;
 
 const skip = kubeStackSkipReason();
 
