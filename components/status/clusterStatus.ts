@@ -166,8 +166,11 @@ export async function clusterStatus(t: StatusTarget, now = Date.now()): Promise<
 
     let nodeEndpoints = t.nodes;
     if (!nodeEndpoints) {
+        // Every node any sentinel names (a minority's leader too: it may be the one fenced) and lists.
         const seen = new Map<string, StatusEndpoint>();
-        if (leader) seen.set(leader, { host: leader.slice(0, leader.lastIndexOf(":")), port: Number(leader.slice(leader.lastIndexOf(":") + 1)) });
+        for (const named of [leader, ...sentinels.map((s) => s.leader)]) {
+            if (named) seen.set(named, { host: named.slice(0, named.lastIndexOf(":")), port: Number(named.slice(named.lastIndexOf(":") + 1)) });
+        }
         for (const a of asked) for (const r of a.replicas) seen.set(key(r), r);
         nodeEndpoints = [...seen.values()];
     }
