@@ -114,7 +114,7 @@ describeUnless(skipPy, "redis-py 5.2.1 (Sentinel.master_for) through failovers a
     );
 });
 
-describeUnless(tile38SkipReason(), "the README's client snippets, run with their pinned versions", () => {
+describeUnless(tile38SkipReason(), "the documented client snippets (docs/clients.md), run with their pinned versions", () => {
     it(
         "every installed client (ioredis, redis-py, go-redis, Lettuce) writes through the sentinels and resumes after a hand-over; no acknowledged write is lost",
         withLogs(() => h, async () => {
@@ -161,7 +161,7 @@ describeUnless(tile38SkipReason(), "the servers send clients to the new leader",
             );
             // The phase ended early, and the 1 ms timeout that ended it was not left behind: right
             // after a failover each watchdog holds failover-timeout between the rearm minimum (2 s,
-            // so that the next failover may start 4 s after this one: README "The next fault") and
+            // so that the next failover may start 4 s after this one: docs/operations.md "The next fault") and
             // the rendered value.
             const rendered = cluster.stack.cfg.sentinel.failoverTimeoutMilliseconds;
             await waitFor(

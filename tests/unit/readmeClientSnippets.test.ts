@@ -1,22 +1,26 @@
 /**
- * README "Connecting clients": every snippet marked `<!-- snippet: PATH -->` is exactly the file
- * PATH, which the client matrix builds and runs against the real servers with the pinned client
- * version (tests/integration/clients.test.ts). So a README snippet cannot drift from code that runs.
+ * The documentation's snippets: every snippet marked `<!-- snippet: PATH -->` in the README or
+ * docs/ is exactly the file PATH, which runs: the clients with their pinned versions against the
+ * real servers (tests/integration/clients.test.ts), the example programs from the packed tarball
+ * (tests/unit/packageConsumers.test.ts, tests/deploy/packageConsumers.test.ts, the k8s suite's l).
+ * So no snippet can drift from code that runs.
  */
 import * as fs from "fs";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "../..");
-const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+const read = (doc: string) => fs.readFileSync(path.join(ROOT, doc), "utf8");
 
-function snippets(): { file: string; body: string }[] {
+function snippets(doc = "README.md"): { file: string; body: string }[] {
     const re = /<!-- snippet: (\S+) -->\n```\w+\n([\s\S]*?)\n```/g;
-    return [...README.matchAll(re)].map((m) => ({ file: m[1], body: m[2] }));
+    return [...read(doc).matchAll(re)].map((m) => ({ file: m[1], body: m[2] }));
 }
+const DOCS = ["README.md", "docs/clients.md", "docs/using.md"];
+const allSnippets = () => DOCS.flatMap((doc) => snippets(doc).map((s) => ({ ...s, doc })));
 
-describe("README client snippets", () => {
-    it("show one snippet per client of the matrix", () => {
-        expect(snippets().map((s) => s.file).filter((f) => f.startsWith("testing/clients/"))).toEqual([
+describe("documentation snippets", () => {
+    it("docs/clients.md shows one snippet per client of the matrix", () => {
+        expect(snippets("docs/clients.md").map((s) => s.file)).toEqual([
             "testing/clients/ioredis/tile38Client.ts",
             "testing/clients/redis-py/tile38_sentinel.py",
             "testing/clients/go-redis/client.go",
@@ -24,16 +28,17 @@ describe("README client snippets", () => {
         ]);
     });
 
-    it("show every example program of the package (README \"Use it from your program\")", () => {
-        expect(snippets().map((s) => s.file).filter((f) => f.startsWith("examples/"))).toEqual([
+    it("docs/using.md shows every example program of the package, the README one per language", () => {
+        expect(snippets("docs/using.md").map((s) => s.file)).toEqual([
             "examples/docker-typescript/index.ts",
             "examples/kubernetes-typescript/index.ts",
             "examples/python/__main__.py",
             "examples/yaml/Pulumi.yaml",
         ]);
+        expect(snippets().map((s) => s.file)).toEqual(["examples/docker-typescript/index.ts", "examples/python/__main__.py", "examples/yaml/Pulumi.yaml"]);
     });
 
-    it.each(snippets())("$file is the file, verbatim", ({ file, body }) => {
+    it.each(allSnippets())("$doc: $file is the file, verbatim", ({ file, body }) => {
         expect(body).toBe(fs.readFileSync(path.join(ROOT, file), "utf8").replace(/\n+$/, ""));
     });
 
@@ -46,7 +51,8 @@ describe("README client snippets", () => {
         expect(fs.readFileSync(path.join(ROOT, "testing/clients/lettuce/pom.xml"), "utf8")).toContain("<version>7.7.0.RELEASE</version>");
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
         expect(pkg.devDependencies.ioredis).toBe("5.8.2");
-        expect(README).toContain("Lettuce 7.7.0");
-        expect(README).not.toMatch(/\.setPassword\(\w+\./); // a call: gone in Lettuce 7
+        const clients = read("docs/clients.md");
+        expect(clients).toContain("Lettuce 7.7.0");
+        for (const doc of [...DOCS, "docs/kubernetes.md"]) expect(read(doc)).not.toMatch(/\.setPassword\(\w+\.|withPassword/); // gone in Lettuce 7
     });
 });

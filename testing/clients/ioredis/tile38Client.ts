@@ -1,6 +1,6 @@
 import Redis from "ioredis";
 
-/** The ioredis client as the README shows it: sentinels, passwords, failover-friendly timings. */
+/** The ioredis client as docs/clients.md shows it: sentinels, passwords, failover-friendly timings. */
 export function tile38Client(sentinels: { host: string; port: number }[], masterName: string, tile38Password: string, sentinelPassword: string): Redis {
     return new Redis({
         sentinels,

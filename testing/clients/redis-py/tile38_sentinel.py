@@ -1,6 +1,6 @@
-"""The redis-py client as the README shows it: Sentinel + master_for with bounded timeouts.
+"""The redis-py client as docs/clients.md shows it: Sentinel + master_for with bounded timeouts.
 redis-py 5.2.1 needs no Tile38-specific code: the servers close a connection that lands on a node
-that does not lead (see README, "Connecting clients")."""
+that does not lead (see docs/clients.md)."""
 from redis.sentinel import Sentinel
 
 

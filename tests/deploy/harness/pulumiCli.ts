@@ -1,7 +1,7 @@
 /**
  * The real Pulumi CLI on this project, offline: a file backend in a temp directory, the
  * passphrase secrets provider, no update checks and no plugin downloads (the docker and random
- * providers are installed as plugins by hand; see README "The Pulumi toolchain").
+ * providers are installed as plugins by hand; see docs/testing.md, "The Pulumi toolchain").
  * The stack's config file (`Pulumi.<stack>.yaml`) is written into the project directory and
  * removed by {@link PulumiStack.remove}.
  */
@@ -25,11 +25,11 @@ export const KUBERNETES_PLUGINS = [
 
 /** Why a real `pulumi up` cannot run here (with `plugins`), or undefined. */
 export function pulumiSkipReason(plugins: readonly (readonly [string, string])[] = REQUIRED_PLUGINS): string | undefined {
-    if (!whichSync("pulumi")) return "no pulumi CLI on PATH (build it: README, \"The Pulumi toolchain\")";
+    if (!whichSync("pulumi")) return "no pulumi CLI on PATH (build it: docs/testing.md, \"The Pulumi toolchain\")";
     if (!whichSync("pulumi-language-nodejs")) return "no pulumi-language-nodejs on PATH (build it with the CLI)";
     const home = process.env.PULUMI_HOME ?? path.join(process.env.HOME ?? "/root", ".pulumi");
     for (const [name, version] of plugins) {
-        if (!fs.existsSync(path.join(home, "plugins", `resource-${name}-v${version}`))) return `the ${name} provider plugin ${version} is not installed (README, "The Pulumi toolchain")`;
+        if (!fs.existsSync(path.join(home, "plugins", `resource-${name}-v${version}`))) return `the ${name} provider plugin ${version} is not installed (docs/testing.md, "The Pulumi toolchain")`;
     }
     return undefined;
 }

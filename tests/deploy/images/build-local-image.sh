@@ -83,7 +83,7 @@ import() {
 case "$kind" in
   tile38 | tile38-next)
     server=${TILE38_SERVER:-$(command -v tile38-server || true)}
-    [ -x "$server" ] || { echo "build-local-image: no tile38-server (build it from source, see README)" >&2; exit 3; }
+    [ -x "$server" ] || { echo "build-local-image: no tile38-server (build it from source, see docs/testing.md)" >&2; exit 3; }
     busybox_root
     cp "$server" "$root/usr/local/bin/tile38-server"
     [ "$kind" = tile38 ] || echo "$tag" > "$root/etc/tile38-ha-local-build"

@@ -28,7 +28,7 @@ export function tile38Binary(): string | undefined {
 
 /** Why the Tile38 suites cannot run here, or undefined when they can. */
 export function tile38SkipReason(): string | undefined {
-    if (!tile38Binary()) return "tile38-server not found (set TILE38_SERVER or put tile38-server 1.37.0 on PATH; see README, 'The real Tile38')";
+    if (!tile38Binary()) return "tile38-server not found (set TILE38_SERVER or put tile38-server 1.37.0 on PATH; see docs/testing.md, 'The real Tile38')";
     if (!which("busybox")) return "busybox is not installed (apt-get install -y busybox)";
     if (!which("redis-server")) return "redis-server is not installed (apt-get install -y redis-server redis-sentinel)";
     return undefined;

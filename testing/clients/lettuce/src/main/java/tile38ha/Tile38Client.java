@@ -3,7 +3,7 @@ package tile38ha;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
 
-/** The Lettuce client as the README shows it: redis-sentinel URI, passwords via setAuthentication. */
+/** The Lettuce client as docs/clients.md shows it: redis-sentinel URI, passwords via setAuthentication. */
 public final class Tile38Client {
     private Tile38Client() {}
 
