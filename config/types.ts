@@ -149,7 +149,7 @@ export interface DockerSettings {
     restartPolicy: string;
     /**
      * Prefix of container and volume names.
-     * @default "tile38-ha-<stack>"
+     * @default "tile38-ha-<stack>"; the component's name for a component created in a program
      */
     namePrefix: string;
     /**
@@ -322,12 +322,12 @@ export interface BackupSettings {
     existingBucket?: string;
     /**
      * Name prefix of the bucket created by the stack (AWS adds a random suffix).
-     * @default "tile38-ha-<stack>-backups"
+     * @default "tile38-ha-<stack>-backups"; "<component name>-backups" in a program
      */
     bucketPrefix: string;
     /**
      * Key prefix of backups inside the bucket.
-     * @default "tile38/<stack>/"
+     * @default "tile38/<stack>/"; "tile38/<stack>/<component name>/" in a program
      */
     keyPrefix: string;
     /** AWS region of the bucket; unset = the provider's region. */
@@ -351,7 +351,10 @@ export interface BackupSettings {
      * @default false
      */
     forceDestroy: boolean;
-    /** Tags on the bucket. */
+    /**
+     * Tags on the bucket.
+     * @default { project: "tile38-ha", stack } (and `component` for a component created in a program)
+     */
     tags: Record<string, string>;
     /**
      * Kubernetes: ARN of the cluster's IAM OIDC provider, for the backup ServiceAccount's role (IRSA).
@@ -388,7 +391,11 @@ export interface BackupSettings {
 
 /** The whole stack configuration with every default applied. */
 export interface StackConfig {
-    /** Deployment target. */
+    /**
+     * Deployment target: `docker` (Linux, host networking) or `kubernetes`. Required in a stack
+     * config; fixed by the component in a program.
+     * @default (required)
+     */
     target: Target;
     /**
      * Number of Tile38 nodes (1 leader + followers).
