@@ -5,12 +5,15 @@
  * (`docker exec <node>-backup cat …/status.json`). Exit 0 healthy, 1 degraded, 2 no writable
  * leader, 3 bad usage. It changes nothing.
  *
- * A Kubernetes stack's pods are reachable by their DNS names inside the cluster only: run the
- * package's `tile38-ha-status` there (see README "Operating it").
+ * A Kubernetes stack's pods answer by their DNS names inside the cluster only: the status reaches
+ * each through `kubectl port-forward` (on 127.0.0.1, local ports from `--local-ports` on, default
+ * 29100; `--kubeconfig` or the ambient one; `KUBECTL` names the binary), and speaks of them by
+ * their own names.
  */
+import { ChildProcess, spawn } from "child_process";
 import { parseArgs } from "node:util";
 import { RESTORE_HANDSHAKE_DIR } from "../components/render/backupScripts";
-import { BackupRecord, clusterStatus, formatStatus } from "../components/status/clusterStatus";
+import { BackupRecord, ClusterStatus, clusterStatus, formatStatus, StatusEndpoint } from "../components/status/clusterStatus";
 import { runCommand } from "../testing/command";
 
 /** The backup agents' records of a Docker stack (containers `<node>-backup`), through `docker exec`. */
@@ -24,18 +27,82 @@ export async function dockerBackupRecords(tile38Containers: string[], env: NodeJ
     return records.filter((r): r is BackupRecord => r !== undefined);
 }
 
+/** One `kubectl port-forward` of a pod's port to 127.0.0.1:localPort, ready (bounded). */
+function portForward(kubectl: string, kubeconfig: string | undefined, namespace: string, pod: string, port: number, localPort: number): Promise<ChildProcess> {
+    const args = [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), "port-forward", "-n", namespace, "--address", "127.0.0.1", `pod/${pod}`, `${localPort}:${port}`];
+    return new Promise((resolve, reject) => {
+        const p = spawn(kubectl, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        const timer = setTimeout(() => {
+            p.kill();
+            reject(new Error(`kubectl port-forward of ${pod}:${port} not ready after 15 s: ${err.trim()}`));
+        }, 15000);
+        p.stdout.on("data", (d: Buffer) => {
+            if (d.toString().includes("Forwarding from")) {
+                clearTimeout(timer);
+                resolve(p);
+            }
+        });
+        p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        p.on("exit", () => {
+            clearTimeout(timer);
+            reject(new Error(`kubectl port-forward of ${pod}:${port} exited: ${err.trim()}`));
+        });
+    });
+}
+
+/** Pod name and namespace of a StatefulSet pod's FQDN (`<pod>.<headless>.<namespace>.svc.<domain>`). */
+export function podOfFqdn(host: string): { pod: string; namespace: string } {
+    const [pod, , namespace] = host.split(".");
+    if (!pod || !namespace) throw new Error(`${host} is not a pod's FQDN`);
+    return { pod, namespace };
+}
+
+/** The status of a Kubernetes stack from its outputs, every pod reached through `kubectl port-forward`. */
+export async function kubernetesStatus(
+    o: Record<string, unknown>,
+    opts: { kubectl?: string; kubeconfig?: string; localPortsFrom?: number } = {},
+): Promise<ClusterStatus> {
+    const sentinels = o.sentinelEndpoints as StatusEndpoint[];
+    const nodes = o.tile38Endpoints as StatusEndpoint[];
+    const forwards: ChildProcess[] = [];
+    const local = new Map<string, StatusEndpoint>();
+    try {
+        let next = opts.localPortsFrom ?? 29100;
+        for (const e of [...sentinels, ...nodes]) {
+            const { pod, namespace } = podOfFqdn(e.host);
+            const localPort = next++;
+            forwards.push(await portForward(opts.kubectl ?? process.env.KUBECTL ?? "kubectl", opts.kubeconfig, namespace, pod, e.port, localPort));
+            local.set(`${e.host}:${e.port}`, { host: "127.0.0.1", port: localPort });
+        }
+        return await clusterStatus({
+            masterName: String(o.masterName),
+            sentinels,
+            nodes,
+            tile38Password: String(o.tile38Password),
+            sentinelPassword: String(o.sentinelPassword),
+            connect: (e) => local.get(`${e.host}:${e.port}`) ?? e,
+        });
+    } finally {
+        for (const f of forwards) f.kill();
+    }
+}
+
 async function main(): Promise<number> {
-    const { values } = parseArgs({ options: { stack: { type: "string" }, json: { type: "boolean", default: false } } });
+    const { values } = parseArgs({
+        options: { stack: { type: "string" }, json: { type: "boolean", default: false }, kubeconfig: { type: "string" }, "local-ports": { type: "string" } },
+    });
     if (!values.stack) {
-        process.stderr.write("usage: npm run status -- --stack NAME [--json]\n");
+        process.stderr.write("usage: npm run status -- --stack NAME [--json] [--kubeconfig FILE] [--local-ports FIRST]\n");
         return 3;
     }
     const r = await runCommand("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", values.stack, "--non-interactive"], { env: process.env, timeoutMs: 120000 });
     if (r.code !== 0) throw new Error(`pulumi stack output --stack ${values.stack} failed: ${r.stderr.trim()}`);
     const o = JSON.parse(r.stdout) as Record<string, unknown>;
-    if (o.target !== "docker") {
-        process.stderr.write(`stack ${values.stack} is a ${String(o.target)} stack: its pods answer by their DNS names inside the cluster; run tile38-ha-status there (README, "Operating it")\n`);
-        return 3;
+    if (o.target === "kubernetes") {
+        const s = await kubernetesStatus(o, { kubeconfig: values.kubeconfig, localPortsFrom: values["local-ports"] ? Number(values["local-ports"]) : undefined });
+        process.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `${formatStatus(s)}\n`);
+        return s.exitCode;
     }
     const containers = o.dockerContainers as { tile38: string[] } | undefined;
     const backupsOn = o.backupBucket !== undefined;

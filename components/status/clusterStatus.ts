@@ -26,6 +26,12 @@ export interface StatusTarget {
     backups?: () => Promise<BackupRecord[]>;
     /** Bound on each query. @default 2000 ms */
     timeoutMs?: number;
+    /**
+     * Where to open the connection to an endpoint (e.g. a local `kubectl port-forward` of a pod
+     * whose DNS name answers only inside the cluster); everything else stays in the endpoints'
+     * own names, as the sentinels use them. @default the endpoint itself
+     */
+    connect?: (e: StatusEndpoint) => StatusEndpoint;
 }
 
 /** One backup agent's record of its rounds (backup-agent.sh `record_round`). */
@@ -101,11 +107,12 @@ const key = (e: StatusEndpoint) => `${e.host}:${e.port}`;
 
 async function askSentinel(s: StatusEndpoint, t: StatusTarget): Promise<{ view: SentinelView; replicas: StatusEndpoint[] }> {
     const m = t.masterName;
+    const to = t.connect ? t.connect(s) : s;
     try {
         const [auth, addr, quorum, master, replicas] = await respPipeline(
-            s.port,
+            to.port,
             [["AUTH", t.sentinelPassword], ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", m], ["SENTINEL", "CKQUORUM", m], ["SENTINEL", "MASTER", m], ["SENTINEL", "REPLICAS", m]],
-            { host: s.host, timeoutMs: t.timeoutMs ?? 2000 },
+            { host: to.host, timeoutMs: t.timeoutMs ?? 2000 },
         );
         if (auth instanceof RespError) return { view: { sentinel: key(s), answers: false }, replicas: [] };
         const leader = Array.isArray(addr) && addr.length === 2 ? `${String(addr[0])}:${String(addr[1])}` : undefined;
@@ -129,8 +136,9 @@ async function askSentinel(s: StatusEndpoint, t: StatusTarget): Promise<{ view: 
 }
 
 async function askNode(n: StatusEndpoint, t: StatusTarget): Promise<NodeStatus | undefined> {
+    const to = t.connect ? t.connect(n) : n;
     try {
-        return parseNodeStatus(await respPipeline(n.port, nodeStatusCommands(t.tile38Password), { host: n.host, timeoutMs: t.timeoutMs ?? 2000 }));
+        return parseNodeStatus(await respPipeline(to.port, nodeStatusCommands(t.tile38Password), { host: to.host, timeoutMs: t.timeoutMs ?? 2000 }));
     } catch {
         return undefined;
     }

@@ -33,7 +33,8 @@
  * Data is compared by content (ids and objects). Figures are printed, not asserted beyond the
  * issue's bounds. Skipped, with the reason, without root, the cluster's binaries, the Pulumi
  * toolchain with the kubernetes plugin, tile38-server or versitygw.
- * Ports: 28100-28114 (cluster, 127.0.0.1 and 10.245.0.1), S3 28190 on 10.245.0.1, DNS 10.245.0.1:53.
+ * Ports: 28100-28114 (cluster, 127.0.0.1 and 10.245.0.1), S3 28190 on 10.245.0.1, DNS 10.245.0.1:53,
+ * the status's port-forwards 28160-28165 (127.0.0.1).
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -54,6 +55,7 @@ import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStac
 import { PulumiStack } from "./harness/pulumiCli";
 import { drillDeployedKubernetes } from "../../scripts/drillKubernetes";
 import { installConsumer, packTarball } from "../../testing/packageConsumer";
+import { kubernetesStatus } from "../../scripts/status";
 import { NODE_NAME } from "../../testing/kubeCluster";
 
 const MINUTE = 60_000;
@@ -154,6 +156,16 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(ipLiteralsInConfigs(s)).toEqual([]);
         await waitFor(() => (s.backupObjects().some((k) => k.startsWith("manifests/")) ? true : undefined), { timeoutMs: 2 * MINUTE, what: `a backup in s3://${BUCKET}/${KEY_PREFIX}` });
     }), 5 * MINUTE);
+
+    test("a2. npm run status of the k8s stack, every pod reached through kubectl port-forward: healthy, the leader and followers the checks see", withPodLogs(async () => {
+        const leader = await s.checks.waitHealthy(MINUTE);
+        const st = await kubernetesStatus(await s.stack.outputs(), { kubectl: s.cluster.kubectlPath, kubeconfig: s.cluster.kubeconfig, localPortsFrom: 28160 });
+        figures["a2: status verdict"] = `${st.verdict}${st.problems.length ? `: ${st.problems.join("; ")}` : ""}`;
+        expect(st.exitCode).toBe(0);
+        expect(st.leader).toBe(`${leader.fqdn}:${s.checks.tile38Port}`);
+        expect(st.nodes.filter((n) => n.role === "follower" && n.caughtUp && n.following === st.leader)).toHaveLength(2);
+        expect(st.sentinels.every((v) => v.answers && v.quorumOk)).toBe(true);
+    }));
 
     test("b. kubectl delete pod of the leader: preStop hand-over in kubectl logs, 0 lost, pause ≤ 2 s, pod gone ≤ 3 s after, back as a follower with a new IP", withPodLogs(async () => {
         const leader = await s.checks.waitSettled(4 * MINUTE);
