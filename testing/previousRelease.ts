@@ -43,15 +43,9 @@ export function previewSteps(previewJson: string): { op: string; urn: string }[]
     return (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps ?? [];
 }
 
-/**
- * The steps that would recreate something of an upgraded stack: a URN that moves (create +
- * delete: an alias missing) or a replacement, except of the stateless backup agents (`…-backup`
- * containers: a new agent script restarts them); a Tile38 node, a sentinel, a volume or a
- * Kubernetes object never.
- */
+/** The steps that would recreate something of an upgraded stack: a URN that moves (create + delete: an alias missing) or a replacement. */
 export function recreatingSteps(previewJson: string): string[] {
     return previewSteps(previewJson)
         .filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
-        .filter((s) => !(s.urn.includes("docker:index/container:Container::") && s.urn.endsWith("-backup")))
         .map((s) => `${s.op} ${s.urn}`);
 }

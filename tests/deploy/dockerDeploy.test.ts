@@ -161,7 +161,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         process.stdout.write(`\ndeploy suite figures (real pulumi up, real Docker engine):\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n")}\n`);
     }, 10 * MINUTE);
 
-    it("a0. a stack the previous release created updates in place: nothing moved, deleted or replaced but the stateless backup agents", async () => {
+    it("a0. a stack the previous release created updates in place: nothing created, deleted or replaced", async () => {
         if (await previousReleaseSkipReason()) return void (figures["upgrade from 0.1.0"] = `skipped: ${await previousReleaseSkipReason()}`);
         const old = await checkoutPreviousRelease(path.join(h.root, "release-0.1.0"));
         try {

@@ -181,30 +181,6 @@ describeWithTile38("backup upload: aof_size from the real node's SERVER", () => 
         expect(listKeys(p)).toEqual([]);
     });
 
-    test("records every round, and its health turns bad once the last good backup is older than twice the interval (a broken store is never silent)", () => {
-        const p = "health/";
-        const status = () => JSON.parse(fs.readFileSync(path.join(leaderDir, RESTORE_HANDSHAKE_DIR, "status.json"), "utf8")) as Record<string, number | string>;
-        const fast = { BACKUP_INTERVAL: "1" };
-        expect(agent(["backup-once"], agentEnv(p, leader(), fast)).code).toBe(0);
-        expect(status()).toMatchObject({ role: "leader", failures_since_ok: 0, interval: 1 });
-        expect(Math.abs(Number(status().last_ok_epoch) - Date.now() / 1000)).toBeLessThan(30);
-        const good = agent(["health"], agentEnv(p, leader(), fast));
-        expect(good.code).toBe(0);
-        // The store goes away (nothing listens on NOBODY_PORT): rounds fail, counted.
-        const broken = agentEnv(p, leader(), { ...fast, BACKUP_ENDPOINT: `http://127.0.0.1:${NOBODY_PORT}`, AWS_MAX_ATTEMPTS: "1" });
-        expect(agent(["backup-once"], broken).code).not.toBe(0);
-        expect(agent(["backup-once"], broken).code).not.toBe(0);
-        expect(status()).toMatchObject({ role: "leader", failures_since_ok: 2 });
-        spawnSync("sleep", ["3"]);
-        const bad = agent(["health"], broken);
-        expect(bad.code).toBe(1);
-        expect(bad.log).toMatch(/the last good backup is \d+ s old \(more than twice the 1 s interval\); 2 rounds failed since/);
-        // Fixed: the next good round makes it healthy again.
-        expect(agent(["backup-once"], agentEnv(p, leader(), fast)).code).toBe(0);
-        expect(agent(["health"], agentEnv(p, leader(), fast)).code).toBe(0);
-        expect(status().failures_since_ok).toBe(0);
-    });
-
     test("a wrong password: Tile38 refuses SERVER, nothing is uploaded", () => {
         const p = "badauth/";
         const r = agent(["backup-once"], agentEnv(p, { ...leader(), password: "wrong-password" }));

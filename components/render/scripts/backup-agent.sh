@@ -100,54 +100,6 @@ ensure_bucket() {
 HASH_CACHE_KEY=""
 HASH_CACHE_VALUE=""
 
-# The agent's record of its rounds, on the data volume (read by `health`, the Docker health
-# check, and `npm run status`): {"role","last_ok_epoch","last_ok_size","failures_since_ok",
-# "last_attempt_epoch","started_epoch","interval"}. Written whole (temp file + rename).
-STATUS_FILE="$RESTORE_DIR/status.json"
-STARTED_EPOCH=$(date +%s)
-
-# record_round OUTCOME [SIZE]: OUTCOME is ok (the leader's AOF is in the store: uploaded or
-# unchanged), follower (this node follows: the leader's agent uploads) or failed.
-record_round() {
-  local outcome=$1 size=${2:-} now role=leader last_ok=0 last_size=0 failures=0 old=""
-  now=$(date +%s)
-  [ -f "$STATUS_FILE" ] && old=$(cat "$STATUS_FILE" 2>/dev/null)
-  if [ -n "$old" ]; then
-    role=$(json_field role "$old" || echo leader)
-    last_ok=$(json_field last_ok_epoch "$old" || echo 0)
-    last_size=$(json_field last_ok_size "$old" || echo 0)
-    failures=$(json_field failures_since_ok "$old" || echo 0)
-  fi
-  case "$outcome" in
-    ok) role=leader; last_ok=$now; last_size=$size; failures=0 ;;
-    follower) role=follower; failures=0 ;;
-    failed) failures=$((failures + 1)) ;;
-  esac
-  mkdir -p "$RESTORE_DIR"
-  printf '{"role":"%s","last_ok_epoch":%s,"last_ok_size":%s,"failures_since_ok":%s,"last_attempt_epoch":%s,"started_epoch":%s,"interval":%s}' \
-    "$role" "$last_ok" "$last_size" "$failures" "$now" "$STARTED_EPOCH" "$BACKUP_INTERVAL" >"$STATUS_FILE.tmp" && mv -f "$STATUS_FILE.tmp" "$STATUS_FILE"
-}
-
-# health: exit 0 while backups are current: this node follows (its leader's agent uploads), or
-# the last good round is at most two intervals old (or the agent started less than two intervals
-# ago); exit 1 with the reason otherwise (a broken store, credentials or bucket never turn silent).
-health() {
-  local st now role last_ok failures started bound
-  st=$(cat "$STATUS_FILE" 2>/dev/null) || { echo "no backup round recorded yet"; return 0; }
-  now=$(date +%s)
-  role=$(json_field role "$st" || echo leader)
-  last_ok=$(json_field last_ok_epoch "$st" || echo 0)
-  failures=$(json_field failures_since_ok "$st" || echo 0)
-  started=$(json_field started_epoch "$st" || echo "$now")
-  bound=$((2 * BACKUP_INTERVAL))
-  if [ "$role" = follower ]; then echo "follower: the leader's agent uploads"; return 0; fi
-  if [ $((now - last_ok)) -le "$bound" ]; then echo "last good backup $((now - last_ok)) s ago"; return 0; fi
-  if [ "$last_ok" -eq 0 ] && [ $((now - started)) -le "$bound" ]; then echo "starting: first round within $bound s"; return 0; fi
-  if [ "$last_ok" -eq 0 ]; then echo "no good backup in the $((now - started)) s since the agent started ($failures failed rounds)"; return 1; fi
-  echo "the last good backup is $((now - last_ok)) s old (more than twice the $BACKUP_INTERVAL s interval); $failures rounds failed since"
-  return 1
-}
-
 # One backup round. Exit status 0: uploaded, unchanged, or nothing to do (follower, empty AOF).
 backup_round() {
   need_bucket
@@ -161,7 +113,6 @@ backup_round() {
   fi
   if [[ $json == *'"following":'* ]]; then
     log "this node follows $(json_field following "$json"): the leader's agent uploads"
-    record_round follower
     return 0
   fi
   if [ "$size" -eq 0 ]; then log "aof_size is 0: nothing to back up"; return 0; fi
@@ -202,7 +153,6 @@ backup_round() {
     if [ "$p_size" = "$size" ] && [ "$p_sha" = "$sha" ]; then
       if [ "$BACKUP_REFRESH_SECONDS" -eq 0 ] || [ $((now - p_epoch)) -lt "$BACKUP_REFRESH_SECONDS" ]; then
         log "unchanged since the last backup ($size bytes, sha256 $sha): nothing uploaded"
-        record_round ok "$size"
         return 0
       fi
       log "unchanged, but the last backup is older than $BACKUP_REFRESH_SECONDS s: uploading it again before it expires"
@@ -232,7 +182,6 @@ backup_round() {
   printf '%s' "$manifest" | s3 s3 cp - "$(s3url "$mkey")" --content-type application/json --only-show-errors || { log "writing manifest $mkey failed"; return 1; }
   printf '%s' "$manifest" | s3 s3 cp - "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" --content-type application/json --only-show-errors || { log "writing the pointer failed"; return 1; }
   log "backed up $size bytes (sha256 $sha) to $key"
-  record_round ok "$size"
 }
 
 # Manifest keys, newest first (keys start with a sortable UTC stamp).
@@ -347,7 +296,7 @@ run_loop() {
     handle_restore_request
     printf -v now '%(%s)T' -1
     if [ "$now" -ge "$next" ]; then
-      backup_round || { record_round failed; log "backup round failed; retrying in $BACKUP_INTERVAL s"; }
+      backup_round || log "backup round failed; retrying in $BACKUP_INTERVAL s"
       next=$(( $(date +%s) + BACKUP_INTERVAL ))
     fi
     # A restore request is a node waiting to start: notice it within a fifth of a second
@@ -360,8 +309,6 @@ usage() {
   cat >&2 <<'USAGE'
 usage: tile38-ha-backup-agent [run]              backup loop + restore handshake (the sidecar)
        tile38-ha-backup-agent backup-once        one backup round now
-       tile38-ha-backup-agent health             exit 1 (with the reason) when the last good backup is
-                                                 older than twice the interval
        tile38-ha-backup-agent list               manifests, newest first, with size and time
        tile38-ha-backup-agent fetch MANIFEST|latest OUT
                                                  download a chosen backup, verify size and sha256,
@@ -373,8 +320,7 @@ USAGE
 
 case "${1:-run}" in
   run) run_loop ;;
-  backup-once) backup_round || { _rc=$?; record_round failed; exit "$_rc"; } ;;
-  health) health ;;
+  backup-once) backup_round ;;
   list)
     need_bucket
     _m=$(list_manifests) || die "cannot list s3://$BACKUP_BUCKET/${BACKUP_PREFIX}manifests/"
