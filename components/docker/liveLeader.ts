@@ -1,10 +1,5 @@
-import * as net from "net";
+import { RespError, respPipeline } from "../status/resp";
 import { Endpoint } from "../render/topology";
-
-/** RESP encoding of one command. */
-function respCommand(args: string[]): string {
-    return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
-}
 
 /**
  * One sentinel's answer to `SENTINEL GET-MASTER-ADDR-BY-NAME`: the leader it names; `refused`
@@ -12,29 +7,16 @@ function respCommand(args: string[]): string {
  * `unknown` for anything else (no answer within `timeoutMs`, an error reply such as a wrong
  * password, no leader known, a network error): something may run there. Never throws.
  */
-export function askSentinel(sentinel: Endpoint, masterName: string, password: string, timeoutMs: number): Promise<Endpoint | "refused" | "unknown"> {
-    return new Promise((resolve) => {
-        let buffer = "";
-        const socket = net.connect({ host: sentinel.host, port: sentinel.port });
-        const done = (result: Endpoint | "refused" | "unknown" | undefined) => {
-            socket.destroy();
-            resolve(result ?? "unknown");
-        };
-        socket.setTimeout(timeoutMs, () => done(undefined));
-        socket.on("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "refused" : undefined));
-        socket.on("connect", () => {
-            const auth = password ? respCommand(["AUTH", password]) : "";
-            socket.write(auth + respCommand(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]));
-        });
-        socket.on("data", (chunk) => {
-            buffer += chunk.toString("utf8");
-            if (/^-/m.test(buffer)) return done(undefined);
-            // *2 $len host $len port
-            const m = /\*2\r\n\$\d+\r\n([^\r]+)\r\n\$\d+\r\n(\d+)\r\n/.exec(buffer);
-            if (m) done({ host: m[1], port: Number(m[2]) });
-            else if (/\*-1\r\n/.test(buffer)) done(undefined);
-        });
-    });
+export async function askSentinel(sentinel: Endpoint, masterName: string, password: string, timeoutMs: number): Promise<Endpoint | "refused" | "unknown"> {
+    try {
+        const commands = [...(password ? [["AUTH", password]] : []), ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]];
+        const replies = await respPipeline(sentinel.port, commands, { host: sentinel.host, timeoutMs });
+        const addr = replies[replies.length - 1];
+        if (replies.some((r) => r instanceof RespError) || !Array.isArray(addr) || addr.length !== 2) return "unknown";
+        return { host: String(addr[0]), port: Number(addr[1]) };
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "refused" : "unknown";
+    }
 }
 
 /** What the running sentinels say when a `pulumi up` starts. */
