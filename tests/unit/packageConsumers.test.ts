@@ -88,8 +88,10 @@ describe("a release tag", () => {
         await mustRun("git", ["clone", "-q", path.join(__dirname, "../.."), clone], { timeoutMs: 120000 });
         fs.symlinkSync(path.join(__dirname, "../../node_modules"), path.join(clone, "node_modules"));
         const identity = { GIT_AUTHOR_NAME: "release test", GIT_AUTHOR_EMAIL: "release@test.invalid", GIT_COMMITTER_NAME: "release test", GIT_COMMITTER_EMAIL: "release@test.invalid" };
-        await mustRun("bash", ["scripts/release.sh"], { cwd: clone, env: { ...process.env, ...identity }, timeoutMs: 300000 });
         const version = (JSON.parse(fs.readFileSync(path.join(clone, "package.json"), "utf8")) as { version: string }).version;
+        // The clone has the repository's own release tag, if it was made: this test makes its own.
+        await runCommand("git", ["tag", "-d", `v${version}`], { cwd: clone, timeoutMs: 30000 });
+        await mustRun("bash", ["scripts/release.sh"], { cwd: clone, env: { ...process.env, ...identity }, timeoutMs: 300000 });
         const consumer = path.join(work, "git-consumer");
         fs.mkdirSync(consumer);
         fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "git-consumer", private: true }));
