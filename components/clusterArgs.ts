@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, RawStackValues } from "../config/parse";
 import { SecretKey } from "../config/schema";
-import { BackupSettings, DockerSettings, KubernetesSettings, SentinelSettings, StackConfig, Target, Tile38Settings } from "../config/types";
+import { BackupSettings, DockerSettings, KubernetesSettings, MetricsSettings, SentinelSettings, StackConfig, Target, Tile38Settings } from "../config/types";
 import { ConfigValidationError } from "../config/validate";
 
 /** Arguments both targets take. Every field is optional; the defaults are those of the stack config. */
@@ -45,6 +45,12 @@ export interface ClusterArgs {
      * @default see each field
      */
     backup?: Partial<BackupSettings>;
+    /**
+     * Prometheus metrics: on by default (Tile38's, the sentinels' through redis_exporter, the
+     * backup agents'); on Kubernetes also who may scrape them, a PodMonitor and a PrometheusRule.
+     * @default see each field
+     */
+    metrics?: Partial<MetricsSettings>;
     /**
      * Tile38 password (`requirepass`, `leaderauth`). Unset: a random 32-character password is
      * generated and kept in the state as a secret. Always handled as a secret.
@@ -101,7 +107,7 @@ export interface ResolvedCluster {
     secrets: ClusterSecrets;
 }
 
-const SECTIONS = ["tile38", "sentinel", "docker", "kubernetes", "backup"] as const;
+const SECTIONS = ["tile38", "sentinel", "docker", "kubernetes", "backup", "metrics"] as const;
 
 /**
  * Resolves a component's arguments: the stack config's defaults (names from the component's
@@ -137,7 +143,7 @@ export function resolveClusterArgs(target: Target, componentName: string, args: 
  * stack-config path hands its validated config to the same components.
  */
 export function clusterArgsFromConfig(config: StackConfig): DockerTile38ClusterArgs & KubernetesTile38ClusterArgs {
-    const { replicas, sentinels, quorum, masterName, tile38, sentinel, backup, docker, kubernetes } = config;
-    const common = { replicas, sentinels, quorum, masterName, tile38, sentinel, backup };
+    const { replicas, sentinels, quorum, masterName, tile38, sentinel, backup, metrics, docker, kubernetes } = config;
+    const common = { replicas, sentinels, quorum, masterName, tile38, sentinel, backup, metrics };
     return config.target === "docker" ? { ...common, docker } : { ...common, kubernetes };
 }

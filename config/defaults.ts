@@ -8,6 +8,8 @@ export const DEFAULT_IMAGES = {
     localS3: "versity/versitygw:v1.8.0",
     /** Same AWS CLI version as Debian bookworm's `awscli`, which the integration tests run. */
     backupAgent: "amazon/aws-cli:2.9.19",
+    /** The sentinels' exporter; the deploy suites build the same version from the Go module proxy. */
+    sentinelExporter: "oliver006/redis_exporter:v1.74.0",
 } as const;
 
 /** Maps Node's `process.platform` to the Docker host OS names the config uses. */
@@ -41,6 +43,7 @@ export function defaultConfig(stack: string, target: Target, platform: string, c
             port: 9851,
             replicaPriority: 100,
             startupTimeoutSeconds: 60,
+            metricsPort: 4321,
         },
         sentinel: {
             image: DEFAULT_IMAGES.sentinel,
@@ -97,6 +100,17 @@ export function defaultConfig(stack: string, target: Target, platform: string, c
             localPort: 9000,
             agentImage: DEFAULT_IMAGES.backupAgent,
             restoreTimeoutSeconds: 600,
+        },
+        metrics: {
+            enabled: true,
+            sentinelExporterImage: DEFAULT_IMAGES.sentinelExporter,
+            sentinelExporterPort: 9121,
+            backupPort: 9141,
+            scraperNamespaceLabels: { "kubernetes.io/metadata.name": "monitoring" },
+            scraperPodLabels: {},
+            podMonitor: false,
+            prometheusRule: false,
+            monitorLabels: {},
         },
     };
 }

@@ -107,6 +107,17 @@ export const SECTION_FIELDS = {
         agentImage: str,
         restoreTimeoutSeconds: int,
     },
+    metrics: {
+        enabled: bool,
+        sentinelExporterImage: str,
+        sentinelExporterPort: int,
+        backupPort: int,
+        scraperNamespaceLabels: { kind: "stringMap" },
+        scraperPodLabels: { kind: "stringMap" },
+        podMonitor: bool,
+        prometheusRule: bool,
+        monitorLabels: { kind: "stringMap" },
+    },
 } as const satisfies Record<string, Record<string, FieldKind>>;
 
 /** Secret keys: read with `requireSecret`/`getSecret`, never in plain text. */

@@ -78,11 +78,12 @@ export interface Tile38Settings {
      */
     fenceAfterMilliseconds?: number;
     /**
-     * Port for Tile38's Prometheus metrics (`--metrics-addr`); unset = metrics off.
-     * Docker: node `i` uses `metricsPort + i`.
-     * @default undefined
+     * Port of Tile38's Prometheus metrics (`--metrics-addr`), bound like the node itself (Docker:
+     * `docker.bindAddress`; Kubernetes: the pod, reachable only as `metrics.scrapers` admits).
+     * Docker: node `i` uses `metricsPort + i`. Off with `metrics.enabled: false`.
+     * @default 4321
      */
-    metricsPort?: number;
+    metricsPort: number;
 }
 
 /** Redis Sentinel trio settings (stack key `tile38-ha:sentinel`). */
@@ -389,6 +390,61 @@ export interface BackupSettings {
     restoreTimeoutSeconds: number;
 }
 
+/** Prometheus metrics of every process (stack key `tile38-ha:metrics`). */
+export interface MetricsSettings {
+    /**
+     * Serve Prometheus metrics: Tile38's own (`tile38.metricsPort`), each sentinel's through
+     * redis_exporter (`sentinelExporterPort`) and each backup agent's (`backupPort`, when backups
+     * are on). Every endpoint binds like the service it belongs to.
+     * @default true
+     */
+    enabled: boolean;
+    /**
+     * redis_exporter image that exports each sentinel's view (`redis_sentinel_*`), with an exact version.
+     * @default "oliver006/redis_exporter:v1.74.0"
+     */
+    sentinelExporterImage: string;
+    /**
+     * Port of each sentinel's exporter. Docker: sentinel `i` uses `sentinelExporterPort + i`.
+     * @default 9121
+     */
+    sentinelExporterPort: number;
+    /**
+     * Port of each backup agent's metrics (last good backup, duration, size, failures; the
+     * node's read-only state). Docker: node `i`'s agent uses `backupPort + i`.
+     * @default 9141
+     */
+    backupPort: number;
+    /**
+     * Kubernetes (with `kubernetes.networkPolicies`): labels of the namespaces whose pods may
+     * scrape the metrics ports; the only way in to them.
+     * @default { "kubernetes.io/metadata.name": "monitoring" }
+     */
+    scraperNamespaceLabels: Record<string, string>;
+    /**
+     * Kubernetes: labels of the scraping pods inside those namespaces; `{}` = any pod there.
+     * @default {}
+     */
+    scraperPodLabels: Record<string, string>;
+    /**
+     * Kubernetes: create a `PodMonitor` (monitoring.coreos.com/v1, the Prometheus Operator's
+     * CRD, which must be installed) that scrapes every metrics port.
+     * @default false
+     */
+    podMonitor: boolean;
+    /**
+     * Kubernetes: create a `PrometheusRule` holding the shipped alert rules (`monitoring/tile38-ha.rules.yml`).
+     * @default false
+     */
+    prometheusRule: boolean;
+    /**
+     * Kubernetes: labels on the PodMonitor and PrometheusRule (what the Prometheus Operator's
+     * `podMonitorSelector` / `ruleSelector` match, e.g. `{ release: "prometheus" }`).
+     * @default {}
+     */
+    monitorLabels: Record<string, string>;
+}
+
 /** The whole stack configuration with every default applied. */
 export interface StackConfig {
     /**
@@ -427,4 +483,6 @@ export interface StackConfig {
     kubernetes: KubernetesSettings;
     /** Backup settings. */
     backup: BackupSettings;
+    /** Metrics settings. */
+    metrics: MetricsSettings;
 }

@@ -23,12 +23,25 @@ export function sentinelPorts(cfg: StackConfig): number[] {
     return cfg.sentinel.ports ?? Array.from({ length: Math.max(cfg.sentinels, 0) }, (_, i) => cfg.sentinel.port + i);
 }
 
+/** `count` ports from `base` (Docker: one per process) or `base` alone (Kubernetes: one per pod). */
+function perProcess(cfg: StackConfig, base: number, count: number): number[] {
+    if (cfg.target === "kubernetes") return [base];
+    return Array.from({ length: Math.max(count, 0) }, (_, i) => base + i);
+}
+
 /** Tile38 metrics ports, if metrics are on. */
 export function metricsPorts(cfg: StackConfig): number[] {
-    const base = cfg.tile38.metricsPort;
-    if (base === undefined) return [];
-    if (cfg.target === "kubernetes") return [base];
-    return Array.from({ length: Math.max(cfg.replicas, 0) }, (_, i) => base + i);
+    return cfg.metrics.enabled ? perProcess(cfg, cfg.tile38.metricsPort, cfg.replicas) : [];
+}
+
+/** The sentinels' exporter ports, if metrics are on. */
+export function sentinelExporterPorts(cfg: StackConfig): number[] {
+    return cfg.metrics.enabled ? perProcess(cfg, cfg.metrics.sentinelExporterPort, cfg.sentinels) : [];
+}
+
+/** The backup agents' metrics ports, if metrics and backups are on. */
+export function backupMetricsPorts(cfg: StackConfig): number[] {
+    return cfg.metrics.enabled && cfg.backup.enabled ? perProcess(cfg, cfg.metrics.backupPort, cfg.replicas) : [];
 }
 
 /**
@@ -142,6 +155,8 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
     tile38Ports(cfg).forEach((p, i) => claim(p, `Tile38 node ${i + 1}`, cfg.tile38.ports ? "tile38.ports" : "tile38.port"));
     sentinelPorts(cfg).forEach((p, i) => claim(p, `sentinel ${i + 1}`, cfg.sentinel.ports ? "sentinel.ports" : "sentinel.port"));
     metricsPorts(cfg).forEach((p, i) => claim(p, `metrics of Tile38 node ${i + 1}`, "tile38.metricsPort"));
+    sentinelExporterPorts(cfg).forEach((p, i) => claim(p, `the exporter of sentinel ${i + 1}`, "metrics.sentinelExporterPort"));
+    backupMetricsPorts(cfg).forEach((p, i) => claim(p, `metrics of backup agent ${i + 1}`, "metrics.backupPort"));
     if (cfg.target === "docker" && cfg.backup.enabled && cfg.backup.store === "local") {
         claim(cfg.backup.localPort, "the local S3 server", "backup.localPort");
     }
@@ -152,6 +167,7 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
         ["sentinel.image", cfg.sentinel.image],
     ];
     if (cfg.backup.enabled) images.push(["backup.agentImage", cfg.backup.agentImage]);
+    if (cfg.metrics.enabled) images.push(["metrics.sentinelExporterImage", cfg.metrics.sentinelExporterImage]);
     if (cfg.target === "docker" && cfg.backup.enabled && cfg.backup.store === "local") images.push(["backup.localImage", cfg.backup.localImage]);
     for (const [key, image] of images) {
         if (!isPinnedImage(image)) {

@@ -21,6 +21,7 @@ const SECTION_TYPES: Record<keyof typeof SECTION_FIELDS, string> = {
     docker: "DockerSettings",
     kubernetes: "KubernetesSettings",
     backup: "BackupSettings",
+    metrics: "MetricsSettings",
 };
 
 interface FieldDoc {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
+import { metricsPorts } from "../../config/validate";
 import { objectMeta, objectNames, selectorLabels } from "./common";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -26,7 +27,7 @@ export function buildTile38NetworkPolicySpec(cfg: StackConfig): k8s.networking.v
     const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
         { ports: [{ protocol: "TCP", port: cfg.tile38.port }], from: [clientPeer(cfg), sentinelPeer(cfg), tile38Peer(cfg)] },
     ];
-    if (cfg.tile38.metricsPort !== undefined) ingress.push({ ports: [{ protocol: "TCP", port: cfg.tile38.metricsPort }] });
+    if (metricsPorts(cfg).length > 0) ingress.push({ ports: [{ protocol: "TCP", port: cfg.tile38.metricsPort }] });
     return {
         metadata: objectMeta(objectNames(cfg).tile38NetworkPolicy, cfg, "tile38"),
         spec: { podSelector: { matchLabels: selectorLabels("tile38", cfg) }, policyTypes: ["Ingress"], ingress },

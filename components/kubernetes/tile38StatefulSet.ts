@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
+import { metricsPorts } from "../../config/validate";
 import { Topology } from "../render/topology";
 import { tile38ReadyCommand } from "../render/tile38Scripts";
 import {
@@ -71,7 +72,7 @@ export interface Tile38BackupHook {
 /** Headless Service that gives every Tile38 pod its DNS name, published before the pod is ready. */
 export function buildTile38HeadlessServiceSpec(cfg: StackConfig): k8s.core.v1.ServiceArgs {
     const ports: k8s.types.input.core.v1.ServicePort[] = [{ name: TILE38_PORT_NAMES.tile38, port: cfg.tile38.port, targetPort: TILE38_PORT_NAMES.tile38 }];
-    if (cfg.tile38.metricsPort !== undefined) ports.push({ name: TILE38_PORT_NAMES.metrics, port: cfg.tile38.metricsPort, targetPort: TILE38_PORT_NAMES.metrics });
+    if (metricsPorts(cfg).length > 0) ports.push({ name: TILE38_PORT_NAMES.metrics, port: cfg.tile38.metricsPort, targetPort: TILE38_PORT_NAMES.metrics });
     return {
         metadata: objectMeta(objectNames(cfg).tile38Headless, cfg, "tile38"),
         spec: {
@@ -103,7 +104,7 @@ export function buildTile38Env(cfg: StackConfig, backup?: Tile38BackupHook): k8s
         secretEnv("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password, cfg),
         secretEnv("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword, cfg),
     ];
-    if (cfg.tile38.metricsPort !== undefined) env.push({ name: "METRICS_PORT", value: String(cfg.tile38.metricsPort) });
+    if (metricsPorts(cfg).length > 0) env.push({ name: "METRICS_PORT", value: String(cfg.tile38.metricsPort) });
     if (backup?.restoreCommand) env.push({ name: "TILE38_RESTORE_CMD", value: backup.restoreCommand });
     env.push(...(backup?.env ?? []));
     return env;
@@ -119,7 +120,7 @@ export function buildTile38Env(cfg: StackConfig, backup?: Tile38BackupHook): k8s
 export function buildTile38StatefulSetSpec(cfg: StackConfig, topo: Topology, options: Tile38StatefulSetOptions): k8s.apps.v1.StatefulSetArgs {
     const k = cfg.kubernetes;
     const backup = options.backup;
-    const metrics = cfg.tile38.metricsPort;
+    const metrics = metricsPorts(cfg)[0];
     const ports: k8s.types.input.core.v1.ContainerPort[] = [{ name: TILE38_PORT_NAMES.tile38, containerPort: cfg.tile38.port, protocol: "TCP" }];
     if (metrics !== undefined) ports.push({ name: TILE38_PORT_NAMES.metrics, containerPort: metrics, protocol: "TCP" });
 

@@ -1,5 +1,5 @@
 import { StackConfig } from "../../config/types";
-import { metricsPorts, sentinelPorts, tile38Ports } from "../../config/validate";
+import { backupMetricsPorts, metricsPorts, sentinelExporterPorts, sentinelPorts, tile38Ports } from "../../config/validate";
 
 /** A host (name or address) and TCP port. */
 export interface Endpoint {
@@ -15,12 +15,16 @@ export interface Tile38Node extends Endpoint {
     name: string;
     /** Prometheus metrics port, if metrics are on. */
     metricsPort?: number;
+    /** Its backup agent's metrics port, if metrics and backups are on. */
+    backupMetricsPort?: number;
 }
 
 /** One sentinel as its peers and clients see it. */
 export interface SentinelNode extends Endpoint {
     index: number;
     name: string;
+    /** Its exporter's (redis_exporter) metrics port, if metrics are on. */
+    exporterPort?: number;
 }
 
 /**
@@ -87,11 +91,13 @@ export function dockerTopology(cfg: StackConfig): Topology {
     const host = cfg.docker.advertiseHost;
     const t38 = tile38Ports(cfg);
     const metrics = metricsPorts(cfg);
+    const backupMetrics = backupMetricsPorts(cfg);
+    const exporters = sentinelExporterPorts(cfg);
     return {
         ...common(cfg),
         hostnames: !isIpLiteral(host),
-        nodes: t38.map((port, index) => ({ index, port, host, name: `${cfg.docker.namePrefix}-tile38-${index + 1}`, metricsPort: metrics[index] })),
-        sentinels: sentinelPorts(cfg).map((port, index) => ({ index, port, host, name: `${cfg.docker.namePrefix}-sentinel-${index + 1}` })),
+        nodes: t38.map((port, index) => ({ index, port, host, name: `${cfg.docker.namePrefix}-tile38-${index + 1}`, metricsPort: metrics[index], backupMetricsPort: backupMetrics[index] })),
+        sentinels: sentinelPorts(cfg).map((port, index) => ({ index, port, host, name: `${cfg.docker.namePrefix}-sentinel-${index + 1}`, exporterPort: exporters[index] })),
     };
 }
 
@@ -125,13 +131,15 @@ export function kubernetesTopology(cfg: StackConfig): Topology {
             port: cfg.tile38.port,
             host: podFqdn(names.tile38, index, names.tile38Headless, namespace, clusterDomain),
             name: `${names.tile38}-${index}`,
-            metricsPort: cfg.tile38.metricsPort,
+            metricsPort: metricsPorts(cfg)[0],
+            backupMetricsPort: backupMetricsPorts(cfg)[0],
         })),
         sentinels: Array.from({ length: cfg.sentinels }, (_, index) => ({
             index,
             port: cfg.sentinel.port,
             host: podFqdn(names.sentinel, index, names.sentinelHeadless, namespace, clusterDomain),
             name: `${names.sentinel}-${index}`,
+            exporterPort: sentinelExporterPorts(cfg)[0],
         })),
     };
 }

@@ -72,7 +72,7 @@ start_server() {
     exit 1
   fi
   set -- -d "$DATA_DIR" -h "$NODE_BIND" -p "$NODE_PORT" --appendonly yes
-  if [ -n "${METRICS_PORT:-}" ]; then set -- "$@" --metrics-addr ":$METRICS_PORT"; fi
+  if [ -n "${METRICS_PORT:-}" ]; then set -- "$@" --metrics-addr "$NODE_BIND:$METRICS_PORT"; fi
   trap on_stop TERM INT
   SERVER_STARTED_MS=$(now_ms)
   "$TILE38_BIN" "$@" &
