@@ -20,6 +20,8 @@ export interface LocalImages {
     versitygw: string;
     /** Debian bookworm + Debian's AWS CLI 2.9.19 (the backup agents). */
     awsCli: string;
+    /** busybox + redis_exporter v1.74.0 built from the Go module proxy (the sentinels' exporters). */
+    redisExporter: string;
 }
 
 const TAGS: LocalImages = {
@@ -29,6 +31,7 @@ const TAGS: LocalImages = {
     redis: "tile38-ha-local/redis:7.0.15",
     versitygw: "tile38-ha-local/versitygw:v1.8.0",
     awsCli: "tile38-ha-local/aws-cli:2.9.19",
+    redisExporter: "tile38-ha-local/redis_exporter:v1.74.0",
 };
 
 const KINDS: Record<keyof LocalImages, string> = {
@@ -38,6 +41,7 @@ const KINDS: Record<keyof LocalImages, string> = {
     redis: "redis",
     versitygw: "versitygw",
     awsCli: "aws-cli",
+    redisExporter: "redis-exporter",
 };
 
 const SCRIPT = path.join(__dirname, "../images/build-local-image.sh");

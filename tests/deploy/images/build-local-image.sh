@@ -11,6 +11,7 @@
 #   tile38-broken busybox + a tile38-server that exits at once (a broken release)
 #   redis         busybox + Debian's redis-server/redis-cli with the libraries ldd names
 #   versitygw     busybox + the versitygw binary at /app/versitygw (its image's entrypoint)
+#   redis-exporter  busybox + redis_exporter at /redis_exporter (its image's entrypoint)
 #   pause         busybox whose entrypoint waits for TERM (the pod sandbox image)
 #   node          busybox + the installed node binary with its libraries (the test client pod,
 #                 which mounts the project read-only)
@@ -123,6 +124,14 @@ case "$kind" in
       tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     fi
     import '["aws"]' "$tarball"
+    ;;
+  redis-exporter)
+    exporter=$(command -v redis_exporter || echo "${GOPATH:-$HOME/go}/bin/redis_exporter")
+    [ -x "$exporter" ] || { echo "build-local-image: redis_exporter is not installed (.ci/run builds it)" >&2; exit 3; }
+    busybox_root
+    cp "$exporter" "$root/redis_exporter"
+    with_libraries "$exporter"
+    import '["/redis_exporter"]'
     ;;
   pause)
     busybox_root
