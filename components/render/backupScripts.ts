@@ -43,7 +43,7 @@
  * `fail` when S3 cannot be read or every backup was refused (the node then exits and is retried:
  * it never starts empty after a total loss by mistake).
  */
-import { renderScriptFile } from "./scriptFiles";
+import { renderScriptFile, scriptSource } from "./scriptFiles";
 
 /** Path of the agent script inside its container. */
 export const BACKUP_AGENT_SCRIPT_PATH = "/usr/local/bin/tile38-ha-backup-agent";
@@ -66,6 +66,8 @@ export const BACKUP_POINTER_NAME = "latest.json";
  * - `BACKUP_CREATE_BUCKET`: `1` = create the bucket if missing (the local S3 server only).
  * - `BACKUP_INTERVAL`, `BACKUP_REFRESH_SECONDS`: seconds (defaults rendered from the config).
  * - `AWS_BIN` (default `aws`).
+ * - `BACKUP_METRICS_BIND`, `BACKUP_METRICS_PORT`: where the agent serves its Prometheus metrics
+ *   (`/metrics`, by the image's Python); no port = no metrics.
  */
 export const BACKUP_AGENT_ENV = [
     "NODE_NAME",
@@ -80,6 +82,8 @@ export const BACKUP_AGENT_ENV = [
     "BACKUP_INTERVAL",
     "BACKUP_REFRESH_SECONDS",
     "AWS_BIN",
+    "BACKUP_METRICS_BIND",
+    "BACKUP_METRICS_PORT",
 ] as const;
 
 /** Settings baked into the agent script as defaults (the environment may override them). */
@@ -119,8 +123,13 @@ export function renderBackupAgentScript(settings: BackupAgentSettings): string {
         DEFAULT_REFRESH_SECONDS: settings.refreshSeconds,
         RESTORE_DIR_NAME: RESTORE_HANDSHAKE_DIR,
         POINTER_NAME: BACKUP_POINTER_NAME,
+        METRICS_SERVER_SOURCE: scriptSource("backup-metrics-server.py"),
+        NODE_LOOK_SECONDS: NODE_LOOK_SECONDS,
     });
 }
+
+/** Seconds between two looks of an agent at its node (read-only, answering) for the metrics. */
+export const NODE_LOOK_SECONDS = 5;
 
 /** Settings of the restore command. */
 export interface RestoreCommandSettings {
@@ -169,6 +178,8 @@ export interface BackupAgentEnvArgs {
     region?: string;
     /** Create the bucket if missing (local S3 server only). */
     createBucket: boolean;
+    /** Address and port of the agent's metrics (`/metrics`); unset = none. */
+    metrics?: { bind: string; port: number };
 }
 
 /** The non-secret environment of one agent (passwords and keys are added by the components as secrets). */
@@ -183,6 +194,10 @@ export function backupAgentEnv(args: BackupAgentEnvArgs): Record<string, string>
         BACKUP_CREATE_BUCKET: args.createBucket ? "1" : "0",
     };
     if (args.endpoint) env.BACKUP_ENDPOINT = args.endpoint;
+    if (args.metrics) {
+        env.BACKUP_METRICS_BIND = args.metrics.bind;
+        env.BACKUP_METRICS_PORT = String(args.metrics.port);
+    }
     if (args.region) {
         env.AWS_REGION = args.region;
         env.AWS_DEFAULT_REGION = args.region;

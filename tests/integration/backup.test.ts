@@ -7,7 +7,7 @@
  * The whole-cluster flows (total loss, failover) are in backupRestore.test.ts.
  *
  * Ports of this file: S3 27200, Tile38 27201 (leader) and 27202 (follower); nothing listens on
- * 27203. Skipped (with the reason) where tile38-server is not installed; the other binaries
+ * 27203; the agents' metrics 27204-27205. Skipped (with the reason) where tile38-server is not installed; the other binaries
  * (versitygw, AWS CLI v2, busybox, bash) are required.
  */
 import { spawnSync } from "child_process";
@@ -179,6 +179,90 @@ describeWithTile38("backup upload: aof_size from the real node's SERVER", () => 
         expect(r.code).not.toBe(0);
         expect(r.log).toContain(`Tile38 at 127.0.0.1:${NOBODY_PORT} did not answer SERVER: skipping this round`);
         expect(listKeys(p)).toEqual([]);
+    });
+
+    test("records every round, and its health turns bad once the last good backup is older than twice the interval (a broken store is never silent)", () => {
+        const p = "health/";
+        const status = () => JSON.parse(fs.readFileSync(path.join(leaderDir, RESTORE_HANDSHAKE_DIR, "status.json"), "utf8")) as Record<string, number | string>;
+        const fast = { BACKUP_INTERVAL: "1" };
+        expect(agent(["backup-once"], agentEnv(p, leader(), fast)).code).toBe(0);
+        expect(status()).toMatchObject({ role: "leader", failures_since_ok: 0, interval: 1 });
+        expect(Math.abs(Number(status().last_ok_epoch) - Date.now() / 1000)).toBeLessThan(30);
+        const good = agent(["health"], agentEnv(p, leader(), fast));
+        expect(good.code).toBe(0);
+        // The store goes away (nothing listens on NOBODY_PORT): rounds fail, counted.
+        const broken = agentEnv(p, leader(), { ...fast, BACKUP_ENDPOINT: `http://127.0.0.1:${NOBODY_PORT}`, AWS_MAX_ATTEMPTS: "1" });
+        expect(agent(["backup-once"], broken).code).not.toBe(0);
+        expect(agent(["backup-once"], broken).code).not.toBe(0);
+        expect(status()).toMatchObject({ role: "leader", failures_since_ok: 2 });
+        spawnSync("sleep", ["3"]);
+        const bad = agent(["health"], broken);
+        expect(bad.code).toBe(1);
+        expect(bad.log).toMatch(/the last good backup is \d+ s old \(more than twice the 1 s interval\); 2 rounds failed since/);
+        // Fixed: the next good round makes it healthy again.
+        expect(agent(["backup-once"], agentEnv(p, leader(), fast)).code).toBe(0);
+        expect(agent(["health"], agentEnv(p, leader(), fast)).code).toBe(0);
+        expect(status().failures_since_ok).toBe(0);
+    });
+
+    test("serves its record and its node's state as Prometheus metrics; a broken store turns them unhealthy", async () => {
+        const p = "metrics/";
+        const scrape = async (port: number): Promise<Record<string, number>> => {
+            const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3000) });
+            expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+            const out: Record<string, number> = {};
+            for (const line of (await res.text()).split("\n")) {
+                const m = /^(tile38_ha_\w+)\{node="([^"]+)"\} (\S+)$/.exec(line);
+                if (m) {
+                    expect(m[2]).toBe(leader().name);
+                    out[m[1]] = Number(m[3]);
+                }
+            }
+            return out;
+        };
+        const metricsOf = (port: number) => async () => scrape(port).catch(() => undefined);
+        const good = startLoop(agentEnv(p, leader(), { BACKUP_INTERVAL: "2", BACKUP_METRICS_BIND: "127.0.0.1", BACKUP_METRICS_PORT: "27204" }));
+        try {
+            const m = await waitFor(async () => {
+                const v = await metricsOf(27204)();
+                return v && v.tile38_ha_backup_last_success_timestamp_seconds > Date.now() / 1000 - 30 ? v : undefined;
+            }, { timeoutMs: 30_000, what: "a good round in the agent's metrics" });
+            const st = JSON.parse(fs.readFileSync(path.join(leaderDir, RESTORE_HANDSHAKE_DIR, "status.json"), "utf8")) as Record<string, number>;
+            expect(m).toMatchObject({
+                tile38_ha_backup_last_success_timestamp_seconds: st.last_ok_epoch,
+                tile38_ha_backup_last_size_bytes: st.last_ok_size,
+                tile38_ha_backup_failures_since_success: 0,
+                tile38_ha_backup_interval_seconds: 2,
+                tile38_ha_backup_uploader: 1,
+                tile38_ha_backup_healthy: 1,
+                tile38_ha_node_up: 1,
+                tile38_ha_node_read_only: 0,
+            });
+            expect(m.tile38_ha_backup_last_size_bytes).toBe(Number((await stats()).aof_size));
+            expect(m.tile38_ha_backup_last_duration_seconds).toBeGreaterThan(0);
+            // The node turns read-only (as a fenced leader does): the next look says so.
+            expect(await call(LEADER_PORT, ["READONLY", "yes"])).toBeTruthy();
+            try {
+                await waitFor(async () => ((await metricsOf(27204)())?.tile38_ha_node_read_only === 1 ? true : undefined), { timeoutMs: 15_000, what: "read_only 1 in the metrics" });
+            } finally {
+                await call(LEADER_PORT, ["READONLY", "no"]);
+            }
+        } finally {
+            stop(good.proc);
+        }
+        // A second agent whose store does not answer: its rounds fail, and once the last good
+        // backup is older than twice its 1 s interval, healthy turns 0.
+        const broken = startLoop(agentEnv(p, leader(), { BACKUP_INTERVAL: "1", BACKUP_ENDPOINT: `http://127.0.0.1:${NOBODY_PORT}`, AWS_MAX_ATTEMPTS: "1", BACKUP_METRICS_BIND: "127.0.0.1", BACKUP_METRICS_PORT: "27205" }));
+        try {
+            const bad = await waitFor(async () => {
+                const v = await metricsOf(27205)();
+                return v && v.tile38_ha_backup_healthy === 0 && v.tile38_ha_backup_failures_since_success >= 1 ? v : undefined;
+            }, { timeoutMs: 60_000, what: "healthy 0 in the metrics of an agent whose store is gone" });
+            expect(bad.tile38_ha_backup_failures_total).toBeGreaterThanOrEqual(1);
+            expect(bad.tile38_ha_backup_uploader).toBe(1);
+        } finally {
+            stop(broken.proc);
+        }
     });
 
     test("a wrong password: Tile38 refuses SERVER, nothing is uploaded", () => {

@@ -3,7 +3,7 @@
 # coreutils, the aws CLI; no netcat: RESP goes over bash's /dev/tcp). See backupScripts.ts for the design.
 set -uo pipefail
 # @settings
-: "${DEFAULT_INTERVAL:?}" "${DEFAULT_REFRESH_SECONDS:?}" "${RESTORE_DIR_NAME:?}" "${POINTER_NAME:?}"
+: "${DEFAULT_INTERVAL:?}" "${DEFAULT_REFRESH_SECONDS:?}" "${RESTORE_DIR_NAME:?}" "${POINTER_NAME:?}" "${METRICS_SERVER_SOURCE:?}" "${NODE_LOOK_SECONDS:?}"
 export LC_ALL=C
 NODE_NAME=${NODE_NAME:?NODE_NAME must be set}
 TILE38_HOST=${TILE38_HOST:-127.0.0.1}
@@ -15,6 +15,8 @@ BACKUP_CREATE_BUCKET=${BACKUP_CREATE_BUCKET:-0}
 BACKUP_INTERVAL=${BACKUP_INTERVAL:-$DEFAULT_INTERVAL}
 BACKUP_REFRESH_SECONDS=${BACKUP_REFRESH_SECONDS:-$DEFAULT_REFRESH_SECONDS}
 AWS_BIN=${AWS_BIN:-aws}
+BACKUP_METRICS_BIND=${BACKUP_METRICS_BIND:-}
+BACKUP_METRICS_PORT=${BACKUP_METRICS_PORT:-}
 AOF="$DATA_DIR/appendonly.aof"
 RESTORE_DIR="$DATA_DIR/$RESTORE_DIR_NAME"
 
@@ -100,8 +102,132 @@ ensure_bucket() {
 HASH_CACHE_KEY=""
 HASH_CACHE_VALUE=""
 
+# The agent's record of its rounds, on the data volume (read by `health`, the Docker health
+# check, and the metrics): {"role","last_ok_epoch","last_ok_size","last_ok_ms","failures_since_ok",
+# "last_attempt_epoch","started_epoch","interval"}. Written whole (temp file + rename).
+STATUS_FILE="$RESTORE_DIR/status.json"
+METRICS_FILE="$RESTORE_DIR/metrics.prom"
+STARTED_EPOCH=$(date +%s)
+# Failed rounds since this agent started (the metrics' counter).
+FAILURES_TOTAL=0
+# What the last look at the node saw (the metrics): it answered, it is read-only.
+NODE_UP=0
+NODE_READ_ONLY=0
+ROUND_STARTED_MS=0
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# record_round OUTCOME [SIZE]: OUTCOME is ok (the leader's AOF is in the store: uploaded or
+# unchanged; the round began at ROUND_STARTED_MS), follower (this node follows: the leader's
+# agent uploads) or failed.
+record_round() {
+  local outcome=$1 size=${2:-} now role=leader last_ok=0 last_size=0 last_ms=0 failures=0 old=""
+  now=$(date +%s)
+  [ -f "$STATUS_FILE" ] && old=$(cat "$STATUS_FILE" 2>/dev/null)
+  if [ -n "$old" ]; then
+    role=$(json_field role "$old" || echo leader)
+    last_ok=$(json_field last_ok_epoch "$old" || echo 0)
+    last_size=$(json_field last_ok_size "$old" || echo 0)
+    last_ms=$(json_field last_ok_ms "$old" || echo 0)
+    failures=$(json_field failures_since_ok "$old" || echo 0)
+  fi
+  case "$outcome" in
+    ok) role=leader; last_ok=$now; last_size=$size; last_ms=$(( $(now_ms) - ROUND_STARTED_MS )); failures=0 ;;
+    follower) role=follower; failures=0 ;;
+    failed) failures=$((failures + 1)); FAILURES_TOTAL=$((FAILURES_TOTAL + 1)) ;;
+  esac
+  mkdir -p "$RESTORE_DIR"
+  printf '{"role":"%s","last_ok_epoch":%s,"last_ok_size":%s,"last_ok_ms":%s,"failures_since_ok":%s,"last_attempt_epoch":%s,"started_epoch":%s,"interval":%s}' \
+    "$role" "$last_ok" "$last_size" "$last_ms" "$failures" "$now" "$STARTED_EPOCH" "$BACKUP_INTERVAL" >"$STATUS_FILE.tmp" && mv -f "$STATUS_FILE.tmp" "$STATUS_FILE"
+  write_metrics
+}
+
+# health: exit 0 while backups are current: this node follows (its leader's agent uploads), or
+# the last good round is at most two intervals old (or the agent started less than two intervals
+# ago); exit 1 with the reason otherwise (a broken store, credentials or bucket never turn silent).
+health() {
+  local st now role last_ok failures started bound
+  st=$(cat "$STATUS_FILE" 2>/dev/null) || { echo "no backup round recorded yet"; return 0; }
+  now=$(date +%s)
+  role=$(json_field role "$st" || echo leader)
+  last_ok=$(json_field last_ok_epoch "$st" || echo 0)
+  failures=$(json_field failures_since_ok "$st" || echo 0)
+  started=$(json_field started_epoch "$st" || echo "$now")
+  bound=$((2 * BACKUP_INTERVAL))
+  if [ "$role" = follower ]; then echo "follower: the leader's agent uploads"; return 0; fi
+  if [ $((now - last_ok)) -le "$bound" ]; then echo "last good backup $((now - last_ok)) s ago"; return 0; fi
+  if [ "$last_ok" -eq 0 ] && [ $((now - started)) -le "$bound" ]; then echo "starting: first round within $bound s"; return 0; fi
+  if [ "$last_ok" -eq 0 ]; then echo "no good backup in the $((now - started)) s since the agent started ($failures failed rounds)"; return 1; fi
+  echo "the last good backup is $((now - last_ok)) s old (more than twice the $BACKUP_INTERVAL s interval); $failures rounds failed since"
+  return 1
+}
+
+# write_metrics: the record and the last look at the node as Prometheus text (METRICS_FILE,
+# whole: temp file + rename), served by backup-metrics-server.py. Names: docs/monitoring.md.
+write_metrics() {
+  [ -n "$BACKUP_METRICS_PORT" ] || return 0
+  local st role last_ok=0 last_size=0 last_ms=0 failures=0 healthy=1 uploader=1 l
+  st=$(cat "$STATUS_FILE" 2>/dev/null || true)
+  if [ -n "$st" ]; then
+    role=$(json_field role "$st" || echo leader)
+    last_ok=$(json_field last_ok_epoch "$st" || echo 0)
+    last_size=$(json_field last_ok_size "$st" || echo 0)
+    last_ms=$(json_field last_ok_ms "$st" || echo 0)
+    failures=$(json_field failures_since_ok "$st" || echo 0)
+    [ "$role" = follower ] && uploader=0
+  fi
+  health >/dev/null || healthy=0
+  l="{node=\"$NODE_NAME\"}"
+  mkdir -p "$RESTORE_DIR"
+  {
+    metric tile38_ha_backup_last_success_timestamp_seconds gauge "Unix time of the last good backup round (0: none recorded)" "$l" "$last_ok"
+    metric tile38_ha_backup_last_duration_seconds gauge "How long the last good round took" "$l" "$(printf '%d.%03d' $((last_ms / 1000)) $((last_ms % 1000)))"
+    metric tile38_ha_backup_last_size_bytes gauge "AOF bytes in the last good backup" "$l" "$last_size"
+    metric tile38_ha_backup_failures_since_success gauge "Failed rounds since the last good one" "$l" "$failures"
+    metric tile38_ha_backup_failures_total counter "Failed rounds since this agent started" "$l" "$FAILURES_TOTAL"
+    metric tile38_ha_backup_interval_seconds gauge "Seconds between two rounds" "$l" "$BACKUP_INTERVAL"
+    metric tile38_ha_backup_uploader gauge "1 when this node led at the last round (its agent uploads), 0 when it followed" "$l" "$uploader"
+    metric tile38_ha_backup_healthy gauge "0 when this agent uploads and its last good backup is older than twice the interval" "$l" "$healthy"
+    metric tile38_ha_backup_agent_start_timestamp_seconds gauge "Unix time this agent started" "$l" "$STARTED_EPOCH"
+    metric tile38_ha_node_up gauge "1 when the node answered the agent's last look" "$l" "$NODE_UP"
+    metric tile38_ha_node_read_only gauge "1 when the node is read-only (self-fenced, or handing over)" "$l" "$NODE_READ_ONLY"
+  } >"$METRICS_FILE.tmp" && mv -f "$METRICS_FILE.tmp" "$METRICS_FILE"
+}
+
+# metric NAME TYPE HELP LABELS VALUE: one metric family of one sample.
+metric() { printf '# HELP %s %s\n# TYPE %s %s\n%s%s %s\n' "$1" "$3" "$1" "$2" "$1" "$4" "$5"; }
+
+# look_at_node: asks the node for SERVER and notes whether it answered and is read-only.
+look_at_node() {
+  local json
+  if json=$(tile38_server_json) && [[ $json == *'"ok":true'* ]]; then
+    NODE_UP=1
+    if [[ $json == *'"read_only":true'* ]]; then NODE_READ_ONLY=1; else NODE_READ_ONLY=0; fi
+  else
+    NODE_UP=0
+  fi
+  write_metrics
+}
+
+# serve_metrics: (re)starts the metrics server when it is not running (python3, else python 2.7).
+METRICS_SERVER_PID=""
+serve_metrics() {
+  [ -n "$BACKUP_METRICS_PORT" ] || return 0
+  if [ -n "$METRICS_SERVER_PID" ] && kill -0 "$METRICS_SERVER_PID" 2>/dev/null; then return 0; fi
+  local py
+  py=$(command -v python3 || command -v python || true)
+  if [ -z "$py" ]; then
+    [ -n "${NO_PYTHON_LOGGED:-}" ] || log "NO PYTHON in this image: the metrics on ${BACKUP_METRICS_BIND:-0.0.0.0}:$BACKUP_METRICS_PORT are NOT served (health still works)"
+    NO_PYTHON_LOGGED=1; return 0
+  fi
+  [ -z "$METRICS_SERVER_PID" ] || log "the metrics server exited: starting it again"
+  "$py" -c "$METRICS_SERVER_SOURCE" "${BACKUP_METRICS_BIND:-0.0.0.0}" "$BACKUP_METRICS_PORT" "$METRICS_FILE" &
+  METRICS_SERVER_PID=$!
+}
+
 # One backup round. Exit status 0: uploaded, unchanged, or nothing to do (follower, empty AOF).
 backup_round() {
+  ROUND_STARTED_MS=$(now_ms)
   need_bucket
   ensure_bucket || return 1
   if [ ! -s "$AOF" ]; then log "no AOF yet: nothing to back up"; return 0; fi
@@ -113,6 +239,7 @@ backup_round() {
   fi
   if [[ $json == *'"following":'* ]]; then
     log "this node follows $(json_field following "$json"): the leader's agent uploads"
+    record_round follower
     return 0
   fi
   if [ "$size" -eq 0 ]; then log "aof_size is 0: nothing to back up"; return 0; fi
@@ -153,6 +280,7 @@ backup_round() {
     if [ "$p_size" = "$size" ] && [ "$p_sha" = "$sha" ]; then
       if [ "$BACKUP_REFRESH_SECONDS" -eq 0 ] || [ $((now - p_epoch)) -lt "$BACKUP_REFRESH_SECONDS" ]; then
         log "unchanged since the last backup ($size bytes, sha256 $sha): nothing uploaded"
+        record_round ok "$size"
         return 0
       fi
       log "unchanged, but the last backup is older than $BACKUP_REFRESH_SECONDS s: uploading it again before it expires"
@@ -182,6 +310,7 @@ backup_round() {
   printf '%s' "$manifest" | s3 s3 cp - "$(s3url "$mkey")" --content-type application/json --only-show-errors || { log "writing manifest $mkey failed"; return 1; }
   printf '%s' "$manifest" | s3 s3 cp - "$(s3url "${BACKUP_PREFIX}$POINTER_NAME")" --content-type application/json --only-show-errors || { log "writing the pointer failed"; return 1; }
   log "backed up $size bytes (sha256 $sha) to $key"
+  record_round ok "$size"
 }
 
 # Manifest keys, newest first (keys start with a sortable UTC stamp).
@@ -287,16 +416,21 @@ run_loop() {
   # As a container's PID 1, bash ignores SIGTERM unless it traps it: without this the pod (and a
   # rolling update) waits out the whole grace period. A round in progress ends first (bash runs the
   # trap when the foreground aws command returns); every upload is whole or absent.
-  trap 'log "stopping (SIGTERM)"; exit 0' TERM INT
+  trap 'log "stopping (SIGTERM)"; [ -z "$METRICS_SERVER_PID" ] || kill "$METRICS_SERVER_PID" 2>/dev/null; exit 0' TERM INT
   log "backing up to s3://$BACKUP_BUCKET/$BACKUP_PREFIX every $BACKUP_INTERVAL s (the leader's agent uploads)"
-  local next now first=$BACKUP_INTERVAL
+  local next now first=$BACKUP_INTERVAL look=0
   [ "$first" -gt 30 ] && first=30
   next=$(( $(date +%s) + first ))
   while :; do
     handle_restore_request
     printf -v now '%(%s)T' -1
+    if [ "$now" -ge "$look" ]; then
+      serve_metrics
+      look_at_node
+      look=$((now + NODE_LOOK_SECONDS))
+    fi
     if [ "$now" -ge "$next" ]; then
-      backup_round || log "backup round failed; retrying in $BACKUP_INTERVAL s"
+      backup_round || { record_round failed; log "backup round failed; retrying in $BACKUP_INTERVAL s"; }
       next=$(( $(date +%s) + BACKUP_INTERVAL ))
     fi
     # A restore request is a node waiting to start: notice it within a fifth of a second
@@ -309,6 +443,8 @@ usage() {
   cat >&2 <<'USAGE'
 usage: tile38-ha-backup-agent [run]              backup loop + restore handshake (the sidecar)
        tile38-ha-backup-agent backup-once        one backup round now
+       tile38-ha-backup-agent health             exit 1 (with the reason) when the last good backup is
+                                                 older than twice the interval
        tile38-ha-backup-agent list               manifests, newest first, with size and time
        tile38-ha-backup-agent fetch MANIFEST|latest OUT
                                                  download a chosen backup, verify size and sha256,
@@ -320,7 +456,8 @@ USAGE
 
 case "${1:-run}" in
   run) run_loop ;;
-  backup-once) backup_round ;;
+  backup-once) backup_round || { _rc=$?; record_round failed; exit "$_rc"; } ;;
+  health) health ;;
   list)
     need_bucket
     _m=$(list_manifests) || die "cannot list s3://$BACKUP_BUCKET/${BACKUP_PREFIX}manifests/"
