@@ -8,7 +8,7 @@ const common = {
 };
 module.exports = {
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/unit/jestTimeout.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/integration/jestTimeout.ts"] },
     { ...common, displayName: "deploy", testMatch: ["<rootDir>/tests/deploy/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/integration/jestTimeout.ts"] },
   ],

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LoadedStackConfig } from "../config/load";
 import { Target } from "../config/types";
-import { DockerTile38Cluster } from "./docker/cluster";
+import { DockerTile38Cluster, MetricsTargets } from "./docker/cluster";
 import { KubernetesTile38Cluster } from "./kubernetes/cluster";
 import { createKubernetesProvider } from "./kubernetes/provider";
 import { clusterArgsFromConfig } from "./clusterArgs";
@@ -27,6 +27,8 @@ export interface BuiltStack {
     backupAccessKeyId?: pulumi.Output<string>;
     /** Docker: the agents' S3 secret access key (secret). */
     backupSecretAccessKey?: pulumi.Output<string>;
+    /** Docker: what Prometheus scrapes (`host:port` per component; see docs/monitoring.md). */
+    metricsTargets?: pulumi.Input<MetricsTargets>;
 }
 
 /**
@@ -67,6 +69,7 @@ export function buildStack({ config, secrets }: LoadedStackConfig): BuiltStack {
                 backupEndpoint: cluster.backupEndpoint,
                 backupAccessKeyId: cluster.backupAccessKeyId,
                 backupSecretAccessKey: cluster.backupSecretAccessKey,
+                metricsTargets: config.metrics.enabled ? cluster.metricsTargets : undefined,
             };
         }
         case "kubernetes": {

@@ -3,6 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_AGENT_SCRIPT_PATH, backupAgentEnv, renderBackupAgentScript } from "../render/backupScripts";
 import { envList } from "./containerSpec";
 
+/**
+ * The agent's Docker health check: `health` fails once the last good backup is older than twice
+ * the interval, so a broken store, bucket or credentials shows as `unhealthy` in `docker ps`
+ * (nothing restarts it: the agent keeps retrying, and restarting would not mend a store).
+ */
+export const BACKUP_HEALTHCHECK = { interval: "15s", timeout: "10s", retries: 1, startPeriod: "0s" } as const;
+
 /** One Tile38 node as its backup agent sees it. */
 export interface BackupAgentNode {
     /** Node name (`<namePrefix>-tile38-<i>`); the agent container is named `<name>-backup`. */
@@ -11,6 +18,8 @@ export interface BackupAgentNode {
     port: number;
     /** Name of the node's data volume (the agent mounts it at /data, like the node). */
     dataVolume: pulumi.Input<string>;
+    /** Port of the agent's metrics (`metrics.backupPort + i`); unset = none. */
+    metricsPort?: number;
 }
 
 /** Arguments of {@link DockerBackupAgents}. */
@@ -46,6 +55,8 @@ export interface DockerBackupAgentsArgs {
     refreshSeconds: number;
     /** Docker restart policy (`docker.restartPolicy`). */
     restartPolicy: string;
+    /** Address the agents' metrics bind (`docker.bindAddress`). @default "127.0.0.1" */
+    metricsBind?: string;
 }
 
 /**
@@ -78,6 +89,7 @@ export class DockerBackupAgents extends pulumi.ComponentResource {
                         endpoint,
                         region: args.region,
                         createBucket: args.createBucket,
+                        metrics: node.metricsPort === undefined ? undefined : { bind: args.metricsBind ?? "127.0.0.1", port: node.metricsPort },
                     }),
                 ),
             );
@@ -98,6 +110,7 @@ export class DockerBackupAgents extends pulumi.ComponentResource {
                     envs: pulumi.all([plain, secret]).apply(([p, s]) => [...p, ...s]),
                     uploads: [{ file: BACKUP_AGENT_SCRIPT_PATH, content: script, executable: true }],
                     volumes: [{ volumeName: node.dataVolume, containerPath: "/data" }],
+                    healthcheck: { tests: ["CMD", "bash", BACKUP_AGENT_SCRIPT_PATH, "health"], ...BACKUP_HEALTHCHECK },
                     labels: [
                         { label: "tile38-ha.role", value: "backup-agent" },
                         { label: "tile38-ha.node", value: node.name },

@@ -8,6 +8,7 @@ import { dockerTopology, Endpoint } from "../render/topology";
 import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
 import { observeLiveCluster } from "./liveLeader";
 import { unknownLivenessWarning } from "./rolloutOrder";
+import { DockerSentinelExporters } from "./sentinelExporters";
 import { DockerSentinelTrio } from "./sentinelTrio";
 import { DockerTile38ReplicaSet } from "./tile38ReplicaSet";
 
@@ -40,6 +41,11 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
     readonly backupSecretAccessKey?: pulumi.Output<string>;
     /** ARN of the IAM policy that lets the backup agents write (attach it to the Docker host's role); store `aws` only. */
     readonly backupWriterPolicyArn?: pulumi.Output<string>;
+    /**
+     * What Prometheus scrapes (`host:port`, path `/metrics`), per component, empty lists when
+     * `metrics.enabled` is false: Tile38's endpoints, the sentinels' exporters, the backup agents.
+     */
+    readonly metricsTargets: pulumi.Output<MetricsTargets>;
 
     constructor(name: string, args: DockerTile38ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("tile38-ha:index:DockerTile38Cluster", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: "tile38-ha:docker:Tile38Cluster" }] });
@@ -58,14 +64,37 @@ export class DockerTile38Cluster extends pulumi.ComponentResource {
         this.backupAccessKeyId = b?.accessKeyId;
         this.backupSecretAccessKey = b?.secretAccessKey;
         this.backupWriterPolicyArn = b?.iam?.policyArn;
-        this.registerOutputs({ connection: this.connection, tile38Endpoints: this.tile38Endpoints, sentinelEndpoints: this.sentinelEndpoints });
+        this.metricsTargets = pulumi.output(dockerMetricsTargets(config));
+        this.registerOutputs({ connection: this.connection, tile38Endpoints: this.tile38Endpoints, sentinelEndpoints: this.sentinelEndpoints, metricsTargets: this.metricsTargets });
     }
+}
+
+/** Prometheus targets (`host:port`) of a Docker cluster, per component. */
+export interface MetricsTargets {
+    /** Tile38's own metrics, node 1 first. */
+    tile38: string[];
+    /** The sentinels' exporters, sentinel 1 first. */
+    sentinel: string[];
+    /** The backup agents, node 1 first (empty without backups). */
+    backup: string[];
+}
+
+/** The metrics endpoints of a Docker cluster, at its advertised address. */
+export function dockerMetricsTargets(config: StackConfig): MetricsTargets {
+    const topo = dockerTopology(config);
+    const at = (port: number | undefined, host: string) => (port === undefined ? [] : [`${host}:${port}`]);
+    return {
+        tile38: topo.nodes.flatMap((n) => at(n.metricsPort, n.host)),
+        sentinel: topo.sentinels.flatMap((s) => at(s.exporterPort, s.host)),
+        backup: topo.nodes.flatMap((n) => at(n.backupMetricsPort, n.host)),
+    };
 }
 
 /** The children of a Docker cluster. */
 interface BuiltDockerCluster {
     replicaSet: DockerTile38ReplicaSet;
     sentinels: DockerSentinelTrio;
+    exporters?: DockerSentinelExporters;
     backups?: DockerClusterBackups;
 }
 
@@ -110,5 +139,12 @@ function buildDockerCluster(parent: pulumi.ComponentResource, config: StackConfi
               componentOpts,
           )
         : undefined;
-    return { replicaSet, sentinels, backups };
+    const exporters = config.metrics.enabled
+        ? new DockerSentinelExporters(
+              `${prefix}-sentinel-exporters`,
+              { config, imageId: pull("sentinel-exporter", config.metrics.sentinelExporterImage).imageId, sentinelPassword: passwords.sentinel },
+              { ...componentOpts, dependsOn: [sentinels] },
+          )
+        : undefined;
+    return { replicaSet, sentinels, exporters, backups };
 }

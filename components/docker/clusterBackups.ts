@@ -118,7 +118,8 @@ export class DockerClusterBackups extends pulumi.ComponentResource {
             `${prefix}-backup-agents`,
             {
                 image: b.agentImage,
-                nodes: topo.nodes.map((node, i) => ({ name: node.name, port: node.port, dataVolume: args.replicaSet.volumes[i].name })),
+                nodes: topo.nodes.map((node, i) => ({ name: node.name, port: node.port, dataVolume: args.replicaSet.volumes[i].name, metricsPort: node.backupMetricsPort })),
+                metricsBind: config.docker.bindAddress,
                 tile38Host: localAddress(config.docker),
                 tile38Password: args.tile38Password,
                 bucket: this.bucketName,

@@ -121,7 +121,21 @@ describe("the TypeScript examples, from the tarball", () => {
         });
         it("creates three nodes, three sentinels and the backups, named after the component", () => {
             const containers = run.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.name).sort();
-            expect(containers).toEqual(["geo-s3", "geo-sentinel-1", "geo-sentinel-2", "geo-sentinel-3", "geo-tile38-1", "geo-tile38-1-backup", "geo-tile38-2", "geo-tile38-2-backup", "geo-tile38-3", "geo-tile38-3-backup"]);
+            expect(containers).toEqual([
+                "geo-s3",
+                "geo-sentinel-1",
+                "geo-sentinel-1-exporter",
+                "geo-sentinel-2",
+                "geo-sentinel-2-exporter",
+                "geo-sentinel-3",
+                "geo-sentinel-3-exporter",
+                "geo-tile38-1",
+                "geo-tile38-1-backup",
+                "geo-tile38-2",
+                "geo-tile38-2-backup",
+                "geo-tile38-3",
+                "geo-tile38-3-backup",
+            ]);
             expect(run.resources.filter((r) => r.type === "tile38-ha:index:DockerTile38Cluster").map((r) => r.name)).toEqual(["geo"]);
             expect(run.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => r.name).sort()).toEqual(
                 expect.arrayContaining(["geo-sentinel", "geo-tile38"]),

@@ -21,7 +21,12 @@ describe("npm run synth", () => {
         // Backups are on by default: the local S3 server and one agent per node.
         expect(byRole("local-s3")).toEqual(["tile38-ha-dev-s3"]);
         expect(byRole("backup-agent")).toEqual(["tile38-ha-dev-tile38-1-backup", "tile38-ha-dev-tile38-2-backup", "tile38-ha-dev-tile38-3-backup"]);
-        expect(containers).toHaveLength(10);
+        // Metrics are on by default: one redis_exporter per sentinel, at the sentinel's address.
+        expect(byRole("sentinel-exporter")).toEqual(["tile38-ha-dev-sentinel-1-exporter", "tile38-ha-dev-sentinel-2-exporter", "tile38-ha-dev-sentinel-3-exporter"]);
+        expect(containers.filter((c) => role(c) === "sentinel-exporter").map((c) => c.inputs.command).sort()).toEqual(
+            [0, 1, 2].map((i) => [`--redis.addr=redis://127.0.0.1:${5000 + i}`, `--web.listen-address=127.0.0.1:${9121 + i}`]),
+        );
+        expect(containers).toHaveLength(13);
         expect(containers.every((c) => c.inputs.networkMode === "host")).toBe(true);
         expect(containers.every((c) => c.inputs.envs === "[secret]")).toBe(true);
         const ports = containers
@@ -30,7 +35,7 @@ describe("npm run synth", () => {
             .sort();
         expect(ports).toEqual(["NODE_PORT=9851", "NODE_PORT=9852", "NODE_PORT=9853", "SELF=127.0.0.1:5000", "SELF=127.0.0.1:5001", "SELF=127.0.0.1:5002"]);
         const images = resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name);
-        expect(images.sort()).toEqual(["amazon/aws-cli:2.9.19", "redis:7.2.12-alpine", "tile38/tile38:1.37.0", "versity/versitygw:v1.8.0"]);
+        expect(images.sort()).toEqual(["amazon/aws-cli:2.9.19", "oliver006/redis_exporter:v1.74.0", "redis:7.2.12-alpine", "tile38/tile38:1.37.0", "versity/versitygw:v1.8.0"]);
         // No secret in plain text anywhere: the generated S3 keys and passwords are masked.
         expect(run.stdout).not.toMatch(/generated-password|ROOT_SECRET_KEY=|AWS_SECRET_ACCESS_KEY=/);
     }, 60000);

@@ -217,11 +217,11 @@ serve_metrics() {
   local py
   py=$(command -v python3 || command -v python || true)
   if [ -z "$py" ]; then
-    [ -n "${NO_PYTHON_LOGGED:-}" ] || log "NO PYTHON in this image: the metrics on ${BACKUP_METRICS_BIND:-0.0.0.0}:$BACKUP_METRICS_PORT are NOT served (health still works)"
+    [ -n "${NO_PYTHON_LOGGED:-}" ] || log "NO PYTHON in this image: the metrics on ${BACKUP_METRICS_BIND:-127.0.0.1}:$BACKUP_METRICS_PORT are NOT served (health still works)"
     NO_PYTHON_LOGGED=1; return 0
   fi
   [ -z "$METRICS_SERVER_PID" ] || log "the metrics server exited: starting it again"
-  "$py" -c "$METRICS_SERVER_SOURCE" "${BACKUP_METRICS_BIND:-0.0.0.0}" "$BACKUP_METRICS_PORT" "$METRICS_FILE" &
+  "$py" -c "$METRICS_SERVER_SOURCE" "${BACKUP_METRICS_BIND:-127.0.0.1}" "$BACKUP_METRICS_PORT" "$METRICS_FILE" &
   METRICS_SERVER_PID=$!
 }
 

@@ -61,19 +61,34 @@ describe("dev stack under mocks", () => {
 
     it("pulls pinned images", () => {
         const images = recorded.filter((r) => r.type === "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name).sort();
-        expect(images).toEqual(["amazon/aws-cli:2.9.19", "redis:7.2.12-alpine", "tile38/tile38:1.37.0", "versity/versitygw:v1.8.0"]);
+        expect(images).toEqual(["amazon/aws-cli:2.9.19", "oliver006/redis_exporter:v1.74.0", "redis:7.2.12-alpine", "tile38/tile38:1.37.0", "versity/versitygw:v1.8.0"]);
         expect(byName("tile38-ha-dev-tile38-1").inputs.image).toBe("sha256:fake-image-id-of-tile38/tile38:1.37.0");
     });
 
     it("starts Tile38 nodes on 9851-9853 through the start script, with a HEALTHZ check", () => {
         [1, 2, 3].forEach((n) => {
             const c = byName(`tile38-ha-dev-tile38-${n}`);
-            expect(entryEnv(c)).toEqual({ NODE_HOST: "127.0.0.1", NODE_PORT: String(9850 + n), NODE_BIND: "127.0.0.1", DATA_DIR: "/data" });
+            expect(entryEnv(c)).toEqual({ NODE_HOST: "127.0.0.1", NODE_PORT: String(9850 + n), NODE_BIND: "127.0.0.1", DATA_DIR: "/data", METRICS_PORT: String(4320 + n) });
             expect((c.inputs.entrypoints as string[]).slice(-2)).toEqual(["/bin/sh", "/etc/tile38-ha/tile38-start.sh"]);
             expect((c.inputs.healthcheck as Inputs).tests).toEqual(["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${9850 + n}/healthz && test -f /data/.tile38-ha-ready || exit 1`]);
             const [upload] = c.inputs.uploads as Inputs[];
             expect(upload.file).toBe("/etc/tile38-ha/tile38-start.sh");
             expect(upload.content).toContain("SENTINEL get-master-addr-by-name");
+        });
+    });
+
+    it("serves metrics by default, each bound like its service: Tile38 on 4321-4323, the sentinels' exporters on 9121-9123, the backup agents on 9141-9143, with the agents' health check", async () => {
+        [1, 2, 3].forEach((n) => {
+            const exporter = byName(`tile38-ha-dev-sentinel-${n}-exporter`);
+            expect(exporter.inputs.command).toEqual([`--redis.addr=redis://127.0.0.1:${4999 + n}`, `--web.listen-address=127.0.0.1:${9120 + n}`]);
+            expect(exporter.inputs.image).toBe("sha256:fake-image-id-of-oliver006/redis_exporter:v1.74.0");
+            const agent = byName(`tile38-ha-dev-tile38-${n}-backup`);
+            expect((agent.inputs.healthcheck as Inputs).tests).toEqual(["CMD", "bash", "/usr/local/bin/tile38-ha-backup-agent", "health"]);
+        });
+        expect(await output(program.metricsTargets)).toEqual({
+            tile38: ["127.0.0.1:4321", "127.0.0.1:4322", "127.0.0.1:4323"],
+            sentinel: ["127.0.0.1:9121", "127.0.0.1:9122", "127.0.0.1:9123"],
+            backup: ["127.0.0.1:9141", "127.0.0.1:9142", "127.0.0.1:9143"],
         });
     });
 
