@@ -8,15 +8,25 @@ import * as fs from "fs";
 import * as path from "path";
 import { mustRun, runCommand } from "./command";
 
-/** The last commit before the typed API (0.1.0): stacks it created must update in place. */
-export const PREVIOUS_RELEASE = "a30adc9";
+/** Release 0.2.0 (main's commit; its tag adds `dist/`): stacks it created must update safely. */
+export const PREVIOUS_RELEASE = "9e809df";
+/** Its version, for test names and figures. */
+export const PREVIOUS_VERSION = "0.2.0";
+
+/** Stack config sections added since the previous release, which refuses unknown keys. */
+const SECTIONS_SINCE_PREVIOUS_RELEASE = ["metrics"];
+
+/** A stack config the previous release accepts: `config` without the sections added since. */
+export function configForPreviousRelease(config: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(config).filter(([k]) => !SECTIONS_SINCE_PREVIOUS_RELEASE.includes(k)));
+}
 
 const REPO_DIR = path.join(__dirname, "..");
 
 /** Why the previous release cannot be checked out here (a shallow clone), or undefined. */
 export async function previousReleaseSkipReason(): Promise<string | undefined> {
     const r = await runCommand("git", ["cat-file", "-e", `${PREVIOUS_RELEASE}^{commit}`], { cwd: REPO_DIR, timeoutMs: 30000 });
-    return r.code === 0 ? undefined : `commit ${PREVIOUS_RELEASE} (release 0.1.0) is not in this clone (shallow?)`;
+    return r.code === 0 ? undefined : `commit ${PREVIOUS_RELEASE} (release ${PREVIOUS_VERSION}) is not in this clone (shallow?)`;
 }
 
 /** A detached worktree of the previous release in `dir`; remove it with {@link removePreviousRelease}. */
@@ -43,9 +53,27 @@ export function previewSteps(previewJson: string): { op: string; urn: string }[]
     return (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps ?? [];
 }
 
-/** The steps that would recreate something of an upgraded stack: a URN that moves (create + delete: an alias missing) or a replacement. */
-export function recreatingSteps(previewJson: string): string[] {
+/** What an upgrade may do besides updating in place: which URNs it may replace and which it may create. */
+export interface UpgradeAllowance {
+    /** Stateless resources a new release may replace (e.g. containers rolled one at a time). */
+    replaceable?: (urn: string) => boolean;
+    /** Resources new in this release. */
+    creatable?: (urn: string) => boolean;
+}
+
+const REPLACING = ["replace", "create-replacement", "delete-replaced"];
+
+/**
+ * The steps of an upgrade preview that would recreate or lose something: a deletion (a URN that
+ * moves: an alias missing), a creation not allowed as new, a replacement not allowed as stateless,
+ * a discard. A volume, a bucket, a StatefulSet or a claim is never allowed.
+ */
+export function recreatingSteps(previewJson: string, allow: UpgradeAllowance = {}): string[] {
     return previewSteps(previewJson)
-        .filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
+        .filter((s) => {
+            if (REPLACING.includes(s.op)) return !(allow.replaceable?.(s.urn) ?? false);
+            if (s.op === "create") return !(allow.creatable?.(s.urn) ?? false);
+            return s.op === "delete" || s.op === "discard";
+        })
         .map((s) => `${s.op} ${s.urn}`);
 }

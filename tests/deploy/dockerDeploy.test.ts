@@ -17,7 +17,8 @@
  *      back from the retained volumes, and from the backup once the volumes are removed.
  * Every node's points are compared with the leader's by content (ids and objects).
  * Skipped, with the reason, without root, dockerd, the pulumi toolchain or tile38-server.
- * Ports: Tile38 23851-23853, sentinels 23001-23003, S3 23900 (all on 127.0.0.1).
+ * Ports: Tile38 23851-23853, sentinels 23001-23003, S3 23900, metrics: Tile38 23431-23433, the
+ * sentinels' exporters 23121-23123, the backup agents 23141-23143, Prometheus 23090 (all on 127.0.0.1).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -37,7 +38,7 @@ import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
 import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
 import { buildLocalImages, LocalImages } from "./harness/localImages";
 import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
-import { checkoutPreviousRelease, previewOperations, previousReleaseSkipReason, recreatingSteps, removePreviousRelease } from "../../testing/previousRelease";
+import { checkoutPreviousRelease, configForPreviousRelease, previewOperations, previousReleaseSkipReason, PREVIOUS_VERSION, recreatingSteps, removePreviousRelease } from "../../testing/previousRelease";
 import { intervalsWhere, Sampler } from "../integration/harness/sampler";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
@@ -50,10 +51,11 @@ const figures: Record<string, string | number> = {};
 function stackConfig(images: LocalImages, over: { tile38Image?: string; parallelSyncs?: number } = {}): Record<string, unknown> {
     return {
         target: "docker",
-        tile38: { image: over.tile38Image ?? images.tile38, ports: [23851, 23852, 23853] },
+        tile38: { image: over.tile38Image ?? images.tile38, ports: [23851, 23852, 23853], metricsPort: 23431 },
         sentinel: { image: images.redis, ports: [23001, 23002, 23003], parallelSyncs: over.parallelSyncs ?? 1 },
         docker: { namePrefix: "t38deploy", rolloutTimeoutSeconds: 60 },
         backup: { enabled: true, store: "local", localImage: images.versitygw, localPort: 23900, agentImage: images.awsCli, intervalSeconds: 10, keyPrefix: KEY_PREFIX },
+        metrics: { sentinelExporterImage: images.redisExporter, sentinelExporterPort: 23121, backupPort: 23141 },
     };
 }
 
@@ -161,21 +163,30 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         process.stdout.write(`\ndeploy suite figures (real pulumi up, real Docker engine):\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n")}\n`);
     }, 10 * MINUTE);
 
-    it("a0. a stack the previous release created updates in place: nothing created, deleted or replaced", async () => {
-        if (await previousReleaseSkipReason()) return void (figures["upgrade from 0.1.0"] = `skipped: ${await previousReleaseSkipReason()}`);
-        const old = await checkoutPreviousRelease(path.join(h.root, "release-0.1.0"));
+    it(`a0. a stack release ${PREVIOUS_VERSION} created upgrades safely: no volume, sentinel or store touched; only the stateless containers replaced (rolled by a), the exporters new`, async () => {
+        if (await previousReleaseSkipReason()) return void (figures[`upgrade from ${PREVIOUS_VERSION}`] = `skipped: ${await previousReleaseSkipReason()}`);
+        const old = await checkoutPreviousRelease(path.join(h.root, `release-${PREVIOUS_VERSION}`));
         try {
-            fs.copyFileSync(stack.configFile, path.join(old, path.basename(stack.configFile)));
             const previous = new PulumiStack(old, STACK, stack.stateDir, { ...engine.env(), PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+            fs.copyFileSync(stack.configFile, previous.configFile);
+            previous.writeConfig(configForPreviousRelease(stackConfig(images)));
             const r = await previous.up();
-            if (r.code !== 0) throw new Error(`pulumi up of 0.1.0 failed:\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`);
+            if (r.code !== 0) throw new Error(`pulumi up of ${PREVIOUS_VERSION} failed:\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`);
             deployed = true;
-            figures["0.1.0: first pulumi up s"] = (r.durationMs / 1000).toFixed(1);
+            figures[`${PREVIOUS_VERSION}: first pulumi up s`] = (r.durationMs / 1000).toFixed(1);
             await attach();
             await cluster.waitHealthy(2 * MINUTE);
             const preview = await stack.must(["preview", "--json", "--show-sames"], 5 * MINUTE);
-            figures["upgrade 0.1.0 → this tree: preview steps"] = JSON.stringify(previewOperations(preview.stdout));
-            expect(recreatingSteps(preview.stdout)).toEqual([]);
+            figures[`upgrade ${PREVIOUS_VERSION} → this tree: preview steps`] = JSON.stringify(previewOperations(preview.stdout));
+            // 0.3.0 turns metrics on: the Tile38 nodes (a new METRICS_PORT) and the backup agents
+            // (a new script, a health check) are replaced, one node at a time; the exporters are new.
+            const container = (urn: string, name: RegExp) => urn.includes("docker:index/container:Container::") && name.test(urn.split("::").pop()!);
+            expect(
+                recreatingSteps(preview.stdout, {
+                    replaceable: (urn) => container(urn, /^t38deploy-tile38-\d+(-backup)?$/),
+                    creatable: (urn) => container(urn, /^t38deploy-sentinel-\d+-exporter$/) || /SentinelExporters::|RemoteImage::t38deploy-sentinel-exporter-image$/.test(urn),
+                }),
+            ).toEqual([]);
         } finally {
             await removePreviousRelease(old);
         }
