@@ -115,8 +115,9 @@ function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body
     });
 }
 
-/** Writes `text` to `file` by rename, so the file watcher never reads half a file. */
+/** Writes `text` to `file` by rename, so the file watcher never reads half a file; unchanged: no write. */
 function writeAtomically(file: string, text: string): void {
+    if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) return;
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, file);
@@ -163,8 +164,10 @@ export class RealPrometheus {
             rule_files: (opts.ruleFiles ?? []).map((f) => path.resolve(f)),
             scrape_configs: COMPONENTS.map((c) => ({
                 job_name: c,
-                // The file is watched (inotify); the refresh is the fallback.
-                file_sd_configs: [{ files: [path.join(dir, `targets-${c}.json`)], refresh_interval: "1s" }],
+                // The file is watched (inotify). Every refresh re-sends the targets, and discovery
+                // throttles updates that follow one another (up to 5 s): a rare refresh keeps a
+                // real change prompt.
+                file_sd_configs: [{ files: [path.join(dir, `targets-${c}.json`)], refresh_interval: "5m" }],
             })),
         };
         // JSON is YAML: no YAML writer needed.
