@@ -40,6 +40,12 @@ import { buildLocalImages, LocalImages } from "./harness/localImages";
 import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
 import { checkoutPreviousRelease, configForPreviousRelease, previewOperations, previousReleaseSkipReason, PREVIOUS_VERSION, recreatingSteps, removePreviousRelease } from "../../testing/previousRelease";
 import { intervalsWhere, Sampler } from "../integration/harness/sampler";
+import { dashboardQueries } from "../../components/monitoring/dashboard";
+import { AlertWatch, describeSightings, shippedAlertForMs } from "../../testing/alertWatch";
+import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/prometheus";
+import { RULES_FILE } from "../../scripts/monitoringFiles";
+import { dockerBackupRecords } from "../../scripts/status";
+import { clusterStatus } from "../../components/status/clusterStatus";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
 const STACK = "deploy-test";
@@ -47,6 +53,9 @@ const KEY_PREFIX = "tile38/deploy-test/";
 const COLLECTION = "fleet";
 const MINUTE = 60_000;
 const figures: Record<string, string | number> = {};
+const PROMETHEUS_PORT = 23090;
+/** The `tile38_ha_cluster` label of the stack's targets: the stack program names its cluster `tile38-ha-<stack>`. */
+const CLUSTER = `tile38-ha-${STACK}`;
 
 function stackConfig(images: LocalImages, over: { tile38Image?: string; parallelSyncs?: number } = {}): Record<string, unknown> {
     return {
@@ -69,8 +78,16 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
     let cluster: DeployedCluster;
     let writer: PointWriter | undefined;
     let deployed = false;
+    /** The live check's Prometheus (b, then b3); stopped in afterAll, also after a failure. */
+    let prom: RealPrometheus | undefined;
 
     const dockerEnv = () => ({ ...process.env, ...engine.env() });
+    /** Every metrics endpoint of the stack (its `metricsTargets` output), labelled as docs/monitoring.md scrapes them. */
+    const scrapeTargets = async (): Promise<ScrapeTarget[]> => {
+        const t = (await stack.outputs()).metricsTargets as Record<"tile38" | "sentinel" | "backup", string[]>;
+        const names = { tile38: cluster.outputs.dockerContainers.tile38, sentinel: cluster.outputs.dockerContainers.sentinels, backup: cluster.outputs.dockerContainers.tile38 };
+        return (["tile38", "sentinel", "backup"] as const).flatMap((component) => t[component].map((address, i) => ({ component, cluster: CLUSTER, address, labels: { node: names[component][i] } })));
+    };
     const attach = async () => {
         cluster = await DeployedCluster.attach(dockerStackOutputs(await stack.outputs()), dockerEnv());
         return cluster;
@@ -152,6 +169,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
 
     afterAll(async () => {
         await writer?.close();
+        await prom?.stop().catch(() => undefined);
         if (deployed) {
             const r = await stack.run(["destroy", "--yes"], 5 * MINUTE);
             if (r.code !== 0) process.stderr.write(`cleanup: pulumi destroy failed: ${r.stderr}\n`);
@@ -205,8 +223,31 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         expect(pointer.size).toBeGreaterThan(0);
     }, 6 * MINUTE);
 
-    it("b. the drill on the deployed stack: docker kill fails over, nothing lost, the killed node rejoins; docker stop hands over", async () => {
+    it("b. the drill on the deployed stack: docker kill fails over, nothing lost, the killed node rejoins; docker stop hands over; a real Prometheus with the shipped rules sees it", async () => {
+        const promSkip = prometheusSkipReason();
+        if (promSkip) figures["monitoring: live check"] = `SKIPPED: ${promSkip}`;
+        prom = promSkip ? undefined : await RealPrometheus.start({ port: PROMETHEUS_PORT, targets: await scrapeTargets(), ruleFiles: [RULES_FILE] });
+        const before = await cluster.waitHealthy(MINUTE);
+        if (prom) {
+            // Every target up, the roles and the sentinels' leader as the cluster's own truth.
+            const live = prom;
+            const leaderAt = `${cluster.topo.nodes[before].host}:${cluster.topo.nodes[before].port}`;
+            const view = async () => ({
+                down: (await live.query(`up{tile38_ha_cluster="${CLUSTER}"} == 0 or absent(up{tile38_ha_cluster="${CLUSTER}"})`)).length,
+                leaders: (await live.query(`tile38_replication_info{tile38_ha_cluster="${CLUSTER}",role="leader"} == 1`)).map((x) => x.metric.node),
+                named: [...new Set((await live.query(`redis_sentinel_master_status{tile38_ha_cluster="${CLUSTER}"} == 1`)).map((x) => x.metric.master_address))],
+                active: (await live.alerts()).filter((a) => a.labels.tile38_ha_cluster === CLUSTER).map((a) => a.name),
+            });
+            const want = { down: 0, leaders: [cluster.outputs.dockerContainers.tile38[before]], named: [leaderAt], active: [] };
+            let got = await view();
+            await waitFor(async () => (JSON.stringify((got = await view())) === JSON.stringify(want) ? true : undefined), { timeoutMs: MINUTE, what: "the metrics to show the cluster's own truth" }).catch(() => undefined);
+            expect(got).toEqual(want);
+        }
+        const watch = prom ? new AlertWatch(prom, CLUSTER) : undefined;
+        const named = new Sampler(() => cluster.sentinelLeaders(), 250);
         const r = await runDrill(cluster, 1, true);
+        const sightings = await watch?.stop();
+        const leaders = await named.stop();
         figures["drill: kill → first acknowledged write ms"] = r.unplanned.failover_ms.max;
         figures["drill: kill → converged ms"] = r.unplanned.converge_ms.max;
         figures["drill: docker stop of the leader → writes resume ms"] = r.planned.failover_ms;
@@ -215,6 +256,20 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         expect(r.unplanned.writes_lost).toBe(0);
         expect(r.planned.writes_lost).toBe(0);
         expect(r.nodes_differing_from_leader).toBe(0);
+        if (sightings) {
+            // The first moment a majority named another leader: the failover's end.
+            const first = leaders[0].value.find(Boolean);
+            const switched = leaders.find((s) => s.value.filter((l) => l && l !== first).length >= 2)!.at;
+            const failover = sightings.get("Tile38HaFailover");
+            const noLeader = sightings.get("Tile38HaNoWritableLeader");
+            figures["monitoring: failover alert firing after the new leader ms"] = failover?.firstFiring === undefined ? "never" : failover.firstFiring - switched;
+            figures["monitoring: no-writable-leader"] = noLeader ? `${[...noLeader.states].join("/")}, last active ${noLeader.lastSeen - switched} ms after the new leader` : "never active";
+            figures["monitoring: alerts active during the drill"] = describeSightings(sightings);
+            const bound = 1000 + shippedAlertForMs("Tile38HaFailover") + 5000;
+            expect(failover?.firstFiring).toBeDefined();
+            expect(failover!.firstFiring! - switched).toBeLessThanOrEqual(bound);
+            if (noLeader) expect(noLeader.lastSeen - switched).toBeLessThanOrEqual(1000 + shippedAlertForMs("Tile38HaNoWritableLeader") + 5000);
+        }
         // Healthy again after the drill (bounded): the restarted old leader may still be resyncing.
         const health = await cluster.health();
         if (!health.healthy) {
@@ -223,6 +278,61 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
             figures["drill: unhealthy right after it (why), then healthy after ms"] = `${health.why} / ${Date.now() - t}`;
         }
     }, 8 * MINUTE);
+
+    it("b3. never silent: every dashboard query answers; the local S3 store stopped turns the leader's agent unhealthy, status stale and fires the stale-backup alert; started again, all three clear", async () => {
+        if (!prom) return void (figures["monitoring: backups"] = `SKIPPED: ${prometheusSkipReason()}`);
+        const live = prom;
+        const leader = await cluster.waitHealthy(MINUTE);
+        await startWriter();
+        // Every panel's query returns series (rates need a minute of writes at most).
+        const queries = dashboardQueries(CLUSTER);
+        const silent = async () => {
+            const empty: string[] = [];
+            for (const q of queries) if ((await live.query(q.expr)).length === 0) empty.push(`${q.panel}: ${q.expr}`);
+            return empty;
+        };
+        let empty = await silent();
+        await waitFor(async () => ((empty = await silent()).length === 0 ? true : undefined), { timeoutMs: 2 * MINUTE, what: "every dashboard query to return series", intervalMs: 2000 }).catch(() => undefined);
+        expect(empty).toEqual([]);
+        figures["monitoring: dashboard queries answering"] = queries.length;
+        const status = () =>
+            clusterStatus({
+                masterName: cluster.topo.masterName,
+                sentinels: cluster.topo.sentinels,
+                nodes: cluster.topo.nodes,
+                tile38Password: cluster.passwords.tile38,
+                sentinelPassword: cluster.passwords.sentinel,
+                backups: () => dockerBackupRecords(cluster.outputs.dockerContainers.tile38, dockerEnv()),
+            });
+        const agentHealth = async () => (await engine.mustDocker(["inspect", "-f", "{{.State.Health.Status}}", `${cluster.outputs.dockerContainers.tile38[leader]}-backup`])).trim();
+        const store = "t38deploy-s3";
+        await engine.mustDocker(["stop", store]);
+        const stoppedAt = Date.now();
+        try {
+            const fired = await live.waitForAlert("Tile38HaBackupStale", "firing", 4 * MINUTE, { tile38_ha_cluster: CLUSTER });
+            figures["monitoring: store stopped → Tile38HaBackupStale firing ms"] = Date.now() - stoppedAt;
+            void fired;
+            await waitFor(async () => ((await agentHealth()) === "unhealthy" ? true : undefined), { timeoutMs: MINUTE, what: "the leader's agent unhealthy in docker inspect" });
+            const s = await status();
+            expect(s.backup).not.toBe("unknown");
+            expect(s.backup !== "unknown" && s.backup.stale).toBe(true);
+            expect(s.verdict).toBe("degraded");
+            expect(s.exitCode).toBe(1);
+        } finally {
+            await engine.mustDocker(["start", store]);
+        }
+        const startedAt = Date.now();
+        await live.waitForAlert("Tile38HaBackupStale", "inactive", 2 * MINUTE, { tile38_ha_cluster: CLUSTER });
+        figures["monitoring: store started → Tile38HaBackupStale inactive ms"] = Date.now() - startedAt;
+        await waitFor(async () => ((await agentHealth()) === "healthy" ? true : undefined), { timeoutMs: MINUTE, what: "the leader's agent healthy again" });
+        await waitFor(async () => {
+            const s = await status();
+            return s.backup !== "unknown" && !s.backup.stale && s.exitCode === 0 ? true : undefined;
+        }, { timeoutMs: MINUTE, what: "status healthy with a fresh backup" });
+        await stopWriterAndCheck("backup store outage");
+        await live.stop();
+        prom = undefined;
+    }, 10 * MINUTE);
 
     it("b2. a cascade on the deployed stack: docker kill 0 s and 5 s after the previous failover, docker pause 2 s after; each failed over, nothing lost, same data", async () => {
         const m = await cluster.sentinelMaster(0);
