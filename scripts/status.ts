@@ -13,6 +13,7 @@
 import { ChildProcess, spawn } from "child_process";
 import { parseArgs } from "node:util";
 import { RESTORE_HANDSHAKE_DIR } from "../components/render/backupScripts";
+import { backupRecordsFromMetrics } from "../components/status/backupMetrics";
 import { BackupRecord, ClusterStatus, clusterStatus, formatStatus, StatusEndpoint } from "../components/status/clusterStatus";
 import { runCommand } from "../testing/command";
 
@@ -106,13 +107,15 @@ async function main(): Promise<number> {
     }
     const containers = o.dockerContainers as { tile38: string[] } | undefined;
     const backupsOn = o.backupBucket !== undefined;
+    // The agents' metrics when the stack serves them (any engine, local or remote), else their files through docker exec.
+    const agentMetrics = ((o.metricsTargets as { backup?: string[] } | undefined)?.backup ?? []).map((a) => ({ host: a.slice(0, a.lastIndexOf(":")), port: Number(a.slice(a.lastIndexOf(":") + 1)) }));
     const s = await clusterStatus({
         masterName: String(o.masterName),
         sentinels: o.sentinelEndpoints as { host: string; port: number }[],
         nodes: o.tile38Endpoints as { host: string; port: number }[],
         tile38Password: String(o.tile38Password),
         sentinelPassword: String(o.sentinelPassword),
-        backups: backupsOn && containers ? () => dockerBackupRecords(containers.tile38) : undefined,
+        backups: !backupsOn ? undefined : agentMetrics.length > 0 ? () => backupRecordsFromMetrics(agentMetrics) : containers ? () => dockerBackupRecords(containers.tile38) : undefined,
     });
     process.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `${formatStatus(s)}\n`);
     return s.exitCode;

@@ -4,13 +4,17 @@
  * (what every client has), for any deployment of the package:
  *
  *   TILE38_PASSWORD=… SENTINEL_PASSWORD=… tile38-ha-status --sentinels h1:5000,h2:5001,h3:5002 \
- *       [--master mymaster] [--nodes h:9851,…] [--json]
+ *       [--master mymaster] [--nodes h:9851,…] [--backup-metrics h:9141,…] [--json]
+ *
+ * `--backup-metrics`: the backup agents' metrics endpoints (a Docker stack's `metricsTargets.backup`),
+ * for the last good backup; without it the backups show as unknown.
  *
  * Passwords come from the environment, never the command line. Exit code: 0 healthy, 1
  * degraded, 2 no writable leader, 3 bad usage. `npm run status -- --stack NAME` does the same
  * for a stack of this project, with the backup agents' records.
  */
 import { parseArgs } from "node:util";
+import { backupRecordsFromMetrics } from "./backupMetrics";
 import { clusterStatus, formatStatus, StatusEndpoint } from "./clusterStatus";
 
 function endpoints(list: string, what: string): StatusEndpoint[] {
@@ -24,10 +28,10 @@ function endpoints(list: string, what: string): StatusEndpoint[] {
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
-        options: { sentinels: { type: "string" }, master: { type: "string", default: "mymaster" }, nodes: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+        options: { sentinels: { type: "string" }, master: { type: "string", default: "mymaster" }, nodes: { type: "string" }, "backup-metrics": { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
     });
     if (values.help || !values.sentinels) {
-        process.stderr.write("usage: TILE38_PASSWORD=… SENTINEL_PASSWORD=… tile38-ha-status --sentinels h:p,h:p,h:p [--master mymaster] [--nodes h:p,…] [--json]\n");
+        process.stderr.write("usage: TILE38_PASSWORD=… SENTINEL_PASSWORD=… tile38-ha-status --sentinels h:p,h:p,h:p [--master mymaster] [--nodes h:p,…] [--backup-metrics h:p,…] [--json]\n");
         return 3;
     }
     const s = await clusterStatus({
@@ -36,6 +40,7 @@ async function main(): Promise<number> {
         nodes: values.nodes ? endpoints(values.nodes, "--nodes") : undefined,
         tile38Password: process.env.TILE38_PASSWORD ?? "",
         sentinelPassword: process.env.SENTINEL_PASSWORD ?? "",
+        backups: values["backup-metrics"] ? () => backupRecordsFromMetrics(endpoints(values["backup-metrics"]!, "--backup-metrics")) : undefined,
     });
     process.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `${formatStatus(s)}\n`);
     return s.exitCode;

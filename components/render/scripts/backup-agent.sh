@@ -166,7 +166,7 @@ health() {
 # whole: temp file + rename), served by backup-metrics-server.py. Names: docs/monitoring.md.
 write_metrics() {
   [ -n "$BACKUP_METRICS_PORT" ] || return 0
-  local st role last_ok=0 last_size=0 last_ms=0 failures=0 healthy=1 uploader=1 l
+  local st role last_ok=0 last_size=0 last_ms=0 failures=0 attempt=0 healthy=1 uploader=1 l
   st=$(cat "$STATUS_FILE" 2>/dev/null || true)
   if [ -n "$st" ]; then
     role=$(json_field role "$st" || echo leader)
@@ -174,6 +174,7 @@ write_metrics() {
     last_size=$(json_field last_ok_size "$st" || echo 0)
     last_ms=$(json_field last_ok_ms "$st" || echo 0)
     failures=$(json_field failures_since_ok "$st" || echo 0)
+    attempt=$(json_field last_attempt_epoch "$st" || echo 0)
     [ "$role" = follower ] && uploader=0
   fi
   health >/dev/null || healthy=0
@@ -183,6 +184,7 @@ write_metrics() {
     metric tile38_ha_backup_last_success_timestamp_seconds gauge "Unix time of the last good backup round (0: none recorded)" "$l" "$last_ok"
     metric tile38_ha_backup_last_duration_seconds gauge "How long the last good round took" "$l" "$(printf '%d.%03d' $((last_ms / 1000)) $((last_ms % 1000)))"
     metric tile38_ha_backup_last_size_bytes gauge "AOF bytes in the last good backup" "$l" "$last_size"
+    metric tile38_ha_backup_last_attempt_timestamp_seconds gauge "Unix time of the last round, good or not (0: none recorded)" "$l" "$attempt"
     metric tile38_ha_backup_failures_since_success gauge "Failed rounds since the last good one" "$l" "$failures"
     metric tile38_ha_backup_failures_total counter "Failed rounds since this agent started" "$l" "$FAILURES_TOTAL"
     metric tile38_ha_backup_interval_seconds gauge "Seconds between two rounds" "$l" "$BACKUP_INTERVAL"
