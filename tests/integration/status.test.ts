@@ -6,7 +6,7 @@
  * Ports: Tile38 27720-27722, sentinels 27730-27732 (127.0.0.1).
  */
 import * as path from "path";
-import { clusterStatus, ClusterStatus, StatusTarget } from "../../components/status/clusterStatus";
+import { clusterStatus, ClusterStatus, formatStatus, StatusTarget } from "../../components/status/clusterStatus";
 import { runCommand } from "../../testing/command";
 import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
 import { Harness, withLogs } from "./harness/processes";
@@ -53,6 +53,8 @@ describeWithTile38("status: a read-only look that matches the cluster's truth", 
             expect(n.role).toBe(truth.role === "master" ? "leader" : "follower");
             if (n.role === "follower") expect({ following: n.following, caughtUp: n.caughtUp, lag: n.lagBytes }).toEqual({ following: c.endpoint(leader), caughtUp: true, lag: 0 });
         }
+        // What an operator sees (the README shows a sample of it).
+        process.stdout.write(`\nstatus of a healthy cluster:\n${formatStatus(s)}\n`);
     }));
 
     it("the command-line form (tile38-ha-status, passwords from the environment) prints the same as JSON and exits 0; bad usage exits 3", withLogs(logs, async () => {
