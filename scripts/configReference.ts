@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 import { SECRET_KEYS, SECTION_FIELDS, TOP_LEVEL_FIELDS } from "../config/schema";
+import { withGeneratedSection } from "./generatedSection";
 
 const ROOT = path.join(__dirname, "..");
 export const REFERENCE_FILE = path.join(ROOT, "docs/configuration.md");
@@ -70,10 +71,7 @@ export function renderReference(): string {
 
 /** docs/configuration.md with its generated part replaced by `table`. */
 export function withReference(current: string, table: string): string {
-    const a = current.indexOf(BEGIN);
-    const b = current.indexOf(END);
-    if (a < 0 || b < a) throw new Error(`${REFERENCE_FILE} lacks the markers ${BEGIN} … ${END}`);
-    return `${current.slice(0, a + BEGIN.length)}\n${table}\n${current.slice(b)}`;
+    return withGeneratedSection(current, table, { begin: BEGIN, end: END }, REFERENCE_FILE);
 }
 
 if (require.main === module) {

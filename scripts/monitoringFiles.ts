@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { TILE38_HA_RULE_GROUPS } from "../components/monitoring/alertRules";
+import { withGeneratedSection } from "./generatedSection";
 
 const ROOT = path.join(__dirname, "..");
 export const RULES_FILE = path.join(ROOT, "monitoring/tile38-ha.rules.yml");
@@ -41,10 +42,7 @@ export function renderAlertTable(): string {
 
 /** docs/monitoring.md with its generated part replaced by `table`. */
 export function withAlertTable(current: string, table: string): string {
-    const a = current.indexOf(BEGIN);
-    const b = current.indexOf(END);
-    if (a < 0 || b < a) throw new Error(`${MONITORING_DOC} lacks the markers ${BEGIN} … ${END}`);
-    return `${current.slice(0, a + BEGIN.length)}\n${table}\n${current.slice(b)}`;
+    return withGeneratedSection(current, table, { begin: BEGIN, end: END }, MONITORING_DOC);
 }
 
 if (require.main === module) {
