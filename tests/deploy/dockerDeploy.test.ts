@@ -45,7 +45,8 @@ import { AlertWatch, describeSightings, shippedAlertForMs } from "../../testing/
 import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/prometheus";
 import { RULES_FILE } from "../../scripts/monitoringFiles";
 import { dockerBackupRecords } from "../../scripts/status";
-import { clusterStatus } from "../../components/status/clusterStatus";
+import { clusterStatus, formatStatus } from "../../components/status/clusterStatus";
+import { backupRecordsFromMetrics } from "../../components/status/backupMetrics";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
 const STACK = "deploy-test";
@@ -279,7 +280,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         }
     }, 8 * MINUTE);
 
-    it("b3. never silent: every dashboard query answers; the local S3 store stopped turns the leader's agent unhealthy, status stale and fires the stale-backup alert; started again, all three clear", async () => {
+    it("b3. never silent: every dashboard query answers; broken backup credentials turn the leader's agent unhealthy, the status stale and fire the stale-backup alert; fixed, all three clear", async () => {
         if (!prom) return void (figures["monitoring: backups"] = `SKIPPED: ${prometheusSkipReason()}`);
         const live = prom;
         const leader = await cluster.waitHealthy(MINUTE);
@@ -302,28 +303,46 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
                 nodes: cluster.topo.nodes,
                 tile38Password: cluster.passwords.tile38,
                 sentinelPassword: cluster.passwords.sentinel,
-                backups: () => dockerBackupRecords(cluster.outputs.dockerContainers.tile38, dockerEnv()),
+                // As npm run status reads them: the agents' metrics (their files through docker exec agree).
+                backups: async () => {
+                    const agents = ((await stack.outputs()).metricsTargets as { backup: string[] }).backup.map((a) => ({ host: a.split(":")[0], port: Number(a.split(":")[1]) }));
+                    const fromMetrics = await backupRecordsFromMetrics(agents);
+                    const fromFiles = await dockerBackupRecords(cluster.outputs.dockerContainers.tile38, dockerEnv());
+                    expect(fromMetrics.map((r) => [r.node, r.role, r.last_ok_epoch]).sort()).toEqual(fromFiles.map((r) => [r.node, r.role, r.last_ok_epoch]).sort());
+                    return fromMetrics;
+                },
             });
         const agentHealth = async () => (await engine.mustDocker(["inspect", "-f", "{{.State.Health.Status}}", `${cluster.outputs.dockerContainers.tile38[leader]}-backup`])).trim();
+        // Broken credentials: the store comes back on its port and volume with other root keys
+        // (the agents' keys are refused: InvalidAccessKeyId), as after a key rotation gone wrong.
         const store = "t38deploy-s3";
+        const impostor = "t38deploy-s3-other-keys";
         await engine.mustDocker(["stop", store]);
-        const stoppedAt = Date.now();
+        await engine.mustDocker([
+            "run", "-d", "--name", impostor, "--network", "host", "-v", "t38deploy-s3-data:/data",
+            "-e", "ROOT_ACCESS_KEY=not-the-agents-key", "-e", "ROOT_SECRET_KEY=not-the-agents-secret-key",
+            images.versitygw, "--port", "127.0.0.1:23900", "posix", "/data",
+        ]);
+        const brokenAt = Date.now();
         try {
-            const fired = await live.waitForAlert("Tile38HaBackupStale", "firing", 4 * MINUTE, { tile38_ha_cluster: CLUSTER });
-            figures["monitoring: store stopped → Tile38HaBackupStale firing ms"] = Date.now() - stoppedAt;
-            void fired;
+            await live.waitForAlert("Tile38HaBackupStale", "firing", 4 * MINUTE, { tile38_ha_cluster: CLUSTER });
+            figures["monitoring: credentials broken → Tile38HaBackupStale firing ms"] = Date.now() - brokenAt;
             await waitFor(async () => ((await agentHealth()) === "unhealthy" ? true : undefined), { timeoutMs: MINUTE, what: "the leader's agent unhealthy in docker inspect" });
+            const logs = await engine.mustDocker(["logs", "--tail", "40", `${cluster.outputs.dockerContainers.tile38[leader]}-backup`]);
+            figures["monitoring: the agent's log while broken"] = (logs.split("\n").find((l) => /failed|InvalidAccessKeyId|Forbidden|AccessDenied/.test(l)) ?? "").slice(0, 200);
             const s = await status();
             expect(s.backup).not.toBe("unknown");
             expect(s.backup !== "unknown" && s.backup.stale).toBe(true);
             expect(s.verdict).toBe("degraded");
             expect(s.exitCode).toBe(1);
+            process.stdout.write(`\nstatus with the backup credentials broken:\n${formatStatus(s)}\n`);
         } finally {
+            await engine.docker(["rm", "-f", impostor]);
             await engine.mustDocker(["start", store]);
         }
         const startedAt = Date.now();
         await live.waitForAlert("Tile38HaBackupStale", "inactive", 2 * MINUTE, { tile38_ha_cluster: CLUSTER });
-        figures["monitoring: store started → Tile38HaBackupStale inactive ms"] = Date.now() - startedAt;
+        figures["monitoring: credentials fixed → Tile38HaBackupStale inactive ms"] = Date.now() - startedAt;
         await waitFor(async () => ((await agentHealth()) === "healthy" ? true : undefined), { timeoutMs: MINUTE, what: "the leader's agent healthy again" });
         await waitFor(async () => {
             const s = await status();
