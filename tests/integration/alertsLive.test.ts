@@ -8,8 +8,8 @@
  * fires Tile38HaSentinelDown (two of three keep the quorum); the sentinel and Tile38 dashboard
  * queries return series.
  *
- * Ports of this file: 27803-27819 (Prometheus 27803; sentinels 27804-27806; Tile38 27807-27809,
- * their metrics 27813-27815; exporters 27816-27818).
+ * Ports of this file: Prometheus 27803, sentinels 27804-27806, Tile38 27807-27809, their metrics
+ * 27813-27815, exporters 27816-27818 (the rest of 27800-27819 is prometheusHarness.test.ts').
  */
 import * as path from "path";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
