@@ -149,6 +149,12 @@ export class RealPrometheus {
             this.exited = { code, signal };
             running.delete(child);
         });
+        // A spawn that fails (e.g. the binary vanished) emits only "error".
+        child.on("error", (e) => {
+            fs.appendFileSync(logFile, `--- spawn error: ${e.message}\n`);
+            this.exited ??= { code: null, signal: null };
+            running.delete(child);
+        });
     }
 
     /** Writes the config and the targets, starts Prometheus and waits (bounded) until it is ready. */

@@ -4,11 +4,12 @@
  * view exported by a real redis_exporter v1.74.0, all scraped by a real Prometheus (1 s scrape and
  * evaluation). A healthy cluster raises no alert; killing the leader puts Tile38HaNoWritableLeader
  * in pending and resolves it without firing once the sentinels have promoted a follower, and
- * Tile38HaFailover fires within (scrape interval + its `for` + 5 s) of the promotion; the sentinel
- * and Tile38 dashboard queries return series.
+ * Tile38HaFailover fires within (scrape interval + its `for` + 5 s) of the promotion; a dead sentinel
+ * fires Tile38HaSentinelDown (two of three keep the quorum); the sentinel and Tile38 dashboard
+ * queries return series.
  *
- * Ports of this file: 27803-27819 (Prometheus 27803; sentinels 27804-27806; Tile38 27807-27809,
- * their metrics 27813-27815; exporters 27816-27818).
+ * Ports of this file: Prometheus 27803, sentinels 27804-27806, Tile38 27807-27809, their metrics
+ * 27813-27815, exporters 27816-27818 (the rest of 27800-27819 is prometheusHarness.test.ts').
  */
 import * as path from "path";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
@@ -157,6 +158,29 @@ describeUnless(skip, "the shipped alerts on a real cluster (Tile38, sentinels, r
             // It catches up meanwhile (Tile38HaFollowerNotCaughtUp may be pending): nothing else fires.
             const firing = (await prom!.alerts()).filter((a) => a.state === "firing").map((a) => a.name);
             expect(firing).toEqual(["Tile38HaFailover"]);
+        }),
+    );
+
+    it(
+        "on a sentinel's death: Tile38HaSentinelDown fires after its `for` (the exporter's redis_up 0), quorum holds with two, and it resolves once the sentinel is back",
+        withLogs(harnesses, async () => {
+            const exporter = { instance: `127.0.0.1:${EXPORTER_PORT + 2}` };
+            const killedAt = Date.now();
+            await cluster!.stopSentinel(2, "SIGKILL");
+            await prom!.waitForAlert("Tile38HaSentinelDown", "firing", 20_000 + 6000, exporter);
+            figures.sentinelDownFiring = Date.now() - killedAt;
+            const alerts = await prom!.alerts();
+            const down = alerts.find((a) => a.name === "Tile38HaSentinelDown")!;
+            expect(down.labels).toMatchObject({ severity: "warning", job: "sentinel", tile38_ha_component: "sentinel", tile38_ha_cluster: CLUSTER });
+            expect(down.annotations.summary).toBe(`Sentinel 127.0.0.1:${EXPORTER_PORT + 2} of ${CLUSTER} is down`);
+            // Two sentinels of three still reach quorum 2.
+            expect(alerts.filter((a) => a.name === "Tile38HaSentinelQuorumLost" || a.name === "Tile38HaNoWritableLeader")).toEqual([]);
+            const [best] = await prom!.query(`max(redis_sentinel_master_ok_sentinels{tile38_ha_cluster="${CLUSTER}"})`);
+            expect(best.value).toBe(2);
+            const restartedAt = Date.now();
+            await cluster!.startSentinel(2);
+            await prom!.waitForAlert("Tile38HaSentinelDown", "inactive", 15_000, exporter);
+            figures.sentinelDownResolved = Date.now() - restartedAt;
         }),
     );
 });

@@ -5,8 +5,10 @@
  * Tile38HaTile38Down (and no-writable-leader goes pending), restarting it resolves both; every
  * dashboard query that reads Tile38 returns series; re-pointing the targets takes effect.
  *
- * Ports of this file: 27800-27819 (Prometheus 27800; Tile38 27801-27802, their metrics 27811-27812).
+ * Ports of this file: Prometheus 27800 (a failing one 27819), Tile38 27801-27802, their metrics
+ * 27811-27812 (the rest of 27800-27819 is alertsLive.test.ts').
  */
+import * as fs from "fs";
 import * as path from "path";
 import { resp } from "../../components/status/resp";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
@@ -175,4 +177,12 @@ describeUnless(skip, "RealPrometheus against a real Tile38 leader and follower",
             },
         ),
     );
+
+    it("refuses a port in use, and a rule file Prometheus rejects fails the start with Prometheus' own words", async () => {
+        await expect(RealPrometheus.start({ port: PROMETHEUS_PORT, targets: [] })).rejects.toThrow(/already in use/);
+        const bad = path.join(h.dir("bad-rules"), "bad.rules.yml");
+        fs.writeFileSync(bad, "groups:\n  - name: bad\n    rules:\n      - alert: Broken\n        expr: up ==\n");
+        await expect(RealPrometheus.start({ port: PROMETHEUS_PORT + 19, targets: [], ruleFiles: [bad], readyTimeoutMs: 10_000 })).rejects.toThrow(/Prometheus exited[\s\S]*bad\.rules\.yml/);
+        expect(await acceptsTcp("127.0.0.1", PROMETHEUS_PORT + 19)).toBe(false);
+    });
 });
