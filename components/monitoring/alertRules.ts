@@ -231,7 +231,9 @@ const backups: AlertRule[] = [
     },
     {
         alert: "Tile38HaBackupFailing",
-        expr: `tile38_ha_backup_failures_since_success > 0`,
+        // Only while its node answers: a round fails too when the node is down (a failover), which
+        // is Tile38HaTile38Down's to say; a store, bucket or credentials problem is this one's.
+        expr: `tile38_ha_backup_failures_since_success > 0 and tile38_ha_node_up == 1`,
         labels: { severity: "warning" },
         annotations: {
             summary: "Backups of {{ $labels.node }} ({{ $labels.tile38_ha_cluster }}) are failing",

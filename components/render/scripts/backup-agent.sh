@@ -117,20 +117,24 @@ ROUND_STARTED_MS=0
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# record_fields: the record as one line "role last_ok size ms failures last_attempt started"
+# (a leader that never succeeded, started now, when there is none yet).
+record_fields() {
+  local st now
+  st=$(cat "$STATUS_FILE" 2>/dev/null || true)
+  now=$(date +%s)
+  printf '%s %s %s %s %s %s %s\n' "$(json_field role "$st" || echo leader)" "$(json_field last_ok_epoch "$st" || echo 0)" \
+    "$(json_field last_ok_size "$st" || echo 0)" "$(json_field last_ok_ms "$st" || echo 0)" "$(json_field failures_since_ok "$st" || echo 0)" \
+    "$(json_field last_attempt_epoch "$st" || echo 0)" "$(json_field started_epoch "$st" || echo "$now")"
+}
+
 # record_round OUTCOME [SIZE]: OUTCOME is ok (the leader's AOF is in the store: uploaded or
 # unchanged; the round began at ROUND_STARTED_MS), follower (this node follows: the leader's
 # agent uploads) or failed.
 record_round() {
-  local outcome=$1 size=${2:-} now role=leader last_ok=0 last_size=0 last_ms=0 failures=0 old=""
+  local outcome=$1 size=${2:-} now role last_ok last_size last_ms failures _attempt _started
   now=$(date +%s)
-  [ -f "$STATUS_FILE" ] && old=$(cat "$STATUS_FILE" 2>/dev/null)
-  if [ -n "$old" ]; then
-    role=$(json_field role "$old" || echo leader)
-    last_ok=$(json_field last_ok_epoch "$old" || echo 0)
-    last_size=$(json_field last_ok_size "$old" || echo 0)
-    last_ms=$(json_field last_ok_ms "$old" || echo 0)
-    failures=$(json_field failures_since_ok "$old" || echo 0)
-  fi
+  read -r role last_ok last_size last_ms failures _attempt _started < <(record_fields)
   case "$outcome" in
     ok) role=leader; last_ok=$now; last_size=$size; last_ms=$(( $(now_ms) - ROUND_STARTED_MS )); failures=0 ;;
     follower) role=follower; failures=0 ;;
@@ -146,13 +150,10 @@ record_round() {
 # the last good round is at most two intervals old (or the agent started less than two intervals
 # ago); exit 1 with the reason otherwise (a broken store, credentials or bucket never turn silent).
 health() {
-  local st now role last_ok failures started bound
-  st=$(cat "$STATUS_FILE" 2>/dev/null) || { echo "no backup round recorded yet"; return 0; }
+  local now role last_ok failures started bound _size _ms _attempt
+  [ -f "$STATUS_FILE" ] || { echo "no backup round recorded yet"; return 0; }
   now=$(date +%s)
-  role=$(json_field role "$st" || echo leader)
-  last_ok=$(json_field last_ok_epoch "$st" || echo 0)
-  failures=$(json_field failures_since_ok "$st" || echo 0)
-  started=$(json_field started_epoch "$st" || echo "$now")
+  read -r role last_ok _size _ms failures _attempt started < <(record_fields)
   bound=$((2 * BACKUP_INTERVAL))
   if [ "$role" = follower ]; then echo "follower: the leader's agent uploads"; return 0; fi
   if [ $((now - last_ok)) -le "$bound" ]; then echo "last good backup $((now - last_ok)) s ago"; return 0; fi
@@ -166,17 +167,9 @@ health() {
 # whole: temp file + rename), served by backup-metrics-server.py. Names: docs/monitoring.md.
 write_metrics() {
   [ -n "$BACKUP_METRICS_PORT" ] || return 0
-  local st role last_ok=0 last_size=0 last_ms=0 failures=0 attempt=0 healthy=1 uploader=1 l
-  st=$(cat "$STATUS_FILE" 2>/dev/null || true)
-  if [ -n "$st" ]; then
-    role=$(json_field role "$st" || echo leader)
-    last_ok=$(json_field last_ok_epoch "$st" || echo 0)
-    last_size=$(json_field last_ok_size "$st" || echo 0)
-    last_ms=$(json_field last_ok_ms "$st" || echo 0)
-    failures=$(json_field failures_since_ok "$st" || echo 0)
-    attempt=$(json_field last_attempt_epoch "$st" || echo 0)
-    [ "$role" = follower ] && uploader=0
-  fi
+  local role last_ok last_size last_ms failures attempt _started healthy=1 uploader=1 l
+  read -r role last_ok last_size last_ms failures attempt _started < <(record_fields)
+  [ "$role" = follower ] && uploader=0
   health >/dev/null || healthy=0
   l="{node=\"$NODE_NAME\"}"
   mkdir -p "$RESTORE_DIR"

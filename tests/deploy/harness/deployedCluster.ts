@@ -88,9 +88,18 @@ export class DeployedCluster extends ClusterProbe {
         this.running[i] = false;
     }
 
-    /** `docker pause`: the container's processes frozen (cgroup freezer), as a stalled host. */
+    /**
+     * `docker pause`: the container's processes frozen (cgroup freezer), as a stalled host. runc
+     * gives up ("unable to freeze") when the cgroup does not settle in time on a loaded machine,
+     * leaving the container running: tried again, a few times.
+     */
     async freezeNode(i: number): Promise<void> {
-        await this.mustDocker(["pause", this.outputs.dockerContainers.tile38[i]]);
+        const name = this.outputs.dockerContainers.tile38[i];
+        for (let attempt = 1; ; attempt++) {
+            const r = await this.docker(["pause", name], 60000);
+            if (r.code === 0) return;
+            if (attempt >= 3 || !/unable to freeze/.test(r.stderr)) throw new Error(`docker pause ${name} exited ${r.code}: ${r.stderr}`);
+        }
     }
 
     async thawNode(i: number): Promise<void> {
