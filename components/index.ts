@@ -8,6 +8,7 @@
  * Renderers, shell helpers and the children of the components are internal.
  */
 export { DockerTile38Cluster } from "./docker/cluster";
+export type { MetricsTargets } from "./docker/cluster";
 export { KubernetesTile38Cluster } from "./kubernetes/cluster";
 export type { ClusterArgs, DockerTile38ClusterArgs, KubernetesTile38ClusterArgs } from "./clusterArgs";
 export type { ClusterConnection } from "./connection";
@@ -16,6 +17,7 @@ export type {
     BackupSettings,
     DockerSettings,
     KubernetesSettings,
+    MetricsSettings,
     ResourceQuantities,
     ResourceSettings,
     SentinelSettings,
@@ -26,5 +28,10 @@ export { BackupStore, DockerHostOs, RestartPolicy, Target } from "../config/type
 export { DEFAULT_IMAGES } from "../config/defaults";
 export { clusterStatus, formatStatus } from "./status/clusterStatus";
 export type { BackupRecord, BackupView, ClusterStatus, NodeView, SentinelView, StatusEndpoint, StatusTarget, Verdict } from "./status/clusterStatus";
+export { backupRecordsFromMetrics } from "./status/backupMetrics";
+export { TILE38_HA_RULE_GROUPS } from "./monitoring/alertRules";
+export type { AlertRule, RuleGroup } from "./monitoring/alertRules";
+export { DASHBOARD_FILE, dashboardQueries } from "./monitoring/dashboard";
+export type { DashboardQuery } from "./monitoring/dashboard";
 export { ConfigValidationError } from "../config/validate";
 export type { ConfigIssue } from "../config/validate";

@@ -62,7 +62,7 @@ describe("the packed tarball", () => {
     it("require() gives the components and their enums only; internals are not importable", async () => {
         const r = await node(dockerDir, 'console.log(JSON.stringify(Object.keys(require("tile38-ha")).sort()))');
         expect(r.code).toBe(0);
-        expect(JSON.parse(r.stdout)).toEqual(["BackupStore", "ConfigValidationError", "DEFAULT_IMAGES", "DockerHostOs", "DockerTile38Cluster", "KubernetesTile38Cluster", "RestartPolicy", "Target", "clusterStatus", "formatStatus"]);
+        expect(JSON.parse(r.stdout)).toEqual(["BackupStore", "ConfigValidationError", "DASHBOARD_FILE", "DEFAULT_IMAGES", "DockerHostOs", "DockerTile38Cluster", "KubernetesTile38Cluster", "RestartPolicy", "TILE38_HA_RULE_GROUPS", "Target", "backupRecordsFromMetrics", "clusterStatus", "dashboardQueries", "formatStatus"]);
         const deep = await node(dockerDir, 'require("tile38-ha/dist/components/render/topology")');
         expect(deep.code).not.toBe(0);
         expect(deep.stderr).toContain("ERR_PACKAGE_PATH_NOT_EXPORTED");
