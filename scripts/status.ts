@@ -59,22 +59,39 @@ export function podOfFqdn(host: string): { pod: string; namespace: string } {
     return { pod, namespace };
 }
 
-/** The status of a Kubernetes stack from its outputs, every pod reached through `kubectl port-forward`. */
+/**
+ * The status of a Kubernetes stack from its outputs, every pod reached through `kubectl
+ * port-forward`; with backups on, each Tile38 pod's backup agent too (its metrics port,
+ * `metrics.backupPort`; a pod whose agent serves none is left out and the backups show unknown).
+ */
 export async function kubernetesStatus(
     o: Record<string, unknown>,
-    opts: { kubectl?: string; kubeconfig?: string; localPortsFrom?: number } = {},
+    opts: { kubectl?: string; kubeconfig?: string; localPortsFrom?: number; backupMetricsPort?: number } = {},
 ): Promise<ClusterStatus> {
     const sentinels = o.sentinelEndpoints as StatusEndpoint[];
     const nodes = o.tile38Endpoints as StatusEndpoint[];
     const forwards: ChildProcess[] = [];
     const local = new Map<string, StatusEndpoint>();
+    const kubectl = opts.kubectl ?? process.env.KUBECTL ?? "kubectl";
     try {
         let next = opts.localPortsFrom ?? 29100;
         for (const e of [...sentinels, ...nodes]) {
             const { pod, namespace } = podOfFqdn(e.host);
             const localPort = next++;
-            forwards.push(await portForward(opts.kubectl ?? process.env.KUBECTL ?? "kubectl", opts.kubeconfig, namespace, pod, e.port, localPort));
+            forwards.push(await portForward(kubectl, opts.kubeconfig, namespace, pod, e.port, localPort));
             local.set(`${e.host}:${e.port}`, { host: "127.0.0.1", port: localPort });
+        }
+        const agents: StatusEndpoint[] = [];
+        if (o.backupBucket !== undefined) {
+            for (const e of nodes) {
+                const { pod, namespace } = podOfFqdn(e.host);
+                const localPort = next++;
+                const f = await portForward(kubectl, opts.kubeconfig, namespace, pod, opts.backupMetricsPort ?? 9141, localPort).catch(() => undefined);
+                if (f) {
+                    forwards.push(f);
+                    agents.push({ host: "127.0.0.1", port: localPort });
+                }
+            }
         }
         return await clusterStatus({
             masterName: String(o.masterName),
@@ -83,6 +100,7 @@ export async function kubernetesStatus(
             tile38Password: String(o.tile38Password),
             sentinelPassword: String(o.sentinelPassword),
             connect: (e) => local.get(`${e.host}:${e.port}`) ?? e,
+            backups: agents.length > 0 ? () => backupRecordsFromMetrics(agents) : undefined,
         });
     } finally {
         for (const f of forwards) f.kill();
