@@ -20,6 +20,8 @@ const geo = new DockerTile38Cluster("geo", {
         localPort: port("s3Port", 9000),
         agentImage: config.get("backupAgentImage"),
     },
+    // Metrics are on by default (Tile38 4321 + i, the sentinels' exporters 9121 + i, the agents 9141 + i).
+    metrics: { sentinelExporterImage: config.get("sentinelExporterImage") },
 });
 
 // What the team's services need: the sentinels, the master name, the password (a secret).
@@ -27,3 +29,5 @@ export const connection = geo.connection;
 export const tile38Endpoints = geo.tile38Endpoints;
 export const tile38Containers = geo.tile38Containers;
 export const sentinelContainers = geo.sentinelContainers;
+// What Prometheus scrapes (docs/monitoring.md).
+export const metricsTargets = geo.metricsTargets;

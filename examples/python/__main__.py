@@ -24,9 +24,11 @@ geo = tile38_ha.DockerTile38Cluster(
         local_port=config.get_int("s3Port") or 9000,
         agent_image=config.get("backupAgentImage"),
     ),
+    metrics=tile38_ha.PartialMetricsSettingsArgs(sentinel_exporter_image=config.get("sentinelExporterImage")),
 )
 
 pulumi.export("connection", geo.connection)
 pulumi.export("tile38Endpoints", geo.tile38_endpoints)
 pulumi.export("tile38Containers", geo.tile38_containers)
 pulumi.export("sentinelContainers", geo.sentinel_containers)
+pulumi.export("metricsTargets", geo.metrics_targets)

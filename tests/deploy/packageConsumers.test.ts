@@ -37,6 +37,7 @@ function consumerConfig(images: LocalImages): Record<string, unknown> {
         sentinelImage: images.redis,
         s3Image: images.versitygw,
         backupAgentImage: images.awsCli,
+        sentinelExporterImage: images.redisExporter,
         tile38Port: 24851,
         sentinelPort: 24001,
         s3Port: 24900,
