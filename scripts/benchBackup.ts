@@ -20,12 +20,12 @@
  * `--logs DIR` keeps a copy of every process log (to see where the time goes).
  */
 import * as fs from "fs";
-import { BackupCluster } from "../tests/integration/harness/backupCluster";
-import { BackupRig } from "../tests/integration/harness/backupRig";
-import { tile38SkipReason } from "../tests/integration/harness/cluster";
-import { bulkClient, loadPoints, pointId } from "../tests/integration/harness/pointLoader";
+import { BackupCluster } from "../testing/fixtures/loopback/backupCluster";
+import { BackupRig } from "../testing/fixtures/loopback/backupRig";
+import { tile38SkipReason } from "../testing/fixtures/loopback/cluster";
+import { bulkClient, loadPoints, pointId } from "../testing/probe/pointLoader";
 import { resp } from "../components/status/resp";
-import { waitFor } from "../tests/integration/harness/wait";
+import { waitFor } from "../testing/probe/wait";
 
 interface Args {
     /** Points to write. @default 1000000 */

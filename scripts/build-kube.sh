@@ -5,7 +5,7 @@
 #   kubectl (k8s.io/kubernetes v1.32.2) and etcd (go.etcd.io/etcd/server/v3 v3.5.16);
 # - tools/coredns: CoreDNS v1.12.0 with only the plugins the test cluster's DNS needs.
 # The API tests and `npm run validate:k8s` need kube-apiserver + etcd; the real single-node cluster
-# (testing/kubeCluster.ts) needs all of them.
+# (testing/fixtures/kube/kubeCluster.ts) needs all of them.
 #
 # Binaries are cached in $HOME/.cache/tile38-ha/k8s-v1.32.2/ (override with K8S_BIN_DIR) and
 # rebuilt only when a wrapper module's go.mod or go.sum changes. Cold build: about 10 minutes on

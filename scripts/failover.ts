@@ -12,7 +12,7 @@ import * as path from "path";
 import { parseStackConfig } from "../config/parse";
 import { formatIssues } from "../config/validate";
 import { readStackFile } from "../testing/stackFile";
-import { failoverCommands } from "./failoverCommands";
+import { failoverCommands } from "../testing/scenarios/failoverCommands";
 
 function main(): number {
     const stack = process.argv[2];

@@ -13,9 +13,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { kubernetesManifests } from "../testing/k8sManifests";
-import { admitPods, applyAll, formatReport, isClean } from "../testing/k8sValidation";
-import { defaultBinDir, findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeApiServer, stopAllKubeProcesses } from "../testing/kubeApiServer";
+import { kubernetesManifests } from "../testing/fixtures/kube/k8sManifests";
+import { admitPods, applyAll, formatReport, isClean } from "../testing/fixtures/kube/k8sValidation";
+import { defaultBinDir, findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeApiServer, stopAllKubeProcesses } from "../testing/fixtures/kube/kubeApiServer";
 import { readStackFile } from "../testing/stackFile";
 import { synthesizeInChild } from "../testing/synthesize";
 

@@ -22,29 +22,29 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { runDrill } from "../../scripts/drill";
-import { longestPause } from "../../scripts/drillReport";
+import { runDrill } from "../../testing/scenarios/drill";
+import { longestPause } from "../../testing/scenarios/drillReport";
 
-import { CascadeFault, cascadeFigures, recordCascade, runCascade } from "../../scripts/drillCascade";
-import { expectCascadeSurvived } from "../integration/harness/cascadeExpect";
-import { describeUnless, tile38SkipReason } from "../integration/harness/cluster";
-import { collectionOn, describeDifference, sameCollection } from "../integration/harness/points";
-import { Harness } from "../integration/harness/processes";
+import { CascadeFault, cascadeFigures, recordCascade, runCascade } from "../../testing/scenarios/drillCascade";
+import { expectCascadeSurvived } from "../../testing/probe/cascadeExpect";
+import { describeUnless, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
+import { collectionOn, describeDifference, sameCollection } from "../../testing/probe/points";
+import { Harness } from "../../testing/fixtures/loopback/processes";
 import { resp } from "../../components/status/resp";
-import { waitFor } from "../integration/harness/wait";
-import { PointWriter } from "../integration/harness/writer";
+import { waitFor } from "../../testing/probe/wait";
+import { PointWriter } from "../../testing/probe/writer";
 import { runCommand } from "../../testing/command";
-import { DeployedCluster, dockerStackOutputs } from "./harness/deployedCluster";
-import { DockerEngine, dockerEngineSkipReason } from "./harness/dockerEngine";
-import { buildLocalImages, LocalImages } from "./harness/localImages";
-import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
+import { DeployedCluster, dockerStackOutputs } from "../../testing/fixtures/docker/deployedCluster";
+import { DockerEngine, dockerEngineSkipReason } from "../../testing/fixtures/docker/dockerEngine";
+import { buildLocalImages, LocalImages } from "../../testing/fixtures/docker/localImages";
+import { pulumiSkipReason, PulumiStack } from "../../testing/fixtures/pulumiCli";
 import { checkoutPreviousRelease, configForPreviousRelease, previewOperations, previousReleaseSkipReason, PREVIOUS_VERSION, recreatingSteps, removePreviousRelease } from "../../testing/previousRelease";
-import { intervalsWhere, Sampler } from "../integration/harness/sampler";
+import { intervalsWhere, Sampler } from "../../testing/probe/sampler";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
-import { AlertWatch, describeSightings, shippedAlertForMs } from "../../testing/alertWatch";
-import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/prometheus";
-import { RULES_FILE } from "../../scripts/monitoringFiles";
-import { dockerBackupRecords } from "../../scripts/status";
+import { AlertWatch, describeSightings, shippedAlertForMs } from "../../testing/probe/alertWatch";
+import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/fixtures/prometheus";
+import { RULES_FILE } from "../../testing/docs/monitoringFiles";
+import { dockerBackupRecords } from "../../testing/stackStatus";
 import { clusterStatus, formatStatus } from "../../components/status/clusterStatus";
 import { backupRecordsFromMetrics } from "../../components/status/backupMetrics";
 

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes target through its real front door: a real single-node cluster on this machine
  * (containerd, etcd, kube-apiserver, controller-manager, scheduler, a kubelet running the pods,
- * kube-proxy, CoreDNS: testing/kubeCluster.ts), the `k8s` stack deployed onto it with a real
+ * kube-proxy, CoreDNS: testing/fixtures/kube/kubeCluster.ts), the `k8s` stack deployed onto it with a real
  * `pulumi up` (the kubernetes provider), backups on to an S3-compatible store on the node's
  * bridge, local images (Tile38 from the installed tile38-server, Sentinel from Debian's Redis,
  * the project's securityContext unchanged), and a sentinel-aware client (ioredis) in a client pod
@@ -15,10 +15,10 @@
  *      exactly the leader's data;
  *   c. the leader's pod lost (every process SIGKILLed, the pod force-deleted, its replacement held
  *      back): failover while CoreDNS answers NXDOMAIN for its name, ≤ down-after + 2 s, 0 lost;
- *   c2. a cascade (scripts/drillCascade.ts): leader pods lost 0 s and 5 s after the previous
+ *   c2. a cascade (testing/scenarios/drillCascade.ts): leader pods lost 0 s and 5 s after the previous
  *      failover, then a frozen leader (SIGSTOP) 2 s after: each failed over, nothing acknowledged
  *      lost beyond the window, every node holds the leader's data (the cascade's own writer runs
- *      on the node, tests/deploy/harness/kubeCascadeCluster.ts; the client pod's pauses meanwhile);
+ *      on the node, testing/fixtures/kube/kubeCascadeCluster.ts; the client pod's pauses meanwhile);
  *   d. a rolling update from `pulumi up` of an image change: one pod at a time in the
  *      controller's order, 0 lost, longest write pause ≤ 2 s;
  *   e. a node drain through the Eviction API: the PDBs hold (never more than one Tile38 pod and
@@ -39,24 +39,24 @@
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { ipLiteralsInConfigs } from "../../scripts/drillKubernetes";
-import { longestPause, writesResumedAfter } from "../../scripts/drillReport";
-import { cascadeFigures, describeCascade, runCascade } from "../../scripts/drillCascade";
-import { expectCascadeSurvived } from "../integration/harness/cascadeExpect";
-import { describeUnless } from "../integration/harness/cluster";
-import { rethrowWith } from "../integration/harness/processes";
-import { sameCollection, describeDifference } from "../integration/harness/points";
-import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/writer";
-import { sleep, waitFor } from "../integration/harness/wait";
+import { ipLiteralsInConfigs } from "../../testing/scenarios/drillKubernetes";
+import { longestPause, writesResumedAfter } from "../../testing/scenarios/drillReport";
+import { cascadeFigures, describeCascade, runCascade } from "../../testing/scenarios/drillCascade";
+import { expectCascadeSurvived } from "../../testing/probe/cascadeExpect";
+import { describeUnless } from "../../testing/fixtures/loopback/cluster";
+import { rethrowWith } from "../../testing/fixtures/loopback/processes";
+import { sameCollection, describeDifference } from "../../testing/probe/points";
+import { lostAroundKills, REPLICATION_WINDOW_MS } from "../../testing/probe/writer";
+import { sleep, waitFor } from "../../testing/probe/wait";
 import { runCommand } from "../../testing/command";
-import { KubeCascadeCluster } from "./harness/kubeCascadeCluster";
-import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "./harness/kubeScenarios";
-import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "./harness/kubeStack";
-import { PulumiStack } from "./harness/pulumiCli";
-import { drillDeployedKubernetes } from "../../scripts/drillKubernetes";
+import { KubeCascadeCluster } from "../../testing/fixtures/kube/kubeCascadeCluster";
+import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "../../testing/fixtures/kube/kubeScenarios";
+import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "../../testing/fixtures/kube/kubeStack";
+import { PulumiStack } from "../../testing/fixtures/pulumiCli";
+import { drillDeployedKubernetes } from "../../testing/scenarios/drillKubernetes";
 import { installConsumer, packTarball } from "../../testing/packageConsumer";
-import { kubernetesStatus } from "../../scripts/status";
-import { NODE_NAME } from "../../testing/kubeCluster";
+import { kubernetesStatus } from "../../testing/stackStatus";
+import { NODE_NAME } from "../../testing/fixtures/kube/kubeCluster";
 
 const MINUTE = 60_000;
 const IP = /^\d{1,3}(\.\d{1,3}){3}$/;

@@ -13,15 +13,15 @@
  * Ports: Tile38 24851-24853, sentinels 24001-24003, S3 24900 (127.0.0.1).
  */
 import * as fs from "fs";
-import { runDrill } from "../../scripts/drill";
+import { runDrill } from "../../testing/scenarios/drill";
 import { mustRun } from "../../testing/command";
 import { addPackageToPython, addPackageToYaml, installConsumer, packTarball, unpackPluginDir } from "../../testing/packageConsumer";
-import { describeUnless, tile38SkipReason } from "../integration/harness/cluster";
-import { Harness } from "../integration/harness/processes";
-import { DeployedCluster, DockerStackOutputs } from "./harness/deployedCluster";
-import { DockerEngine, dockerEngineSkipReason, whichSync } from "./harness/dockerEngine";
-import { buildLocalImages, LocalImages } from "./harness/localImages";
-import { pulumiSkipReason, PulumiStack } from "./harness/pulumiCli";
+import { describeUnless, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
+import { Harness } from "../../testing/fixtures/loopback/processes";
+import { DeployedCluster, DockerStackOutputs } from "../../testing/fixtures/docker/deployedCluster";
+import { DockerEngine, dockerEngineSkipReason, whichSync } from "../../testing/fixtures/docker/dockerEngine";
+import { buildLocalImages, LocalImages } from "../../testing/fixtures/docker/localImages";
+import { pulumiSkipReason, PulumiStack } from "../../testing/fixtures/pulumiCli";
 
 const MINUTE = 60_000;
 const DOWN_AFTER_MS = 3000;

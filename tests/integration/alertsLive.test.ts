@@ -13,10 +13,10 @@
  */
 import * as path from "path";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
-import { ActiveAlert, findGoBinary, prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/prometheus";
-import { describeUnless, Tile38Cluster, tile38SkipReason } from "./harness/cluster";
-import { Harness, withLogs } from "./harness/processes";
-import { waitFor } from "./harness/wait";
+import { ActiveAlert, findGoBinary, prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/fixtures/prometheus";
+import { describeUnless, Tile38Cluster, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
+import { waitFor } from "../../testing/probe/wait";
 
 const PROMETHEUS_PORT = 27803;
 const SENTINEL_PORT = 27804;

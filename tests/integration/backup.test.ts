@@ -14,11 +14,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RESTORE_HANDSHAKE_DIR } from "../../components/render/backupScripts";
-import { AgentNode, BackupManifest, BackupRig, sha256 } from "./harness/backupRig";
-import { describeWithTile38, tile38Binary, tile38SkipReason } from "./harness/cluster";
-import { Harness, ManagedProcess, withLogs } from "./harness/processes";
+import { AgentNode, BackupManifest, BackupRig, sha256 } from "../../testing/fixtures/loopback/backupRig";
+import { describeWithTile38, tile38Binary, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
+import { Harness, ManagedProcess, withLogs } from "../../testing/fixtures/loopback/processes";
 import { resp, respPipeline, RespValue } from "../../components/status/resp";
-import { waitFor } from "./harness/wait";
+import { waitFor } from "../../testing/probe/wait";
 
 // Every wait below is bounded on its own (spawnSync timeouts, restore timeouts, port waits).
 jest.setTimeout(180_000);

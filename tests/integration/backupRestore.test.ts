@@ -13,13 +13,13 @@
  */
 import * as fs from "fs";
 import Redis from "ioredis";
-import { BackupCluster } from "./harness/backupCluster";
-import { BackupRig, BackupManifest, sha256 } from "./harness/backupRig";
-import { describeWithTile38 } from "./harness/cluster";
-import { withLogs } from "./harness/processes";
-import { bulkClient, loadPoints, pointId } from "./harness/pointLoader";
-import { idsOn } from "./harness/writer";
-import { waitFor } from "./harness/wait";
+import { BackupCluster } from "../../testing/fixtures/loopback/backupCluster";
+import { BackupRig, BackupManifest, sha256 } from "../../testing/fixtures/loopback/backupRig";
+import { describeWithTile38 } from "../../testing/fixtures/loopback/cluster";
+import { withLogs } from "../../testing/fixtures/loopback/processes";
+import { bulkClient, loadPoints, pointId } from "../../testing/probe/pointLoader";
+import { idsOn } from "../../testing/probe/writer";
+import { waitFor } from "../../testing/probe/wait";
 
 jest.setTimeout(240_000);
 
@@ -47,7 +47,7 @@ afterEach(async () => {
 });
 
 function describeSkipped(): boolean {
-    return !fs.existsSync("/proc") || require("./harness/cluster").tile38SkipReason() !== undefined;
+    return !fs.existsSync("/proc") || require("../../testing/fixtures/loopback/cluster").tile38SkipReason() !== undefined;
 }
 
 const logs = () => bc?.h;

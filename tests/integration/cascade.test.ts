@@ -9,12 +9,12 @@
  * `npm run drill -- --cascade`; the bounds here only tell a failover from none (Sentinel's own
  * delay between failovers was 36 s, and a diverged follower waited 72 s at priority 0).
  */
-import { runCascade } from "../../scripts/drillCascade";
-import { expectCascadeSurvived } from "./harness/cascadeExpect";
-import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
-import { Harness, withLogs } from "./harness/processes";
+import { runCascade } from "../../testing/scenarios/drillCascade";
+import { expectCascadeSurvived } from "../../testing/probe/cascadeExpect";
+import { describeWithTile38, Tile38Cluster } from "../../testing/fixtures/loopback/cluster";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
 import { resp } from "../../components/status/resp";
-import { sleep, waitFor } from "./harness/wait";
+import { sleep, waitFor } from "../../testing/probe/wait";
 import "./jestTimeout";
 
 const SENTINEL_PORT = 27500;

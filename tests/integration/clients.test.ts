@@ -12,11 +12,11 @@
  * where tile38-server or a client is not installed (scripts/install-clients.sh).
  */
 import * as net from "net";
-import { describeUnless, Tile38Cluster, tile38SkipReason } from "./harness/cluster";
-import { CLIENT_NAMES, ClientName, clientSkipReason, clientWriter, ClientWriter } from "./harness/clientWriters";
-import { Harness, withLogs } from "./harness/processes";
-import { Ack, idsOn, lostWrites } from "./harness/writer";
-import { waitFor } from "./harness/wait";
+import { describeUnless, Tile38Cluster, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
+import { CLIENT_NAMES, ClientName, clientSkipReason, clientWriter, ClientWriter } from "../../testing/probe/clientWriters";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
+import { Ack, idsOn, lostWrites } from "../../testing/probe/writer";
+import { waitFor } from "../../testing/probe/wait";
 
 const SENTINEL_PORT = 24000;
 const TILE38_PORT = 24010;

@@ -8,13 +8,13 @@
  * where tile38-server is not installed.
  */
 import * as fs from "fs";
-import { writesResumedAfter } from "../../scripts/drillReport";
-import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
-import { collectionOn, describeDifference, sameCollection } from "./harness/points";
-import { Harness, withLogs } from "./harness/processes";
-import { Sampler } from "./harness/sampler";
-import { Ack, idsOn, lostAroundKills, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "./harness/writer";
-import { sleep, waitFor } from "./harness/wait";
+import { writesResumedAfter } from "../../testing/scenarios/drillReport";
+import { describeWithTile38, Tile38Cluster } from "../../testing/fixtures/loopback/cluster";
+import { collectionOn, describeDifference, sameCollection } from "../../testing/probe/points";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
+import { Sampler } from "../../testing/probe/sampler";
+import { Ack, idsOn, lostAroundKills, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "../../testing/probe/writer";
+import { sleep, waitFor } from "../../testing/probe/wait";
 
 const SENTINEL_PORT = 27000;
 const TILE38_PORT = 27010;

@@ -11,12 +11,12 @@
  * Figures (fence time) are printed; bounds are asserted loosely (machines are shared).
  * Ports of this file: sentinels 27400-27402, Tile38 nodes 27410-27412.
  */
-import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
-import { collectionOn, describeDifference, sameCollection } from "./harness/points";
-import { Harness, withLogs } from "./harness/processes";
+import { describeWithTile38, Tile38Cluster } from "../../testing/fixtures/loopback/cluster";
+import { collectionOn, describeDifference, sameCollection } from "../../testing/probe/points";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
 import { resp } from "../../components/status/resp";
-import { sleep, waitFor } from "./harness/wait";
-import { PointWriter } from "./harness/writer";
+import { sleep, waitFor } from "../../testing/probe/wait";
+import { PointWriter } from "../../testing/probe/writer";
 
 let h: Harness | undefined;
 let cluster: Tile38Cluster;

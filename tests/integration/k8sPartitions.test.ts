@@ -2,19 +2,19 @@
  * Partitions (issue 19) with REAL network cuts: the k8s stack's rendered objects in the pod
  * simulator (every pod in a network namespace of its own, real tile38-server and Redis Sentinel),
  * cut with iptables DROP rules inside a pod's namespace (harness/partition.ts). The scenarios and
- * their figures are the drill's (`npm run drill -- --partitions`, scripts/drillPartitions.ts):
+ * their figures are the drill's (`npm run drill -- --partitions`, testing/scenarios/drillPartitions.ts):
  * a client pod on the old leader's side writes through the sentinels and directly to every node,
  * one write every 10 ms each. Asserted, per scenario: the isolated leader acknowledges no write
  * later than down-after + 1 s after the cut, never two nodes acknowledge writes at the same
  * moment, one leader at the end, and every node holds exactly the leader's points (ids and
  * objects); where no failover is due, none happens, nothing is fenced and nothing is lost.
  */
-import { describeUnless, tile38SkipReason } from "./harness/cluster";
-import { K8sCluster } from "./harness/k8sCluster";
-import { netnsSkipReason } from "./harness/netns";
-import { partitionSkipReason } from "./harness/partition";
-import { withLogs } from "./harness/processes";
-import { describePartitionResults, PartitionResult, PartitionScenario, runPartitionScenario } from "../../scripts/drillPartitions";
+import { describeUnless, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
+import { K8sCluster } from "../../testing/fixtures/podsim/k8sCluster";
+import { netnsSkipReason } from "../../testing/fixtures/podsim/netns";
+import { partitionSkipReason } from "../../testing/fixtures/podsim/partition";
+import { withLogs } from "../../testing/fixtures/loopback/processes";
+import { describePartitionResults, PartitionResult, PartitionScenario, runPartitionScenario } from "../../testing/scenarios/drillPartitions";
 
 const SCENARIO_MS = 6 * 60_000;
 

@@ -20,13 +20,13 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { STATEFULSET_MUTABLE_SPEC_FIELDS } from "../../components/kubernetes/statefulSetReplacement";
-import { describeObject, kubernetesManifests, Manifest } from "../../testing/k8sManifests";
-import { admitPods, applyAll, applyOne, formatReport, isClean, ObjectReport } from "../../testing/k8sValidation";
-import { findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeApiServer } from "../../testing/kubeApiServer";
-import { KubeClient, KubeObject, statusMessage } from "../../testing/kubeClient";
+import { describeObject, kubernetesManifests, Manifest } from "../../testing/fixtures/kube/k8sManifests";
+import { admitPods, applyAll, applyOne, formatReport, isClean, ObjectReport } from "../../testing/fixtures/kube/k8sValidation";
+import { findKubeBinaries, KUBERNETES_VERSION, RunningKubeApiServer, startKubeApiServer } from "../../testing/fixtures/kube/kubeApiServer";
+import { KubeClient, KubeObject, statusMessage } from "../../testing/fixtures/kube/kubeClient";
 import { readStackFile } from "../../testing/stackFile";
 import { synthesizeInChild } from "../../testing/synthesize";
-import { rethrowWith } from "./harness/processes";
+import { rethrowWith } from "../../testing/fixtures/loopback/processes";
 
 const PORTS = { api: 26000, etcdClient: 26001, etcdPeer: 26002 };
 const ROOT = path.join(__dirname, "../..");

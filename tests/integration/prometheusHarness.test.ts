@@ -1,5 +1,5 @@
 /**
- * The live-check harness (testing/prometheus.ts) against real processes: a real Prometheus 3.x
+ * The live-check harness (testing/fixtures/prometheus.ts) against real processes: a real Prometheus 3.x
  * scrapes a real tile38-server leader and follower (their `--metrics-addr`) and evaluates the
  * shipped rule file. The roles show in `tile38_replication_info`; killing the leader fires
  * Tile38HaTile38Down (and no-writable-leader goes pending), restarting it resolves both; every
@@ -13,11 +13,11 @@ import * as path from "path";
 import { resp } from "../../components/status/resp";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
 import { TILE38_HA_RULE_GROUPS } from "../../components/monitoring/alertRules";
-import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/prometheus";
+import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/fixtures/prometheus";
 import { acceptsTcp } from "../../testing/tcp";
-import { describeUnless, tile38Binary } from "./harness/cluster";
-import { Harness, ManagedProcess, withLogs } from "./harness/processes";
-import { waitFor } from "./harness/wait";
+import { describeUnless, tile38Binary } from "../../testing/fixtures/loopback/cluster";
+import { Harness, ManagedProcess, withLogs } from "../../testing/fixtures/loopback/processes";
+import { waitFor } from "../../testing/probe/wait";
 
 const PROMETHEUS_PORT = 27800;
 const NODES = [

@@ -12,12 +12,12 @@
  * failover are asserted with real Tile38 nodes in failover.test.ts.
  */
 import * as fs from "fs";
-import { busyboxPath, which } from "./harness/busybox";
-import { Harness, withLogs } from "./harness/processes";
-import { renderStack, RenderedStack, testStackConfig } from "./harness/render";
+import { busyboxPath, which } from "../../testing/fixtures/loopback/busybox";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
+import { renderStack, RenderedStack, testStackConfig } from "../../testing/fixtures/loopback/render";
 import { pairs, resp, respPipeline, RespError } from "../../components/status/resp";
-import { RunningSentinel, startSentinel } from "./harness/sentinels";
-import { waitFor } from "./harness/wait";
+import { RunningSentinel, startSentinel } from "../../testing/fixtures/loopback/sentinels";
+import { waitFor } from "../../testing/probe/wait";
 
 const PASSWORDS = { tile38: "t38-Secret.pw_1", sentinel: "sentinel-Secret.pw_2" };
 const cfg = testStackConfig({ sentinel: { port: 25000 }, tile38: { port: 25100 } });

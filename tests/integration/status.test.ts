@@ -8,9 +8,9 @@
 import * as path from "path";
 import { clusterStatus, ClusterStatus, formatStatus, StatusTarget } from "../../components/status/clusterStatus";
 import { runCommand } from "../../testing/command";
-import { describeWithTile38, Tile38Cluster } from "./harness/cluster";
-import { Harness, withLogs } from "./harness/processes";
-import { waitFor } from "./harness/wait";
+import { describeWithTile38, Tile38Cluster } from "../../testing/fixtures/loopback/cluster";
+import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
+import { waitFor } from "../../testing/probe/wait";
 import "./jestTimeout";
 
 const SENTINEL_PORT = 27730;

@@ -1,7 +1,7 @@
 /** The pure parts of the Kubernetes API checks: manifest order and the stored-versus-sent comparison. */
-import { kubernetesManifests, quantityValue, storedDifferences } from "../../testing/k8sManifests";
-import type { KubeObject } from "../../testing/kubeClient";
-import { podFromStatefulSet } from "../../testing/k8sValidation";
+import { kubernetesManifests, quantityValue, storedDifferences } from "../../testing/fixtures/kube/k8sManifests";
+import type { KubeObject } from "../../testing/fixtures/kube/kubeClient";
+import { podFromStatefulSet } from "../../testing/fixtures/kube/k8sValidation";
 
 const none = { replaceOnChanges: [], deleteBeforeReplace: false };
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}): KubeObject => ({ apiVersion: "v1", kind, metadata: { name, namespace: "ns" }, ...extra });

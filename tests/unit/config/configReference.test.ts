@@ -4,7 +4,7 @@
  * key must be documented where it is declared.
  */
 import * as fs from "fs";
-import { REFERENCE_FILE, renderReference, withReference } from "../../../scripts/configReference";
+import { REFERENCE_FILE, renderReference, withReference } from "../../../testing/docs/configReference";
 import { SECRET_KEYS, SECTION_FIELDS, TOP_LEVEL_FIELDS } from "../../../config/schema";
 
 describe("docs/configuration.md", () => {

@@ -12,10 +12,10 @@ import {
     STATEFULSET_MUTABLE_SPEC_FIELDS,
     statefulSetReplacementOptions,
 } from "../../../components/kubernetes";
-import { kubernetesManifests } from "../../../testing/k8sManifests";
+import { kubernetesManifests } from "../../../testing/fixtures/kube/k8sManifests";
 import { synthesizeInChild } from "../../../testing/synthesize";
 import { readStackFile } from "../../../testing/stackFile";
-import { k8sStackConfig, ROOT, withConfig } from "./helpers";
+import { k8sStackConfig, ROOT, withConfig } from "../../../testing/unitKubernetesConfig";
 import * as path from "path";
 
 type Any = any;

@@ -24,7 +24,7 @@ import {
     selectorLabels,
     sentinelTemplateKey,
 } from "../../../components/kubernetes";
-import { expandEnv, findIpLiterals, ipLiterals, k8sStackConfig, withConfig } from "./helpers";
+import { expandEnv, findIpLiterals, ipLiterals, k8sStackConfig, withConfig } from "../../../testing/unitKubernetesConfig";
 
 type Any = any; // manifests are deep plain objects; the tests index into them freely
 

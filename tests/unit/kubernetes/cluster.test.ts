@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isWireSecret } from "../../../testing/pulumiMocks";
-import { findIpLiterals, k8sStackConfig, withConfig } from "./helpers";
+import { findIpLiterals, k8sStackConfig, withConfig } from "../../../testing/unitKubernetesConfig";
 
 type Any = any;
 interface Recorded {

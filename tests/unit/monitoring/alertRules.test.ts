@@ -7,9 +7,9 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import { TILE38_HA_RULE_GROUPS } from "../../../components/monitoring/alertRules";
-import { MONITORING_DOC, renderAlertTable, renderRules, RULES_FILE, RULES_TEST_FILE, withAlertTable } from "../../../scripts/monitoringFiles";
+import { MONITORING_DOC, renderAlertTable, renderRules, RULES_FILE, RULES_TEST_FILE, withAlertTable } from "../../../testing/docs/monitoringFiles";
 import { runCommand } from "../../../testing/command";
-import { findGoBinary, promtoolSkipReason } from "../../../testing/prometheus";
+import { findGoBinary, promtoolSkipReason } from "../../../testing/fixtures/prometheus";
 
 const alerts = TILE38_HA_RULE_GROUPS.flatMap((g) => g.rules);
 

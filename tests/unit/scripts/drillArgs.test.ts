@@ -1,5 +1,5 @@
 /** `npm run drill` arguments, including the client matrix's `--clients [--scenarios …]`. */
-import { parseDrillArgs } from "../../../scripts/drill";
+import { parseDrillArgs } from "../../../testing/scenarios/drill";
 
 describe("parseDrillArgs", () => {
     it("defaults to the ioredis drill on the docker target, every scenario listed for --clients", () => {

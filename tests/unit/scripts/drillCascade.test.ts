@@ -1,4 +1,4 @@
-import { cascadeGoalsMet, CascadeResult, unpromotableMs } from "../../../scripts/drillCascade";
+import { cascadeGoalsMet, CascadeResult, unpromotableMs } from "../../../testing/scenarios/drillCascade";
 
 describe("the cascade drill's figures", () => {
     it("unpromotableMs: the time in which the samples say no replica was promotable (a sample holds until the next)", () => {

@@ -1,4 +1,4 @@
-import { failoverCommands, STRICT_ENV } from "../../../scripts/failoverCommands";
+import { failoverCommands, STRICT_ENV } from "../../../testing/scenarios/failoverCommands";
 import { parseStackConfig } from "../../../config/parse";
 import { StackConfig } from "../../../config/types";
 

@@ -1,5 +1,5 @@
-/** The partition drill's measure of "two nodes acknowledging writes at once" (scripts/drillPartitions.ts). */
-import { ackStints, concurrentAckMs } from "../../../scripts/drillPartitions";
+/** The partition drill's measure of "two nodes acknowledging writes at once" (testing/scenarios/drillPartitions.ts). */
+import { ackStints, concurrentAckMs } from "../../../testing/scenarios/drillPartitions";
 
 const ack = (sentAt: number, ackAt = sentAt + 1) => ({ id: `p${sentAt}`, sentAt, ackAt });
 const err = (sentAt: number, at = sentAt + 1) => ({ message: "ERR read only", sentAt, at });

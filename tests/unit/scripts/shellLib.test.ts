@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS_DIR } from "../../../components/render/scriptFiles";
-import { which } from "../../integration/harness/busybox";
+import { which } from "../../../testing/fixtures/loopback/busybox";
 
 const busybox = which("busybox");
 const describeSh = busybox ? describe : describe.skip;

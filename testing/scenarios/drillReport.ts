@@ -1,0 +1,68 @@
+/** The figures a failover drill prints (both targets), and their table. */
+import { Ack } from "../probe/writer";
+
+export interface DrillResult {
+    unplanned: {
+        runs: number;
+        failed_runs: number;
+        failover_ms: { min: number; median: number; max: number };
+        converge_ms: { median: number; max: number };
+        writes_acknowledged: number;
+        writes_lost: number;
+    };
+    planned: {
+        failover_ms: number;
+        writes_acknowledged: number;
+        writes_lost: number;
+    };
+}
+
+export function median(xs: number[]): number {
+    if (xs.length === 0) return NaN;
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : Math.round((s[m - 1] + s[m]) / 2);
+}
+
+/** A readable table of the figures, plus any extra numeric fields (e.g. ip_changes). */
+export function describeFigures(r: DrillResult & Record<string, unknown>, target: string): string {
+    const u = r.unplanned;
+    const rows: [string, string][] = [
+        ["target", target],
+        ["unplanned: leader kills", `${u.runs} (${u.failed_runs} without failover)`],
+        ["unplanned: failover ms (kill → first acknowledged write)", `min ${u.failover_ms.min} / median ${u.failover_ms.median} / max ${u.failover_ms.max}`],
+        ["unplanned: converge ms (kill → all agree, all follow)", `median ${u.converge_ms.median} / max ${u.converge_ms.max}`],
+        ["unplanned: writes acknowledged / lost", `${u.writes_acknowledged} / ${u.writes_lost}`],
+        ["planned hand-over: ms until writes resume", String(r.planned.failover_ms)],
+        ["planned hand-over: writes acknowledged / lost", `${r.planned.writes_acknowledged} / ${r.planned.writes_lost}`],
+    ];
+    for (const [k, v] of Object.entries(r)) if (k !== "unplanned" && k !== "planned") rows.push([k, String(v)]);
+    const w = Math.max(...rows.map(([k]) => k.length));
+    return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}
+
+/**
+ * Hand-over start → the first acknowledged write after the longest pause in acknowledgements
+ * (the window in which the old leader was read-only and the new one not yet known to the client).
+ */
+export function writesResumedAfter(acks: Ack[], start: number): number {
+    let prev = start;
+    let best = { gap: -1, at: start };
+    for (const a of acks) {
+        if (a.ackAt - prev > best.gap) best = { gap: a.ackAt - prev, at: a.ackAt };
+        prev = a.ackAt;
+    }
+    return best.at - start;
+}
+
+/** The longest time between two consecutive acknowledgements from `from` to `to` (the edges count). */
+export function longestPause(acks: Ack[], from: number, to: number): number {
+    let prev = from;
+    let longest = 0;
+    for (const a of acks) {
+        if (a.ackAt < from || a.ackAt > to) continue;
+        longest = Math.max(longest, a.ackAt - prev);
+        prev = a.ackAt;
+    }
+    return Math.max(longest, to - prev);
+}
