@@ -456,7 +456,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const dir = await installConsumer("kubernetes-typescript", work, tarball);
         s.addVolumes(6);
         const stack = new PulumiStack(dir, "k8s", path.join(work, "state"), { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }, "geo-kubernetes");
-        await stack.init({ kubeconfig: s.cluster.kubeconfig, namespace: "geo", tile38Image: s.images.tags.tile38, sentinelImage: s.images.tags.redis, storageClass: STORAGE_CLASS, storageSize: "1Gi" });
+        await stack.init({ kubeconfig: s.cluster.kubeconfig, namespace: "geo", tile38Image: s.images.tags.tile38, sentinelImage: s.images.tags.redis, sentinelExporterImage: s.images.tags.redisExporter, storageClass: STORAGE_CLASS, storageSize: "1Gi" });
         let deployed = false;
         try {
             const up = await stack.up(15 * MINUTE);

@@ -94,6 +94,7 @@ export function kubeStackConfig(cluster: KubeCluster, images: ImageArchives["tag
             intervalSeconds: 10,
             agentImage: images.awsCli,
         },
+        metrics: { sentinelExporterImage: images.redisExporter },
     };
 }
 
