@@ -31,6 +31,17 @@ export async function removePreviousRelease(dir: string): Promise<void> {
     await runCommand("git", ["worktree", "prune"], { cwd: REPO_DIR, timeoutMs: 60000 });
 }
 
+/** Stack-config sections added since the previous release, which refuses keys it does not know. */
+export const SECTIONS_SINCE_PREVIOUS_RELEASE = ["metrics"] as const;
+
+/**
+ * The part of a stack config the previous release accepts: without the sections added since (a
+ * team that upgrades adds them, if at all, after the upgrade; their defaults apply until then).
+ */
+export function previousReleaseConfig(config: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(config).filter(([k]) => !(SECTIONS_SINCE_PREVIOUS_RELEASE as readonly string[]).includes(k)));
+}
+
 /** Step counts of `pulumi preview --json` by operation, e.g. `{ same: 40, update: 2 }`. */
 export function previewOperations(previewJson: string): Record<string, number> {
     const ops: Record<string, number> = {};

@@ -24,7 +24,7 @@ import { Sampler } from "../../integration/harness/sampler";
 import { waitFor } from "../../integration/harness/wait";
 import { buildImageArchives, ImageArchives } from "./localImages";
 import { KUBERNETES_PLUGINS, pulumiSkipReason, PulumiStack } from "./pulumiCli";
-import { checkoutPreviousRelease, previewOperations, previousReleaseSkipReason, recreatingSteps, removePreviousRelease } from "../../../testing/previousRelease";
+import { checkoutPreviousRelease, previewOperations, previousReleaseConfig, previousReleaseSkipReason, recreatingSteps, removePreviousRelease } from "../../../testing/previousRelease";
 
 const PROJECT_DIR = path.join(__dirname, "../../..");
 /** The stack's namespace. */
@@ -242,7 +242,8 @@ export class KubeStack implements KubeTarget {
             await waitFor(() => acceptsTcp(cluster.network.nodeIp, S3_PORT), { timeoutMs: 15_000, what: "the S3 store" });
 
             const stack = new PulumiStack(PROJECT_DIR, `k8s-test-${label}`, path.join(workDir, "pulumi-state"), {});
-            await stack.init(kubeStackConfig(cluster, images.tags));
+            const config = kubeStackConfig(cluster, images.tags);
+            await stack.init(config);
             undo.push(() => stack.remove());
             await stack.setSecret("backupAccessKeyId", S3_KEYS.id);
             await stack.setSecret("backupSecretAccessKey", S3_KEYS.secret);
@@ -253,7 +254,9 @@ export class KubeStack implements KubeTarget {
             if (!noRelease) {
                 const old = await checkoutPreviousRelease(path.join(workDir, "release-0.1.0"));
                 try {
+                    stack.writeConfig(previousReleaseConfig(config));
                     fs.copyFileSync(stack.configFile, path.join(old, path.basename(stack.configFile)));
+                    stack.writeConfig(config);
                     log("pulumi up of release 0.1.0");
                     const first = await new PulumiStack(old, stack.name, path.join(workDir, "pulumi-state"), {}).up(15 * 60_000);
                     if (first.code !== 0) throw new Error(`pulumi up of 0.1.0 exited ${first.code}:\n${first.stdout.slice(-6000)}\n${first.stderr.slice(-3000)}`);
