@@ -15,6 +15,11 @@
  *      exactly the leader's data;
  *   c. the leader's pod lost (every process SIGKILLed, the pod force-deleted, its replacement held
  *      back): failover while CoreDNS answers NXDOMAIN for its name, ≤ down-after + 2 s, 0 lost;
+ *      meanwhile a real Prometheus (testing/prometheus.ts) scrapes every metrics port at the pods'
+ *      IPs with monitoring/tile38-ha.rules.yml: before the kill every target is up and the roles
+ *      and the sentinels' leader are the checks' own; then the failover alert fires, the
+ *      no-writable-leader alert is inactive within a scrape + its `for` + 5 s of the new leader,
+ *      and the returned pod is scraped at its new IP;
  *   c2. a cascade (scripts/drillCascade.ts): leader pods lost 0 s and 5 s after the previous
  *      failover, then a frozen leader (SIGSTOP) 2 s after: each failed over, nothing acknowledged
  *      lost beyond the window, every node holds the leader's data (the cascade's own writer runs
@@ -34,11 +39,12 @@
  * issue's bounds. Skipped, with the reason, without root, the cluster's binaries, the Pulumi
  * toolchain with the kubernetes plugin, tile38-server or versitygw.
  * Ports: 28100-28114 (cluster, 127.0.0.1 and 10.245.0.1), S3 28190 on 10.245.0.1, DNS 10.245.0.1:53,
- * the status's port-forwards 28160-28165 (127.0.0.1).
+ * the status's port-forwards 28160-28165 (127.0.0.1), Prometheus 28170 (127.0.0.1).
  */
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { isDeepStrictEqual } from "util";
 import { ipLiteralsInConfigs } from "../../scripts/drillKubernetes";
 import { longestPause, writesResumedAfter } from "../../scripts/drillReport";
 import { cascadeFigures, describeCascade, runCascade } from "../../scripts/drillCascade";
@@ -50,6 +56,8 @@ import { lostAroundKills, REPLICATION_WINDOW_MS } from "../integration/harness/w
 import { sleep, waitFor } from "../integration/harness/wait";
 import { runCommand } from "../../testing/command";
 import { KubeCascadeCluster } from "./harness/kubeCascadeCluster";
+import { AlertSighting, AlertWatch, backupAgentServesMetrics, clusterName, expectedView, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "./harness/kubeMetrics";
+import { RealPrometheus } from "../../testing/prometheus";
 import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "./harness/kubeScenarios";
 import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "./harness/kubeStack";
 import { PulumiStack } from "./harness/pulumiCli";
@@ -76,6 +84,8 @@ const skip = kubeStackSkipReason();
 describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, kubelet, CoreDNS)", () => {
     let s: KubeStack;
     let log: AckLog;
+    /** The live check's Prometheus (test c); stopped in afterAll, also after a failure. */
+    let prom: RealPrometheus | undefined;
     const leaderKills: number[] = [];
 
     /** Acknowledged writes the leader does not hold, except those within the replication window of a leader SIGKILL. */
@@ -124,6 +134,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     afterAll(async () => {
         process.stderr.write(`\n===== k8s suite figures =====\n${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
+        await prom?.stop().catch(() => undefined);
         await s?.destroy();
     }, 5 * MINUTE);
 
@@ -223,26 +234,73 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await expectNothingLostAndSameData("b2");
     }), 15 * MINUTE);
 
-    test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost", withPodLogs(async () => {
+    test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost; a real Prometheus sees it: every target up and the roles before, the failover alert fires, no-writable-leader resolves, the pod re-targeted at its new IP", withPodLogs(async () => {
         const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
         const downAfter = Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
-        const { killedAt, back } = await losePod(s, leader.name);
-        leaderKills.push(killedAt);
-        let first;
+        // The live check: Prometheus with the shipped rules, scraping every pod at its IP.
+        const cluster = clusterName(s);
+        const backups = backupAgentServesMetrics();
+        figures["c: backup agents' metrics"] = backups ? "scraped" : "not served by this tree's agent script: not scraped";
+        let targets = podTargets(s, { backups });
+        prom = await RealPrometheus.start({ port: PROMETHEUS_PORT, targets, ruleFiles: [RULE_FILE], scrapeIntervalSeconds: SCRAPE_INTERVAL_S });
+        const live = prom;
+        const matchesTruth = async (leaderName: string, what: string) => {
+            const want = expectedView(s, targets, { name: leaderName });
+            let got: MetricsView | undefined;
+            // Bounded; on a timeout the last view shows what differs.
+            const same = async () => {
+                got = await metricsView(live, cluster);
+                return isDeepStrictEqual(got, want) ? true : undefined;
+            };
+            await waitFor(same, { timeoutMs: MINUTE, what, intervalMs: 500 }).catch(() => undefined);
+            expect(got).toEqual(want);
+        };
+        await matchesTruth(leader.name, "every target up and the roles the checks see, in the metrics");
+        const active = async () => (await live.alerts()).filter((a) => a.labels.tile38_ha_cluster === cluster).map((a) => `${a.name} ${a.state}`);
+        expect(await active()).toEqual([]);
+        const watch = new AlertWatch(live, cluster);
+        let sightings: Map<string, AlertSighting> | undefined;
         try {
-            await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `NXDOMAIN for ${leader.fqdn}`, intervalMs: 100 });
-            const next = await convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE);
-            first = await firstHeldAck(s, log, next, killedAt, MINUTE);
-            // The whole failover happened while the lost pod's name did not resolve.
-            expect(await s.cluster.resolve(leader.fqdn, 1000)).toEqual([]);
+            const { killedAt, back } = await losePod(s, leader.name);
+            leaderKills.push(killedAt);
+            const failoverFired = live.waitForAlert("Tile38HaFailover", "firing", MINUTE, { tile38_ha_cluster: cluster }).then(() => Date.now());
+            failoverFired.catch(() => undefined); // awaited below; not unhandled meanwhile
+            let first;
+            try {
+                await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `NXDOMAIN for ${leader.fqdn}`, intervalMs: 100 });
+                const next = await convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE);
+                first = await firstHeldAck(s, log, next, killedAt, MINUTE);
+                // The whole failover happened while the lost pod's name did not resolve.
+                expect(await s.cluster.resolve(leader.fqdn, 1000)).toEqual([]);
+            } finally {
+                await back();
+            }
+            figures["c: kill → first write on the new leader ms"] = first.ackAt - killedAt;
+            expect(first.ackAt - killedAt).toBeLessThanOrEqual(downAfter + 2000);
+            figures["c: kill → Tile38HaFailover firing ms"] = (await failoverFired) - killedAt;
+            // No writable leader: pending at most while the sentinels failed over (its `for` is
+            // 15 s); inactive again within a scrape, that `for` and 5 s of the new leader.
+            const bound = SCRAPE_INTERVAL_S * 1000 + 15_000 + 5000;
+            await live.waitForAlert("Tile38HaNoWritableLeader", "inactive", Math.max(0, first.ackAt + bound - Date.now()), { tile38_ha_cluster: cluster });
+            sightings = await watch.stop();
+            const noLeader = sightings.get("Tile38HaNoWritableLeader");
+            figures["c: Tile38HaNoWritableLeader"] = noLeader
+                ? `${[...noLeader.states].join("/")} from kill + ${noLeader.firstSeen - killedAt} ms, last seen active new leader + ${noLeader.lastSeen - first.ackAt} ms`
+                : "never active";
+            if (noLeader) expect(noLeader.lastSeen - first.ackAt).toBeLessThanOrEqual(bound);
         } finally {
-            await back();
+            sightings ??= await watch.stop();
+            figures["c: alerts active during the kill"] = [...sightings.entries()].map(([name, a]) => `${name} (${[...a.states].join("/")})`).join(", ") || "none";
         }
-        figures["c: kill → first write on the new leader ms"] = first.ackAt - killedAt;
-        expect(first.ackAt - killedAt).toBeLessThanOrEqual(downAfter + 2000);
         const returned = await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
         expect(returned.ip).not.toBe(before.ip);
+        // The pod is back at a new IP: Prometheus follows it there.
+        targets = podTargets(s, { backups });
+        await live.setTargets(targets);
+        await matchesTruth((await s.checks.waitHealthy(4 * MINUTE)).name, "every target up again at the returned pod's new IP");
+        await live.stop();
+        prom = undefined;
         await expectNothingLostAndSameData("c");
     }), 10 * MINUTE);
 

@@ -3,6 +3,7 @@
  * provider would receive. Secrets arrive as Pulumi's wire secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { TILE38_HA_RULE_GROUPS } from "../../../components/monitoring/alertRules";
 import { isWireSecret } from "../../../testing/pulumiMocks";
 import { findIpLiterals, k8sStackConfig, withConfig } from "./helpers";
 
@@ -497,6 +498,8 @@ describe("PodMonitor and PrometheusRule under mocks", () => {
         for (const e of pm.spec.podMetricsEndpoints) expect(named).toContain(e.port);
         const rule = one(monitored, PROMETHEUS_RULE, "tile38-ha").inputs;
         expect(rule.metadata.labels.release).toBe("prometheus");
-        expect(rule.spec.groups).toEqual([]);
+        // The shipped groups, every rule of the generated rule file.
+        expect(rule.spec.groups.map((g: Any) => g.name)).toEqual(TILE38_HA_RULE_GROUPS.map((g) => g.name));
+        expect(rule.spec.groups.flatMap((g: Any) => g.rules.map((r: Any) => r.alert))).toContain("Tile38HaNoWritableLeader");
     });
 });
