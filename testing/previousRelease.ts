@@ -60,3 +60,11 @@ export function recreatingSteps(previewJson: string): string[] {
         .filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
         .map((s) => `${s.op} ${s.urn}`);
 }
+
+/** Each recreating step of `pulumi preview --json` with what makes it replace (`replaceReasons`). */
+export function replacementReasons(previewJson: string): string[] {
+    const steps = (JSON.parse(previewJson) as { steps?: { op: string; urn: string; replaceReasons?: string[]; diffReasons?: string[] }[] }).steps ?? [];
+    return steps
+        .filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
+        .map((s) => `${s.op} ${s.urn}${s.replaceReasons?.length ? ` (replace reasons: ${s.replaceReasons.join(", ")})` : ""}${s.diffReasons?.length ? ` (diff: ${s.diffReasons.join(", ")})` : ""}`);
+}

@@ -24,7 +24,7 @@ import { Sampler } from "../../integration/harness/sampler";
 import { waitFor } from "../../integration/harness/wait";
 import { buildImageArchives, ImageArchives } from "./localImages";
 import { KUBERNETES_PLUGINS, pulumiSkipReason, PulumiStack } from "./pulumiCli";
-import { checkoutPreviousRelease, previewOperations, previousReleaseConfig, previousReleaseSkipReason, recreatingSteps, removePreviousRelease } from "../../../testing/previousRelease";
+import { checkoutPreviousRelease, previewOperations, previousReleaseConfig, previousReleaseSkipReason, recreatingSteps, removePreviousRelease, replacementReasons } from "../../../testing/previousRelease";
 
 const PROJECT_DIR = path.join(__dirname, "../../..");
 /** The stack's namespace. */
@@ -262,6 +262,7 @@ export class KubeStack implements KubeTarget {
                     if (first.code !== 0) throw new Error(`pulumi up of 0.1.0 exited ${first.code}:\n${first.stdout.slice(-6000)}\n${first.stderr.slice(-3000)}`);
                     const preview = (await stack.must(["preview", "--json", "--show-sames"], 10 * 60_000)).stdout;
                     upgrade = { ...previewOperations(preview), recreating: recreatingSteps(preview).length };
+                    for (const step of replacementReasons(preview)) log(`upgrade preview: ${step}`);
                 } finally {
                     await removePreviousRelease(old);
                 }

@@ -343,9 +343,9 @@ describe("Services, PDBs, NetworkPolicies, ServiceAccount, provider", () => {
     });
 
     it("provider args follow the config and stay ambient when unset", () => {
-        expect(buildKubernetesProviderArgs(cfg)).toEqual({});
+        expect(buildKubernetesProviderArgs(cfg)).toEqual({ enableConfigMapMutable: true });
         const c = withConfig((x) => Object.assign(x.kubernetes, { kubeconfig: "/k/config", context: "eks-prod", renderYamlToDirectory: "out" }));
-        expect(buildKubernetesProviderArgs(c)).toEqual({ kubeconfig: "/k/config", context: "eks-prod", renderYamlToDirectory: "out" });
+        expect(buildKubernetesProviderArgs(c)).toEqual({ enableConfigMapMutable: true, kubeconfig: "/k/config", context: "eks-prod", renderYamlToDirectory: "out" });
     });
 
     it("uses the configured namespace and cluster domain everywhere", () => {
