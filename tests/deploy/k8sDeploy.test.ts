@@ -76,9 +76,10 @@ const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox
  * Not a refusal: the kubelet (re)starting a container in a pod whose processes the suite itself
  * SIGKILLs (a lost pod, c and c2: everything in its cgroups, the sandbox's pause process too, and
  * for 5 s whatever starts there) before the pod object goes; runc's child killed while it
- * creates the container ends in "can't get final child's PID from pipe: EOF".
+ * creates the container ends in "can't get final child's PID from pipe: EOF", its init killed
+ * between create and start in "cannot start a container that has stopped".
  */
-const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|can't get final child's PID from pipe: EOF/;
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF/;
 
 const skip = kubeStackSkipReason();
 
@@ -543,7 +544,10 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             const sts = JSON.parse(s.cluster.kubectl(["get", "statefulset", "geo-tile38", "-n", "geo", "-o", "json"])) as { metadata: { labels: Record<string, string> }; spec: { template: { spec: { tolerations?: unknown[] } } } };
             expect(sts.metadata.labels.team).toBe("geo");
             expect(sts.spec.template.spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "geo", effect: "NoSchedule" }]);
-            const r = await drillDeployedKubernetes({ cluster: s.cluster, checks, workDir: s.workDir }, { runs: 1 });
+            const drillFrom = Date.now();
+            const r = await drillDeployedKubernetes({ cluster: s.cluster, checks, workDir: s.workDir }, { runs: 1, log: (l) => process.stderr.write(`[l drill] ${l}\n`) });
+            // A failed run: what the team's pods said meanwhile (the suite's own pod logs are the main cluster's).
+            if (r.unplanned.failed_runs > 0) process.stderr.write(`[l] geo pods since the drill:\n${[...s.podLogs.lines("geo-tile38-", drillFrom), ...s.podLogs.lines("geo-sentinel-", drillFrom, /[+-](sdown|odown|failover|switch|try-failover|elected|promoted|selected)|tile38-ha/)].slice(-150).join("\n")}\n`);
             figures["l: consumer kill → first acknowledged write ms (down-after + 1.5 s = 4500)"] = r.unplanned.failover_ms.max;
             figures["l: consumer writes acknowledged / lost"] = `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}`;
             expect(r.unplanned.failed_runs).toBe(0);
