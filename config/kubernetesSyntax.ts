@@ -94,6 +94,9 @@ export function validateKubernetesSyntax(cfg: StackConfig): ConfigIssue[] {
         ["kubernetes.clientPodLabels", k.clientPodLabels, "tile38-ha/client"],
         ["kubernetes.labels", k.labels, "team"],
         ["kubernetes.nodeSelector", k.nodeSelector, "kubernetes.io/os"],
+        ["metrics.scraperNamespaceLabels", cfg.metrics.scraperNamespaceLabels, "kubernetes.io/metadata.name"],
+        ["metrics.scraperPodLabels", cfg.metrics.scraperPodLabels, "app.kubernetes.io/name"],
+        ["metrics.monitorLabels", cfg.metrics.monitorLabels, "release"],
     ] as const;
     for (const [field, labels, example] of labelMaps) {
         for (const [key, value] of Object.entries(labels)) {

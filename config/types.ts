@@ -79,7 +79,7 @@ export interface Tile38Settings {
     fenceAfterMilliseconds?: number;
     /**
      * Port of Tile38's Prometheus metrics (`--metrics-addr`), bound like the node itself (Docker:
-     * `docker.bindAddress`; Kubernetes: the pod, reachable only as `metrics.scrapers` admits).
+     * `docker.bindAddress`; Kubernetes: every address of the pod, admitted by the NetworkPolicy only from the pods `metrics.scraperNamespaceLabels` and `metrics.scraperPodLabels` select).
      * Docker: node `i` uses `metricsPort + i`. Off with `metrics.enabled: false`.
      * @default 4321
      */
@@ -417,7 +417,7 @@ export interface MetricsSettings {
     backupPort: number;
     /**
      * Kubernetes (with `kubernetes.networkPolicies`): labels of the namespaces whose pods may
-     * scrape the metrics ports; the only way in to them.
+     * scrape the metrics ports; the only way in to them. `{}` = every namespace.
      * @default { "kubernetes.io/metadata.name": "monitoring" }
      */
     scraperNamespaceLabels: Record<string, string>;
@@ -428,12 +428,15 @@ export interface MetricsSettings {
     scraperPodLabels: Record<string, string>;
     /**
      * Kubernetes: create a `PodMonitor` (monitoring.coreos.com/v1, the Prometheus Operator's
-     * CRD, which must be installed) that scrapes every metrics port.
+     * CRD, which must be installed first) that scrapes every metrics port of the cluster's pods,
+     * each series labelled `tile38_ha_component` (tile38, backup, sentinel), `tile38_ha_cluster`
+     * (the component's name; `tile38-ha-<stack>` for the stack program) and `node` (the pod).
      * @default false
      */
     podMonitor: boolean;
     /**
-     * Kubernetes: create a `PrometheusRule` holding the shipped alert rules (`monitoring/tile38-ha.rules.yml`).
+     * Kubernetes: create a `PrometheusRule` (the Prometheus Operator's CRD, which must be
+     * installed first) holding the shipped alert rules (`monitoring/tile38-ha.rules.yml`).
      * @default false
      */
     prometheusRule: boolean;

@@ -206,6 +206,13 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
             add("backup.store", "local is for the Docker target only", "use aws (optionally with backup.endpoint for an S3-compatible store)");
         }
         issues.push(...validateKubernetesSyntax(cfg).map((i) => ({ ...i, key: `${NS}:${i.key}` })));
+        for (const key of ["podMonitor", "prometheusRule"] as const) {
+            if (cfg.metrics[key] && !cfg.metrics.enabled) add(`metrics.${key}`, "is on while metrics.enabled is false: nothing would serve what it needs", `turn metrics.enabled on, or ${key} off`);
+        }
+    } else {
+        for (const key of ["podMonitor", "prometheusRule"] as const) {
+            if (cfg.metrics[key]) add(`metrics.${key}`, "is for the Kubernetes target only (a Prometheus Operator object)", `leave metrics.${key} off and scrape the ports of the Docker target directly`);
+        }
     }
     if (cfg.tile38.maxMemory !== undefined && !/^\d+(kb|mb|gb)?$/i.test(cfg.tile38.maxMemory)) {
         add("tile38.maxMemory", `${JSON.stringify(cfg.tile38.maxMemory)} is not a size Tile38 understands`, 'use e.g. "512mb" or "2gb"');

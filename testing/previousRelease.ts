@@ -13,14 +13,6 @@ export const PREVIOUS_RELEASE = "9e809df";
 /** Its version, for test names and figures. */
 export const PREVIOUS_VERSION = "0.2.0";
 
-/** Stack config sections added since the previous release, which refuses unknown keys. */
-const SECTIONS_SINCE_PREVIOUS_RELEASE = ["metrics"];
-
-/** A stack config the previous release accepts: `config` without the sections added since. */
-export function configForPreviousRelease(config: Record<string, unknown>): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(config).filter(([k]) => !SECTIONS_SINCE_PREVIOUS_RELEASE.includes(k)));
-}
-
 const REPO_DIR = path.join(__dirname, "..");
 
 /** Why the previous release cannot be checked out here (a shallow clone), or undefined. */
@@ -39,6 +31,17 @@ export async function checkoutPreviousRelease(dir: string): Promise<string> {
 export async function removePreviousRelease(dir: string): Promise<void> {
     await runCommand("git", ["worktree", "remove", "--force", dir], { cwd: REPO_DIR, timeoutMs: 60000 });
     await runCommand("git", ["worktree", "prune"], { cwd: REPO_DIR, timeoutMs: 60000 });
+}
+
+/** Stack-config sections added since the previous release, which refuses keys it does not know. */
+export const SECTIONS_SINCE_PREVIOUS_RELEASE = ["metrics"] as const;
+
+/**
+ * The part of a stack config the previous release accepts: without the sections added since (a
+ * team that upgrades adds them, if at all, after the upgrade; their defaults apply until then).
+ */
+export function previousReleaseConfig(config: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(config).filter(([k]) => !(SECTIONS_SINCE_PREVIOUS_RELEASE as readonly string[]).includes(k)));
 }
 
 /** Step counts of `pulumi preview --json` by operation, e.g. `{ same: 40, update: 2 }`. */
@@ -76,4 +79,12 @@ export function recreatingSteps(previewJson: string, allow: UpgradeAllowance = {
             return s.op === "delete" || s.op === "discard";
         })
         .map((s) => `${s.op} ${s.urn}`);
+}
+
+/** Each recreating step of `pulumi preview --json` with what makes it replace (`replaceReasons`). */
+export function replacementReasons(previewJson: string): string[] {
+    const steps = (JSON.parse(previewJson) as { steps?: { op: string; urn: string; replaceReasons?: string[]; diffReasons?: string[] }[] }).steps ?? [];
+    return steps
+        .filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced", "discard"].includes(s.op))
+        .map((s) => `${s.op} ${s.urn}${s.replaceReasons?.length ? ` (replace reasons: ${s.replaceReasons.join(", ")})` : ""}${s.diffReasons?.length ? ` (diff: ${s.diffReasons.join(", ")})` : ""}`);
 }

@@ -15,11 +15,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
+import { backupMetricsPorts } from "../../config/validate";
 import { backupAgentEnv, refreshSecondsFor, renderBackupAgentScript } from "../render/backupScripts";
 import { containerSecurityContext } from "./common";
 
 /** Name of the sidecar container. */
 export const BACKUP_SIDECAR_NAME = "backup-agent";
+
+/** Container port name of the agent's Prometheus metrics (what a PodMonitor scrapes). */
+export const BACKUP_METRICS_PORT_NAME = "backup-metrics";
 
 /** A key of a Kubernetes Secret. */
 export interface SecretKeyRef {
@@ -55,7 +59,8 @@ export interface BackupSidecarArgs {
 
 /**
  * The sidecar container spec: the pinned AWS CLI image (`backup.agentImage`) running the agent
- * with the node's data volume, talking to Tile38 on 127.0.0.1:`tile38.port` inside the pod.
+ * with the node's data volume, talking to Tile38 on 127.0.0.1:`tile38.port` inside the pod;
+ * with `metrics.enabled` it serves its metrics on `metrics.backupPort`.
  */
 export function backupSidecarContainer(args: BackupSidecarArgs): k8s.types.input.core.v1.Container {
     const b = args.config.backup;
@@ -81,6 +86,12 @@ export function backupSidecarContainer(args: BackupSidecarArgs): k8s.types.input
         // The pod's user has no home directory in the image; the AWS CLI may write under HOME.
         { name: "HOME", value: "/tmp" },
     ];
+    const metricsPort = backupMetricsPorts(args.config)[0];
+    if (metricsPort !== undefined) {
+        // The agent serves /metrics there; on every address of the pod, like Tile38's metrics
+        // (the NetworkPolicy admits only the scrapers).
+        env.push({ name: "BACKUP_METRICS_BIND", value: "0.0.0.0" }, { name: "BACKUP_METRICS_PORT", value: String(metricsPort) });
+    }
     if (args.credentialsSecret) {
         const c = args.credentialsSecret;
         env.push(
@@ -93,6 +104,7 @@ export function backupSidecarContainer(args: BackupSidecarArgs): k8s.types.input
         image: b.agentImage,
         command: ["bash", "-c", 'exec bash -c "$BACKUP_AGENT_SCRIPT" tile38-ha-backup-agent "$@"', "tile38-ha-backup-agent", "run"],
         env,
+        ...(metricsPort !== undefined ? { ports: [{ name: BACKUP_METRICS_PORT_NAME, containerPort: metricsPort, protocol: "TCP" }] } : {}),
         volumeMounts: [
             { name: args.dataVolumeName, mountPath: dataDir },
             ...(args.tmpVolumeName ? [{ name: args.tmpVolumeName, mountPath: "/tmp" }] : []),

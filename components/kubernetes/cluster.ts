@@ -8,6 +8,7 @@ import { Endpoint, kubernetesTopology, Topology } from "../render/topology";
 import { KubernetesClusterBackups } from "./clusterBackups";
 import { ClusterConfiguration } from "./clusterConfiguration";
 import { CONFIGMAP_KEYS, contentHash, objectLabels, objectNames, sentinelTemplateKey, serviceFqdn } from "./common";
+import { ClusterMonitors } from "./monitors";
 import { ClusterNetworkPolicies } from "./networkPolicies";
 import { SentinelServiceAccount } from "./sentinelServiceAccount";
 import { SentinelStatefulSet } from "./sentinelStatefulSet";
@@ -39,8 +40,8 @@ export function planKubernetesCluster(cfg: StackConfig): KubernetesClusterPlan {
 /**
  * A Tile38 replica set watched by a sentinel trio on Kubernetes: optional Namespace, Secret,
  * ConfigMap, ServiceAccounts, the two StatefulSets with their headless Services and PDBs, the
- * sentinels' client Service, (optionally) NetworkPolicies, and with `backup.enabled` (the default)
- * the backup bucket and IAM. Every address is a stable DNS name. Every argument is optional; the
+ * sentinels' client Service, (optionally) NetworkPolicies, a PodMonitor and a PrometheusRule, and
+ * with `backup.enabled` (the default) the backup bucket and IAM. Every address is a stable DNS name. Every argument is optional; the
  * cluster comes from the resource options' `kubernetes` provider (or the ambient kubeconfig).
  */
 export class KubernetesTile38Cluster extends pulumi.ComponentResource {
@@ -118,6 +119,8 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
             afterConfig,
         );
         if (k.networkPolicies) new ClusterNetworkPolicies(`${name}-netpol`, { config: cfg }, inNamespace);
+        // The operator's custom resources only when asked for: their CRDs may not exist.
+        if (cfg.metrics.podMonitor || cfg.metrics.prometheusRule) new ClusterMonitors(`${name}-monitors`, { config: cfg, clusterName: name }, inNamespace);
 
         // Endpoints are known up front (stable names), but consumers should wait for the objects.
         this.tile38Endpoints = tile38.statefulSet.metadata.apply(() => plan.tile38Endpoints);

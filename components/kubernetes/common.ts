@@ -37,6 +37,10 @@ export function kubernetesObjectNames(prefix: string) {
         sentinelPdb: sets.sentinel,
         tile38NetworkPolicy: sets.tile38,
         sentinelNetworkPolicy: sets.sentinel,
+        /** PodMonitor of both StatefulSets' pods (`metrics.podMonitor`). */
+        podMonitor: p("tile38-ha"),
+        /** PrometheusRule with the shipped alert rules (`metrics.prometheusRule`). */
+        prometheusRule: p("tile38-ha"),
     };
 }
 
@@ -92,13 +96,16 @@ export const VOLUME_NAMES = {
 /** Which half of the cluster a label set selects. */
 export type Component = "tile38" | "sentinel";
 
+/** Key of the label that tells the clusters of one namespace apart (see {@link instanceLabel}). */
+export const INSTANCE_LABEL_KEY = "app.kubernetes.io/instance";
+
 /**
  * The `app.kubernetes.io/instance` label of a cluster with a name prefix (the prefix without its
  * dash); none without one, so that stacks created before prefixes keep their (immutable) selectors.
  */
 function instanceLabel(cfg?: StackConfig): Record<string, string> {
     const prefix = cfg?.kubernetes.namePrefix ?? "";
-    return prefix === "" ? {} : { "app.kubernetes.io/instance": prefix.replace(/-$/, "") };
+    return prefix === "" ? {} : { [INSTANCE_LABEL_KEY]: prefix.replace(/-$/, "") };
 }
 
 /** Labels that select the pods of one component of one cluster (StatefulSet selector, Services, PDBs, policies). */

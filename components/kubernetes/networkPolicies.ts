@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
-import { metricsPorts } from "../../config/validate";
+import { backupMetricsPorts, metricsPorts, sentinelExporterPorts } from "../../config/validate";
 import { objectMeta, objectNames, selectorLabels } from "./common";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -14,20 +14,33 @@ export function clientPeer(cfg: StackConfig): Peer {
     return { namespaceSelector: {}, podSelector: { matchLabels: { ...cfg.kubernetes.clientPodLabels } } };
 }
 
+/**
+ * The metrics scrapers: pods with `metrics.scraperPodLabels` in namespaces with
+ * `metrics.scraperNamespaceLabels`. One peer holding both selectors, so a pod must match both.
+ */
+export function scraperPeer(cfg: StackConfig): Peer {
+    return { namespaceSelector: { matchLabels: { ...cfg.metrics.scraperNamespaceLabels } }, podSelector: { matchLabels: { ...cfg.metrics.scraperPodLabels } } };
+}
+
+/** An ingress rule admitting only the scrapers on `ports`, or none without ports (metrics off). */
+function scrapeRule(cfg: StackConfig, ports: number[]): k8s.types.input.networking.v1.NetworkPolicyIngressRule[] {
+    return ports.length === 0 ? [] : [{ ports: ports.map((port) => ({ protocol: "TCP", port })), from: [scraperPeer(cfg)] }];
+}
+
 const tile38Peer = (cfg: StackConfig): Peer => ({ podSelector: { matchLabels: selectorLabels("tile38", cfg) } });
 const sentinelPeer = (cfg: StackConfig): Peer => ({ podSelector: { matchLabels: selectorLabels("sentinel", cfg) } });
 
 /**
  * Ingress to the Tile38 pods: on the Tile38 port from clients (they connect to the leader the
  * sentinels name), the sentinels (monitoring, failover commands) and the other Tile38 pods
- * (replication, the start scripts' checks). The metrics port, when on, is open to any pod so
- * that a Prometheus in another namespace can scrape it. Egress is not restricted.
+ * (replication, the start scripts' checks). Tile38's and its backup agent's metrics ports, when
+ * on, only from the scrapers ({@link scraperPeer}). Egress is not restricted.
  */
 export function buildTile38NetworkPolicySpec(cfg: StackConfig): k8s.networking.v1.NetworkPolicyArgs {
     const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
         { ports: [{ protocol: "TCP", port: cfg.tile38.port }], from: [clientPeer(cfg), sentinelPeer(cfg), tile38Peer(cfg)] },
     ];
-    if (metricsPorts(cfg).length > 0) ingress.push({ ports: [{ protocol: "TCP", port: cfg.tile38.metricsPort }] });
+    ingress.push(...scrapeRule(cfg, [...metricsPorts(cfg), ...backupMetricsPorts(cfg)]));
     return {
         metadata: objectMeta(objectNames(cfg).tile38NetworkPolicy, cfg, "tile38"),
         spec: { podSelector: { matchLabels: selectorLabels("tile38", cfg) }, policyTypes: ["Ingress"], ingress },
@@ -36,7 +49,8 @@ export function buildTile38NetworkPolicySpec(cfg: StackConfig): k8s.networking.v
 
 /**
  * Ingress to the sentinels: on the sentinel port from clients, the other sentinels (hello
- * messages, votes) and the Tile38 pods (their start and stop scripts ask the sentinels).
+ * messages, votes) and the Tile38 pods (their start and stop scripts ask the sentinels); the
+ * exporter's port, when on, only from the scrapers.
  */
 export function buildSentinelNetworkPolicySpec(cfg: StackConfig): k8s.networking.v1.NetworkPolicyArgs {
     return {
@@ -44,14 +58,17 @@ export function buildSentinelNetworkPolicySpec(cfg: StackConfig): k8s.networking
         spec: {
             podSelector: { matchLabels: selectorLabels("sentinel", cfg) },
             policyTypes: ["Ingress"],
-            ingress: [{ ports: [{ protocol: "TCP", port: cfg.sentinel.port }], from: [clientPeer(cfg), sentinelPeer(cfg), tile38Peer(cfg)] }],
+            ingress: [
+                { ports: [{ protocol: "TCP", port: cfg.sentinel.port }], from: [clientPeer(cfg), sentinelPeer(cfg), tile38Peer(cfg)] },
+                ...scrapeRule(cfg, sentinelExporterPorts(cfg)),
+            ],
         },
     };
 }
 
 /** Arguments of {@link ClusterNetworkPolicies}. */
 export interface ClusterNetworkPoliciesArgs {
-    /** The complete stack config: ports, `kubernetes.clientPodLabels`. */
+    /** The complete stack config: ports, `kubernetes.clientPodLabels`, the `metrics` scrapers. */
     config: StackConfig;
 }
 

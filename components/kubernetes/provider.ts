@@ -6,11 +6,14 @@ import { StackConfig } from "../../config/types";
  * The provider arguments for the stack's `kubernetes` section: an explicit kubeconfig (path or
  * contents) and context, or the ambient ones (`KUBECONFIG`, `~/.kube/config`, its current
  * context) when unset; `renderYamlToDirectory` writes manifests instead of applying them (GitOps).
- * Server-side apply stays on (the provider's default).
+ * Server-side apply stays on (the provider's default). ConfigMaps are updated in place: the
+ * scripts ConfigMap has a fixed name, so the provider's default (replace on any data change)
+ * deletes it before creating it again, and a pod starting or stopping meanwhile finds no scripts;
+ * the pods roll on a change through their config-hash annotation, not the ConfigMap's identity.
  */
 export function buildKubernetesProviderArgs(cfg: StackConfig): k8s.ProviderArgs {
     const k = cfg.kubernetes;
-    const args: k8s.ProviderArgs = {};
+    const args: k8s.ProviderArgs = { enableConfigMapMutable: true };
     if (k.kubeconfig !== undefined) args.kubeconfig = k.kubeconfig;
     if (k.context !== undefined) args.context = k.context;
     if (k.renderYamlToDirectory !== undefined) args.renderYamlToDirectory = k.renderYamlToDirectory;

@@ -21,6 +21,7 @@ import {
     sentinelTemplateKey,
     VOLUME_NAMES,
 } from "./common";
+import { sentinelExporterContainer } from "./sentinelExporter";
 import { statefulSetReplacementOptions } from "./statefulSetReplacement";
 
 
@@ -73,6 +74,7 @@ export function buildSentinelEnv(cfg: StackConfig): k8s.types.input.core.v1.EnvV
  * own template (`/templates/$(POD_NAME).conf`) on its own small persistent volume, so that its
  * `myid` and epochs survive restarts and reschedules (with an emptyDir a restarted sentinel would
  * come back with a new id, and its peers would count a ghost sentinel until `SENTINEL RESET`).
+ * With `metrics.enabled` each pod also runs the sentinel's exporter (see sentinelExporter.ts).
  */
 export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, options: { configHash: string }): k8s.apps.v1.StatefulSetArgs {
     const k = cfg.kubernetes;
@@ -97,6 +99,7 @@ export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, o
             { name: VOLUME_NAMES.tmp, mountPath: MOUNTS.tmp },
         ],
     };
+    const exporter = sentinelExporterContainer(cfg);
     const templateItems = topo.sentinels.map((s) => ({ key: sentinelTemplateKey(s.index, cfg), path: sentinelTemplateKey(s.index, cfg) }));
     return {
         metadata: objectMeta(objectNames(cfg).sentinel, cfg, "sentinel"),
@@ -116,7 +119,8 @@ export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, o
                     terminationGracePeriodSeconds: 30,
                     securityContext: podSecurityContext("sentinel"),
                     ...podScheduling("sentinel", cfg),
-                    containers: [sentinel],
+                    // The sentinel first: the pod's default container for kubectl exec and logs.
+                    containers: exporter ? [sentinel, exporter] : [sentinel],
                     volumes: [
                         { name: VOLUME_NAMES.scripts, configMap: { name: objectNames(cfg).configMap, defaultMode: 0o444, items: [{ key: CONFIGMAP_KEYS.sentinelStart, path: CONFIGMAP_KEYS.sentinelStart }] } },
                         { name: VOLUME_NAMES.templates, configMap: { name: objectNames(cfg).configMap, defaultMode: 0o444, items: templateItems } },

@@ -19,6 +19,7 @@ const geo = new KubernetesTile38Cluster(
     {
         tile38: { image: config.get("tile38Image") },
         sentinel: { image: config.get("sentinelImage") },
+        metrics: { sentinelExporterImage: config.get("sentinelExporterImage") },
         backup: { enabled: false },
         kubernetes: {
             namespace: namespaceName,

@@ -12,6 +12,8 @@ export interface AlertSighting {
     lastSeen: number;
     /** When it was first seen firing, if it was. */
     firstFiring?: number;
+    /** The first sample without it after it was last seen; undefined while it is active. */
+    resolvedAt?: number;
     states: Set<ActiveAlert["state"]>;
 }
 
@@ -20,23 +22,31 @@ export class AlertWatch {
     readonly seen = new Map<string, AlertSighting>();
     private readonly sampler: Sampler<void>;
 
-    constructor(prom: RealPrometheus, cluster: string) {
-        this.sampler = new Sampler(async () => {
-            const now = Date.now();
-            for (const a of await prom.alerts().catch(() => [])) {
-                if (a.labels.tile38_ha_cluster !== cluster) continue;
-                const s = this.seen.get(a.name) ?? { firstSeen: now, lastSeen: now, states: new Set() };
-                s.lastSeen = now;
-                s.states.add(a.state);
-                if (a.state === "firing") s.firstFiring ??= now;
-                this.seen.set(a.name, s);
-            }
-        }, 250);
+    constructor(
+        private readonly prom: RealPrometheus,
+        private readonly cluster: string,
+    ) {
+        this.sampler = new Sampler(() => this.sample(), 250);
     }
 
-    /** Stops sampling; what was seen, by alert name. */
+    private async sample(): Promise<void> {
+        const now = Date.now();
+        const active = (await this.prom.alerts()).filter((a) => a.labels.tile38_ha_cluster === this.cluster);
+        for (const a of active) {
+            const s = this.seen.get(a.name) ?? { firstSeen: now, lastSeen: now, states: new Set() };
+            s.lastSeen = now;
+            s.resolvedAt = undefined;
+            s.states.add(a.state);
+            if (a.state === "firing") s.firstFiring ??= now;
+            this.seen.set(a.name, s);
+        }
+        for (const [name, s] of this.seen) if (s.resolvedAt === undefined && !active.some((a) => a.name === name)) s.resolvedAt = now;
+    }
+
+    /** Stops sampling after one last sample (so an alert seen inactive just before counts as resolved). */
     async stop(): Promise<Map<string, AlertSighting>> {
         await this.sampler.stop();
+        await this.sample().catch(() => undefined);
         return this.seen;
     }
 }

@@ -15,6 +15,11 @@
  *      exactly the leader's data;
  *   c. the leader's pod lost (every process SIGKILLed, the pod force-deleted, its replacement held
  *      back): failover while CoreDNS answers NXDOMAIN for its name, ≤ down-after + 2 s, 0 lost;
+ *      meanwhile a real Prometheus (testing/fixtures/prometheus.ts) scrapes every metrics port at the pods'
+ *      IPs with monitoring/tile38-ha.rules.yml: before the kill every target is up and the roles
+ *      and the sentinels' leader are the checks' own; then the failover alert fires, the
+ *      no-writable-leader alert is inactive within a scrape + its `for` + 5 s of the new leader,
+ *      and the returned pod is scraped at its new IP;
  *   c2. a cascade (testing/scenarios/drillCascade.ts): leader pods lost 0 s and 5 s after the previous
  *      failover, then a frozen leader (SIGSTOP) 2 s after: each failed over, nothing acknowledged
  *      lost beyond the window, every node holds the leader's data (the cascade's own writer runs
@@ -34,11 +39,12 @@
  * issue's bounds. Skipped, with the reason, without root, the cluster's binaries, the Pulumi
  * toolchain with the kubernetes plugin, tile38-server or versitygw.
  * Ports: 28100-28114 (cluster, 127.0.0.1 and 10.245.0.1), S3 28190 on 10.245.0.1, DNS 10.245.0.1:53,
- * the status's port-forwards 28160-28165 (127.0.0.1).
+ * the status's port-forwards 28160-28165 (127.0.0.1), Prometheus 28170 (127.0.0.1).
  */
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { isDeepStrictEqual } from "util";
 import { ipLiteralsInConfigs } from "../../testing/scenarios/drillKubernetes";
 import { longestPause, writesResumedAfter } from "../../testing/scenarios/drillReport";
 import { cascadeFigures, describeCascade, runCascade } from "../../testing/scenarios/drillCascade";
@@ -54,11 +60,15 @@ import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, foll
 import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "../../testing/fixtures/kube/kubeStack";
 import { PulumiStack } from "../../testing/fixtures/pulumiCli";
 import { drillDeployedKubernetes } from "../../testing/scenarios/drillKubernetes";
+import { clusterName, expectedView, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "../../testing/fixtures/kube/kubeMetrics";
+import { AlertSighting, AlertWatch, describeSightings } from "../../testing/probe/alertWatch";
+import { RealPrometheus } from "../../testing/fixtures/prometheus";
 import { installConsumer, packTarball } from "../../testing/packageConsumer";
 import { kubernetesStatus } from "../../testing/stackStatus";
 import { NODE_NAME } from "../../testing/fixtures/kube/kubeCluster";
 
 const MINUTE = 60_000;
+const signed = (ms: number) => (ms < 0 ? `− ${-ms}` : `+ ${ms}`);
 const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 const figures: Record<string, string | number> = {};
 /** Kubelet refusals: an object the API server accepted that the node could not run. */
@@ -67,15 +77,18 @@ const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox
  * Not a refusal: the kubelet (re)starting a container in a pod whose processes the suite itself
  * SIGKILLs (a lost pod, c and c2: everything in its cgroups, the sandbox's pause process too, and
  * for 5 s whatever starts there) before the pod object goes; runc's child killed while it
- * creates the container ends in "can't get final child's PID from pipe: EOF".
+ * creates the container ends in "can't get final child's PID from pipe: EOF", its init killed
+ * between create and start in "cannot start a container that has stopped".
  */
-const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|can't get final child's PID from pipe: EOF/;
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF/;
 
 const skip = kubeStackSkipReason();
 
 describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, kubelet, CoreDNS)", () => {
     let s: KubeStack;
     let log: AckLog;
+    /** The live check's Prometheus (test c); stopped in afterAll, also after a failure. */
+    let prom: RealPrometheus | undefined;
     const leaderKills: number[] = [];
 
     /** Acknowledged writes the leader does not hold, except those within the replication window of a leader SIGKILL. */
@@ -124,6 +137,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     afterAll(async () => {
         process.stderr.write(`\n===== k8s suite figures =====\n${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
+        await prom?.stop().catch(() => undefined);
         await s?.destroy();
     }, 5 * MINUTE);
 
@@ -223,26 +237,75 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await expectNothingLostAndSameData("b2");
     }), 15 * MINUTE);
 
-    test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost", withPodLogs(async () => {
+    test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost; a real Prometheus sees it: every target up and the roles before, the failover alert fires, no-writable-leader resolves, the pod re-targeted at its new IP", withPodLogs(async () => {
         const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
         const downAfter = Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
-        const { killedAt, back } = await losePod(s, leader.name);
-        leaderKills.push(killedAt);
-        let first;
+        // The live check: Prometheus with the shipped rules, scraping every pod at its IP.
+        const cluster = clusterName(s);
+        let targets = podTargets(s, { backups: true });
+        prom = await RealPrometheus.start({ port: PROMETHEUS_PORT, targets, ruleFiles: [RULE_FILE], scrapeIntervalSeconds: SCRAPE_INTERVAL_S });
+        const live = prom;
+        const matchesTruth = async (leaderName: string, what: string) => {
+            const want = expectedView(s, targets, { name: leaderName });
+            let got: MetricsView | undefined;
+            // Bounded; on a timeout the last view shows what differs.
+            const same = async () => {
+                got = await metricsView(live, cluster);
+                return isDeepStrictEqual(got, want) ? true : undefined;
+            };
+            await waitFor(same, { timeoutMs: MINUTE, what, intervalMs: 500 }).catch(() => undefined);
+            expect(got).toEqual(want);
+        };
+        await matchesTruth(leader.name, "every target up and the roles the checks see, in the metrics");
+        // Nothing active on a healthy cluster, once the rules have been evaluated over complete
+        // scrapes (an evaluation between the first scrapes of the targets sees half a cluster).
+        const active = async () => (await live.alerts()).filter((a) => a.labels.tile38_ha_cluster === cluster).map((a) => `${a.name} ${a.state}`);
+        await waitFor(async () => ((await active()).length === 0 ? true : undefined), { timeoutMs: 10 * SCRAPE_INTERVAL_S * 1000, what: "no alert active", intervalMs: 250 }).catch(() => undefined);
+        expect(await active()).toEqual([]);
+        const watch = new AlertWatch(live, cluster);
+        let sightings: Map<string, AlertSighting> | undefined;
         try {
-            await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `NXDOMAIN for ${leader.fqdn}`, intervalMs: 100 });
-            const next = await convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE);
-            first = await firstHeldAck(s, log, next, killedAt, MINUTE);
-            // The whole failover happened while the lost pod's name did not resolve.
-            expect(await s.cluster.resolve(leader.fqdn, 1000)).toEqual([]);
+            const { killedAt, back } = await losePod(s, leader.name);
+            leaderKills.push(killedAt);
+            const failoverFired = live.waitForAlert("Tile38HaFailover", "firing", MINUTE, { tile38_ha_cluster: cluster }).then(() => Date.now());
+            failoverFired.catch(() => undefined); // awaited below; not unhandled meanwhile
+            let first;
+            try {
+                await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `NXDOMAIN for ${leader.fqdn}`, intervalMs: 100 });
+                const next = await convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE);
+                first = await firstHeldAck(s, log, next, killedAt, MINUTE);
+                // The whole failover happened while the lost pod's name did not resolve.
+                expect(await s.cluster.resolve(leader.fqdn, 1000)).toEqual([]);
+            } finally {
+                await back();
+            }
+            figures["c: kill → first write on the new leader ms"] = first.ackAt - killedAt;
+            expect(first.ackAt - killedAt).toBeLessThanOrEqual(downAfter + 2000);
+            figures["c: kill → Tile38HaFailover firing ms"] = (await failoverFired) - killedAt;
+            // No writable leader: pending at most while the sentinels failed over (its `for` is
+            // 15 s); inactive again within a scrape, that `for` and 5 s of the new leader.
+            const bound = SCRAPE_INTERVAL_S * 1000 + 15_000 + 5000;
+            await live.waitForAlert("Tile38HaNoWritableLeader", "inactive", Math.max(0, first.ackAt + bound - Date.now()), { tile38_ha_cluster: cluster });
+            sightings = await watch.stop();
+            const noLeader = sightings.get("Tile38HaNoWritableLeader");
+            // "The new leader": the first write it acknowledged.
+            figures["c: Tile38HaNoWritableLeader"] = noLeader
+                ? `${[...noLeader.states].join("/")} from kill + ${noLeader.firstSeen - killedAt} ms; inactive again at new leader ${signed((noLeader.resolvedAt ?? Date.now()) - first.ackAt)} ms (kill + ${(noLeader.resolvedAt ?? Date.now()) - killedAt} ms)`
+                : "never active";
+            if (noLeader) expect((noLeader.resolvedAt ?? Infinity) - first.ackAt).toBeLessThanOrEqual(bound);
         } finally {
-            await back();
+            sightings ??= await watch.stop();
+            figures["c: alerts active during the kill"] = describeSightings(sightings);
         }
-        figures["c: kill → first write on the new leader ms"] = first.ackAt - killedAt;
-        expect(first.ackAt - killedAt).toBeLessThanOrEqual(downAfter + 2000);
         const returned = await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
         expect(returned.ip).not.toBe(before.ip);
+        // The pod is back at a new IP: Prometheus follows it there.
+        targets = podTargets(s, { backups: true });
+        await live.setTargets(targets);
+        await matchesTruth((await s.checks.waitHealthy(4 * MINUTE)).name, "every target up again at the returned pod's new IP");
+        await live.stop();
+        prom = undefined;
         await expectNothingLostAndSameData("c");
     }), 10 * MINUTE);
 
@@ -456,7 +519,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const dir = await installConsumer("kubernetes-typescript", work, tarball);
         s.addVolumes(6);
         const stack = new PulumiStack(dir, "k8s", path.join(work, "state"), { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }, "geo-kubernetes");
-        await stack.init({ kubeconfig: s.cluster.kubeconfig, namespace: "geo", tile38Image: s.images.tags.tile38, sentinelImage: s.images.tags.redis, storageClass: STORAGE_CLASS, storageSize: "1Gi" });
+        await stack.init({ kubeconfig: s.cluster.kubeconfig, namespace: "geo", tile38Image: s.images.tags.tile38, sentinelImage: s.images.tags.redis, sentinelExporterImage: s.images.tags.redisExporter, storageClass: STORAGE_CLASS, storageSize: "1Gi" });
         let deployed = false;
         try {
             const up = await stack.up(15 * MINUTE);
@@ -480,7 +543,10 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             const sts = JSON.parse(s.cluster.kubectl(["get", "statefulset", "geo-tile38", "-n", "geo", "-o", "json"])) as { metadata: { labels: Record<string, string> }; spec: { template: { spec: { tolerations?: unknown[] } } } };
             expect(sts.metadata.labels.team).toBe("geo");
             expect(sts.spec.template.spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "geo", effect: "NoSchedule" }]);
-            const r = await drillDeployedKubernetes({ cluster: s.cluster, checks, workDir: s.workDir }, { runs: 1 });
+            const drillFrom = Date.now();
+            const r = await drillDeployedKubernetes({ cluster: s.cluster, checks, workDir: s.workDir }, { runs: 1, log: (l) => process.stderr.write(`[l drill] ${l}\n`) });
+            // A failed run: what the team's pods said meanwhile (the suite's own pod logs are the main cluster's).
+            if (r.unplanned.failed_runs > 0) process.stderr.write(`[l] geo pods since the drill:\n${[...s.podLogs.lines("geo-tile38-", drillFrom), ...s.podLogs.lines("geo-sentinel-", drillFrom, /[+-](sdown|odown|failover|switch|try-failover|elected|promoted|selected)|tile38-ha/)].slice(-150).join("\n")}\n`);
             figures["l: consumer kill → first acknowledged write ms (down-after + 1.5 s = 4500)"] = r.unplanned.failover_ms.max;
             figures["l: consumer writes acknowledged / lost"] = `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}`;
             expect(r.unplanned.failed_runs).toBe(0);

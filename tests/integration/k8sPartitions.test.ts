@@ -1,7 +1,7 @@
 /**
  * Partitions (issue 19) with REAL network cuts: the k8s stack's rendered objects in the pod
  * simulator (every pod in a network namespace of its own, real tile38-server and Redis Sentinel),
- * cut with iptables DROP rules inside a pod's namespace (harness/partition.ts). The scenarios and
+ * cut with iptables DROP rules inside a pod's namespace (testing/fixtures/podsim/partition.ts). The scenarios and
  * their figures are the drill's (`npm run drill -- --partitions`, testing/scenarios/drillPartitions.ts):
  * a client pod on the old leader's side writes through the sentinels and directly to every node,
  * one write every 10 ms each. Asserted, per scenario: the isolated leader acknowledges no write

@@ -61,6 +61,15 @@ describe("stack config: what the API server would refuse", () => {
         expect(issuesOf({ storageClass: "GP3" })).toEqual([expect.stringMatching(/^tile38-ha:kubernetes.storageClass: "GP3"/)]);
     });
 
+    it("checks the metrics' label maps (scrapers, monitors) like every other label", () => {
+        const metricsIssues = (metrics: Record<string, unknown>) =>
+            parseStackConfig({ target: "kubernetes", metrics }, { stack: "test", platform: "linux" }).issues.map((i) => `${i.key}: ${i.message}`);
+        expect(metricsIssues({ scraperNamespaceLabels: { "kubernetes.io/metadata.name": "observability" }, scraperPodLabels: { "app.kubernetes.io/name": "prometheus" }, monitorLabels: { release: "kube-prometheus" } })).toEqual([]);
+        expect(metricsIssues({ scraperNamespaceLabels: { "bad key": "monitoring" } })).toEqual([expect.stringMatching(/^tile38-ha:metrics.scraperNamespaceLabels: label key "bad key"/)]);
+        expect(metricsIssues({ scraperPodLabels: { app: "prometheus server" } })).toEqual([expect.stringMatching(/^tile38-ha:metrics.scraperPodLabels: label value "prometheus server"/)]);
+        expect(metricsIssues({ monitorLabels: { release: "x".repeat(64) } })).toEqual([expect.stringMatching(/^tile38-ha:metrics.monitorLabels: label value .* is longer than 63/)]);
+    });
+
     it("does not apply to the Docker target", () => {
         expect(parseStackConfig({ target: "docker", kubernetes: { storageSize: "10GB" } }, { stack: "t", platform: "linux" }).issues).toEqual([]);
     });

@@ -60,6 +60,21 @@ describe("stack config validation", () => {
         expect(issues[0].message).toMatch(/5001 of sentinel 2 is already used by Tile38 node 3/);
     });
 
+    it("refuses a sentinel exporter port another process of the pod or stack uses", () => {
+        const issues = parse({ target: "kubernetes", metrics: { sentinelExporterPort: 5000 } }).issues;
+        expect(issues.map((i) => `${i.key}: ${i.message}`)).toEqual(["tile38-ha:metrics.sentinelExporterPort: port 5000 of the exporter of sentinel 1 is already used by sentinel 1"]);
+        expect(keysOf({ target: "kubernetes", metrics: { sentinelExporterPort: 70000 } })).toEqual(["tile38-ha:metrics.sentinelExporterPort"]);
+        expect(keysOf({ target: "kubernetes", metrics: { backupPort: 4321 } })).toEqual(["tile38-ha:metrics.backupPort"]);
+        // Metrics off: the ports are free for anything.
+        expect(keysOf({ target: "kubernetes", metrics: { enabled: false, sentinelExporterPort: 5000 } })).toEqual([]);
+    });
+
+    it("allows the PodMonitor and PrometheusRule only on Kubernetes and with metrics on", () => {
+        expect(keysOf({ target: "kubernetes", metrics: { podMonitor: true, prometheusRule: true } })).toEqual([]);
+        expect(keysOf({ target: "kubernetes", metrics: { enabled: false, podMonitor: true, prometheusRule: true } })).toEqual(["tile38-ha:metrics.podMonitor", "tile38-ha:metrics.prometheusRule"]);
+        expect(keysOf({ target: "docker", metrics: { podMonitor: true } })).toEqual(["tile38-ha:metrics.podMonitor"]);
+    });
+
     it("refuses out-of-range ports and a ports list of the wrong length", () => {
         expect(keysOf({ target: "docker", sentinel: { port: 65535 } })).toEqual(["tile38-ha:sentinel.port", "tile38-ha:sentinel.port"]);
         expect(keysOf({ target: "docker", tile38: { ports: [9851, 9852] } })).toEqual(["tile38-ha:tile38.ports"]);

@@ -65,7 +65,7 @@ describe("dev stack under mocks", () => {
         expect(byName("tile38-ha-dev-tile38-1").inputs.image).toBe("sha256:fake-image-id-of-tile38/tile38:1.37.0");
     });
 
-    it("starts Tile38 nodes on 9851-9853 through the start script, with a HEALTHZ check", () => {
+    it("starts Tile38 nodes on 9851-9853 through the start script, with a HEALTHZ check and metrics on 4321-4323", () => {
         [1, 2, 3].forEach((n) => {
             const c = byName(`tile38-ha-dev-tile38-${n}`);
             expect(entryEnv(c)).toEqual({ NODE_HOST: "127.0.0.1", NODE_PORT: String(9850 + n), NODE_BIND: "127.0.0.1", DATA_DIR: "/data", METRICS_PORT: String(4320 + n) });

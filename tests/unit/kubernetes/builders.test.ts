@@ -119,7 +119,7 @@ describe("Tile38 StatefulSet", () => {
     });
 
     it("probes readiness with /healthz and the start script's ready mark, liveness over TCP", () => {
-        expect(t38.ports).toEqual([{ name: "tile38", containerPort: 9851, protocol: "TCP" }]);
+        expect(t38.ports).toEqual([{ name: "tile38", containerPort: 9851, protocol: "TCP" }, { name: "metrics", containerPort: 4321, protocol: "TCP" }]);
         expect(t38.readinessProbe.exec.command).toEqual(["sh", "-c", "wget -q -O /dev/null http://localhost:9851/healthz && test -f /data/.tile38-ha-ready || exit 1"]);
         expect(t38.livenessProbe.tcpSocket).toEqual({ port: "tile38" });
         // The start script may wait startupTimeoutSeconds for the sentinels: the startup probe must allow it.
@@ -151,21 +151,24 @@ describe("Tile38 StatefulSet", () => {
         expect(anti.podAffinityTerm.labelSelector.matchLabels).toEqual(selectorLabels("tile38"));
     });
 
-    it("has no metrics without a metrics port", () => {
-        expect(env.METRICS_PORT).toBeUndefined();
-        expect(Object.keys(sts.spec.template.metadata.annotations)).toEqual(["tile38-ha/config-hash"]);
-        expect(buildTile38HeadlessServiceSpec(cfg).spec!).toMatchObject({ ports: [{ name: "tile38", port: 9851 }] });
+    it("has no metrics with metrics.enabled false", () => {
+        const c = withConfig((x) => (x.metrics.enabled = false));
+        const s = tile38Sts(c);
+        expect(envOf(container(s, "tile38")).METRICS_PORT).toBeUndefined();
+        expect(Object.keys(s.spec.template.metadata.annotations)).toEqual(["tile38-ha/config-hash"]);
+        expect(buildTile38HeadlessServiceSpec(c).spec!).toMatchObject({ ports: [{ name: "tile38", port: 9851 }] });
+        expect((buildTile38NetworkPolicySpec(c).spec as Any).ingress).toHaveLength(1);
     });
 
-    it("exposes Prometheus metrics when tile38.metricsPort is set", () => {
-        const c = withConfig((x) => (x.tile38.metricsPort = 4321));
-        const s = tile38Sts(c);
-        const t = container(s, "tile38");
-        expect(envOf(t).METRICS_PORT.value).toBe("4321");
-        expect(t.ports).toContainEqual({ name: "metrics", containerPort: 4321, protocol: "TCP" });
-        expect(s.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "4321", "prometheus.io/path": "/metrics" });
-        expect((buildTile38HeadlessServiceSpec(c).spec as Any).ports).toContainEqual({ name: "metrics", port: 4321, targetPort: "metrics" });
-        expect((buildTile38NetworkPolicySpec(c).spec as Any).ingress).toContainEqual({ ports: [{ protocol: "TCP", port: 4321 }] });
+    it("exposes Prometheus metrics by default on tile38.metricsPort (4321), to the scrapers only", () => {
+        expect(env.METRICS_PORT.value).toBe("4321");
+        expect(t38.ports).toContainEqual({ name: "metrics", containerPort: 4321, protocol: "TCP" });
+        expect(sts.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "4321", "prometheus.io/path": "/metrics" });
+        expect((buildTile38HeadlessServiceSpec(cfg).spec as Any).ports).toContainEqual({ name: "metrics", port: 4321, targetPort: "metrics" });
+        const scrapers = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }];
+        expect((buildTile38NetworkPolicySpec(cfg).spec as Any).ingress).toContainEqual({ ports: [{ protocol: "TCP", port: 4321 }, { protocol: "TCP", port: 9141 }], from: scrapers });
+        const other = withConfig((x) => (x.tile38.metricsPort = 4400));
+        expect(envOf(container(tile38Sts(other), "tile38")).METRICS_PORT.value).toBe("4400");
     });
 
     it("adds the backup hook's env, restore command, sidecars and volumes", () => {
@@ -313,13 +316,20 @@ describe("Services, PDBs, NetworkPolicies, ServiceAccount, provider", () => {
         const client = { namespaceSelector: {}, podSelector: { matchLabels: { "tile38-ha/client": "true" } } };
         const sentinels = { podSelector: { matchLabels: selectorLabels("sentinel") } };
         const tile38 = { podSelector: { matchLabels: selectorLabels("tile38") } };
+        const scrapers = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }];
         const t = buildTile38NetworkPolicySpec(cfg) as Any;
         expect(t.spec.podSelector.matchLabels).toEqual(selectorLabels("tile38"));
         expect(t.spec.policyTypes).toEqual(["Ingress"]);
-        expect(t.spec.ingress).toEqual([{ ports: [{ protocol: "TCP", port: 9851 }], from: [client, sentinels, tile38] }]);
+        expect(t.spec.ingress).toEqual([
+            { ports: [{ protocol: "TCP", port: 9851 }], from: [client, sentinels, tile38] },
+            { ports: [{ protocol: "TCP", port: 4321 }, { protocol: "TCP", port: 9141 }], from: scrapers },
+        ]);
         const s = buildSentinelNetworkPolicySpec(cfg) as Any;
         expect(s.spec.podSelector.matchLabels).toEqual(selectorLabels("sentinel"));
-        expect(s.spec.ingress).toEqual([{ ports: [{ protocol: "TCP", port: 5000 }], from: [client, sentinels, tile38] }]);
+        expect(s.spec.ingress).toEqual([
+            { ports: [{ protocol: "TCP", port: 5000 }], from: [client, sentinels, tile38] },
+            { ports: [{ protocol: "TCP", port: 9121 }], from: scrapers },
+        ]);
         const custom = buildTile38NetworkPolicySpec(withConfig((c) => (c.kubernetes.clientPodLabels = { app: "fleet-api" }))) as Any;
         expect(custom.spec.ingress[0].from[0].podSelector.matchLabels).toEqual({ app: "fleet-api" });
     });
@@ -333,9 +343,9 @@ describe("Services, PDBs, NetworkPolicies, ServiceAccount, provider", () => {
     });
 
     it("provider args follow the config and stay ambient when unset", () => {
-        expect(buildKubernetesProviderArgs(cfg)).toEqual({});
+        expect(buildKubernetesProviderArgs(cfg)).toEqual({ enableConfigMapMutable: true });
         const c = withConfig((x) => Object.assign(x.kubernetes, { kubeconfig: "/k/config", context: "eks-prod", renderYamlToDirectory: "out" }));
-        expect(buildKubernetesProviderArgs(c)).toEqual({ kubeconfig: "/k/config", context: "eks-prod", renderYamlToDirectory: "out" });
+        expect(buildKubernetesProviderArgs(c)).toEqual({ enableConfigMapMutable: true, kubeconfig: "/k/config", context: "eks-prod", renderYamlToDirectory: "out" });
     });
 
     it("uses the configured namespace and cluster domain everywhere", () => {
@@ -358,7 +368,7 @@ describe("no IP literal in the StatefulSets, Services and policies", () => {
     });
 
     it("finds none in any builder output", () => {
-        const c = withConfig((x) => (x.tile38.metricsPort = 4321));
+        const c = cfg; // metrics on, the sentinels' exporter included
         const objects = [
             tile38Sts(c), sentinelSts(c), buildTile38HeadlessServiceSpec(c), buildSentinelHeadlessServiceSpec(c), buildSentinelClientServiceSpec(c),
             buildTile38PdbSpec(c), buildSentinelPdbSpec(c), buildTile38NetworkPolicySpec(c), buildSentinelNetworkPolicySpec(c), buildServiceAccountSpec(c),

@@ -3,6 +3,7 @@
  * provider would receive. Secrets arrive as Pulumi's wire secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { TILE38_HA_RULE_GROUPS } from "../../../components/monitoring/alertRules";
 import { isWireSecret } from "../../../testing/pulumiMocks";
 import { findIpLiterals, k8sStackConfig, withConfig } from "../../../testing/unitKubernetesConfig";
 
@@ -66,6 +67,7 @@ let main: Recorded[];
 let bare: Recorded[];
 let irsa: Recorded[];
 let s3compat: Recorded[];
+let monitored: Recorded[];
 const OIDC_URL = "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789";
 const OIDC_ARN = `arn:aws:iam::123456789012:oidc-provider/${OIDC_URL}`;
 
@@ -100,7 +102,12 @@ beforeAll(async () => {
     );
     await settle();
     s3compat = recorded.filter((r) => r.name.startsWith("s3c"));
-});
+    // The Prometheus Operator's objects, asked for.
+    const mon = withConfig((c) => Object.assign(c.metrics, { podMonitor: true, prometheusRule: true, monitorLabels: { release: "prometheus" } }));
+    await output(new kube.KubernetesTile38Cluster("mon", argsOf(mon, { tile38Password: "a", sentinelPassword: "b" })).tile38Endpoints);
+    await settle();
+    monitored = recorded.filter((r) => r.name.startsWith("mon"));
+}, 60_000); // five clusters, each settling under the mocks
 
 const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:"));
 const ofType = (rs: Recorded[], type: string) => rs.filter((r) => r.type === type);
@@ -199,9 +206,12 @@ describe("KubernetesTile38Cluster under mocks", () => {
             if (r.type === STS && r.inputs.metadata.name === "tile38" && r.inputs.spec.template.spec.containers.length > 1) {
                 // The backup sidecar (containers[1]) dials its own pod's Tile38 over loopback: the
                 // containers of a pod share one network namespace, so this never changes either.
+                // Its metrics listen on every address of the pod (BACKUP_METRICS_BIND), as Tile38's do.
                 const sidecar = "$.spec.template.spec.containers[1].";
+                const sidecarEnv = r.inputs.spec.template.spec.containers[1].env as Any[];
+                const metricsBind = `${sidecar}env[${sidecarEnv.findIndex((e) => e.name === "BACKUP_METRICS_BIND")}].value`;
                 expect(r.inputs.spec.template.spec.containers[1].name).toBe("backup-agent");
-                for (const f of found.filter((f) => f.path.startsWith(sidecar))) expect(f.ip).toBe("127.0.0.1");
+                for (const f of found.filter((f) => f.path.startsWith(sidecar))) expect(f.ip).toBe(f.path === metricsBind ? "0.0.0.0" : "127.0.0.1");
                 found = found.filter((f) => !f.path.startsWith(sidecar));
             }
             if (r.type !== "kubernetes:core/v1:ConfigMap") {
@@ -460,5 +470,36 @@ describe("KubernetesTile38Cluster backups under mocks", () => {
         expect((data as Any).value).toMatchObject({ "backup-access-key-id": "KEYID", "backup-secret-access-key": "KEYSECRET" });
         // The custom endpoint gets its own aws provider (path-style addressing).
         expect(recorded.some((r) => r.type === "pulumi:providers:aws" && r.name.startsWith("s3c") && String(r.inputs.s3UsePathStyle) === "true")).toBe(true);
+    });
+});
+
+describe("PodMonitor and PrometheusRule under mocks", () => {
+    const POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor";
+    const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+
+    it("are created only when asked for", () => {
+        for (const rs of [main, bare, irsa, s3compat]) {
+            expect(rs.filter((r) => r.type.includes("monitoring.coreos.com") || r.type === "tile38-ha:kubernetes:ClusterMonitors")).toEqual([]);
+        }
+        expect(ofType(monitored, "tile38-ha:kubernetes:ClusterMonitors")).toHaveLength(1);
+        expect(ofType(monitored, POD_MONITOR)).toHaveLength(1);
+        expect(ofType(monitored, PROMETHEUS_RULE)).toHaveLength(1);
+    });
+
+    it("scrape the cluster's three metrics ports, labelled with the component's name as the cluster", () => {
+        const pm = one(monitored, POD_MONITOR, "tile38-ha").inputs;
+        expect(pm.metadata).toMatchObject({ namespace: "tile38", labels: { release: "prometheus" } });
+        expect(pm.spec.podMetricsEndpoints.map((e: Any) => e.port)).toEqual(["metrics", "backup-metrics", "exporter"]);
+        for (const e of pm.spec.podMetricsEndpoints) {
+            expect(e.relabelings).toContainEqual({ action: "replace", targetLabel: "tile38_ha_cluster", replacement: "mon" });
+        }
+        // Every endpoint's port is a named port of the pods the monitor selects.
+        const named = ["tile38", "sentinel"].flatMap((set) => (one(monitored, STS, set).inputs.spec.template.spec.containers as Any[]).flatMap((c) => (c.ports ?? []).map((p: Any) => p.name)));
+        for (const e of pm.spec.podMetricsEndpoints) expect(named).toContain(e.port);
+        const rule = one(monitored, PROMETHEUS_RULE, "tile38-ha").inputs;
+        expect(rule.metadata.labels.release).toBe("prometheus");
+        // The shipped groups, every rule of the generated rule file.
+        expect(rule.spec.groups.map((g: Any) => g.name)).toEqual(TILE38_HA_RULE_GROUPS.map((g) => g.name));
+        expect(rule.spec.groups.flatMap((g: Any) => g.rules.map((r: Any) => r.alert))).toContain("Tile38HaNoWritableLeader");
     });
 });
