@@ -66,6 +66,7 @@ import { RealPrometheus } from "../../testing/fixtures/prometheus";
 import { installConsumer, packTarball } from "../../testing/packageConsumer";
 import { kubernetesStatus } from "../../testing/stackStatus";
 import { NODE_NAME } from "../../testing/fixtures/kube/kubeCluster";
+import { PREVIOUS_VERSION } from "../../testing/previousRelease";
 
 const MINUTE = 60_000;
 const signed = (ms: number) => (ms < 0 ? `− ${-ms}` : `+ ${ms}`);
@@ -80,7 +81,7 @@ const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox
  * creates the container ends in "can't get final child's PID from pipe: EOF", its init killed
  * between create and start in "cannot start a container that has stopped".
  */
-const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF/;
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF|sandbox container "[0-9a-f]+" is not running/;
 
 const skip = kubeStackSkipReason();
 
@@ -141,9 +142,9 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await s?.destroy();
     }, 5 * MINUTE);
 
-    test("a0. the stack release 0.1.0 created updates in place: no resource replaced or deleted", () => {
+    test(`a0. the stack release ${PREVIOUS_VERSION} created updates in place: no resource replaced or deleted`, () => {
         const ops = s.upgradeOperations;
-        figures["a0: upgrade 0.1.0 → this tree: preview steps"] = typeof ops === "string" ? ops : JSON.stringify(ops);
+        figures[`a0: upgrade ${PREVIOUS_VERSION} → this tree: preview steps`] = typeof ops === "string" ? ops : JSON.stringify(ops);
         if (typeof ops === "string") return;
         expect(ops.recreating).toBe(0);
         for (const op of ["create", "replace", "create-replacement", "delete-replaced", "delete", "discard"]) expect(`${op}: ${ops[op] ?? 0}`).toBe(`${op}: 0`);
