@@ -105,6 +105,8 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         return r;
     };
     const startWriter = async () => {
+        // A test that failed before stopWriterAndCheck leaves its writer running: stop it first.
+        await writer?.close();
         writer = new PointWriter({
             sentinels: cluster.topo.sentinels,
             masterName: cluster.topo.masterName,
@@ -314,7 +316,9 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
                     return fromMetrics;
                 },
             });
-        const agentHealth = async () => (await engine.mustDocker(["inspect", "-f", "{{.State.Health.Status}}", `${cluster.outputs.dockerContainers.tile38[leader]}-backup`])).trim();
+        // The agent that uploads (its node leads), as its own metrics say; the others follow.
+        const uploader = async () => (await live.query(`tile38_ha_backup_uploader{tile38_ha_cluster="${CLUSTER}"} == 1`)).map((x) => x.metric.node)[0] ?? cluster.outputs.dockerContainers.tile38[leader];
+        const agentHealth = async () => (await engine.mustDocker(["inspect", "-f", "{{.State.Health.Status}}", `${await uploader()}-backup`])).trim();
         // Broken credentials: the store comes back on its port and volume with other root keys
         // (the agents' keys are refused: InvalidAccessKeyId), as after a key rotation gone wrong.
         const store = "t38deploy-s3";
@@ -329,9 +333,9 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         try {
             await live.waitForAlert("Tile38HaBackupStale", "firing", 4 * MINUTE, { tile38_ha_cluster: CLUSTER });
             figures["monitoring: credentials broken → Tile38HaBackupStale firing ms"] = Date.now() - brokenAt;
-            await waitFor(async () => ((await agentHealth()) === "unhealthy" ? true : undefined), { timeoutMs: MINUTE, what: "the leader's agent unhealthy in docker inspect" });
+            await waitFor(async () => ((await agentHealth()) === "unhealthy" ? true : undefined), { timeoutMs: 2 * MINUTE, what: "the uploading agent unhealthy in docker inspect" });
             // The agent logs to stderr.
-            const logs = await engine.docker(["logs", "--tail", "40", `${cluster.outputs.dockerContainers.tile38[leader]}-backup`]);
+            const logs = await engine.docker(["logs", "--tail", "40", `${await uploader()}-backup`]);
             figures["monitoring: the agent's log while broken"] = (`${logs.stdout}${logs.stderr}`.split("\n").find((l) => /failed|InvalidAccessKeyId|Forbidden|AccessDenied|cannot/.test(l)) ?? "").slice(0, 200);
             const s = await status();
             expect(s.backup).not.toBe("unknown");
