@@ -19,7 +19,9 @@ export function clientPeer(cfg: StackConfig): Peer {
  * `metrics.scraperNamespaceLabels`. One peer holding both selectors, so a pod must match both.
  */
 export function scraperPeer(cfg: StackConfig): Peer {
-    return { namespaceSelector: { matchLabels: { ...cfg.metrics.scraperNamespaceLabels } }, podSelector: { matchLabels: { ...cfg.metrics.scraperPodLabels } } };
+    // An empty selector is `{}` (every namespace or pod): the API server drops an empty matchLabels.
+    const selector = (labels: Record<string, string>) => (Object.keys(labels).length > 0 ? { matchLabels: { ...labels } } : {});
+    return { namespaceSelector: selector(cfg.metrics.scraperNamespaceLabels), podSelector: selector(cfg.metrics.scraperPodLabels) };
 }
 
 /** An ingress rule admitting only the scrapers on `ports`, or none without ports (metrics off). */

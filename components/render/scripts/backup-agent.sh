@@ -113,6 +113,8 @@ FAILURES_TOTAL=0
 # What the last look at the node saw (the metrics): it answered, it is read-only.
 NODE_UP=0
 NODE_READ_ONLY=0
+# leader or follower, as the node said at the last look (empty: it did not answer).
+NODE_ROLE=""
 ROUND_STARTED_MS=0
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -138,7 +140,9 @@ record_round() {
   case "$outcome" in
     ok) role=leader; last_ok=$now; last_size=$size; last_ms=$(( $(now_ms) - ROUND_STARTED_MS )); failures=0 ;;
     follower) role=follower; failures=0 ;;
-    failed) failures=$((failures + 1)); FAILURES_TOTAL=$((FAILURES_TOTAL + 1)) ;;
+    # A failed round keeps the node's current role: a new leader whose every round fails uploads
+    # (and turns unhealthy), never counts as the follower it was.
+    failed) failures=$((failures + 1)); FAILURES_TOTAL=$((FAILURES_TOTAL + 1)); [ -z "$NODE_ROLE" ] || role=$NODE_ROLE ;;
   esac
   mkdir -p "$RESTORE_DIR"
   printf '{"role":"%s","last_ok_epoch":%s,"last_ok_size":%s,"last_ok_ms":%s,"failures_since_ok":%s,"last_attempt_epoch":%s,"started_epoch":%s,"interval":%s}' \
@@ -198,8 +202,9 @@ look_at_node() {
   if json=$(tile38_server_json) && [[ $json == *'"ok":true'* ]]; then
     NODE_UP=1
     if [[ $json == *'"read_only":true'* ]]; then NODE_READ_ONLY=1; else NODE_READ_ONLY=0; fi
+    if [[ $json == *'"following":'* ]]; then NODE_ROLE=follower; else NODE_ROLE=leader; fi
   else
-    NODE_UP=0
+    NODE_UP=0; NODE_ROLE=""
   fi
   write_metrics
 }

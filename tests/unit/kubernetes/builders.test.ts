@@ -165,7 +165,7 @@ describe("Tile38 StatefulSet", () => {
         expect(t38.ports).toContainEqual({ name: "metrics", containerPort: 4321, protocol: "TCP" });
         expect(sts.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "4321", "prometheus.io/path": "/metrics" });
         expect((buildTile38HeadlessServiceSpec(cfg).spec as Any).ports).toContainEqual({ name: "metrics", port: 4321, targetPort: "metrics" });
-        const scrapers = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }];
+        const scrapers = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: {} }];
         expect((buildTile38NetworkPolicySpec(cfg).spec as Any).ingress).toContainEqual({ ports: [{ protocol: "TCP", port: 4321 }, { protocol: "TCP", port: 9141 }], from: scrapers });
         const other = withConfig((x) => (x.tile38.metricsPort = 4400));
         expect(envOf(container(tile38Sts(other), "tile38")).METRICS_PORT.value).toBe("4400");
@@ -316,7 +316,7 @@ describe("Services, PDBs, NetworkPolicies, ServiceAccount, provider", () => {
         const client = { namespaceSelector: {}, podSelector: { matchLabels: { "tile38-ha/client": "true" } } };
         const sentinels = { podSelector: { matchLabels: selectorLabels("sentinel") } };
         const tile38 = { podSelector: { matchLabels: selectorLabels("tile38") } };
-        const scrapers = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }];
+        const scrapers = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: {} }];
         const t = buildTile38NetworkPolicySpec(cfg) as Any;
         expect(t.spec.podSelector.matchLabels).toEqual(selectorLabels("tile38"));
         expect(t.spec.policyTypes).toEqual(["Ingress"]);

@@ -26,7 +26,7 @@ const sentinelPod = (c: StackConfig): Any => (buildSentinelStatefulSetSpec(c, ku
 const sidecar = (c: StackConfig): Any =>
     backupSidecarContainer({ config: c, bucket: "b", dataVolumeName: "data", tmpVolumeName: "tmp", tile38PasswordSecret: { name: "tile38-ha-auth", key: "tile38-password" } });
 const envOf = (c: Any): Record<string, Any> => Object.fromEntries((c.env as Any[]).map((e) => [e.name, e]));
-const MONITORING_NS = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } };
+const MONITORING_NS = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: {} };
 
 describe("the sentinels' exporter", () => {
     it("runs beside every sentinel by default, on its own sentinel, with the sentinel password from the Secret", () => {
