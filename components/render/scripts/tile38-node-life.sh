@@ -29,6 +29,7 @@
 #                reports slave_repl_offset 0 from its first retry to reach a dead leader on, so it
 #                would pick one by run id and the other's extra writes, acknowledged, were lost).
 #                  its leader answers, or it follows another ................. following
+#                  the sentinels name another node, which leads (3 checks): it follows that one
 #   unconfirmed  leads, read-only. Every leader starts here: a pod back at a new address, or a
 #                leader restarted after a hand-over that could not happen, is still named while
 #                the sentinels' links point at the old address, and they fail it over moments
@@ -193,6 +194,9 @@ follower_step() {
   if leader_lost "$_leader_ep" "$_stats"; then
     ORPHAN_RANK=$(followers_ahead "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)")
     [ "$NODE_STATE" = diverged ] || enter orphaned
+    # A leader the sentinels already name is followed without waiting for Sentinel to reconfigure
+    # this node (it waits failover-timeout for a replica that reports another leader).
+    follow_the_sentinels "$_leader_ep"
     return 0
   fi
   [ "$NODE_STATE" != orphaned ] || enter following

@@ -283,6 +283,31 @@ master_port:1'`,
         }
     });
 
+    it("node_life: an orphan follows the leader the sentinels name once that one leads, three checks in a row, without waiting for Sentinel", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
+        try {
+            // Its leader d:1 does not answer; the sentinels name b:1, which leads.
+            const body = [
+                "node_call() { :; }; node_server() { :; }",
+                "node_role() { case $1 in d:1) return 1 ;; *) echo master ;; esac; }",
+                "leader_from_sentinels() { echo 'b 1'; }; is_self() { [ \"$1\" = \"$SELF\" ]; }",
+                `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; echo +OK; }`,
+                "NODE_STATE=verified",
+                `_info='role:slave
+master_host:d
+master_port:1'`,
+                `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
+                `for i in 1 2 3; do follower_step; echo "$NODE_STATE"; done`,
+            ].join("\n");
+            const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1" }, ["tile38-node-life.sh"]).trim().split("\n");
+            expect(out).toEqual(["orphaned", "orphaned", "orphaned"]);
+            // Only at the third check, and to the named node only.
+            expect(fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("FOLLOW"))).toEqual(["FOLLOW b 1"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("trim_unreplicated_tail cuts the end of the AOF its new leader does not hold, and nothing else", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trim-tail-"));
         try {

@@ -1,0 +1,246 @@
+/**
+ * The alert drill: puts a running cluster, one fault at a time, into each state a shipped alert
+ * names, and checks that a real Prometheus (scraping the cluster, evaluating the shipped
+ * expressions with their `for` cut to 1 s: `RealPrometheus` `drillRules`) fires that alert, that
+ * the read-only `status` reports the same state as the drill's own truth (read from the nodes and
+ * sentinels directly), and that all of it clears once the fault is undone. The same steps run on
+ * processes on loopback, the deployed Docker stack and the single-node Kubernetes stack: the target
+ * says only how to reach its processes.
+ *
+ * Steps, in order (each leaves the cluster healthy, bounded waits):
+ *  1. leader lost (killed, then back): Tile38HaNoWritableLeader, Tile38HaTile38Down, Tile38HaFailover;
+ *  2. a follower's supervisor hangs (its start script's loop frozen) and the follower is made a
+ *     leader: Tile38HaTwoLeaders; then it follows a leader that stalls mid-stream:
+ *     Tile38HaFollowerNotCaughtUp, status "not caught up" with the lag the drill measures;
+ *  3. one sentinel's watchdog hangs and the sentinel is re-pointed at a follower with a wrong
+ *     password (it cannot hear its peers): Tile38HaSentinelsDisagree;
+ *  4. two sentinels of three stall (every process frozen): Tile38HaSentinelDown,
+ *     Tile38HaSentinelQuorumLost, the leader fences itself (Tile38HaNodeReadOnly where backup
+ *     agents export it), status "no writable leader"; thawed, both stalled sentinels enter TILT:
+ *     Tile38HaSentinelTilt, until TILT ends (30 s).
+ * The backup alerts belong to the backup drills (a broken store), not here.
+ */
+import { ClusterStatus } from "../../components/status/clusterStatus";
+import { RealPrometheus } from "../fixtures/prometheus";
+import { StalledLeader } from "../fixtures/stalledLeader";
+import { ClusterProbe } from "../probe/clusterProbe";
+import { freeze, processSubtree, scriptLoops, thaw } from "../probe/processTree";
+import { waitFor } from "../probe/wait";
+
+/** What the drill needs of a running cluster besides its probe. */
+export interface AlertDrillTarget {
+    /** Who leads, who follows; kills and restarts nodes. */
+    probe: ClusterProbe;
+    /** The Prometheus that scrapes this cluster with `drillRules`. */
+    prom: RealPrometheus;
+    /** The `tile38_ha_cluster` label of its targets. */
+    cluster: string;
+    /** Pid, on this machine, of the start script of node `i` or sentinel `i` (its container's first process). */
+    scriptPid(kind: "node" | "sentinel", i: number): Promise<number>;
+    /** The status as `npm run status` computes it for this cluster. */
+    status(): Promise<ClusterStatus>;
+    /** An address the nodes reach and this machine can listen on, and a free port there (below 32768). */
+    stalledLeaderAt: { host: string; port: number };
+    /** Backup agents export the nodes' read-only state (Tile38HaNodeReadOnly can fire). */
+    agentsExportReadOnly: boolean;
+    /** Bound on each wait for an alert to fire or clear. @default 45000 ms */
+    alertTimeoutMs?: number;
+    /** Bound on each wait for the cluster to be healthy again. @default 90000 ms */
+    healthyTimeoutMs?: number;
+}
+
+/** One step's figures: ms from the fault to each alert firing, from the undoing to all clear. */
+export interface AlertDrillStep {
+    step: string;
+    firingMs: Record<string, number>;
+    clearedMs: number;
+    /** The status' verdict while the fault held. */
+    verdict: ClusterStatus["verdict"];
+    /** Its problems while the fault held. */
+    problems: string[];
+}
+
+const COLLECTION = "tile38-ha-alert-drill";
+
+/** Runs the four steps; throws on the first mismatch (with the active alerts and the status). */
+export async function runAlertDrill(t: AlertDrillTarget): Promise<AlertDrillStep[]> {
+    const steps: AlertDrillStep[] = [];
+    for (const step of [leaderLost, strayAndStalledFollower, sentinelNamesAnother, twoSentinelsStall]) {
+        await t.probe.waitHealthy(t.healthyTimeoutMs ?? 90_000);
+        steps.push(await step(t));
+    }
+    await t.probe.nodeCall(await t.probe.agreedLeader(), ["DROP", COLLECTION]);
+    return steps;
+}
+
+/** `step: alert 1234 ms, …; cleared 5678 ms` per step. */
+export function describeAlertDrill(steps: AlertDrillStep[]): string {
+    return steps
+        .map((s) => `${s.step}: ${Object.entries(s.firingMs).map(([a, ms]) => `${a} ${ms} ms`).join(", ")}; cleared ${s.clearedMs} ms; status ${s.verdict}`)
+        .join("\n");
+}
+
+/** Waits until `name` fires for this cluster (labels matching); ms since `since`. */
+async function fired(t: AlertDrillTarget, name: string, since: number, labels: Record<string, string> = {}): Promise<number> {
+    await t.prom.waitForAlert(name, "firing", t.alertTimeoutMs ?? 45_000, { tile38_ha_cluster: t.cluster, ...labels });
+    return Date.now() - since;
+}
+
+/** Waits until none of `names` is active for this cluster. */
+async function cleared(t: AlertDrillTarget, names: string[]): Promise<void> {
+    for (const n of names) await t.prom.waitForAlert(n, "inactive", t.alertTimeoutMs ?? 45_000, { tile38_ha_cluster: t.cluster });
+}
+
+/** The status, checked by `check`; on a mismatch the error carries the whole status. */
+async function statusWhere(t: AlertDrillTarget, what: string, check: (s: ClusterStatus) => boolean): Promise<ClusterStatus> {
+    let last: ClusterStatus | undefined;
+    try {
+        return await waitFor(async () => ((last = await t.status()), check(last) ? last : undefined), { timeoutMs: 15_000, what: `status to say ${what}`, intervalMs: 500 });
+    } catch (e) {
+        throw new Error(`${(e as Error).message}; last status: ${JSON.stringify(last)}`);
+    }
+}
+
+/** Index of a running follower of the agreed leader. */
+function aFollower(t: AlertDrillTarget, leader: number): number {
+    return [0, 1, 2].find((i) => i !== leader && t.probe.nodeRunning(i))!;
+}
+
+async function leaderLost(t: AlertDrillTarget): Promise<AlertDrillStep> {
+    const p = t.probe;
+    const old = await p.agreedLeader();
+    const at = Date.now();
+    await p.killNode(old);
+    const firingMs = {
+        Tile38HaNoWritableLeader: await fired(t, "Tile38HaNoWritableLeader", at),
+        Tile38HaFailover: await fired(t, "Tile38HaFailover", at),
+        Tile38HaTile38Down: await fired(t, "Tile38HaTile38Down", at),
+    };
+    const promoted = await waitFor(() => p.leadingNode(old), { timeoutMs: 30_000, what: "a promoted leader" });
+    const s = await statusWhere(t, `leader ${p.endpoint(promoted)} and ${p.endpoint(old)} silent`, (x) => x.leader === p.endpoint(promoted) && x.nodes.some((n) => n.node === p.endpoint(old) && !n.answers) && x.exitCode === 1);
+    const back = Date.now();
+    await p.restartNode(old);
+    await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
+    await cleared(t, ["Tile38HaNoWritableLeader", "Tile38HaTile38Down"]);
+    return { step: "leader lost", firingMs, clearedMs: Date.now() - back, verdict: s.verdict, problems: s.problems };
+}
+
+async function strayAndStalledFollower(t: AlertDrillTarget): Promise<AlertDrillStep> {
+    const p = t.probe;
+    const leader = await p.agreedLeader();
+    const f = aFollower(t, leader);
+    const stalled = await StalledLeader.start(t.stalledLeaderAt.host, t.stalledLeaderAt.port);
+    const script = await t.scriptPid("node", f);
+    const loops = await freeze(() => scriptLoops(script).flatMap((l) => processSubtree(l).map((x) => x.pid)), `node ${f + 1}'s supervisor (node_life and its stall guard)`);
+    let verdict: ClusterStatus["verdict"];
+    let problems: string[];
+    const firingMs: Record<string, number> = {};
+    let back = 0;
+    try {
+        const at = Date.now();
+        mustSucceed(await p.nodeCall(f, ["FOLLOW", "no", "one"]), "FOLLOW no one");
+        firingMs.Tile38HaTwoLeaders = await fired(t, "Tile38HaTwoLeaders", at);
+        await statusWhere(t, `${p.endpoint(f)} also a leader`, (x) => x.leader === p.endpoint(leader) && x.problems.some((m) => m.includes(`node ${p.endpoint(f)} also reports itself a leader`)) && x.exitCode === 1);
+        const cut = Date.now();
+        mustSucceed(await p.nodeCall(f, ["FOLLOW", stalled.host, stalled.port], 5000), `FOLLOW the stalled leader ${stalled.endpoint}`);
+        // Writes it misses: the lag the status must report, measured by the drill on both nodes.
+        for (let k = 0; k < 50; k++) mustSucceed(await p.nodeCall(leader, ["SET", COLLECTION, `k${k}`, "POINT", 33 + k / 1000, -115]), "SET on the leader");
+        firingMs.Tile38HaFollowerNotCaughtUp = await fired(t, "Tile38HaFollowerNotCaughtUp", cut);
+        const s = await statusWhere(t, `${p.endpoint(f)} not caught up behind ${p.endpoint(leader)}`, (x) => {
+            const n = x.nodes.find((v) => v.node === p.endpoint(f));
+            return n?.caughtUp === false && n.following === stalled.endpoint && x.exitCode === 1;
+        });
+        const [ls, fs] = [await p.nodeStatus(leader), await p.nodeStatus(f)];
+        const view = s.nodes.find((v) => v.node === p.endpoint(f))!;
+        if (view.lagBytes !== ls!.aofSize - fs!.aofSize || !(view.lagBytes! > 0)) {
+            throw new Error(`status says ${p.endpoint(f)} is ${view.lagBytes} bytes behind; the nodes' AOFs say ${ls!.aofSize - fs!.aofSize}`);
+        }
+        verdict = s.verdict;
+        problems = s.problems;
+    } finally {
+        back = Date.now();
+        thaw(loops);
+        await stalled.close();
+    }
+    await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
+    await cleared(t, ["Tile38HaTwoLeaders", "Tile38HaFollowerNotCaughtUp"]);
+    return { step: "stray leader, then a follower of a stalled leader", firingMs, clearedMs: Date.now() - back, verdict, problems };
+}
+
+async function sentinelNamesAnother(t: AlertDrillTarget): Promise<AlertDrillStep> {
+    const p = t.probe;
+    const leader = await p.agreedLeader();
+    const f = aFollower(t, leader);
+    const j = 2;
+    const quorum = (await p.sentinelMaster(j)).quorum;
+    const script = await t.scriptPid("sentinel", j);
+    const loops = await freeze(() => scriptLoops(script).flatMap((l) => processSubtree(l).map((x) => x.pid)), `sentinel ${j + 1}'s watchdog`);
+    let s: ClusterStatus;
+    const firingMs: Record<string, number> = {};
+    let back = 0;
+    try {
+        const at = Date.now();
+        const m = p.topo.masterName;
+        const node = p.topo.nodes[f];
+        mustSucceed(await p.sentinelCall(j, ["SENTINEL", "REMOVE", m]), "SENTINEL REMOVE");
+        mustSucceed(await p.sentinelCall(j, ["SENTINEL", "MONITOR", m, node.host, node.port, quorum]), "SENTINEL MONITOR");
+        mustSucceed(await p.sentinelCall(j, ["SENTINEL", "SET", m, "auth-pass", "not-the-nodes-password"]), "SENTINEL SET auth-pass");
+        firingMs.Tile38HaSentinelsDisagree = await fired(t, "Tile38HaSentinelsDisagree", at);
+        s = await statusWhere(t, `sentinel ${j + 1} naming ${p.endpoint(f)}`, (x) => !x.sentinelsAgree && x.leader === p.endpoint(leader) && x.sentinels[j].leader === p.endpoint(f) && x.exitCode === 1);
+    } finally {
+        // The watchdog sees its sentinel name a node that does not lead while its peers agree on
+        // one that does, and re-monitors that one with the rendered password.
+        back = Date.now();
+        thaw(loops);
+    }
+    await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
+    await cleared(t, ["Tile38HaSentinelsDisagree"]);
+    return { step: "a sentinel names a follower", firingMs, clearedMs: Date.now() - back, verdict: s.verdict, problems: s.problems };
+}
+
+async function twoSentinelsStall(t: AlertDrillTarget): Promise<AlertDrillStep> {
+    const p = t.probe;
+    const leader = await p.agreedLeader();
+    const stalledSentinels = [0, 1];
+    const frozen: number[] = [];
+    let s: ClusterStatus;
+    const firingMs: Record<string, number> = {};
+    const at = Date.now();
+    let back = 0;
+    try {
+        for (const j of stalledSentinels) {
+            const script = await t.scriptPid("sentinel", j);
+            frozen.push(...(await freeze(() => processSubtree(script).map((x) => x.pid), `sentinel ${j + 1}`)));
+        }
+        firingMs.Tile38HaSentinelDown = await fired(t, "Tile38HaSentinelDown", at);
+        firingMs.Tile38HaSentinelQuorumLost = await fired(t, "Tile38HaSentinelQuorumLost", at);
+        if (t.agentsExportReadOnly) firingMs.Tile38HaNodeReadOnly = await fired(t, "Tile38HaNodeReadOnly", at);
+        // The leader fences itself once no majority of the sentinels confirms it.
+        await waitFor(async () => ((await p.nodeStatus(leader))?.readOnly ? true : undefined), { timeoutMs: 30_000, what: `leader ${p.endpoint(leader)} to fence itself` });
+        firingMs.fenced = Date.now() - at;
+        s = await statusWhere(
+            t,
+            "no writable leader, the leader fenced, two sentinels silent",
+            (x) => x.exitCode === 2 && stalledSentinels.every((j) => !x.sentinels[j].answers) && x.nodes.some((n) => n.node === p.endpoint(leader) && n.fenced === true),
+        );
+    } finally {
+        back = Date.now();
+        thaw(frozen);
+    }
+    const tiltAt = Date.now();
+    firingMs.Tile38HaSentinelTilt = (await fired(t, "Tile38HaSentinelTilt", tiltAt)) + (tiltAt - at);
+    await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
+    await cleared(t, ["Tile38HaSentinelDown", "Tile38HaSentinelQuorumLost", "Tile38HaNodeReadOnly"]);
+    const clearedMs = Date.now() - back;
+    // TILT lasts 30 s after the last clock jump; a sentinel in TILT acts on nothing, so the next
+    // test must not start before it ends.
+    await t.prom.waitForAlert("Tile38HaSentinelTilt", "inactive", 60_000, { tile38_ha_cluster: t.cluster });
+    return { step: "two sentinels stall", firingMs, clearedMs, verdict: s.verdict, problems: s.problems };
+}
+
+/** Throws unless a command answered OK (or a plain value, not an error). */
+function mustSucceed(reply: unknown, what: string): void {
+    const text = typeof reply === "string" ? reply : JSON.stringify(reply);
+    if (reply === null || (typeof reply === "object" && !Array.isArray(reply)) || /^(ERR|-)/.test(text)) throw new Error(`${what}: ${text}`);
+}
+
