@@ -6,7 +6,7 @@
  */
 import { Endpoint } from "../../components/render/topology";
 import { acceptsWrites, NodeStatus, nodeStatusCommands, parseNodeStatus } from "../../components/status/nodeStatus";
-import { pairs, resp, respPipeline, RespValue } from "../../components/status/resp";
+import { pairs, resp, RespError, respPipeline, RespValue } from "../../components/status/resp";
 import { waitFor } from "./wait";
 
 /** Polls `health` (bounded) until it reports healthy; returns the leader it names. */
@@ -73,6 +73,14 @@ export abstract class ClusterProbe {
     /** One command to sentinel `i`. */
     async sentinelCall(i: number, args: (string | number)[], timeoutMs = 2000): Promise<RespValue> {
         return resp(this.topo.sentinels[i].port, args, this.passwords.sentinel, { timeoutMs, host: this.topo.sentinels[i].host });
+    }
+
+    /** Commands to sentinel `i` in one pipeline (after AUTH): processed together, in order. */
+    async sentinelPipeline(i: number, commands: (string | number)[][], timeoutMs = 2000): Promise<RespValue[]> {
+        const s = this.topo.sentinels[i];
+        const [auth, ...replies] = await respPipeline(s.port, [["AUTH", this.passwords.sentinel], ...commands], { timeoutMs, host: s.host });
+        if (auth instanceof RespError) throw new Error(`sentinel ${i + 1}: AUTH answered ${JSON.stringify(auth)}`);
+        return replies;
     }
 
     /** What node `i` reports, or undefined when it does not answer. */

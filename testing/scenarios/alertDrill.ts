@@ -10,10 +10,11 @@
  * Steps, in order (each leaves the cluster healthy, bounded waits):
  *  1. leader lost (killed, then back): Tile38HaNoWritableLeader, Tile38HaTile38Down, Tile38HaFailover;
  *  2. a follower's supervisor hangs (its start script's loop frozen) and the follower is made a
- *     leader: Tile38HaTwoLeaders; then it follows a leader that stalls mid-stream:
+ *     leader: Tile38HaTwoLeaders; then it follows the leader through a link that stalls after
+ *     the handshake (testing/fixtures/stalledLeader.ts):
  *     Tile38HaFollowerNotCaughtUp, status "not caught up" with the lag the drill measures;
- *  3. one sentinel's watchdog hangs and the sentinel is re-pointed at a follower with a wrong
- *     password (it cannot hear its peers): Tile38HaSentinelsDisagree;
+ *  3. one sentinel's watchdog hangs and the sentinel is re-pointed at a follower, deaf to its
+ *     peers' hellos (no PUBLISH to it, no SUBSCRIBE from it): Tile38HaSentinelsDisagree;
  *  4. two sentinels of three stall (every process frozen): Tile38HaSentinelDown,
  *     Tile38HaSentinelQuorumLost, the leader fences itself (Tile38HaNodeReadOnly where backup
  *     agents export it), status "no writable leader"; thawed, both stalled sentinels enter TILT:
@@ -24,6 +25,7 @@ import { ClusterStatus } from "../../components/status/clusterStatus";
 import { RealPrometheus } from "../fixtures/prometheus";
 import { StalledLeader } from "../fixtures/stalledLeader";
 import { ClusterProbe } from "../probe/clusterProbe";
+import { AlertWatch } from "../probe/alertWatch";
 import { freeze, processSubtree, scriptLoops, thaw } from "../probe/processTree";
 import { waitFor } from "../probe/wait";
 
@@ -67,7 +69,12 @@ export async function runAlertDrill(t: AlertDrillTarget): Promise<AlertDrillStep
     const steps: AlertDrillStep[] = [];
     for (const step of [leaderLost, strayAndStalledFollower, sentinelNamesAnother, twoSentinelsStall]) {
         await t.probe.waitHealthy(t.healthyTimeoutMs ?? 90_000);
-        steps.push(await step(t));
+        const watch = new AlertWatch(t.prom, t.cluster);
+        try {
+            steps.push(await step(t, watch));
+        } finally {
+            await watch.stop();
+        }
     }
     await t.probe.nodeCall(await t.probe.agreedLeader(), ["DROP", COLLECTION]);
     return steps;
@@ -80,10 +87,13 @@ export function describeAlertDrill(steps: AlertDrillStep[]): string {
         .join("\n");
 }
 
-/** Waits until `name` fires for this cluster (labels matching); ms since `since`. */
-async function fired(t: AlertDrillTarget, name: string, since: number, labels: Record<string, string> = {}): Promise<number> {
-    await t.prom.waitForAlert(name, "firing", t.alertTimeoutMs ?? 45_000, { tile38_ha_cluster: t.cluster, ...labels });
-    return Date.now() - since;
+/**
+ * Waits until `name` fires for this cluster; ms from `since` to the first sample that saw it
+ * firing (the watch samples every 250 ms, so alerts awaited one after the other keep their own times).
+ */
+async function fired(t: AlertDrillTarget, watch: AlertWatch, name: string, since: number): Promise<number> {
+    await t.prom.waitForAlert(name, "firing", t.alertTimeoutMs ?? 45_000, { tile38_ha_cluster: t.cluster });
+    return (watch.seen.get(name)?.firstFiring ?? Date.now()) - since;
 }
 
 /** Waits until none of `names` is active for this cluster. */
@@ -106,15 +116,15 @@ function aFollower(t: AlertDrillTarget, leader: number): number {
     return [0, 1, 2].find((i) => i !== leader && t.probe.nodeRunning(i))!;
 }
 
-async function leaderLost(t: AlertDrillTarget): Promise<AlertDrillStep> {
+async function leaderLost(t: AlertDrillTarget, watch: AlertWatch): Promise<AlertDrillStep> {
     const p = t.probe;
     const old = await p.agreedLeader();
     const at = Date.now();
     await p.killNode(old);
     const firingMs = {
-        Tile38HaNoWritableLeader: await fired(t, "Tile38HaNoWritableLeader", at),
-        Tile38HaFailover: await fired(t, "Tile38HaFailover", at),
-        Tile38HaTile38Down: await fired(t, "Tile38HaTile38Down", at),
+        Tile38HaNoWritableLeader: await fired(t, watch, "Tile38HaNoWritableLeader", at),
+        Tile38HaFailover: await fired(t, watch, "Tile38HaFailover", at),
+        Tile38HaTile38Down: await fired(t, watch, "Tile38HaTile38Down", at),
     };
     const promoted = await waitFor(() => p.leadingNode(old), { timeoutMs: 30_000, what: "a promoted leader" });
     const s = await statusWhere(t, `leader ${p.endpoint(promoted)} and ${p.endpoint(old)} silent`, (x) => x.leader === p.endpoint(promoted) && x.nodes.some((n) => n.node === p.endpoint(old) && !n.answers) && x.exitCode === 1);
@@ -125,11 +135,11 @@ async function leaderLost(t: AlertDrillTarget): Promise<AlertDrillStep> {
     return { step: "leader lost", firingMs, clearedMs: Date.now() - back, verdict: s.verdict, problems: s.problems };
 }
 
-async function strayAndStalledFollower(t: AlertDrillTarget): Promise<AlertDrillStep> {
+async function strayAndStalledFollower(t: AlertDrillTarget, watch: AlertWatch): Promise<AlertDrillStep> {
     const p = t.probe;
     const leader = await p.agreedLeader();
     const f = aFollower(t, leader);
-    const stalled = await StalledLeader.start(t.stalledLeaderAt.host, t.stalledLeaderAt.port);
+    const stalled = await StalledLeader.start(t.stalledLeaderAt.host, t.stalledLeaderAt.port, p.topo.nodes[leader]);
     const script = await t.scriptPid("node", f);
     const loops = await freeze(() => scriptLoops(script).flatMap((l) => processSubtree(l).map((x) => x.pid)), `node ${f + 1}'s supervisor (node_life and its stall guard)`);
     let verdict: ClusterStatus["verdict"];
@@ -139,13 +149,14 @@ async function strayAndStalledFollower(t: AlertDrillTarget): Promise<AlertDrillS
     try {
         const at = Date.now();
         mustSucceed(await p.nodeCall(f, ["FOLLOW", "no", "one"]), "FOLLOW no one");
-        firingMs.Tile38HaTwoLeaders = await fired(t, "Tile38HaTwoLeaders", at);
+        firingMs.Tile38HaTwoLeaders = await fired(t, watch, "Tile38HaTwoLeaders", at);
         await statusWhere(t, `${p.endpoint(f)} also a leader`, (x) => x.leader === p.endpoint(leader) && x.problems.some((m) => m.includes(`node ${p.endpoint(f)} also reports itself a leader`)) && x.exitCode === 1);
+        // Writes it misses (the lag the status must report, measured by the drill on both nodes),
+        // then it follows the leader through a link that stalls after the handshake.
+        for (let k = 0; k < 50; k++) mustSucceed(await p.nodeCall(leader, ["SET", COLLECTION, `k${k}`, "POINT", 33 + k / 1000, -115]), "SET on the leader");
         const cut = Date.now();
         mustSucceed(await p.nodeCall(f, ["FOLLOW", stalled.host, stalled.port], 5000), `FOLLOW the stalled leader ${stalled.endpoint}`);
-        // Writes it misses: the lag the status must report, measured by the drill on both nodes.
-        for (let k = 0; k < 50; k++) mustSucceed(await p.nodeCall(leader, ["SET", COLLECTION, `k${k}`, "POINT", 33 + k / 1000, -115]), "SET on the leader");
-        firingMs.Tile38HaFollowerNotCaughtUp = await fired(t, "Tile38HaFollowerNotCaughtUp", cut);
+        firingMs.Tile38HaFollowerNotCaughtUp = await fired(t, watch, "Tile38HaFollowerNotCaughtUp", cut);
         const s = await statusWhere(t, `${p.endpoint(f)} not caught up behind ${p.endpoint(leader)}`, (x) => {
             const n = x.nodes.find((v) => v.node === p.endpoint(f));
             return n?.caughtUp === false && n.following === stalled.endpoint && x.exitCode === 1;
@@ -167,12 +178,12 @@ async function strayAndStalledFollower(t: AlertDrillTarget): Promise<AlertDrillS
     return { step: "stray leader, then a follower of a stalled leader", firingMs, clearedMs: Date.now() - back, verdict, problems };
 }
 
-async function sentinelNamesAnother(t: AlertDrillTarget): Promise<AlertDrillStep> {
+async function sentinelNamesAnother(t: AlertDrillTarget, watch: AlertWatch): Promise<AlertDrillStep> {
     const p = t.probe;
     const leader = await p.agreedLeader();
     const f = aFollower(t, leader);
     const j = 2;
-    const quorum = (await p.sentinelMaster(j)).quorum;
+    const settings = await p.sentinelMaster(j);
     const script = await t.scriptPid("sentinel", j);
     const loops = await freeze(() => scriptLoops(script).flatMap((l) => processSubtree(l).map((x) => x.pid)), `sentinel ${j + 1}'s watchdog`);
     let s: ClusterStatus;
@@ -182,15 +193,26 @@ async function sentinelNamesAnother(t: AlertDrillTarget): Promise<AlertDrillStep
         const at = Date.now();
         const m = p.topo.masterName;
         const node = p.topo.nodes[f];
-        mustSucceed(await p.sentinelCall(j, ["SENTINEL", "REMOVE", m]), "SENTINEL REMOVE");
-        mustSucceed(await p.sentinelCall(j, ["SENTINEL", "MONITOR", m, node.host, node.port, quorum]), "SENTINEL MONITOR");
-        mustSucceed(await p.sentinelCall(j, ["SENTINEL", "SET", m, "auth-pass", "not-the-nodes-password"]), "SENTINEL SET auth-pass");
-        firingMs.Tile38HaSentinelsDisagree = await fired(t, "Tile38HaSentinelsDisagree", at);
+        // Deaf to its peers' newer configuration: they cannot PUBLISH their hellos to it (ACL),
+        // and it cannot SUBSCRIBE to the hellos on the nodes (renamed, in the same pipeline as the
+        // MONITOR so that the new master's links are made after the rename).
+        const replies = await p.sentinelPipeline(j, [
+            ["ACL", "SETUSER", "default", "-publish"],
+            ["SENTINEL", "REMOVE", m],
+            ["SENTINEL", "MONITOR", m, node.host, node.port, settings.quorum],
+            // Its own timings, before it hears of any peer (a peer takes the down-after it finds).
+            ["SENTINEL", "SET", m, "down-after-milliseconds", settings["down-after-milliseconds"], "failover-timeout", settings["failover-timeout"], "auth-pass", p.passwords.tile38],
+            ["SENTINEL", "SET", m, "rename-command", "SUBSCRIBE", "TILE38-HA-DRILL-NO-SUBSCRIBE"],
+        ]);
+        replies.forEach((r, k) => mustSucceed(r, `sentinel ${j + 1}, command ${k + 1} of the re-pointing`));
+        firingMs.Tile38HaSentinelsDisagree = await fired(t, watch, "Tile38HaSentinelsDisagree", at);
         s = await statusWhere(t, `sentinel ${j + 1} naming ${p.endpoint(f)}`, (x) => !x.sentinelsAgree && x.leader === p.endpoint(leader) && x.sentinels[j].leader === p.endpoint(f) && x.exitCode === 1);
     } finally {
-        // The watchdog sees its sentinel name a node that does not lead while its peers agree on
-        // one that does, and re-monitors that one with the rendered password.
+        // Its peers' next hello (a newer configuration epoch) switches it back to their leader;
+        // else the watchdog, which sees it name a node that does not lead while its peers agree
+        // on one that does, re-monitors that one (a new master entry: no rename).
         back = Date.now();
+        mustSucceed(await p.sentinelCall(j, ["ACL", "SETUSER", "default", "+publish"]), "ACL SETUSER default +publish");
         thaw(loops);
     }
     await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
@@ -198,7 +220,7 @@ async function sentinelNamesAnother(t: AlertDrillTarget): Promise<AlertDrillStep
     return { step: "a sentinel names a follower", firingMs, clearedMs: Date.now() - back, verdict: s.verdict, problems: s.problems };
 }
 
-async function twoSentinelsStall(t: AlertDrillTarget): Promise<AlertDrillStep> {
+async function twoSentinelsStall(t: AlertDrillTarget, watch: AlertWatch): Promise<AlertDrillStep> {
     const p = t.probe;
     const leader = await p.agreedLeader();
     const stalledSentinels = [0, 1];
@@ -212,9 +234,9 @@ async function twoSentinelsStall(t: AlertDrillTarget): Promise<AlertDrillStep> {
             const script = await t.scriptPid("sentinel", j);
             frozen.push(...(await freeze(() => processSubtree(script).map((x) => x.pid), `sentinel ${j + 1}`)));
         }
-        firingMs.Tile38HaSentinelDown = await fired(t, "Tile38HaSentinelDown", at);
-        firingMs.Tile38HaSentinelQuorumLost = await fired(t, "Tile38HaSentinelQuorumLost", at);
-        if (t.agentsExportReadOnly) firingMs.Tile38HaNodeReadOnly = await fired(t, "Tile38HaNodeReadOnly", at);
+        firingMs.Tile38HaSentinelDown = await fired(t, watch, "Tile38HaSentinelDown", at);
+        firingMs.Tile38HaSentinelQuorumLost = await fired(t, watch, "Tile38HaSentinelQuorumLost", at);
+        if (t.agentsExportReadOnly) firingMs.Tile38HaNodeReadOnly = await fired(t, watch, "Tile38HaNodeReadOnly", at);
         // The leader fences itself once no majority of the sentinels confirms it.
         await waitFor(async () => ((await p.nodeStatus(leader))?.readOnly ? true : undefined), { timeoutMs: 30_000, what: `leader ${p.endpoint(leader)} to fence itself` });
         firingMs.fenced = Date.now() - at;
@@ -227,8 +249,7 @@ async function twoSentinelsStall(t: AlertDrillTarget): Promise<AlertDrillStep> {
         back = Date.now();
         thaw(frozen);
     }
-    const tiltAt = Date.now();
-    firingMs.Tile38HaSentinelTilt = (await fired(t, "Tile38HaSentinelTilt", tiltAt)) + (tiltAt - at);
+    firingMs.Tile38HaSentinelTilt = await fired(t, watch, "Tile38HaSentinelTilt", at);
     await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
     await cleared(t, ["Tile38HaSentinelDown", "Tile38HaSentinelQuorumLost", "Tile38HaNodeReadOnly"]);
     const clearedMs = Date.now() - back;

@@ -42,6 +42,7 @@ import { checkoutPreviousRelease, previewOperations, previousReleaseConfig, prev
 import { intervalsWhere, Sampler } from "../../testing/probe/sampler";
 import { dashboardQueries } from "../../components/monitoring/dashboard";
 import { AlertWatch, describeSightings, shippedAlertForMs } from "../../testing/probe/alertWatch";
+import { describeAlertDrill, runAlertDrill } from "../../testing/scenarios/alertDrill";
 import { prometheusSkipReason, RealPrometheus, ScrapeTarget } from "../../testing/fixtures/prometheus";
 import { RULES_FILE } from "../../testing/docs/monitoringFiles";
 import { dockerBackupRecords } from "../../testing/stackStatus";
@@ -55,6 +56,23 @@ const COLLECTION = "fleet";
 const MINUTE = 60_000;
 const figures: Record<string, string | number> = {};
 const PROMETHEUS_PORT = 23090;
+/** The alert drill's Prometheus (drill rules) and the stalled leader it points a follower at. */
+const DRILL_PROMETHEUS_PORT = 23091;
+const STALLED_LEADER_PORT = 23092;
+/** What the alert drill proves fires on a stack with backup agents (and `fenced`, the leader's own read-only). */
+const DRILL_ALERTS = [
+    "Tile38HaFailover",
+    "Tile38HaFollowerNotCaughtUp",
+    "Tile38HaNoWritableLeader",
+    "Tile38HaNodeReadOnly",
+    "Tile38HaSentinelDown",
+    "Tile38HaSentinelQuorumLost",
+    "Tile38HaSentinelTilt",
+    "Tile38HaSentinelsDisagree",
+    "Tile38HaTile38Down",
+    "Tile38HaTwoLeaders",
+    "fenced",
+].sort();
 /** The `tile38_ha_cluster` label of the stack's targets: the stack program names its cluster `tile38-ha-<stack>`. */
 const CLUSTER = `tile38-ha-${STACK}`;
 
@@ -89,6 +107,22 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         const names = { tile38: cluster.outputs.dockerContainers.tile38, sentinel: cluster.outputs.dockerContainers.sentinels, backup: cluster.outputs.dockerContainers.tile38 };
         return (["tile38", "sentinel", "backup"] as const).flatMap((component) => t[component].map((address, i) => ({ component, cluster: CLUSTER, address, labels: { node: names[component][i] } })));
     };
+    /** The status as `npm run status` computes it for this stack: the agents' records from their metrics (their files through docker exec agree). */
+    const status = () =>
+        clusterStatus({
+            masterName: cluster.topo.masterName,
+            sentinels: cluster.topo.sentinels,
+            nodes: cluster.topo.nodes,
+            tile38Password: cluster.passwords.tile38,
+            sentinelPassword: cluster.passwords.sentinel,
+            backups: async () => {
+                const agents = ((await stack.outputs()).metricsTargets as { backup: string[] }).backup.map((a) => ({ host: a.split(":")[0], port: Number(a.split(":")[1]) }));
+                const fromMetrics = await backupRecordsFromMetrics(agents);
+                const fromFiles = await dockerBackupRecords(cluster.outputs.dockerContainers.tile38, dockerEnv());
+                expect(fromMetrics.map((r) => [r.node, r.role, r.last_ok_epoch]).sort()).toEqual(fromFiles.map((r) => [r.node, r.role, r.last_ok_epoch]).sort());
+                return fromMetrics;
+            },
+        });
     const attach = async () => {
         cluster = await DeployedCluster.attach(dockerStackOutputs(await stack.outputs()), dockerEnv());
         return cluster;
@@ -284,7 +318,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         }
     }, 8 * MINUTE);
 
-    it("b3. never silent: every dashboard query answers; broken backup credentials turn the leader's agent unhealthy, the status stale and fire the stale-backup alert; fixed, all three clear", async () => {
+    it("b3. never silent: every dashboard query answers; broken backup credentials turn the leader's agent unhealthy, the status stale and fire the three backup alerts; fixed, all clear", async () => {
         if (!prom) return void (figures["monitoring: backups"] = `SKIPPED: ${prometheusSkipReason()}`);
         const live = prom;
         const leader = await cluster.waitHealthy(MINUTE);
@@ -300,22 +334,6 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         await waitFor(async () => ((empty = await silent()).length === 0 ? true : undefined), { timeoutMs: 2 * MINUTE, what: "every dashboard query to return series", intervalMs: 2000 }).catch(() => undefined);
         expect(empty).toEqual([]);
         figures["monitoring: dashboard queries answering"] = queries.length;
-        const status = () =>
-            clusterStatus({
-                masterName: cluster.topo.masterName,
-                sentinels: cluster.topo.sentinels,
-                nodes: cluster.topo.nodes,
-                tile38Password: cluster.passwords.tile38,
-                sentinelPassword: cluster.passwords.sentinel,
-                // As npm run status reads them: the agents' metrics (their files through docker exec agree).
-                backups: async () => {
-                    const agents = ((await stack.outputs()).metricsTargets as { backup: string[] }).backup.map((a) => ({ host: a.split(":")[0], port: Number(a.split(":")[1]) }));
-                    const fromMetrics = await backupRecordsFromMetrics(agents);
-                    const fromFiles = await dockerBackupRecords(cluster.outputs.dockerContainers.tile38, dockerEnv());
-                    expect(fromMetrics.map((r) => [r.node, r.role, r.last_ok_epoch]).sort()).toEqual(fromFiles.map((r) => [r.node, r.role, r.last_ok_epoch]).sort());
-                    return fromMetrics;
-                },
-            });
         // The agent that uploads (its node leads), as its own metrics say; the others follow.
         const uploader = async () => (await live.query(`tile38_ha_backup_uploader{tile38_ha_cluster="${CLUSTER}"} == 1`)).map((x) => x.metric.node)[0] ?? cluster.outputs.dockerContainers.tile38[leader];
         const agentHealth = async () => (await engine.mustDocker(["inspect", "-f", "{{.State.Health.Status}}", `${await uploader()}-backup`])).trim();
@@ -333,6 +351,10 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         try {
             await live.waitForAlert("Tile38HaBackupStale", "firing", 4 * MINUTE, { tile38_ha_cluster: CLUSTER });
             figures["monitoring: credentials broken → Tile38HaBackupStale firing ms"] = Date.now() - brokenAt;
+            // The uploading agent's own verdict and its failed rounds fire too (while its node answers).
+            await live.waitForAlert("Tile38HaBackupAgentUnhealthy", "firing", 2 * MINUTE, { tile38_ha_cluster: CLUSTER });
+            figures["monitoring: credentials broken → Tile38HaBackupAgentUnhealthy firing ms"] = Date.now() - brokenAt;
+            await live.waitForAlert("Tile38HaBackupFailing", "firing", MINUTE, { tile38_ha_cluster: CLUSTER });
             await waitFor(async () => ((await agentHealth()) === "unhealthy" ? true : undefined), { timeoutMs: 2 * MINUTE, what: "the uploading agent unhealthy in docker inspect" });
             // The agent logs to stderr.
             const logs = await engine.docker(["logs", "--tail", "40", `${await uploader()}-backup`]);
@@ -349,6 +371,8 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         }
         const startedAt = Date.now();
         await live.waitForAlert("Tile38HaBackupStale", "inactive", 2 * MINUTE, { tile38_ha_cluster: CLUSTER });
+        await live.waitForAlert("Tile38HaBackupAgentUnhealthy", "inactive", MINUTE, { tile38_ha_cluster: CLUSTER });
+        await live.waitForAlert("Tile38HaBackupFailing", "inactive", MINUTE, { tile38_ha_cluster: CLUSTER });
         figures["monitoring: credentials fixed → Tile38HaBackupStale inactive ms"] = Date.now() - startedAt;
         await waitFor(async () => ((await agentHealth()) === "healthy" ? true : undefined), { timeoutMs: MINUTE, what: "the leader's agent healthy again" });
         await waitFor(async () => {
@@ -358,6 +382,29 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         await stopWriterAndCheck("backup store outage");
         await live.stop();
         prom = undefined;
+    }, 10 * MINUTE);
+
+    it("b4. the alert drill on the deployed stack: each alert but the backup ones fires in the state it names (a real Prometheus, the shipped expressions, `for` cut to 1 s), status agrees, all clears", async () => {
+        const promSkip = prometheusSkipReason();
+        if (promSkip) return void (figures["alert drill"] = `SKIPPED: ${promSkip}`);
+        const drillProm = await RealPrometheus.start({ port: DRILL_PROMETHEUS_PORT, targets: await scrapeTargets(), drillRules: true });
+        try {
+            const containers = cluster.outputs.dockerContainers;
+            const steps = await runAlertDrill({
+                probe: cluster,
+                prom: drillProm,
+                cluster: CLUSTER,
+                scriptPid: async (kind, i) => Number((await engine.mustDocker(["inspect", "-f", "{{.State.Pid}}", (kind === "node" ? containers.tile38 : containers.sentinels)[i]])).trim()),
+                status,
+                stalledLeaderAt: { host: "127.0.0.1", port: STALLED_LEADER_PORT },
+                agentsExportReadOnly: true,
+            });
+            for (const st of steps) figures[`alert drill: ${st.step}`] = `${Object.entries(st.firingMs).map(([a, ms]) => `${a} ${ms} ms`).join(", ")}; cleared ${st.clearedMs} ms`;
+            process.stdout.write(`\nalert drill on the Docker stack (ms from each fault):\n${describeAlertDrill(steps)}\n`);
+            expect(steps.flatMap((st) => Object.keys(st.firingMs)).sort()).toEqual(DRILL_ALERTS);
+        } finally {
+            await drillProm.stop();
+        }
     }, 10 * MINUTE);
 
     it("b2. a cascade on the deployed stack: docker kill 0 s and 5 s after the previous failover, docker pause 2 s after; each failed over, nothing lost, same data", async () => {
