@@ -29,6 +29,27 @@ import { AlertWatch } from "../probe/alertWatch";
 import { freeze, processSubtree, scriptLoops, thaw } from "../probe/processTree";
 import { waitFor } from "../probe/wait";
 
+/**
+ * For every shipped alert, the state in which the suites see it fire on a real Prometheus (this
+ * drill, or the backup store outage of the Docker suite's b3). A unit test keeps it complete; the
+ * README's alert list is written from it (`npm run docs:monitoring`).
+ */
+export const ALERTS_SEEN_LIVE: Record<string, string> = {
+    Tile38HaNoWritableLeader: "the leader killed, until a follower is promoted",
+    Tile38HaTwoLeaders: "a follower made a leader while its supervisor hangs",
+    Tile38HaSentinelsDisagree: "one sentinel re-pointed at a follower, deaf to its peers",
+    Tile38HaFailover: "the leader killed (for 10 minutes after)",
+    Tile38HaTile38Down: "the leader killed, until it is back",
+    Tile38HaFollowerNotCaughtUp: "a follower whose link to its leader stalls after the handshake",
+    Tile38HaNodeReadOnly: "two sentinels of three stalled: the leader fences itself",
+    Tile38HaSentinelDown: "two sentinels of three stalled",
+    Tile38HaSentinelQuorumLost: "two sentinels of three stalled",
+    Tile38HaSentinelTilt: "a stalled sentinel runs again",
+    Tile38HaBackupStale: "the backup store refuses the agents' keys",
+    Tile38HaBackupAgentUnhealthy: "the backup store refuses the agents' keys",
+    Tile38HaBackupFailing: "the backup store refuses the agents' keys",
+};
+
 /** What the drill needs of a running cluster besides its probe. */
 export interface AlertDrillTarget {
     /** Who leads, who follows; kills and restarts nodes. */

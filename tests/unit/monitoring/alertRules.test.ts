@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import { TILE38_HA_RULE_GROUPS } from "../../../components/monitoring/alertRules";
-import { MONITORING_DOC, renderAlertTable, renderRules, RULES_FILE, RULES_TEST_FILE, withAlertTable } from "../../../testing/docs/monitoringFiles";
+import { MONITORING_DOC, README, renderAlertTable, renderReadmeAlerts, renderRules, RULES_FILE, RULES_TEST_FILE, withAlertTable, withReadmeAlerts } from "../../../testing/docs/monitoringFiles";
+import { ALERTS_SEEN_LIVE } from "../../../testing/scenarios/alertDrill";
 import { runCommand } from "../../../testing/command";
 import { findGoBinary, promtoolSkipReason } from "../../../testing/fixtures/prometheus";
 
@@ -21,6 +22,12 @@ describe("the alert rules (components/monitoring/alertRules.ts)", () => {
     it("docs/monitoring.md's alert table is what npm run docs:monitoring writes", () => {
         const current = fs.readFileSync(MONITORING_DOC, "utf8");
         expect(current).toBe(withAlertTable(current, renderAlertTable()));
+    });
+
+    it("the README's alert list is what npm run docs:monitoring writes, and names for every alert the state a live suite fires it in", () => {
+        const current = fs.readFileSync(README, "utf8");
+        expect(current).toBe(withReadmeAlerts(current, renderReadmeAlerts()));
+        expect(Object.keys(ALERTS_SEEN_LIVE).sort()).toEqual(alerts.map((a) => a.alert).sort());
     });
 
     it("names every alert Tile38Ha…, once, with a severity, a summary and a description", () => {
