@@ -1,0 +1,37 @@
+/**
+ * `npm run bench -- --points N [--updates-per-point K] [--json] [--record FILE.md]`: the scale
+ * bench (testing/scenarios/scaleBench.ts) on a loopback cluster of its own. Prints the figures;
+ * with --json the last line is one object; --record writes this size's row into FILE.md's table.
+ */
+import { parseArgs } from "node:util";
+import { recordScaleBench, runScaleBench } from "../testing/scenarios/scaleBench";
+import { tile38SkipReason } from "../testing/fixtures/loopback/cluster";
+
+const USAGE = "usage: npm run bench -- --points N [--updates-per-point K] [--json] [--record FILE.md]";
+
+async function main(): Promise<number> {
+    const { values } = parseArgs({
+        args: process.argv.slice(2),
+        options: { points: { type: "string", default: "10000" }, "updates-per-point": { type: "string", default: "1" }, json: { type: "boolean", default: false }, record: { type: "string" } },
+        strict: true,
+    });
+    const points = Number(values.points);
+    const updates = Number(values["updates-per-point"]);
+    if (!Number.isInteger(points) || points < 1 || points > 50_000_000) throw new Error(`--points must be a whole number from 1 to 50000000\n${USAGE}`);
+    if (!Number.isInteger(updates) || updates < 1 || updates > 1000) throw new Error(`--updates-per-point must be a whole number from 1 to 1000\n${USAGE}`);
+    const skip = tile38SkipReason();
+    if (skip) throw new Error(skip);
+    const r = await runScaleBench({ points, updatesPerPoint: updates, say: (l) => process.stderr.write(`bench: ${l}\n`) });
+    if (values.record) recordScaleBench(values.record, r, `npm run bench -- --points ${points} --updates-per-point ${updates}`);
+    if (!values.json) for (const [k, v] of Object.entries(r)) process.stdout.write(`${k.padEnd(26)} ${Array.isArray(v) ? v.join(", ") : String(v)}\n`);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return r.data_identical && r.writes_lost === 0 ? 0 : 1;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (e) => {
+        process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(2);
+    },
+);

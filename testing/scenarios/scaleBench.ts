@@ -1,0 +1,307 @@
+/**
+ * The scale bench (`npm run bench -- --points N [--updates-per-point K]`): how failover, the
+ * hand-over, a rolling restart, a follower's resync and a backup + restore grow with the data. On
+ * the dev topology as processes on loopback (three tile38-server nodes run by the rendered start
+ * script, three sentinels, the backup agent and the Versity S3 gateway, as bench:backup): it loads
+ * N points through a sentinel-aware client (N × K SETs when every id is updated K times: the
+ * fleet-tracking churn that makes the AOF grow with updates, not data), then, under a steady
+ * writer through the sentinels, one step at a time, each measured from its fault:
+ *
+ *   kill      SIGKILL to the leader: first acknowledged write on the new leader; the killed node
+ *             back (its AOF load time, Tile38's own report) and redundancy restored;
+ *   hand-over the leader stopped as a rolling update stops it (SIGTERM, the hand-over): the longest
+ *             pause between acknowledged writes, then redundancy restored once it is back;
+ *   rolling   every node stopped and started in turn, followers first: the whole roll and its
+ *             longest pause;
+ *   wipe      a follower stopped, its data dir emptied, started: until it holds everything again,
+ *             and the bytes it fetched (its AOF afterwards);
+ *   backup    the leader's agent uploads its AOF; `restore`: every node, sentinel and data dir
+ *             destroyed and the cluster recreated from the newest backup, until the leader answers
+ *             a read of the last point.
+ *
+ * "Redundancy restored" = the cluster is healthy by ClusterProbe.health (the sentinels agree,
+ * every other node follows the leader, caught up and promotable). At the end every node's data is
+ * compared with the leader's by content (a digest of every id and object of both collections) and
+ * every acknowledged write must be on the leader (the kill's last 100 ms excepted). With churn, the
+ * leader's AOF is compacted by hand (`AOFSHRINK`) at the end: `aof_compacted_ratio` is its size
+ * before over after (the product does not compact yet: issue 27).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BackupCluster } from "../fixtures/loopback/backupCluster";
+import { BackupRig } from "../fixtures/loopback/backupRig";
+import { Tile38Cluster } from "../fixtures/loopback/cluster";
+import { bulkClient, loadPoints, pointId } from "../probe/pointLoader";
+import { collectionDigest } from "../probe/points";
+import { sleep, waitFor } from "../probe/wait";
+import { lostAroundKills, PointWriter } from "../probe/writer";
+import { longestPause } from "./drillReport";
+import { resp } from "../../components/status/resp";
+
+/** Ports of the bench's own cluster (loopback). */
+export const BENCH_PORTS = { s3: 27350, sentinel: 27360, tile38: 27370 };
+
+export interface ScaleBenchOptions {
+    /** Distinct ids loaded. */
+    points: number;
+    /** How many times each id is written (1: loaded once). */
+    updatesPerPoint: number;
+    /** Progress lines (stderr). */
+    say: (line: string) => void;
+}
+
+/** One run's figures (ms, bytes); the JSON line of `npm run bench -- --json`. */
+export interface ScaleBenchResult {
+    points: number;
+    updates_per_point: number;
+    /** Loading N × K SETs through the leader. */
+    write_ms: number;
+    /** The leader's AOF after the load. */
+    aof_bytes: number;
+    /** Each node's Go heap after the load (SERVER heap_size), node 1 first. */
+    heap_bytes: number[];
+    /** Tile38's own report of loading its AOF when the killed node came back. */
+    load_ms: number;
+    kill_failover_ms: number;
+    kill_redundancy_ms: number;
+    handover_pause_ms: number;
+    handover_redundancy_ms: number;
+    rolling_ms: number;
+    rolling_longest_pause_ms: number;
+    wipe_resync_ms: number;
+    wipe_downloaded_bytes: number;
+    backup_upload_ms: number;
+    restore_ms: number;
+    writes_acknowledged: number;
+    writes_lost: number;
+    data_identical: boolean;
+    /** With churn: the leader's AOF before compaction over after (AOFSHRINK by hand at the end). */
+    aof_compacted_ratio?: number;
+}
+
+const WRITES = "bench-writes";
+
+/** Runs the bench on a cluster of its own and removes it afterwards. */
+export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchResult> {
+    const rig = await BackupRig.start({ s3Port: BENCH_PORTS.s3, bucket: "tile38-ha-scale-bench", label: "scale-bench" });
+    let bc: BackupCluster | undefined;
+    let writer: PointWriter | undefined;
+    try {
+        // The agents' own loop must not upload behind the bench's back: a long interval, stopped.
+        bc = await BackupCluster.start({ label: "scale-bench", sentinelPort: BENCH_PORTS.sentinel, tile38Port: BENCH_PORTS.tile38, rig, prefix: "bench/", intervalSeconds: 3600, restoreTimeoutSeconds: 1800 });
+        for (let i = 0; i < 3; i++) await bc.stopAgent(i);
+        const c = bc.cluster;
+        const healthy = (timeoutMs = 30 * 60_000) => c.waitHealthy(timeoutMs);
+
+        o.say(`loading ${o.points} points × ${o.updatesPerPoint} (pipelines of 10000 SETs through the sentinels' leader)`);
+        const client = bulkClient(bc.target());
+        let t = Date.now();
+        for (let k = 0; k < o.updatesPerPoint; k++) await loadPoints(client, o.points, { batch: 10_000 });
+        const writeMs = Date.now() - t;
+        client.disconnect();
+        let leader = await healthy();
+        const aofBytes = (await c.nodeStatus(leader))!.aofSize;
+        const heapBytes = await Promise.all([0, 1, 2].map((i) => heapSize(c, i)));
+        o.say(`loaded in ${writeMs} ms; leader AOF ${aofBytes} bytes; heaps ${heapBytes.join(", ")} bytes`);
+
+        writer = new PointWriter({ sentinels: c.topo.sentinels, masterName: c.topo.masterName, tile38Password: c.passwords.tile38, sentinelPassword: c.passwords.sentinel, key: WRITES });
+        writer.start();
+        const w = writer;
+        await waitFor(() => w.acks.length >= 50, { timeoutMs: 60_000, what: "the writer's first writes" });
+
+        // kill
+        leader = await healthy();
+        const killedAt = Date.now();
+        await c.killNode(leader);
+        const goneAt = Date.now();
+        await waitFor(() => c.leadingNode(leader), { timeoutMs: 120_000, what: "a new leader after the kill", intervalMs: 50 });
+        await c.restartNode(leader);
+        // A write sent just before the kill may have been acknowledged by the old leader meanwhile.
+        const firstAck = await waitFor(() => w.firstAckAfter(goneAt), { timeoutMs: 120_000, what: "a write after the kill", intervalMs: 20 });
+        await healthy();
+        const killRedundancyMs = Date.now() - killedAt;
+        const loaded = [...c.nodeLog(leader).matchAll(/AOF loaded (\d+) commands: ([\d.]+)s/g)].pop();
+        const loadMs = loaded ? Math.round(Number(loaded[2]) * 1000) : -1;
+        o.say(`kill: first write after ${firstAck.ackAt - killedAt} ms, redundancy after ${killRedundancyMs} ms, AOF load ${loadMs} ms`);
+
+        // hand-over
+        leader = await healthy();
+        const stopAt = Date.now();
+        await c.stopNode(leader);
+        const stoppedAt = Date.now();
+        await waitFor(() => w.firstAckSentAfter(stoppedAt), { timeoutMs: 120_000, what: "a write after the hand-over" });
+        await c.restartNode(leader);
+        await healthy();
+        const handoverRedundancyMs = Date.now() - stopAt;
+        const handoverPauseMs = longestPause(w.acks, stopAt, Date.now());
+        o.say(`hand-over: longest pause ${handoverPauseMs} ms, redundancy after ${handoverRedundancyMs} ms`);
+
+        // rolling restart, followers first
+        leader = await healthy();
+        const rollAt = Date.now();
+        for (const i of [0, 1, 2].filter((x) => x !== leader).concat(leader)) {
+            await c.stopNode(i);
+            await c.restartNode(i);
+            await healthy();
+        }
+        const rollingMs = Date.now() - rollAt;
+        const rollingPauseMs = longestPause(w.acks, rollAt, Date.now());
+        o.say(`rolling restart: ${rollingMs} ms, longest pause ${rollingPauseMs} ms`);
+
+        // follower wipe
+        leader = await healthy();
+        const f = [0, 1, 2].find((x) => x !== leader)!;
+        await c.stopNode(f);
+        const wipeAt = Date.now();
+        c.startNode(f, { wipe: true });
+        await healthy();
+        const wipeMs = Date.now() - wipeAt;
+        const downloaded = (await c.nodeStatus(f))!.aofSize;
+        o.say(`follower wipe: resynced in ${wipeMs} ms, ${downloaded} bytes fetched`);
+
+        await sleep(500);
+        await w.close();
+        leader = await healthy();
+        const identical = await sameDataEverywhere(c, leader);
+        const ids = await idsOf(c, leader);
+        const { lost } = lostAroundKills(w.acks, ids, [killedAt]);
+        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost; every node identical: ${identical}`);
+
+        let ratio: number | undefined;
+        if (o.updatesPerPoint > 1) {
+            const before = (await c.nodeStatus(leader))!.aofSize;
+            await c.nodeCall(leader, ["AOFSHRINK"]);
+            const after = await waitFor(async () => {
+                const a = (await c.nodeStatus(leader))?.aofSize;
+                return a !== undefined && a < before ? a : undefined;
+            }, { timeoutMs: 10 * 60_000, what: "AOFSHRINK on the leader" });
+            ratio = Math.round((before / after) * 10) / 10;
+            o.say(`AOFSHRINK by hand: ${before} → ${after} bytes (×${ratio})`);
+        }
+
+        // backup + restore
+        t = Date.now();
+        const up = bc.backupOnce(leader, 30 * 60_000);
+        const uploadMs = Date.now() - t;
+        if (up.code !== 0) throw new Error(`backup failed: ${up.log}`);
+        await bc.destroyAll({ sentinels: true });
+        const last = pointId(o.points - 1);
+        t = Date.now();
+        await bc.recreate();
+        await waitFor(
+            async () => {
+                const l = await c.agreedLeader();
+                return l >= 0 && Array.isArray(await resp(c.topo.nodes[l].port, ["GET", "fleet", last, "POINT"], c.passwords.tile38, { timeoutMs: 2000 }).catch(() => null)) ? l : undefined;
+            },
+            { timeoutMs: 30 * 60_000, what: `the restored leader to answer GET fleet ${last}`, intervalMs: 50 },
+        );
+        const restoreMs = Date.now() - t;
+        o.say(`backup uploaded in ${uploadMs} ms; restored after total loss in ${restoreMs} ms`);
+
+        return {
+            points: o.points,
+            updates_per_point: o.updatesPerPoint,
+            write_ms: writeMs,
+            aof_bytes: aofBytes,
+            heap_bytes: heapBytes,
+            load_ms: loadMs,
+            kill_failover_ms: firstAck.ackAt - killedAt,
+            kill_redundancy_ms: killRedundancyMs,
+            handover_pause_ms: handoverPauseMs,
+            handover_redundancy_ms: handoverRedundancyMs,
+            rolling_ms: rollingMs,
+            rolling_longest_pause_ms: rollingPauseMs,
+            wipe_resync_ms: wipeMs,
+            wipe_downloaded_bytes: downloaded,
+            backup_upload_ms: uploadMs,
+            restore_ms: restoreMs,
+            writes_acknowledged: w.acks.length,
+            writes_lost: lost.length,
+            data_identical: identical,
+            ...(ratio === undefined ? {} : { aof_compacted_ratio: ratio }),
+        };
+    } finally {
+        await writer?.close();
+        await bc?.cleanup();
+        rig.stop();
+    }
+}
+
+/** SERVER heap_size of node `i` (bytes). */
+async function heapSize(c: Tile38Cluster, i: number): Promise<number> {
+    const r = await c.nodeCall(i, ["SERVER"], 10_000);
+    const flat = Array.isArray(r) ? r.map(String) : [];
+    const at = flat.indexOf("heap_size");
+    return at >= 0 ? Number(flat[at + 1]) : -1;
+}
+
+/** Every node's two collections, by content, equal to the leader's. */
+async function sameDataEverywhere(c: Tile38Cluster, leader: number): Promise<boolean> {
+    for (const key of ["fleet", WRITES]) {
+        const want = await collectionDigest(c.topo.nodes[leader], c.passwords.tile38, key);
+        for (let i = 0; i < 3; i++) {
+            if (i === leader) continue;
+            const got = await waitFor(async () => {
+                const d = await collectionDigest(c.topo.nodes[i], c.passwords.tile38, key);
+                return d.md5 === want.md5 && d.count === want.count ? d : undefined;
+            }, { timeoutMs: 60_000, what: `node ${i + 1}'s ${key} to match the leader's` }).catch(() => undefined);
+            if (!got) return false;
+        }
+    }
+    return true;
+}
+
+/** The writer's ids on the leader. */
+async function idsOf(c: Tile38Cluster, leader: number): Promise<Set<string>> {
+    const r = await c.nodeCall(leader, ["SCAN", WRITES, "LIMIT", 10_000_000, "IDS"], 30_000);
+    if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${WRITES} IDS answered ${JSON.stringify(r).slice(0, 200)}`);
+    return new Set((r[1] as unknown[]).map(String));
+}
+
+/** The machine, for the recorded figures. */
+export function machine(): string {
+    const cpus = os.cpus();
+    return `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+}
+
+const COLUMNS: [keyof ScaleBenchResult, string][] = [
+    ["write_ms", "load N×K writes ms"],
+    ["aof_bytes", "AOF bytes"],
+    ["load_ms", "AOF load ms"],
+    ["kill_failover_ms", "kill → first write ms"],
+    ["kill_redundancy_ms", "kill → redundancy ms"],
+    ["handover_pause_ms", "hand-over pause ms"],
+    ["handover_redundancy_ms", "hand-over → redundancy ms"],
+    ["rolling_ms", "rolling restart ms"],
+    ["rolling_longest_pause_ms", "rolling pause ms"],
+    ["wipe_resync_ms", "wiped follower resync ms"],
+    ["backup_upload_ms", "backup ms"],
+    ["restore_ms", "restore ms"],
+    ["writes_lost", "lost"],
+    ["aof_compacted_ratio", "AOF / compacted"],
+];
+
+/**
+ * Writes (or replaces) this run's row in the Markdown table of `file`: one row per size (points ×
+ * updates), each with its date and machine, the rows sorted by size.
+ */
+export function recordScaleBench(file: string, r: ScaleBenchResult, how: string): void {
+    const head = [
+        `<!-- written by ${how}; each run replaces its own row (points × updates) -->`,
+        "",
+        `| points × updates | ${COLUMNS.map(([, h]) => h).join(" | ")} | identical | measured |`,
+        `| --- | ${COLUMNS.map(() => "---").join(" | ")} | --- | --- |`,
+    ];
+    const size = `${r.points} × ${r.updates_per_point}`;
+    const row = `| ${size} | ${COLUMNS.map(([k]) => (r[k] === undefined ? "-" : String(r[k]))).join(" | ")} | ${r.data_identical ? "yes" : "NO"} | ${new Date().toISOString().slice(0, 16)}Z, ${machine()} |`;
+    const old = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => /^\| \d+ × \d+ \|/.test(l) && !l.startsWith(`| ${size} |`)) : [];
+    const rows = [...old, row].sort((a, b) => sizeOf(a) - sizeOf(b));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, [...head, ...rows, ""].join("\n"));
+}
+
+function sizeOf(row: string): number {
+    const m = /^\| (\d+) × (\d+) \|/.exec(row);
+    return m ? Number(m[1]) * 1e6 + Number(m[2]) : 0;
+}
