@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     const skip = tile38SkipReason();
     if (skip) throw new Error(skip);
     const r = await runScaleBench({ points, updatesPerPoint: updates, say: (l) => process.stderr.write(`bench: ${l}\n`) });
-    if (values.record) recordScaleBench(values.record, r, `npm run bench -- --points ${points} --updates-per-point ${updates}`);
+    if (values.record) recordScaleBench(values.record, r);
     if (!values.json) for (const [k, v] of Object.entries(r)) process.stdout.write(`${k.padEnd(26)} ${Array.isArray(v) ? v.join(", ") : String(v)}\n`);
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return r.data_identical && r.writes_lost === 0 ? 0 : 1;

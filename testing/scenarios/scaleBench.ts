@@ -286,9 +286,11 @@ const COLUMNS: [keyof ScaleBenchResult, string][] = [
  * Writes (or replaces) this run's row in the Markdown table of `file`: one row per size (points ×
  * updates), each with its date and machine, the rows sorted by size.
  */
-export function recordScaleBench(file: string, r: ScaleBenchResult, how: string): void {
+export function recordScaleBench(file: string, r: ScaleBenchResult): void {
     const head = [
-        `<!-- written by ${how}; each run replaces its own row (points × updates) -->`,
+        `<!-- written by npm run bench -- --points N [--updates-per-point K] --record ${path.basename(file)}: each run replaces its own row (points × updates) -->`,
+        "",
+        "The scale bench on a loopback cluster (testing/scenarios/scaleBench.ts): every step under a steady writer through the sentinels, each measured from its fault; redundancy = the sentinels agree and every other node follows the leader, caught up and promotable.",
         "",
         `| points × updates | ${COLUMNS.map(([, h]) => h).join(" | ")} | identical | measured |`,
         `| --- | ${COLUMNS.map(() => "---").join(" | ")} | --- | --- |`,

@@ -1,0 +1,54 @@
+/**
+ * The scale bench's record (docs/figures/scale-loopback.md): one row per size, a run replacing
+ * only its own row, rows ordered by size, every figure in its column.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { recordScaleBench, ScaleBenchResult } from "../../../testing/scenarios/scaleBench";
+
+const result = (points: number, updates: number, killMs: number): ScaleBenchResult => ({
+    points,
+    updates_per_point: updates,
+    write_ms: 1,
+    aof_bytes: 2,
+    heap_bytes: [3, 3, 3],
+    load_ms: 4,
+    kill_failover_ms: killMs,
+    kill_redundancy_ms: 6,
+    handover_pause_ms: 7,
+    handover_redundancy_ms: 8,
+    rolling_ms: 9,
+    rolling_longest_pause_ms: 10,
+    wipe_resync_ms: 11,
+    wipe_downloaded_bytes: 12,
+    backup_upload_ms: 13,
+    restore_ms: 14,
+    writes_acknowledged: 15,
+    writes_lost: 0,
+    data_identical: true,
+    ...(updates > 1 ? { aof_compacted_ratio: 60.5 } : {}),
+});
+
+describe("recordScaleBench", () => {
+    it("keeps one row per size, replaces a size's row, orders rows by size", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scale-record-"));
+        const file = path.join(dir, "scale.md");
+        try {
+            recordScaleBench(file, result(1_000_000, 1, 4200));
+            recordScaleBench(file, result(10_000, 100, 4300));
+            recordScaleBench(file, result(10_000, 1, 4400));
+            recordScaleBench(file, result(1_000_000, 1, 4500));
+            const rows = fs.readFileSync(file, "utf8").split("\n").filter((l) => /^\| \d/.test(l));
+            expect(rows.map((r) => r.split(" | ")[0])).toEqual(["| 10000 × 1", "| 10000 × 100", "| 1000000 × 1"]);
+            const cells = (r: string) => r.split(" | ");
+            // kill → first write is the 5th column; the 1 M row is the second run's.
+            expect(cells(rows[2])[4]).toBe("4500");
+            expect(cells(rows[1])[14]).toBe("60.5");
+            expect(cells(rows[0])[14]).toBe("-");
+            expect(cells(rows[0])[15]).toBe("yes");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
