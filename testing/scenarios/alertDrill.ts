@@ -31,7 +31,7 @@ import { waitFor } from "../probe/wait";
 
 /**
  * For every shipped alert, the state in which the suites see it fire on a real Prometheus (this
- * drill, or the backup store outage of the Docker suite's b3). A unit test keeps it complete; the
+ * drill, or the backup store refusing the agents' keys: the Docker suite's b3, the Kubernetes suite's k2). A unit test keeps it complete; the
  * README's alert list is written from it (`npm run docs:monitoring`).
  */
 export const ALERTS_SEEN_LIVE: Record<string, string> = {

@@ -69,6 +69,9 @@ import { NODE_NAME } from "../../testing/fixtures/kube/kubeCluster";
 import { PREVIOUS_VERSION } from "../../testing/previousRelease";
 
 const MINUTE = 60_000;
+/** Test k2's Prometheus and the local ports of its status' port-forwards. */
+const BACKUP_PROMETHEUS_PORT = 28195;
+const BACKUP_STATUS_PORTS = 28200;
 const signed = (ms: number) => (ms < 0 ? `− ${-ms}` : `+ ${ms}`);
 const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 const figures: Record<string, string | number> = {};
@@ -473,6 +476,38 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await expectNothingLostAndSameData("k");
         expect(ipLiteralsInConfigs(s)).toEqual([]);
     }), 12 * MINUTE);
+
+    test("k2. the backup store refuses the agents' keys: the three backup alerts fire (a real Prometheus, the shipped expressions, `for` cut to 1 s), status says stale; keys back: all clear", withPodLogs(async () => {
+        await s.checks.waitHealthy(4 * MINUTE);
+        const cluster = clusterName(s);
+        const backupProm = await RealPrometheus.start({ port: BACKUP_PROMETHEUS_PORT, targets: podTargets(s, { backups: true }), drillRules: true, scrapeIntervalSeconds: SCRAPE_INTERVAL_S });
+        const status = async () => kubernetesStatus(await s.stack.outputs(), { kubectl: s.cluster.kubectlPath, kubeconfig: s.cluster.kubeconfig, localPortsFrom: BACKUP_STATUS_PORTS });
+        const backupAlerts = ["Tile38HaBackupStale", "Tile38HaBackupAgentUnhealthy", "Tile38HaBackupFailing"];
+        try {
+            for (const a of backupAlerts) await backupProm.waitForAlert(a, "inactive", MINUTE, { tile38_ha_cluster: cluster });
+            const brokenAt = Date.now();
+            await s.s3.rekey(true);
+            try {
+                for (const a of backupAlerts) {
+                    await backupProm.waitForAlert(a, "firing", 3 * MINUTE, { tile38_ha_cluster: cluster });
+                    figures[`k2: keys refused → ${a} firing ms`] = Date.now() - brokenAt;
+                }
+                const st = await waitFor(async () => {
+                    const x = await status();
+                    return x.backup !== "unknown" && x.backup.stale ? x : undefined;
+                }, { timeoutMs: MINUTE, what: "status to report the backup stale", intervalMs: 2000 });
+                expect(st.exitCode).toBe(1);
+            } finally {
+                await s.s3.rekey(false);
+            }
+            const fixedAt = Date.now();
+            for (const a of backupAlerts) await backupProm.waitForAlert(a, "inactive", 3 * MINUTE, { tile38_ha_cluster: cluster });
+            figures["k2: keys back → every backup alert inactive ms"] = Date.now() - fixedAt;
+            await waitFor(async () => ((await status()).exitCode === 0 ? true : undefined), { timeoutMs: 2 * MINUTE, what: "status healthy with a fresh backup", intervalMs: 2000 });
+        } finally {
+            await backupProm.stop();
+        }
+    }), 10 * MINUTE);
 
     test("f. total loss (every pod and PVC deleted): the restore from the backup brings every point back", withPodLogs(async () => {
         const leader = await s.checks.waitSettled(4 * MINUTE);
