@@ -308,6 +308,38 @@ master_port:1'`,
         }
     });
 
+    it("aof_matches compares a small AOF whole and a large one by its first and last 512 KiB only (AOFMD5 holds the leader's lock while it reads)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aof-matches-"));
+        try {
+            const leaderAof = path.join(dir, "leader.aof");
+            const calls = path.join(dir, "calls");
+            const body = "x".repeat(2_500_000) + "leader's tail";
+            fs.writeFileSync(leaderAof, body);
+            const stub = `node_call() { echo "$3 $4" >> '${calls}'; [ $(($3 + $4)) -le "$(wc -c < '${leaderAof}')" ] || { echo '-ERR EOF'; return 0; }; echo "+$(tail -c +$(($3 + 1)) '${leaderAof}' | head -c "$4" | md5sum | cut -d' ' -f1)"; }`;
+            const run = (own: string) => {
+                fs.writeFileSync(path.join(dir, "appendonly.aof"), own);
+                fs.writeFileSync(calls, "");
+                const answer = sh(`${stub}\naof_matches l:1 ${Buffer.byteLength(own)}`, { DATA_DIR: dir }, ["tile38-node-life.sh"]).trim();
+                return { answer, calls: fs.readFileSync(calls, "utf8").trim().split("\n") };
+            };
+            // A prefix of 2 MB: two windows of 512 KiB, the second aligned to 4 KiB.
+            const prefix = run(body.slice(0, 2_000_000));
+            expect(prefix.answer).toBe("+");
+            expect(prefix.calls).toEqual(["0 524288", `${Math.floor((2_000_000 - 524288) / 4096) * 4096} ${2_000_000 - Math.floor((2_000_000 - 524288) / 4096) * 4096}`]);
+            // Its tail differs: the leader's md5 of that window.
+            expect(run(`${body.slice(0, 1_999_999)}y`).answer).toMatch(/^\+[0-9a-f]{32}$/);
+            // Its start differs.
+            expect(run(`y${body.slice(1, 2_000_000)}`).answer).toMatch(/^\+[0-9a-f]{32}$/);
+            // Longer than the leader's: the leader's error for the window past its end.
+            expect(run(`${body}more`).answer).toBe("-ERR EOF");
+            // Small: compared whole, one call.
+            const small = run(body.slice(0, 700_000));
+            expect(small).toEqual({ answer: "+", calls: ["0 700000"] });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("trim_unreplicated_tail cuts the end of the AOF its new leader does not hold, and nothing else", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trim-tail-"));
         try {
