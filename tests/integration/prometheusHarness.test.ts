@@ -6,7 +6,7 @@
  * dashboard query that reads Tile38 returns series; re-pointing the targets takes effect.
  *
  * Ports of this file: Prometheus 27800 (a failing one 27819), Tile38 27801-27802, their metrics
- * 27811-27812 (the rest of 27800-27819 is alertsLive.test.ts').
+ * 27811-27812.
  */
 import * as fs from "fs";
 import * as path from "path";
