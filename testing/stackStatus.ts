@@ -28,6 +28,9 @@ export async function dockerBackupRecords(tile38Containers: string[], env: NodeJ
     return records.filter((r): r is BackupRecord => r !== undefined);
 }
 
+/** What `kubectl port-forward` says of a pod that is not there to forward to (deleted, or not running yet). */
+const POD_DOWN = /pods? "[^"]+" not found|pod is not running|NotFound/;
+
 /** One `kubectl port-forward` of a pod's port to 127.0.0.1:localPort, ready (bounded). */
 function portForward(kubectl: string, kubeconfig: string | undefined, namespace: string, pod: string, port: number, localPort: number): Promise<ChildProcess> {
     const args = [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), "port-forward", "-n", namespace, "--address", "127.0.0.1", `pod/${pod}`, `${localPort}:${port}`];
@@ -75,11 +78,20 @@ export async function kubernetesStatus(
     const kubectl = opts.kubectl ?? process.env.KUBECTL ?? "kubectl";
     try {
         let next = opts.localPortsFrom ?? 29100;
+        // A pod that cannot be forwarded to (gone, not running yet: `pods "…" not found`, `pod is
+        // not running`) is one that does not answer, which is what the status is for; nothing
+        // else (a local port taken, a kubectl that cannot reach the API server) is hidden that way.
+        const unreachable = new Set<string>();
         for (const e of [...sentinels, ...nodes]) {
             const { pod, namespace } = podOfFqdn(e.host);
             const localPort = next++;
-            forwards.push(await portForward(kubectl, opts.kubeconfig, namespace, pod, e.port, localPort));
-            local.set(`${e.host}:${e.port}`, { host: "127.0.0.1", port: localPort });
+            try {
+                forwards.push(await portForward(kubectl, opts.kubeconfig, namespace, pod, e.port, localPort));
+                local.set(`${e.host}:${e.port}`, { host: "127.0.0.1", port: localPort });
+            } catch (err) {
+                if (!POD_DOWN.test((err as Error).message)) throw err;
+                unreachable.add(`${e.host}:${e.port}`);
+            }
         }
         const agents: StatusEndpoint[] = [];
         if (o.backupBucket !== undefined) {
@@ -99,7 +111,7 @@ export async function kubernetesStatus(
             nodes,
             tile38Password: String(o.tile38Password),
             sentinelPassword: String(o.sentinelPassword),
-            connect: (e) => local.get(`${e.host}:${e.port}`) ?? e,
+            connect: (e) => (unreachable.has(`${e.host}:${e.port}`) ? undefined : (local.get(`${e.host}:${e.port}`) ?? e)),
             backups: agents.length > 0 ? () => backupRecordsFromMetrics(agents) : undefined,
         });
     } finally {

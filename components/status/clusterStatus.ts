@@ -29,9 +29,10 @@ export interface StatusTarget {
     /**
      * Where to open the connection to an endpoint (e.g. a local `kubectl port-forward` of a pod
      * whose DNS name answers only inside the cluster); everything else stays in the endpoints'
-     * own names, as the sentinels use them. @default the endpoint itself
+     * own names, as the sentinels use them; undefined: it cannot be reached now (e.g. its pod is
+     * gone), and it is reported as not answering. @default the endpoint itself
      */
-    connect?: (e: StatusEndpoint) => StatusEndpoint;
+    connect?: (e: StatusEndpoint) => StatusEndpoint | undefined;
 }
 
 /** One backup agent's record of its rounds (backup-agent.sh `record_round`). */
@@ -108,6 +109,7 @@ const key = (e: StatusEndpoint) => `${e.host}:${e.port}`;
 async function askSentinel(s: StatusEndpoint, t: StatusTarget): Promise<{ view: SentinelView; replicas: StatusEndpoint[] }> {
     const m = t.masterName;
     const to = t.connect ? t.connect(s) : s;
+    if (!to) return { view: { sentinel: key(s), answers: false }, replicas: [] };
     try {
         const [auth, addr, quorum, master, replicas] = await respPipeline(
             to.port,
@@ -137,6 +139,7 @@ async function askSentinel(s: StatusEndpoint, t: StatusTarget): Promise<{ view: 
 
 async function askNode(n: StatusEndpoint, t: StatusTarget): Promise<NodeStatus | undefined> {
     const to = t.connect ? t.connect(n) : n;
+    if (!to) return undefined;
     try {
         return parseNodeStatus(await respPipeline(to.port, nodeStatusCommands(t.tile38Password), { host: to.host, timeoutMs: t.timeoutMs ?? 2000 }));
     } catch {

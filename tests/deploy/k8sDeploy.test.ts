@@ -24,6 +24,11 @@
  *      failover, then a frozen leader (SIGSTOP) 2 s after: each failed over, nothing acknowledged
  *      lost beyond the window, every node holds the leader's data (the cascade's own writer runs
  *      on the node, testing/fixtures/kube/kubeCascadeCluster.ts; the client pod's pauses meanwhile);
+ *   c3. the alert drill (testing/scenarios/alertDrill.ts): the leader's pod lost, a stray leader,
+ *      a follower of a stalled leader, a sentinel naming a follower, two sentinels frozen (the
+ *      leader fenced, TILT): each alert but the backup ones fires on a real Prometheus (`for` cut
+ *      to 1 s; its targets follow the pods' IPs), `status` through port-forwards says the same,
+ *      all clears;
  *   d. a rolling update from `pulumi up` of an image change: one pod at a time in the
  *      controller's order, 0 lost, longest write pause ≤ 2 s;
  *   e. a node drain through the Eviction API: the PDBs hold (never more than one Tile38 pod and
@@ -39,7 +44,9 @@
  * issue's bounds. Skipped, with the reason, without root, the cluster's binaries, the Pulumi
  * toolchain with the kubernetes plugin, tile38-server or versitygw.
  * Ports: 28100-28114 (cluster, 127.0.0.1 and 10.245.0.1), S3 28190 on 10.245.0.1, DNS 10.245.0.1:53,
- * the status's port-forwards 28160-28165 (127.0.0.1), Prometheus 28170 (127.0.0.1).
+ * the status's port-forwards 28160-28168 (127.0.0.1), Prometheus 28170 (127.0.0.1); the alert drill
+ * (c3): Prometheus 28171 (127.0.0.1), its stalled leader 28172 on 10.245.0.1, the status's
+ * port-forwards 28200-28239 (127.0.0.1).
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -60,7 +67,8 @@ import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, foll
 import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "../../testing/fixtures/kube/kubeStack";
 import { PulumiStack } from "../../testing/fixtures/pulumiCli";
 import { drillDeployedKubernetes } from "../../testing/scenarios/drillKubernetes";
-import { clusterName, expectedView, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "../../testing/fixtures/kube/kubeMetrics";
+import { clusterName, DRILL_PROMETHEUS_PORT, expectedView, followPodTargets, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "../../testing/fixtures/kube/kubeMetrics";
+import { describeAlertDrill, runAlertDrill } from "../../testing/scenarios/alertDrill";
 import { AlertSighting, AlertWatch, describeSightings } from "../../testing/probe/alertWatch";
 import { RealPrometheus } from "../../testing/fixtures/prometheus";
 import { installConsumer, packTarball } from "../../testing/packageConsumer";
@@ -71,10 +79,27 @@ import { PREVIOUS_VERSION } from "../../testing/previousRelease";
 const MINUTE = 60_000;
 /** Test k2's Prometheus and the local ports of its status' port-forwards. */
 const BACKUP_PROMETHEUS_PORT = 28195;
-const BACKUP_STATUS_PORTS = 28200;
+const BACKUP_STATUS_PORTS = 28240;
 const signed = (ms: number) => (ms < 0 ? `− ${-ms}` : `+ ${ms}`);
 const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 const figures: Record<string, string | number> = {};
+/** The alert drill's (c3) stalled leader, on the node's bridge address, and its status' local ports (four blocks of ten). */
+const DRILL_STALLED_LEADER_PORT = 28172;
+const DRILL_STATUS_PORTS = 28200;
+/** What the alert drill proves fires on a stack with backup agents (and `fenced`, the leader's own read-only): the Docker suite's b4 list. */
+const DRILL_ALERTS = [
+    "Tile38HaFailover",
+    "Tile38HaFollowerNotCaughtUp",
+    "Tile38HaNoWritableLeader",
+    "Tile38HaNodeReadOnly",
+    "Tile38HaSentinelDown",
+    "Tile38HaSentinelQuorumLost",
+    "Tile38HaSentinelTilt",
+    "Tile38HaSentinelsDisagree",
+    "Tile38HaTile38Down",
+    "Tile38HaTwoLeaders",
+    "fenced",
+].sort();
 /** Kubelet refusals: an object the API server accepted that the node could not run. */
 const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox|CreateContainerConfigError|CreateContainerError|InvalidImageName|ErrImageNeverPull|FailedPostStartHook)$/;
 /**
@@ -332,6 +357,47 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expectCascadeSurvived(r, 4);
         await s.checks.waitSettled(4 * MINUTE);
     }), 12 * MINUTE);
+
+    test("c3. the alert drill on the k8s stack: each alert but the backup ones fires in the state it names (a real Prometheus, the shipped expressions, `for` cut to 1 s, its targets following the pods' IPs), status (port-forwards) agrees, all clears", withPodLogs(async () => {
+        await s.checks.waitSettled(4 * MINUTE);
+        const outputs = await s.stack.outputs();
+        // Each status its own block of local ports: the previous block's port-forwards may still be exiting.
+        let round = 0;
+        const status = () => kubernetesStatus(outputs, { kubectl: s.cluster.kubectlPath, kubeconfig: s.cluster.kubeconfig, localPortsFrom: DRILL_STATUS_PORTS + 10 * (round++ % 4) });
+        const initial = podTargets(s, { backups: true });
+        const drillProm = await RealPrometheus.start({ port: DRILL_PROMETHEUS_PORT, targets: initial, drillRules: true, scrapeIntervalSeconds: SCRAPE_INTERVAL_S });
+        const t0 = Date.now();
+        try {
+            // The drill kills, freezes and re-points on its own; the suite's writer pauses meanwhile.
+            const steps = await log.paused(async () => {
+                const probe = await KubeCascadeCluster.attach(s);
+                // The lost leader's pod comes back at a new IP: Prometheus follows it there.
+                const following = followPodTargets(s, drillProm, { backups: true, initial });
+                try {
+                    return await runAlertDrill({
+                        probe,
+                        prom: drillProm,
+                        cluster: clusterName(s),
+                        scriptPid: (kind, i) => probe.scriptPid(kind, i),
+                        status,
+                        stalledLeaderAt: { host: s.cluster.network.nodeIp, port: DRILL_STALLED_LEADER_PORT },
+                        agentsExportReadOnly: true,
+                    });
+                } finally {
+                    figures["c3: Prometheus re-targeted (times)"] = await following.stop();
+                    await probe.close();
+                }
+            });
+            figures["c3: alert drill s"] = ((Date.now() - t0) / 1000).toFixed(1);
+            for (const st of steps) figures[`c3: alert drill: ${st.step}`] = `${Object.entries(st.firingMs).map(([a, ms]) => `${a} ${ms} ms`).join(", ")}; cleared ${st.clearedMs} ms`;
+            process.stdout.write(`\nalert drill on the k8s stack (ms from each fault):\n${describeAlertDrill(steps)}\n`);
+            expect(steps.flatMap((st) => Object.keys(st.firingMs)).sort()).toEqual(DRILL_ALERTS);
+        } finally {
+            await drillProm.stop();
+        }
+        await s.checks.waitSettled(4 * MINUTE);
+        await expectNothingLostAndSameData("c3");
+    }), 15 * MINUTE);
 
     test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pause ≤ 2 s", withPodLogs(async () => {
         await s.checks.waitSettled(4 * MINUTE);
