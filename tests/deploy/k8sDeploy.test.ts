@@ -46,7 +46,8 @@
  * Ports: 28100-28114 (cluster, 127.0.0.1 and 10.245.0.1), S3 28190 on 10.245.0.1, DNS 10.245.0.1:53,
  * the status's port-forwards 28160-28168 (127.0.0.1), Prometheus 28170 (127.0.0.1); the alert drill
  * (c3): Prometheus 28171 (127.0.0.1), its stalled leader 28172 on 10.245.0.1, the status's
- * port-forwards 28200-28239 (127.0.0.1).
+ * port-forwards 28200-28239 (127.0.0.1); the backup store's outage (k2): Prometheus 28195, the
+ * status's port-forwards 28240-28279 (127.0.0.1).
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -547,7 +548,10 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await s.checks.waitHealthy(4 * MINUTE);
         const cluster = clusterName(s);
         const backupProm = await RealPrometheus.start({ port: BACKUP_PROMETHEUS_PORT, targets: podTargets(s, { backups: true }), drillRules: true, scrapeIntervalSeconds: SCRAPE_INTERVAL_S });
-        const status = async () => kubernetesStatus(await s.stack.outputs(), { kubectl: s.cluster.kubectlPath, kubeconfig: s.cluster.kubeconfig, localPortsFrom: BACKUP_STATUS_PORTS });
+        const outputs = await s.stack.outputs();
+        let round = 0;
+        // Blocks of ten ports in turn: a status's port-forwards may still be exiting when the next starts.
+        const status = () => kubernetesStatus(outputs, { kubectl: s.cluster.kubectlPath, kubeconfig: s.cluster.kubeconfig, localPortsFrom: BACKUP_STATUS_PORTS + 10 * (round++ % 4) });
         const backupAlerts = ["Tile38HaBackupStale", "Tile38HaBackupAgentUnhealthy", "Tile38HaBackupFailing"];
         try {
             for (const a of backupAlerts) await backupProm.waitForAlert(a, "inactive", MINUTE, { tile38_ha_cluster: cluster });
