@@ -197,19 +197,13 @@ master_entry() {
   echo "$(printf '%s\n' "$_me" | pairs_field ip):$(printf '%s\n' "$_me" | pairs_field port)"
 }
 
-# remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass),
-# then RESET: a peer it hears of between MONITOR and SET (a hello arrives every 2 s) keeps
-# MONITOR's default down-after of 30 s (SET does not change it), so a dead peer would count as
-# usable for 30 s (the alert drill, re-pointing a sentinel the same way, saw
-# Tile38HaSentinelQuorumLost 30 s late); RESET forgets the peers, and the next hellos bring them
-# back with the master's down-after.
+# remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass).
 remonitor() {
   sentinel_call "$SELF" SENTINEL REMOVE "$MASTER_NAME" >/dev/null
   _r=$(sentinel_call "$SELF" SENTINEL MONITOR "$MASTER_NAME" "$1" "$2" "$QUORUM" | head -n 1)
   [ "$_r" = +OK ] || { log "watchdog: SENTINEL MONITOR failed: $_r"; return 1; }
   sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" down-after-milliseconds "$DOWN_AFTER_MS" \
     failover-timeout "$FAILOVER_TIMEOUT_MS" parallel-syncs "$PARALLEL_SYNCS" auth-pass "$TILE38_PASSWORD" >/dev/null
-  sentinel_call "$SELF" SENTINEL RESET "$MASTER_NAME" >/dev/null
 }
 
 main
