@@ -4,8 +4,8 @@
  * expressions with their `for` cut to 1 s: `RealPrometheus` `drillRules`) fires that alert, that
  * the read-only `status` reports the same state as the drill's own truth (read from the nodes and
  * sentinels directly), and that all of it clears once the fault is undone. The same steps run on
- * processes on loopback, the deployed Docker stack and the single-node Kubernetes stack: the target
- * says only how to reach its processes.
+ * the deployed Docker stack and the single-node Kubernetes stack (and on processes on loopback, a
+ * Tile38Cluster, where they were written): the target says only how to reach its processes.
  *
  * Steps, in order (each leaves the cluster healthy, bounded waits):
  *  1. leader lost (killed, then back): Tile38HaNoWritableLeader, Tile38HaTile38Down, Tile38HaFailover;
