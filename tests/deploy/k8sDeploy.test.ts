@@ -108,10 +108,11 @@ const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox
  * SIGKILLs (a lost pod, c and c2: everything in its cgroups, the sandbox's pause process too, and
  * for 5 s whatever starts there) before the pod object goes; runc's child killed while it
  * creates the container ends in "can't get final child's PID from pipe: EOF", its init killed
- * between create and start in "cannot start a container that has stopped", a container started
+ * between create and start in "cannot start a container that has stopped", killed during its
+ * own set-up in "error during container init" (seen once after c3's pod loss), a container started
  * in a sandbox whose pause process it killed in "sandbox container … is not running".
  */
-const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF|sandbox container "[0-9a-f]+" is not running/;
+const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF|error during container init|sandbox container "[0-9a-f]+" is not running/;
 
 const skip = kubeStackSkipReason();
 
