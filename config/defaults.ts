@@ -43,6 +43,8 @@ export function defaultConfig(stack: string, target: Target, platform: string, c
             port: 9851,
             replicaPriority: 100,
             startupTimeoutSeconds: 60,
+            aofCompactionRatio: 2,
+            aofCompactionMinMegabytes: 64,
             metricsPort: 4321,
         },
         sentinel: {

@@ -37,6 +37,8 @@ export const SECTION_FIELDS = {
         port: int,
         ports: { kind: "intArray" },
         fenceAfterMilliseconds: int,
+        aofCompactionRatio: int,
+        aofCompactionMinMegabytes: int,
         maxMemory: str,
         replicaPriority: int,
         startupTimeoutSeconds: int,

@@ -78,6 +78,22 @@ export interface Tile38Settings {
      */
     fenceAfterMilliseconds?: number;
     /**
+     * AOF compaction: the leader rewrites its append-only file (Tile38 `AOFSHRINK`) once it is
+     * more than this many times its size after the last compaction (and above
+     * `aofCompactionMinMegabytes`), only while every follower is in sync and never during a
+     * hand-over, a failover or a backup upload. Each follower then reloads the compacted file in
+     * place, one at a time (a restart that loads it, no re-download). 0 turns compaction off;
+     * otherwise at least 2. A ratio (AOF bytes over compacted bytes).
+     * @default 2
+     */
+    aofCompactionRatio: number;
+    /**
+     * AOF compaction never runs while the AOF is smaller than this: rewriting a small file buys
+     * little and costs every follower a reload. Megabytes (MiB, 1 to 1048576).
+     * @default 64
+     */
+    aofCompactionMinMegabytes: number;
+    /**
      * Port of Tile38's Prometheus metrics (`--metrics-addr`), bound like the node itself (Docker:
      * `docker.bindAddress`; Kubernetes: every address of the pod, admitted by the NetworkPolicy only from the pods `metrics.scraperNamespaceLabels` and `metrics.scraperPodLabels` select).
      * Docker: node `i` uses `metricsPort + i`. Off with `metrics.enabled: false`.

@@ -131,6 +131,14 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
             "a leader must fence itself no later than the other side can promote a follower, and not on a 1 s hiccup: leave it unset (down-after − 1000) or pick a value in that range",
         );
     }
+    const ratio = cfg.tile38.aofCompactionRatio;
+    if (ratio !== 0 && !(ratio >= 2)) {
+        add("tile38.aofCompactionRatio", `must be 0 (off) or at least 2 (got ${ratio})`, "a ratio below 2 compacts again almost at once: use 2 or more, or 0 to turn compaction off");
+    }
+    const minMb = cfg.tile38.aofCompactionMinMegabytes;
+    if (!(minMb >= 1 && minMb <= 1048576)) {
+        add("tile38.aofCompactionMinMegabytes", `must be from 1 to 1048576 (got ${minMb})`, "use 64");
+    }
     if (cfg.tile38.replicaPriority < 1) {
         add("tile38.replicaPriority", `must be at least 1 (got ${cfg.tile38.replicaPriority}); 0 would make every node ineligible`, "use 100");
     }

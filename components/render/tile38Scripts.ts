@@ -23,6 +23,8 @@ function settings(topo: Topology): Record<string, string | number> {
         FAILOVER_TIMEOUT_MS: topo.failoverTimeoutMilliseconds,
         HANDOVER_SYNC_SECONDS: topo.handoverSyncSeconds,
         FENCE_AFTER_MS: topo.fenceAfterMilliseconds,
+        AOF_COMPACT_RATIO: topo.aofCompactionRatio,
+        AOF_COMPACT_MIN_BYTES: topo.aofCompactionMinBytes,
         MAXMEMORY: topo.maxMemory ?? "",
         MANAGED_KEYS: MANAGED_TILE38_KEYS.join(" "),
     };

@@ -50,6 +50,10 @@ export interface Topology {
     startupTimeoutSeconds: number;
     /** Milliseconds a leader goes without a majority of sentinels confirming it before it turns read-only. */
     fenceAfterMilliseconds: number;
+    /** The leader compacts its AOF beyond this many times its compacted size (0 = never). */
+    aofCompactionRatio: number;
+    /** ... and only above this many bytes. */
+    aofCompactionMinBytes: number;
     nodes: Tile38Node[];
     sentinels: SentinelNode[];
 }
@@ -83,6 +87,8 @@ function common(cfg: StackConfig): Omit<Topology, "nodes" | "sentinels" | "hostn
         startupTimeoutSeconds: cfg.tile38.startupTimeoutSeconds,
         handoverSyncSeconds: HANDOVER_SYNC_SECONDS,
         fenceAfterMilliseconds: fenceAfterMilliseconds(cfg),
+        aofCompactionRatio: cfg.tile38.aofCompactionRatio,
+        aofCompactionMinBytes: cfg.tile38.aofCompactionMinMegabytes * 1024 * 1024,
     };
 }
 

@@ -225,8 +225,19 @@ serve_metrics() {
   METRICS_SERVER_PID=$!
 }
 
+# Present while a round reads the AOF (hash, upload): the node's leader does not compact it then
+# (tile38-compaction.sh, UPLOAD_MARK); a compaction replaces the file, and the round is discarded.
+UPLOAD_MARK="$DATA_DIR/.tile38-ha-uploading"
+
 # One backup round. Exit status 0: uploaded, unchanged, or nothing to do (follower, empty AOF).
 backup_round() {
+  local rc=0
+  backup_round_steps || rc=$?
+  rm -f "$UPLOAD_MARK"
+  return "$rc"
+}
+
+backup_round_steps() {
   ROUND_STARTED_MS=$(now_ms)
   need_bucket
   ensure_bucket || return 1
@@ -255,6 +266,7 @@ backup_round() {
     return 1
   fi
 
+  : > "$UPLOAD_MARK" 2>/dev/null || true
   # The pointer is read while the prefix is hashed (both take a while; neither needs the other).
   local pointer_file pointer_pid pointer="" now p_size p_sha p_epoch
   pointer_file="$RESTORE_DIR/pointer.$$"

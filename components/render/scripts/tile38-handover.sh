@@ -20,6 +20,8 @@ handover_live() {
   [ -s "$HANDOVER_MARK" ] && [ "$(date +%s)" -lt "$(cat "$HANDOVER_MARK" 2>/dev/null || echo 0)" ]
 }
 
+not_rewriting() { ! aof_rewriting; }
+
 # caught_up_followers: the nodes that follow this one and have caught up once.
 caught_up_followers() {
   for _n in $TILE38_NODES; do
@@ -129,6 +131,11 @@ handover_now() {
   if [ "$_role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
   _followers=$(caught_up_followers)
   if [ -z "$_followers" ]; then log "no follower has caught up: leadership cannot move"; return 1; fi
+  # AOFSHRINK closes every follower's link when it ends: not in the middle of the sync below.
+  if aof_rewriting; then
+    log "its AOF is being compacted: waiting for that to end first (at most ${HANDOVER_SYNC_SECONDS}s)"
+    retry_for "$HANDOVER_SYNC_SECONDS" 0.2 not_rewriting || log "the compaction still runs: handing over anyway"
+  fi
   _t0=$(now_ms)
   _deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
   echo "$_deadline" > "$HANDOVER_MARK"

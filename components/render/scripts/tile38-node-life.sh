@@ -18,6 +18,16 @@
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
+#                  its leader (the same Tile38 id) compacted its AOF ............ reloading
+#   reloading    its leader rewrote its AOF (AOFSHRINK closes every follower's link): Tile38
+#                emptied this node's file, fetched the leader's new one whole and applied it
+#                over a memory that already held it, so its data is the leader's but it counts
+#                its AOF twice (aof_size above its file) and, promoted so, its followers would
+#                wait for bytes it never sends. Eligible (its data is whole; a leader that counts
+#                its AOF wrong compacts at once). Not ready. Once no node before it in
+#                TILE38_NODES is reloading (at most RELOAD_TURN_MS: it never waits for a dead
+#                node), it restarts in place: Tile38 loads the compacted file, no download.
+#                  following another leader ..................................... following
 #   diverged     may hold writes its leader never had: replica-priority 0 (never promoted), and
 #                it resyncs from scratch after RESYNC_SETTLE_MS, once its leader answers (it never
 #                waits for a dead node: it is not promotable while it waits).
@@ -39,6 +49,14 @@
 #   leading      leads and takes writes. Ready.
 #                  a sentinel reports it down or fails it over (fenced at once) ...... unconfirmed
 #                  no majority has confirmed it for FENCE_AFTER_MS (fenced) .......... unconfirmed
+#                  its AOF beyond AOF_COMPACT_RATIO x its compacted size (and at least
+#                  AOF_COMPACT_MIN_BYTES), every other node following it caught up, no
+#                  hand-over, no backup upload (AOFSHRINK) ........................... compacting
+#                  its aof_size beyond its file (promoted while reloading): AOFSHRINK . compacting
+#   compacting   leads and takes writes while Tile38 rewrites its AOF from memory (writes
+#                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
+#                for the rewrite to end (handover_waits_for_compaction).
+#                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK) . leading
 #   role master in any follower state (promoted by the sentinels) .................. leading
 #   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
 #   (write_aof_floor, tile38-node.sh): Tile38 resumes a follow from a shorter AOF by appending the
@@ -64,6 +82,11 @@ NODE_STATE=unconfirmed
 # current, so that a promoted node's fence clock starts at its promotion).
 LAST_CONFIRMED_MS=0
 VERIFIED_LEADER=""
+# The Tile38 id of VERIFIED_LEADER when this node verified its AOF against it: the same leader that
+# later counts as having compacted (not a wiped or restored process at that address).
+VERIFIED_LEADER_ID=""
+# In `reloading`: the leader that compacted (a follower that follows another leaves the state).
+RELOAD_LEADER=""
 DIVERGED_SINCE=""
 
 # enter STATE: the node is in STATE from now on (logged when it changes). VERIFIED_LEADER is
@@ -118,7 +141,7 @@ node_life() {
 # mark_ready: the ready mark for this step's state (see READY_MARK).
 mark_ready() {
   case $NODE_STATE in
-    leading) [ -f "$READY_MARK" ] || : > "$READY_MARK" ;;
+    leading | compacting) [ -f "$READY_MARK" ] || : > "$READY_MARK" ;;
     verified)
       if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; then
         [ -f "$READY_MARK" ] || { sentinels_see_me_eligible && : > "$READY_MARK"; } || true
@@ -131,7 +154,7 @@ mark_ready() {
 
 # leader_step: a step with role master (reads _stats).
 leader_step() {
-  case $NODE_STATE in unconfirmed | leading) ;; *) enter leading ;; esac
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) enter leading ;; esac
   _answers=$(sentinel_answers)
   _named=$(named_leader "$_answers") || _named=""
   _id=$(printf '%s' "$_stats" | json_field id)
@@ -145,7 +168,7 @@ leader_step() {
   _confirmed=""
   if [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && [ -z "$_replacing" ]; then _confirmed=1; fi
   case $NODE_STATE in
-    leading)
+    leading | compacting)
       if handover_live; then
         :
       elif [ -n "$_replacing" ]; then
@@ -157,6 +180,8 @@ leader_step() {
         node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled"
       elif [ "$(printf '%s' "$_stats" | json_field aof_size)" -lt "$AOF_FLOOR_BYTES" ] 2>/dev/null; then
         write_aof_floor && log "its AOF was below the floor of $AOF_FLOOR_BYTES bytes: the floor object is written"
+      else
+        compaction_step "$(printf '%s' "$_stats" | json_field aof_size)"
       fi ;;
     unconfirmed)
       if [ -n "$_confirmed" ]; then
@@ -185,7 +210,7 @@ fence() {
 
 # follower_step: a step with role slave (reads _info, _stats).
 follower_step() {
-  case $NODE_STATE in following | verified | diverged | orphaned) ;; *) DIVERGED_SINCE=""; enter following ;; esac
+  case $NODE_STATE in following | verified | diverged | orphaned | reloading) ;; *) DIVERGED_SINCE=""; enter following ;; esac
   LAST_CONFIRMED_MS=$(now_ms)
   if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
@@ -201,7 +226,22 @@ follower_step() {
   fi
   [ "$NODE_STATE" != orphaned ] || enter following
   follow_the_sentinels "$_leader_ep"
+  if [ "$NODE_STATE" = reloading ]; then
+    if [ "$_leader_ep" = "$RELOAD_LEADER" ]; then reload_step "$_leader_ep"; return 0; fi
+    enter following
+  fi
   if [ "$NODE_STATE" = verified ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then enter following; fi
+  if [ "$NODE_STATE" = verified ] && counts_aof_twice "$(printf '%s' "$_stats" | json_field aof_size)"; then
+    if [ "$(node_server "$_leader_ep" | json_field id)" = "$VERIFIED_LEADER_ID" ]; then
+      log "its leader $_leader_ep compacted its AOF: this node holds its data but counts its AOF twice; reloading it in place"
+      RELOAD_LEADER=$_leader_ep
+      # shellcheck disable=SC2034 # read by reload_step (tile38-compaction.sh)
+      RELOAD_SINCE=$(now_ms)
+      enter reloading
+      return 0
+    fi
+    enter following # not the process it verified against: checked again below (diverged)
+  fi
   if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
     follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
   fi
@@ -270,6 +310,7 @@ follower_matches_leader() {
   AOF_LONGER_SINCE=""
   DIVERGED_SINCE=""
   VERIFIED_LEADER=$1
+  VERIFIED_LEADER_ID=$(node_server "$1" | json_field id)
   enter verified
 }
 

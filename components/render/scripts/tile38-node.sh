@@ -67,6 +67,9 @@ AOF_FLOOR_OBJECT_BYTES=1100000
 # aof_size_on_disk: bytes of this node's AOF file (0 when there is none).
 aof_size_on_disk() { _s=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' '); echo "${_s:-0}"; }
 
+# aof_rewriting: this node's server is rewriting its AOF (AOFSHRINK, see tile38-compaction.sh).
+aof_rewriting() { [ "$(node_call_self INFO persistence | info_field aof_rewrite_in_progress)" = 1 ]; }
+
 # aof_below_floor: the AOF holds something, but less than AOF_FLOOR_BYTES.
 aof_below_floor() { _b=$(aof_size_on_disk); [ "$_b" -gt 0 ] && [ "$_b" -lt "$AOF_FLOOR_BYTES" ]; }
 

@@ -8,6 +8,7 @@ set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${REPLICA_PRIORITY:?}" "${STARTUP_TIMEOUT:?}"
 : "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}" "${FENCE_AFTER_MS:?}"
+: "${AOF_COMPACT_RATIO:?}" "${AOF_COMPACT_MIN_BYTES:?}"
 . ./lib.sh
 . ./tile38-node.sh
 . ./tile38-config.sh
@@ -15,6 +16,7 @@ set -eu
 . ./tile38-clients.sh
 . ./tile38-sentinel-view.sh
 . ./tile38-fence.sh
+. ./tile38-compaction.sh
 . ./tile38-node-life.sh
 
 SERVER_PID=""

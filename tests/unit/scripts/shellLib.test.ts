@@ -365,4 +365,90 @@ master_port:1'`,
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    describe("AOF compaction (tile38-compaction.sh)", () => {
+        const libs = ["tile38-node.sh", "tile38-compaction.sh", "tile38-node-life.sh"];
+        const env = (dir: string, nodes = "a:1 b:1 c:1") => ({
+            DATA_DIR: dir, NODE_HOST: "a", NODE_PORT: "1", TILE38_PASSWORD: "pw", TILE38_NODES: nodes,
+            AOF_COMPACT_RATIO: "2", AOF_COMPACT_MIN_BYTES: "1000",
+        });
+        const withDir = (f: (dir: string) => void) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compaction-"));
+            try { f(dir); } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+        };
+        const server = (stats: string) => `'{"ok":true,"stats":{${stats}}}'`;
+
+        it("is due beyond the ratio over the compacted size, above the minimum, never with ratio 0", () => withDir((dir) => {
+            const due = (size: number, base: number, ratio = "2") =>
+                sh(`compaction_due ${size} ${base} && echo due || echo no`, { ...env(dir), AOF_COMPACT_RATIO: ratio }, libs).trim();
+            expect([due(999, 0), due(2001, 1000), due(2000, 1000), due(5000, 0, "0"), due(3001, 1000, "3")]).toEqual(["no", "due", "no", "no", "due"]);
+        }));
+
+        it("a leader compacts only with every follower caught up and no backup upload, then records the compacted size", () => withDir((dir) => {
+            const stubs = [
+                `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1200')} ;; esac; }`,
+                `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; case "$1" in AOFSHRINK) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; esac; }`,
+                `aof_size_on_disk() { echo 3000; }`,
+                "NODE_STATE=leading",
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\n");
+            // No compacted size known: the current size becomes the base, nothing to do.
+            expect(run(`compaction_step 3000; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 3000");
+            fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
+            // A follower not caught up: not now.
+            expect(run(`node_server() { echo ${server('"following":"a:1","caught_up":false')}; }; compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
+            // A backup upload under way: not now; a stale upload mark does not block.
+            fs.writeFileSync(path.join(dir, ".tile38-ha-uploading"), "");
+            expect(run(`compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
+            expect(run(`touch -d '@1' "$DATA_DIR/.tile38-ha-uploading"; compaction_step 3000; echo "$NODE_STATE"`)).toBe("compacting");
+            expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("AOFSHRINK");
+            // Compacting while Tile38 rewrites; the new size recorded when it ends.
+            expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE"`)).toBe("compacting");
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:0\n");
+            expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1200");
+        }));
+
+        it("a leader that counts its AOF twice (promoted while reloading) compacts at once", () => withDir((dir) => {
+            const body = [
+                `node_server() { echo ${server('"caught_up":false')}; }`,
+                `node_call_self() { [ "$1" = AOFSHRINK ] && echo +OK; }`,
+                `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
+                `compaction_step 900000; echo "$NODE_STATE"`,
+            ].join("\n");
+            expect(sh(body, env(dir), libs).trim()).toBe("compacting");
+        }));
+
+        it("a verified follower whose leader compacted reloads in place, one node at a time, never waiting for a dead one for long", () => withDir((dir) => {
+            const stubs = [
+                // Leader c:1 (id L, AOF 2000 bytes); b:1 comes before a:1 in TILE38_NODES.
+                `node_server() { case "$1" in c:1) echo ${server('"id":"L","aof_size":2000')} ;; b:1) cat "$DATA_DIR/b" ;; esac; }`,
+                `node_role() { echo master; }; follow_the_sentinels() { :; }; node_call_self() { :; }`,
+                `restart_as_follower() { echo "restart: $1" >> "$DATA_DIR/calls"; }`,
+                `aof_size_on_disk() { echo 1900; }`,
+                `_info='role:slave
+master_host:c
+master_port:1'`,
+                `_stats='{"caught_up":true,"caught_up_once":true,"read_only":false,"aof_size":900000}'`,
+                `NODE_STATE=verified; VERIFIED_LEADER=c:1; VERIFIED_LEADER_ID=L`,
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir, "b:1 a:1 c:1"), libs).trim();
+            // b:1 still counts more AOF than its leader: a:1 waits its turn (and stays eligible).
+            fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":800000}}\n`);
+            expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
+            // b:1 reloaded: a:1's turn; the compacted size it reloads is its mark.
+            fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":1990}}\n`);
+            expect(run(`follower_step; follower_step; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("reloading 1900");
+            expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart: its leader c:1 compacted its AOF");
+            // b:1 does not answer at all (dead, or restarting): a:1 waits at most RELOAD_TURN_MS.
+            fs.rmSync(path.join(dir, "calls"));
+            fs.writeFileSync(path.join(dir, "b"), "");
+            expect(run(`RELOAD_TURN_MS=0; follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart:");
+            // Another process at the leader's address (another id): not a compaction, checked again.
+            fs.writeFileSync(path.join(dir, "appendonly.aof"), "x".repeat(1900));
+            expect(run(`VERIFIED_LEADER_ID=other; follower_step; echo "$NODE_STATE"`)).toBe("diverged");
+        }));
+    });
 });

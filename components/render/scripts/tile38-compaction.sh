@@ -1,0 +1,119 @@
+# shellcheck shell=sh
+# tile38-ha: AOF compaction, the `compacting` and `reloading` states of node_life
+# (tile38-node-life.sh). Tile38 appends every write to its AOF for ever: under fleet tracking (the
+# same ids updated every few seconds) the file, each restart's load, each resync and each backup
+# grow with the number of updates, not with the data (measured: 10 k ids x 100 updates = 84 MB for
+# data whose compacted AOF is 2.6 MB). The leader rewrites it from memory (AOFSHRINK) once it is
+# AOF_COMPACT_RATIO times its compacted size. AOFSHRINK closes every follower's link; each follower
+# then finds its AOF no prefix of the leader's new one, empties its file, fetches the new one whole
+# and applies it over a memory that already held it (checksum.go): its data stays right, but it
+# counts its AOF twice until it restarts, which reloads the file in place (`reloading`).
+# Included by the start script after lib.sh, tile38-node.sh and tile38-handover.sh.
+# Reads AOF_COMPACT_RATIO, AOF_COMPACT_MIN_BYTES.
+
+# The AOF size after the last compaction this node knows of (its own as leader, or its leader's as
+# the follower that reloaded it), or its size when it began to lead knowing none: the ratio's base.
+COMPACTED_MARK="$DATA_DIR/.tile38-ha-compacted"
+# Present while the backup agent uploads the AOF (backup-agent.sh): no compaction replaces the file
+# under it. Older than this many seconds, it is a dead agent's (a stale mark never blocks for ever).
+UPLOAD_MARK="$DATA_DIR/.tile38-ha-uploading"
+UPLOAD_MARK_STALE_SECONDS=900
+# The longest a reloading follower waits for the nodes before it in TILE38_NODES to reload first.
+RELOAD_TURN_MS=20000
+RELOAD_SINCE=0
+# The AOF size and the time (now_ms) when the running compaction started (for its log line).
+COMPACT_FROM=0
+COMPACT_STARTED_MS=0
+
+# compaction_due SIZE COMPACTED: true when an AOF of SIZE bytes should be compacted, COMPACTED
+# being its size after the last compaction (0: unknown).
+compaction_due() {
+  [ "$AOF_COMPACT_RATIO" -gt 0 ] && [ "$1" -ge "$AOF_COMPACT_MIN_BYTES" ] && [ "$1" -gt $((AOF_COMPACT_RATIO * $2)) ]
+}
+
+# counts_aof_twice SIZE: this node's server reports an AOF of SIZE bytes while its file holds at
+# least TILE38_CHECKSUM_BYTES fewer (a follower that applied its leader's compacted AOF over its
+# memory; at most ~1 s of writes are ever buffered).
+counts_aof_twice() {
+  [ -n "$1" ] && [ $(($1 - $(aof_size_on_disk))) -ge "$TILE38_CHECKSUM_BYTES" ]
+}
+
+# compacted_size SIZE: the ratio's base (COMPACTED_MARK); a leader that knows none takes its
+# current SIZE as the base (it cannot tell how much of it is history: at worst it waits for one
+# more doubling), so that a failover never starts with the rewrite of a file that needs none.
+compacted_size() {
+  _cs=$(cat "$COMPACTED_MARK" 2>/dev/null) || _cs=""
+  case $_cs in '' | *[!0-9]*) _cs=$1; echo "$_cs" > "$COMPACTED_MARK" ;; esac
+  echo "$_cs"
+}
+
+# backup_uploading: the backup agent's upload mark is present and fresh.
+backup_uploading() {
+  [ -f "$UPLOAD_MARK" ] || return 1
+  [ $(($(date +%s) - $(stat -c %Y "$UPLOAD_MARK" 2>/dev/null || echo 0))) -lt "$UPLOAD_MARK_STALE_SECONDS" ]
+}
+
+# followers_in_sync: every other node answers, follows this one and has caught up: compacting now
+# costs each follower only a reload, and no node is left to re-download the whole new file.
+followers_in_sync() {
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$SELF" ] && continue
+    _st=$(node_server "$_n") || return 1
+    is_self "$(printf '%s' "$_st" | json_field following)" || return 1
+    [ "$(printf '%s' "$_st" | json_field caught_up)" = true ] || return 1
+  done
+}
+
+# compaction_step SIZE: a leader's step in `leading` or `compacting` (its AOF is SIZE bytes).
+compaction_step() {
+  if [ "$NODE_STATE" = compacting ]; then
+    aof_rewriting && return 0
+    _after=$(node_server "$LOCAL_HOST:$NODE_PORT" | json_field aof_size)
+    [ -n "$_after" ] && echo "$_after" > "$COMPACTED_MARK"
+    log "AOF compacted: $COMPACT_FROM -> ${_after:-?} bytes in $(( $(now_ms) - COMPACT_STARTED_MS )) ms"
+    enter leading
+    return 0
+  fi
+  if counts_aof_twice "$1"; then
+    compact "its server counts $1 bytes of AOF but its file holds $(aof_size_on_disk) (promoted while it was reloading): its followers would wait for bytes it never sends"
+    return 0
+  fi
+  _base=$(compacted_size "$1")
+  compaction_due "$1" "$_base" || return 0
+  if backup_uploading; then return 0; fi
+  followers_in_sync || return 0
+  compact "its AOF ($1 bytes) is more than $AOF_COMPACT_RATIO x its compacted size ($_base bytes)"
+}
+
+# compact WHY: starts AOFSHRINK (Tile38 rewrites in the background, writes go on) -> compacting.
+compact() {
+  node_call_self AOFSHRINK | grep -q '^+OK' || return 0
+  COMPACT_FROM=$(aof_size_on_disk)
+  COMPACT_STARTED_MS=$(now_ms)
+  log "compacting the AOF: $1"
+  enter compacting
+}
+
+# reload_step LEADER: a step in `reloading` (this node follows LEADER, which compacted).
+reload_step() {
+  if [ $(($(now_ms) - RELOAD_SINCE)) -lt "$RELOAD_TURN_MS" ] && ! reload_turn "$1"; then return 0; fi
+  aof_size_on_disk > "$COMPACTED_MARK"
+  restart_as_follower "its leader $1 compacted its AOF: reloading the compacted file in place"
+}
+
+# reload_turn LEADER: no node before this one in TILE38_NODES is reloading after LEADER's
+# compaction (it does not answer, has not caught up, or counts more AOF than LEADER holds): one
+# follower restarts at a time, so one is always left that Sentinel can promote.
+reload_turn() {
+  _leader_size=$(node_server "$1" | json_field aof_size)
+  [ -n "$_leader_size" ] || return 1
+  for _n in $TILE38_NODES; do
+    [ "$_n" = "$SELF" ] && return 0
+    [ "$_n" = "$1" ] && continue
+    _st=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_server "$_n") || return 1
+    [ "$(printf '%s' "$_st" | json_field following)" = "$1" ] || continue
+    [ "$(printf '%s' "$_st" | json_field caught_up)" = true ] || return 1
+    [ "$(printf '%s' "$_st" | json_field aof_size)" -le "$_leader_size" ] || return 1
+  done
+  return 0
+}
