@@ -22,9 +22,14 @@
  * "Redundancy restored" = the cluster is healthy by ClusterProbe.health (the sentinels agree,
  * every other node follows the leader, caught up and promotable). At the end every node's data is
  * compared with the leader's by content (a digest of every id and object of both collections) and
- * every acknowledged write must be on the leader (the kill's last 100 ms excepted). With churn, the
- * leader's AOF is compacted by hand (`AOFSHRINK`) at the end: `aof_compacted_ratio` is its size
- * before over after (the product does not compact yet: issue 27).
+ * every acknowledged write must be on the leader (the kill's last 100 ms excepted).
+ *
+ * The product compacts the AOF itself (tile38-compaction.sh): the leader's AOF size is sampled all
+ * along, and `aof_compacted_ratio` is its worst size over its size right after the last compaction.
+ * With churn, one more step before the backup, `compaction`: the ids updated again (up to 20 more
+ * rounds) under the writer, with the longest pause of the writer meanwhile, so that compactions and
+ * the followers' reloads run under writes, and the backup and restore that follow are of a
+ * compacted AOF.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -34,6 +39,7 @@ import { BackupRig } from "../fixtures/loopback/backupRig";
 import { Tile38Cluster } from "../fixtures/loopback/cluster";
 import { bulkClient, loadPoints, pointId } from "../probe/pointLoader";
 import { collectionDigest } from "../probe/points";
+import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
 import { lostAroundKills, PointWriter } from "../probe/writer";
 import { longestPause } from "./drillReport";
@@ -47,6 +53,8 @@ export interface ScaleBenchOptions {
     points: number;
     /** How many times each id is written (1: loaded once). */
     updatesPerPoint: number;
+    /** `tile38.aofCompactionMinMegabytes` of the bench's cluster (default: the product's). */
+    compactionMinMegabytes?: number;
     /** Progress lines (stderr). */
     say: (line: string) => void;
 }
@@ -76,8 +84,12 @@ export interface ScaleBenchResult {
     writes_acknowledged: number;
     writes_lost: number;
     data_identical: boolean;
-    /** With churn: the leader's AOF before compaction over after (AOFSHRINK by hand at the end). */
+    /** The leader's AOF over its size right after the last compaction, at its worst (once one ran). */
     aof_compacted_ratio?: number;
+    /** Compactions seen (the leader's AOF dropping). */
+    compactions: number;
+    /** With churn: the `compaction` step's longest pause between acknowledged writes. */
+    compaction_pause_ms?: number;
 }
 
 const WRITES = "bench-writes";
@@ -87,11 +99,14 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
     const rig = await BackupRig.start({ s3Port: BENCH_PORTS.s3, bucket: "tile38-ha-scale-bench", label: "scale-bench" });
     let bc: BackupCluster | undefined;
     let writer: PointWriter | undefined;
+    let aofWatch: ReturnType<typeof watchLeaderAof> | undefined;
     try {
         // The agents' own loop must not upload behind the bench's back: a long interval, stopped.
-        bc = await BackupCluster.start({ label: "scale-bench", sentinelPort: BENCH_PORTS.sentinel, tile38Port: BENCH_PORTS.tile38, rig, prefix: "bench/", intervalSeconds: 3600, restoreTimeoutSeconds: 1800 });
+        const stack = o.compactionMinMegabytes === undefined ? {} : { stack: { tile38: { aofCompactionMinMegabytes: o.compactionMinMegabytes } } };
+        bc = await BackupCluster.start({ label: "scale-bench", sentinelPort: BENCH_PORTS.sentinel, tile38Port: BENCH_PORTS.tile38, rig, prefix: "bench/", intervalSeconds: 3600, restoreTimeoutSeconds: 1800, ...stack });
         for (let i = 0; i < 3; i++) await bc.stopAgent(i);
         const c = bc.cluster;
+        aofWatch = watchLeaderAof(c);
         const healthy = (timeoutMs = 30 * 60_000) => c.waitHealthy(timeoutMs);
 
         o.say(`loading ${o.points} points × ${o.updatesPerPoint} (pipelines of 10000 SETs through the sentinels' leader)`);
@@ -160,6 +175,19 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         const downloaded = (await c.nodeStatus(f))!.aofSize;
         o.say(`follower wipe: resynced in ${wipeMs} ms, ${downloaded} bytes fetched`);
 
+        let compactionPauseMs: number | undefined;
+        if (o.updatesPerPoint > 1) {
+            const rounds = Math.min(o.updatesPerPoint, 20);
+            o.say(`compaction: ${rounds} more rounds of ${o.points} updates under the writer`);
+            const churn = bulkClient(bc.target());
+            const churnAt = Date.now();
+            for (let k = 0; k < rounds; k++) await loadPoints(churn, o.points, { batch: 1000 });
+            churn.disconnect();
+            await healthy();
+            compactionPauseMs = longestPause(w.acks, churnAt, Date.now());
+            o.say(`compaction: longest pause ${compactionPauseMs} ms, ${aofFigures(aofWatch.samples).compactions} compactions so far`);
+        }
+
         await sleep(500);
         await w.close();
         leader = await healthy();
@@ -168,17 +196,8 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         const { lost } = lostAroundKills(w.acks, ids, [killedAt]);
         o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost; every node identical: ${identical}`);
 
-        let ratio: number | undefined;
-        if (o.updatesPerPoint > 1) {
-            const before = (await c.nodeStatus(leader))!.aofSize;
-            await c.nodeCall(leader, ["AOFSHRINK"]);
-            const after = await waitFor(async () => {
-                const a = (await c.nodeStatus(leader))?.aofSize;
-                return a !== undefined && a < before ? a : undefined;
-            }, { timeoutMs: 10 * 60_000, what: "AOFSHRINK on the leader" });
-            ratio = Math.round((before / after) * 10) / 10;
-            o.say(`AOFSHRINK by hand: ${before} → ${after} bytes (×${ratio})`);
-        }
+        const aof = aofFigures(await aofWatch.stop());
+        o.say(`AOF: ${aof.compactions} compactions, at worst ${aof.worstRatio ?? "-"} × its compacted size`);
 
         // backup + restore
         t = Date.now();
@@ -219,10 +238,13 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             writes_acknowledged: w.acks.length,
             writes_lost: lost.length,
             data_identical: identical,
-            ...(ratio === undefined ? {} : { aof_compacted_ratio: ratio }),
+            ...(aof.worstRatio === undefined ? {} : { aof_compacted_ratio: aof.worstRatio }),
+            compactions: aof.compactions,
+            ...(compactionPauseMs === undefined ? {} : { compaction_pause_ms: compactionPauseMs }),
         };
     } finally {
         await writer?.close();
+        await aofWatch?.stop();
         await bc?.cleanup();
         rig.stop();
     }
@@ -279,6 +301,8 @@ const COLUMNS: [keyof ScaleBenchResult, string][] = [
     ["backup_upload_ms", "backup ms"],
     ["restore_ms", "restore ms"],
     ["writes_lost", "lost"],
+    ["compactions", "compactions"],
+    ["compaction_pause_ms", "pause under compaction ms"],
     ["aof_compacted_ratio", "AOF / compacted"],
 ];
 

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { recordScaleBench, ScaleBenchResult } from "../../../testing/scenarios/scaleBench";
+import { aofFigures } from "../../../testing/probe/aofWatch";
 
 const result = (points: number, updates: number, killMs: number): ScaleBenchResult => ({
     points,
@@ -27,6 +28,7 @@ const result = (points: number, updates: number, killMs: number): ScaleBenchResu
     writes_acknowledged: 15,
     writes_lost: 0,
     data_identical: true,
+    compactions: 0,
     ...(updates > 1 ? { aof_compacted_ratio: 60.5 } : {}),
 });
 
@@ -44,11 +46,21 @@ describe("recordScaleBench", () => {
             const cells = (r: string) => r.split(" | ");
             // kill → first write is the 5th column; the 1 M row is the second run's.
             expect(cells(rows[2])[4]).toBe("4500");
-            expect(cells(rows[1])[14]).toBe("60.5");
-            expect(cells(rows[0])[14]).toBe("-");
-            expect(cells(rows[0])[15]).toBe("yes");
+            expect(cells(rows[1])[16]).toBe("60.5");
+            expect(cells(rows[0])[16]).toBe("-");
+            expect(cells(rows[0])[17]).toBe("yes");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("aofFigures", () => {
+    const at = (sizes: [number, number][]) => sizes.map(([leader, aofSize], i) => ({ at: i, value: { leader, aofSize } }));
+    it("counts the leader's drops as compactions and its worst size over the size right after the last one", () => {
+        expect(aofFigures(at([[0, 100], [0, 400]]))).toEqual({ compactions: 0 });
+        expect(aofFigures(at([[0, 100], [0, 400], [0, 50], [0, 90], [0, 40], [0, 70]]))).toEqual({ compactions: 2, worstRatio: 1.8 });
+        // Another leader's file is not a compaction; its ratio waits for its own first compaction.
+        expect(aofFigures([...at([[0, 400], [0, 100], [1, 60], [1, 500]]), { at: 9, value: undefined }])).toEqual({ compactions: 1, worstRatio: 1 });
     });
 });
