@@ -1,7 +1,7 @@
 /**
  * How big the leader's AOF gets between compactions: samples every node's role and AOF size and
- * reads the compactions off the leader's size (a drop of more than a quarter is a compaction; the
- * size right after it is the compacted size).
+ * reads the compactions off the leader's size (a leader's AOF only ever shrinks by a compaction;
+ * the size right after it is the compacted size).
  */
 import { ClusterProbe } from "./clusterProbe";
 import { Sample, Sampler } from "./sampler";
@@ -28,7 +28,7 @@ export function aofFigures(samples: Sample<LeaderAof | undefined>[]): AofFigures
     for (const { value } of samples) {
         if (!value) continue;
         if (prev && prev.leader !== value.leader) compacted = undefined; // another leader's file
-        if (prev && prev.leader === value.leader && value.aofSize < prev.aofSize * 0.75) {
+        if (prev && prev.leader === value.leader && value.aofSize < prev.aofSize) {
             compactions++;
             compacted = value.aofSize;
         }

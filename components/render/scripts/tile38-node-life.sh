@@ -283,7 +283,7 @@ TILE38_CHECKSUM_BYTES=524288
 AOF_FLUSH_GRACE_MS=3000
 AOF_LONGER_SINCE=""
 follower_matches_leader() {
-  _size=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' ')
+  _size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
   [ -n "$_size" ] || return 0
   if [ -n "$2" ] && [ $(($2 - _size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
     diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"

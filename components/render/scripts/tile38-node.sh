@@ -65,7 +65,7 @@ AOF_FLOOR_BYTES=1048576
 AOF_FLOOR_OBJECT_BYTES=1100000
 
 # aof_size_on_disk: bytes of this node's AOF file (0 when there is none).
-aof_size_on_disk() { _s=$(wc -c < "$DATA_DIR/appendonly.aof" 2>/dev/null | tr -d ' '); echo "${_s:-0}"; }
+aof_size_on_disk() { _s=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' '); echo "${_s:-0}"; }
 
 # aof_rewriting: this node's server is rewriting its AOF (AOFSHRINK, see tile38-compaction.sh).
 aof_rewriting() { [ "$(node_call_self INFO persistence | info_field aof_rewrite_in_progress)" = 1 ]; }

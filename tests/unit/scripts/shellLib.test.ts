@@ -388,6 +388,7 @@ master_port:1'`,
             const stubs = [
                 `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1200')} ;; esac; }`,
                 `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; case "$1" in AOFSHRINK) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; esac; }`,
+                `node_call() { echo slave_priority:100; }`,
                 `aof_size_on_disk() { echo 3000; }`,
                 "NODE_STATE=leading",
             ].join("\n");
@@ -396,8 +397,9 @@ master_port:1'`,
             // No compacted size known: the current size becomes the base, nothing to do.
             expect(run(`compaction_step 3000; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 3000");
             fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
-            // A follower not caught up: not now.
+            // A follower not caught up, or not promotable yet: not now.
             expect(run(`node_server() { echo ${server('"following":"a:1","caught_up":false')}; }; compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
+            expect(run(`node_call() { echo slave_priority:0; }; compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
             // A backup upload under way: not now; a stale upload mark does not block.
             fs.writeFileSync(path.join(dir, ".tile38-ha-uploading"), "");
             expect(run(`compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
@@ -412,7 +414,7 @@ master_port:1'`,
         it("a leader that counts its AOF twice (promoted while reloading) compacts at once", () => withDir((dir) => {
             const body = [
                 `node_server() { echo ${server('"caught_up":false')}; }`,
-                `node_call_self() { [ "$1" = AOFSHRINK ] && echo +OK; }`,
+                `node_call_self() { case "$1" in AOFSHRINK) echo +OK ;; INFO) echo aof_rewrite_in_progress:1 ;; esac; }`,
                 `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
                 `compaction_step 900000; echo "$NODE_STATE"`,
             ].join("\n");
@@ -424,6 +426,7 @@ master_port:1'`,
                 // Leader c:1 (id L, AOF 2000 bytes); b:1 comes before a:1 in TILE38_NODES.
                 `node_server() { case "$1" in c:1) echo ${server('"id":"L","aof_size":2000')} ;; b:1) cat "$DATA_DIR/b" ;; esac; }`,
                 `node_role() { echo master; }; follow_the_sentinels() { :; }; node_call_self() { :; }`,
+                `node_call() { [ "$1 $2" = "b:1 INFO" ] && cat "$DATA_DIR/b-info"; }`,
                 `restart_as_follower() { echo "restart: $1" >> "$DATA_DIR/calls"; }`,
                 `aof_size_on_disk() { echo 1900; }`,
                 `_info='role:slave
@@ -437,8 +440,13 @@ master_port:1'`,
             fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":800000}}\n`);
             expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
-            // b:1 reloaded: a:1's turn; the compacted size it reloads is its mark.
+            // b:1 reloaded and caught up, but not promotable yet (priority 0 until its next step): still waiting.
             fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":1990}}\n`);
+            fs.writeFileSync(path.join(dir, "b-info"), "role:slave\nslave_priority:0\n");
+            expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
+            // b:1 promotable again: a:1's turn; the compacted size it reloads is its mark.
+            fs.writeFileSync(path.join(dir, "b-info"), "role:slave\nslave_priority:100\n");
             expect(run(`follower_step; follower_step; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("reloading 1900");
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart: its leader c:1 compacted its AOF");
             // b:1 does not answer at all (dead, or restarting): a:1 waits at most RELOAD_TURN_MS.
