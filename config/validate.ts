@@ -1,5 +1,6 @@
 import { validateKubernetesSyntax } from "./kubernetesSyntax";
-import { SecretKey } from "./schema";
+import { Field } from "./field";
+import { SecretKey, SECTION_FIELDS } from "./schema";
 import { StackConfig } from "./types";
 
 /** One problem in the stack config: the key, what is wrong, and how to fix it. */
@@ -72,6 +73,15 @@ function below(v: number[], min: number[]): boolean {
     return false;
 }
 
+/** The fields the description marks `positive`, with their values, as `section.field` keys. */
+function positiveFields(cfg: StackConfig): [string, number][] {
+    return Object.entries(SECTION_FIELDS).flatMap(([section, fields]) =>
+        Object.entries(fields as Record<string, Field>)
+            .filter(([, field]) => field.positive)
+            .map(([name]): [string, number] => [`${section}.${name}`, (cfg[section as keyof typeof SECTION_FIELDS] as unknown as Record<string, number>)[name]]),
+    );
+}
+
 /**
  * Checks a complete config and returns every problem at once (an empty list means valid).
  * Pure: no Pulumi, no I/O.
@@ -102,18 +112,7 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
         add("masterName", `${JSON.stringify(cfg.masterName)} has characters Sentinel config cannot hold`, "use letters, digits, dot, dash or underscore");
     }
 
-    const positive: [string, number][] = [
-        ["sentinel.downAfterMilliseconds", cfg.sentinel.downAfterMilliseconds],
-        ["sentinel.failoverTimeoutMilliseconds", cfg.sentinel.failoverTimeoutMilliseconds],
-        ["sentinel.parallelSyncs", cfg.sentinel.parallelSyncs],
-        ["tile38.startupTimeoutSeconds", cfg.tile38.startupTimeoutSeconds],
-        ["docker.rolloutTimeoutSeconds", cfg.docker.rolloutTimeoutSeconds],
-        ["backup.intervalSeconds", cfg.backup.intervalSeconds],
-        ["backup.expireDays", cfg.backup.expireDays],
-        ["backup.noncurrentExpireDays", cfg.backup.noncurrentExpireDays],
-        ["backup.restoreTimeoutSeconds", cfg.backup.restoreTimeoutSeconds],
-    ];
-    for (const [key, v] of positive) {
+    for (const [key, v] of positiveFields(cfg)) {
         if (!(v > 0)) add(key, `must be positive (got ${v})`, "use a value above 0");
     }
     if (cfg.sentinel.failoverTimeoutMilliseconds <= cfg.sentinel.downAfterMilliseconds) {

@@ -162,3 +162,14 @@ describe("isPinnedImage", () => {
         ["registry.example.com:5000/tile38", false],
     ])("%s -> %s", (image, pinned) => expect(isPinnedImage(image)).toBe(pinned));
 });
+
+describe("the schema's per-field checks", () => {
+    it("refuses every field the schema marks positive at 0, all at once, with the same words", () => {
+        const zero = { target: "docker", sentinel: { parallelSyncs: 0 }, tile38: { startupTimeoutSeconds: 0 }, docker: { rolloutTimeoutSeconds: 0 }, backup: { intervalSeconds: 0, expireDays: 0, noncurrentExpireDays: 0, restoreTimeoutSeconds: 0 } };
+        const issues = parse(zero).issues;
+        expect(issues.map((i) => i.key).sort()).toEqual(
+            ["backup.expireDays", "backup.intervalSeconds", "backup.noncurrentExpireDays", "backup.restoreTimeoutSeconds", "docker.rolloutTimeoutSeconds", "sentinel.parallelSyncs", "tile38.startupTimeoutSeconds"].map((k) => `tile38-ha:${k}`),
+        );
+        for (const i of issues) expect(i).toMatchObject({ message: "must be positive (got 0)", fix: "use a value above 0" });
+    });
+});
