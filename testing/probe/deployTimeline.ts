@@ -1,8 +1,8 @@
 /**
  * Where the time of a real `pulumi up` onto a Docker engine goes: one timeline, in milliseconds
  * since the `up` started, from four sources recorded while it runs:
- * - Pulumi's own per-resource steps (`--event-log FILE`, each line stamped as it is written: the
- *   file's own timestamps are whole seconds);
+ * - Pulumi's own per-resource steps (`pulumi up --json` streams its engine events: each stamped
+ *   as it arrives, their own timestamps are whole seconds);
  * - the engine's container events (`docker events`: create, start, kill, die, destroy, health);
  * - the Tile38 nodes' logs (`docker logs -t`: the start script's decisions, the node's state
  *   machine, the hand-over), followed from the old containers before they go;
@@ -29,8 +29,6 @@ interface Options {
     h: Harness;
     /** The docker CLI's environment (DOCKER_HOST). */
     env: Record<string, string>;
-    /** The file `pulumi up --event-log` writes. */
-    eventLog: string;
     /** The Tile38 containers (node 1 first) and their data volumes. */
     tile38: string[];
 }
@@ -43,7 +41,7 @@ export class DeployTimeline {
     private readonly followers: { name: string; proc: ManagedProcess }[];
     private readonly mountpoints: (string | undefined)[];
     private readonly marks: boolean[];
-    private offset = 0;
+    private pending = "";
     private running = true;
     private readonly poll: Promise<void>;
 
@@ -54,7 +52,6 @@ export class DeployTimeline {
         this.followers = existing.map((name) => ({ name, proc: o.h.start({ name: `timeline-logs-${name}`, command: "docker", args: ["logs", "-f", "-t", "--since", since, name], env }) }));
         this.mountpoints = mountpoints;
         this.marks = mountpoints.map(() => false);
-        fs.writeFileSync(o.eventLog, "");
         this.poll = this.run();
     }
 
@@ -77,34 +74,18 @@ export class DeployTimeline {
 
     private async run(): Promise<void> {
         while (this.running) {
-            this.readEventLog();
-            await this.readMarks();
+            this.readMarks();
             await sleep(100);
         }
-        this.readEventLog();
     }
 
-    private readEventLog(): void {
-        let text: string;
-        try {
-            const fd = fs.openSync(this.o.eventLog, "r");
-            try {
-                const size = fs.fstatSync(fd).size;
-                if (size <= this.offset) return;
-                const buf = Buffer.alloc(size - this.offset);
-                fs.readSync(fd, buf, 0, buf.length, this.offset);
-                const end = buf.lastIndexOf(10);
-                if (end < 0) return;
-                text = buf.subarray(0, end + 1).toString("utf8");
-                this.offset += end + 1;
-            } finally {
-                fs.closeSync(fd);
-            }
-        } catch {
-            return;
-        }
+    /** Pulumi's engine events as `pulumi up --json` prints them (pass its standard output, chunk by chunk, as it comes). */
+    readonly pulumiOutput = (chunk: string): void => {
         const now = Date.now();
-        for (const line of text.split("\n").filter(Boolean)) {
+        const text = this.pending + chunk;
+        const end = text.lastIndexOf("\n");
+        this.pending = text.slice(end + 1);
+        for (const line of text.slice(0, end + 1).split("\n").filter(Boolean)) {
             try {
                 const e = JSON.parse(line) as Record<string, { metadata?: { op?: string; urn?: string } } | undefined>;
                 const pre = e.resourcePreEvent?.metadata;
@@ -114,12 +95,12 @@ export class DeployTimeline {
                 if (!m?.urn || !m.urn.includes("docker:index/container:Container")) continue;
                 this.add(now, m.urn.split("::").pop()!, "pulumi", `${pre ? "step" : out ? "done" : "failed"} ${m.op}`);
             } catch {
-                /* a partial line */
+                /* not an event */
             }
         }
-    }
+    };
 
-    private async readMarks(): Promise<void> {
+    private readMarks(): void {
         const now = Date.now();
         this.mountpoints.forEach((dir, i) => {
             if (!dir) return;

@@ -138,9 +138,8 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
      * printed, summed up in the figures, and written to TILE38_HA_DAY_RECORD when set.
      */
     const up = async (what: string, timeline?: string) => {
-        const eventLog = timeline ? path.join(h.root, `events-${Date.now()}.jsonl`) : undefined;
-        const recording = timeline ? await DeployTimeline.start({ h, env: engine.env(), eventLog: eventLog!, tile38: TILE38_CONTAINERS }) : undefined;
-        const r = await stack.up(undefined, eventLog);
+        const recording = timeline ? await DeployTimeline.start({ h, env: engine.env(), tile38: TILE38_CONTAINERS }) : undefined;
+        const r = await stack.up(undefined, recording?.pulumiOutput);
         figures[`${what}: pulumi up s`] = (r.durationMs / 1000).toFixed(1);
         if (recording && timeline) {
             const events = await recording.stop();
