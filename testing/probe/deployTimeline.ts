@@ -100,8 +100,20 @@ export class DeployTimeline {
         }
     };
 
+    private lookedUp = 0;
+
     private readMarks(): void {
         const now = Date.now();
+        // Volumes a first deploy creates: looked up again every second until they exist.
+        if (this.mountpoints.some((m) => !m) && now - this.lookedUp > 1000) {
+            this.lookedUp = now;
+            this.o.tile38.forEach((name, i) => {
+                if (this.mountpoints[i]) return;
+                void runCommand("docker", ["volume", "inspect", "-f", "{{.Mountpoint}}", `${name}-data`], { env: { ...process.env, ...this.o.env }, timeoutMs: 5000 }).then((r) => {
+                    if (r.code === 0 && r.stdout.trim()) this.mountpoints[i] = r.stdout.trim();
+                });
+            });
+        }
         this.mountpoints.forEach((dir, i) => {
             if (!dir) return;
             const present = fs.existsSync(`${dir}/.tile38-ha-ready`);
@@ -209,6 +221,18 @@ export function describeTimeline(title: string, events: TimelineEvent[], nodes: 
         for (const m of nodeMilestones(events, node)) lines.push(`| ${s(m.t)} | ${s(m.waitMs)} | ${m.name} | ${m.cause} |`);
         lines.push("");
     }
+    const containers = [...new Set(events.filter((e) => e.source === "pulumi" || e.source === "docker").map((e) => e.subject))];
+    const at = (name: string, match: (e: TimelineEvent) => boolean) => {
+        const e = events.filter((x) => x.subject === name && match(x));
+        return e.length ? s(e[e.length - 1].t) : "";
+    };
+    const rows = containers
+        .map((c) => ({ c, step: events.find((e) => e.subject === c && e.source === "pulumi")?.t ?? Infinity }))
+        .sort((a, b) => a.step - b.step)
+        .map(({ c }) =>
+            `| ${c} | ${at(c, (e) => e.source === "pulumi" && /^step /.test(e.what))} | ${at(c, docker(/^create$/))} | ${at(c, docker(/^start$/))} | ${at(c, docker(/health_status: healthy/))} | ${at(c, (e) => e.source === "pulumi" && /^done /.test(e.what))} |`,
+        );
+    lines.push("Every container (the last of each event):", "", "| container | Pulumi step | created | started | healthy | Pulumi done |", "| --- | ---: | ---: | ---: | ---: | ---: |", ...rows, "");
     const notable = events.filter((e) => e.source === "log" && nodes.includes(e.subject) && !/^server: /.test(e.what) && !/^\S+ \[(INFO|DEBU)/.test(e.what));
     lines.push("<details><summary>the nodes' own log lines</summary>", "", "```");
     for (const e of notable) lines.push(`${s(e.t).padStart(6)} ${e.subject}  ${e.what.slice(0, 160)}`);
