@@ -14,6 +14,8 @@ export interface CommandOptions {
     /** Kill the command (SIGKILL) after this long. */
     timeoutMs: number;
     input?: string;
+    /** Called with each chunk of standard output as it arrives. */
+    onStdout?: (chunk: string) => void;
 }
 
 export function runCommand(command: string, args: string[], opts: CommandOptions): Promise<CommandResult> {
@@ -22,7 +24,10 @@ export function runCommand(command: string, args: string[], opts: CommandOptions
         const child = spawn(command, args, { env: opts.env as NodeJS.ProcessEnv, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d.toString()));
+        child.stdout.on("data", (d) => {
+            stdout += d.toString();
+            opts.onStdout?.(d.toString());
+        });
         child.stderr.on("data", (d) => (stderr += d.toString()));
         const timer = setTimeout(() => {
             stderr += `\n[killed after ${opts.timeoutMs} ms]`;

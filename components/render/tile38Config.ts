@@ -23,7 +23,9 @@ export const MANAGED_TILE38_KEYS = [
 /**
  * The managed part of a node's Tile38 config for a given start role. A follower starts with
  * `replica-priority` 0 (never promoted before it has caught up: Tile38 #750); its start script
- * raises it to `topology.replicaPriority` once `SERVER` reports `caught_up_once`.
+ * raises it to `topology.replicaPriority` once `SERVER` reports `caught_up_once`. (The start script
+ * starts a follower whose data cannot differ from its leader's at its priority, which no sentinel
+ * can read before the catch-up: `follower_start_priority` in `scripts/tile38-start.sh`.)
  * The shell writer is `write_tile38_config` in `scripts/tile38-config.sh` (a test runs both).
  * The password is a parameter so that tests can render it; deployments pass it to the start
  * script through the environment, never through a rendered file.

@@ -48,6 +48,8 @@ import { RULES_FILE } from "../../testing/docs/monitoringFiles";
 import { dockerBackupRecords } from "../../testing/stackStatus";
 import { clusterStatus, formatStatus } from "../../components/status/clusterStatus";
 import { backupRecordsFromMetrics } from "../../components/status/backupMetrics";
+import { DeployTimeline, describeTimeline, recordTimeline, TimelineEvent } from "../../testing/probe/deployTimeline";
+import { machine } from "../../testing/scenarios/scaleBench";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
 const STACK = "deploy-test";
@@ -75,6 +77,10 @@ const DRILL_ALERTS = [
 ].sort();
 /** The `tile38_ha_cluster` label of the stack's targets: the stack program names its cluster `tile38-ha-<stack>`. */
 const CLUSTER = `tile38-ha-${STACK}`;
+/** The Tile38 containers (the stack's docker.namePrefix). */
+const TILE38_CONTAINERS = [1, 2, 3].map((i) => `t38deploy-tile38-${i}`);
+/** Where the suite writes the timelines of its first deploy and its rolling change (docs/figures/day1-day2.md), when set. */
+const TIMELINE_RECORD = process.env.TILE38_HA_DAY_RECORD;
 
 function stackConfig(images: LocalImages, over: { tile38Image?: string; parallelSyncs?: number } = {}): Record<string, unknown> {
     return {
@@ -127,13 +133,30 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         cluster = await DeployedCluster.attach(dockerStackOutputs(await stack.outputs()), dockerEnv());
         return cluster;
     };
-    const up = async (what: string) => {
-        const r = await stack.up();
+    /**
+     * `pulumi up`; with `timeline` (a section title) its timeline is recorded (DeployTimeline),
+     * printed, summed up in the figures, and written to TILE38_HA_DAY_RECORD when set.
+     */
+    const up = async (what: string, timeline?: string) => {
+        const recording = timeline ? await DeployTimeline.start({ h, env: engine.env(), tile38: TILE38_CONTAINERS }) : undefined;
+        const r = await stack.up(undefined, recording?.pulumiOutput);
         figures[`${what}: pulumi up s`] = (r.durationMs / 1000).toFixed(1);
+        if (recording && timeline) {
+            const events = await recording.stop();
+            const healthy = (n: string) => Math.max(...events.filter((e: TimelineEvent) => e.subject === n && e.source === "docker" && /health_status: healthy/.test(e.what)).map((e) => e.t));
+            const allHealthy = Math.max(...TILE38_CONTAINERS.map(healthy));
+            figures[`${what}: up start → every Tile38 container healthy s`] = Number.isFinite(allHealthy) ? (allHealthy / 1000).toFixed(1) : "never";
+            const text = describeTimeline(timeline, events, TILE38_CONTAINERS, r.durationMs);
+            process.stdout.write(`\n${text}\n`);
+            if (TIMELINE_RECORD) {
+                const commit = (await runCommand("git", ["describe", "--always", "--dirty"], { env: process.env, cwd: PROJECT_DIR, timeoutMs: 10000 })).stdout.trim();
+                recordTimeline(TIMELINE_RECORD, timeline, text, "the Docker deploy suite with TILE38_HA_DAY_RECORD=FILE (tests a and c)", `${machine()}, code ${commit}`);
+            }
+        }
         return r;
     };
-    const mustUp = async (what: string) => {
-        const r = await up(what);
+    const mustUp = async (what: string, timeline?: string) => {
+        const r = await up(what, timeline);
         if (r.code !== 0) throw new Error(`pulumi up (${what}) failed:\n${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}\n${await cluster?.logTails(30)}`);
         deployed = true;
         return r;
@@ -251,7 +274,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
 
     it("a. bootstraps (an update of a0's stack, or a first deploy): one leader, followers caught up, sentinels agree, a backup uploaded", async () => {
         const started = Date.now();
-        await mustUp("bootstrap");
+        await mustUp("bootstrap", deployed ? `Docker: update of release ${PREVIOUS_VERSION}'s stack` : "Docker: first deploy");
         await attach();
         await cluster.waitHealthy(2 * MINUTE);
         figures["bootstrap: up start → healthy s"] = ((Date.now() - started) / 1000).toFixed(1);
@@ -426,7 +449,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         const sampler = new Sampler(nodesUp, 100);
         stack.writeConfig(stackConfig(images, { tile38Image: images.tile38Next }));
         const from = Date.now();
-        await mustUp("image change");
+        await mustUp("image change", "Docker: rolling change of the Tile38 image (3 nodes)");
         const to = Date.now();
         const samples = await sampler.stop();
         const pause = longestPause(writer!.acks, from, to);

@@ -1,8 +1,9 @@
 # shellcheck shell=sh
 # tile38-ha: what the sentinels think of this Tile38 node, one round a second, for the priority
 # loop's fence, step-down and lead-by-name, and for the stall guard. Included by the start script
-# after lib.sh (sentinel_view, majority_vote), tile38-node.sh (is_self) and before tile38-fence.sh.
-# Reads SENTINELS, DATA_DIR, FENCE_AFTER_MS.
+# after lib.sh (sentinel_view, majority_vote), tile38-node.sh (is_self, SELF) and before
+# tile38-fence.sh; also what an empty node asks before it serves (stale_info_wait).
+# Reads SENTINELS, DATA_DIR, FENCE_AFTER_MS, MASTER_NAME.
 
 # Sentinels that must name a leader for it to stay writable: a majority of all of them.
 # shellcheck disable=SC2086 # one sentinel per word
@@ -26,7 +27,8 @@ each_sentinel_at_once() {
   _i=0
   for _s in $SENTINELS; do
     _i=$((_i + 1))
-    head -n 1 "$_vd/$_i" 2>/dev/null || echo
+    # An empty file (the call failed or printed nothing) is an empty line too.
+    if [ -s "$_vd/$_i" ]; then head -n 1 "$_vd/$_i"; else echo; fi
   done
   rm -rf "$_vd"
 }
@@ -106,4 +108,49 @@ sentinels_see_me_eligible() {
   _since=$(( $(now_ms) - ${SERVER_STARTED_MS:-0} ))
   _yes=$(each_sentinel_at_once sentinel_replica_view "$NODE_HOST:$NODE_PORT" | awk -v since="$_since" '$1 == "slave" && $2 > 0 && $3 != "" && $3 < since' | wc -l)
   [ "$_yes" -ge "$SENTINEL_MAJORITY" ]
+}
+
+# Seconds Sentinel trusts a replica's last INFO while the leader is down (5 pings of 1 s), plus one.
+STALE_INFO_SECONDS=6
+
+# replica_info_age SENTINEL: ms since SENTINEL's last INFO of this node's address, or "none" when it
+# has none: it does not list the address as a replica, or lists it (a `known-replica` line of its
+# config, a replica it just learnt of) without any INFO from it (master-host `?`: set by the first
+# INFO). Fails when it does not answer. Sentinel reports info-refresh 0 for an INFO it never had:
+# with a master-host, 0 counts as fresh.
+replica_info_age() {
+  _ia=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk -v me="$SELF" '
+      NR == 1 { if ($0 !~ /^\*/) exit; ok = 1; next }
+      /^[$*+-]/ { next }
+      k != "" {
+        if (k == "name") found = ($0 == me)
+        else if (found && k == "info-refresh") age = $0
+        else if (found && k == "master-host") host = $0
+        k = ""; next }
+      { k = $0 }
+      END { if (ok) print ((age == "" || host == "?") ? "none" : age) }')
+  [ -n "$_ia" ] && echo "$_ia"
+}
+
+# stale_info_wait: seconds an empty node waits before it serves, so that no sentinel still trusts
+# an INFO of a process that ran at its address before (see main in tile38-start.sh). It asks instead of waiting out
+# STALE_INFO_SECONDS every time: none when every sentinel answers and none lists this address (a
+# new cluster: 6 s of every first deploy), what is left of STALE_INFO_SECONDS since the freshest
+# INFO a sentinel holds otherwise, and all of it when a sentinel does not answer (a stalled one
+# keeps what it knew).
+stale_info_wait() {
+  _ages=$(each_sentinel_at_once replica_info_age)
+  _wait=0
+  while read -r _age; do
+    case "$_age" in
+      none) ;;
+      '' | *[!0-9]*) _wait=$STALE_INFO_SECONDS ;;
+      *) _left=$(( (STALE_INFO_SECONDS * 1000 - _age + 999) / 1000 ))
+         [ "$_age" -gt 0 ] || _left=$STALE_INFO_SECONDS
+         [ "$_left" -le "$_wait" ] || _wait=$_left ;;
+    esac
+  done <<EOF_AGES
+$_ages
+EOF_AGES
+  echo "$_wait"
 }

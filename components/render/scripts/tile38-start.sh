@@ -119,8 +119,20 @@ start_server() {
   exit "$_status"
 }
 
-# Seconds Sentinel trusts a replica's last INFO while the leader is down (5 pings of 1 s), plus one.
-STALE_INFO_SECONDS=6
+# follower_start_priority LEADER: the replica-priority a follower starts with. Tile38 refuses INFO
+# until a follower has caught up once, so no sentinel reads it before; from its first answered INFO
+# on, each sentinel reads it again only every 10 s. Started at 0 and raised by node_life a step
+# after the catch-up, a follower stayed unpromotable in the sentinels' eyes for up to 10 s more, and
+# every rollout waited for that (its ready mark): 9-12 s per node measured on a Docker engine. So
+# a follower whose data cannot differ from its leader's starts at REPLICA_PRIORITY: an empty one
+# (it will hold the leader's AOF, nothing else), or one whose whole AOF is a prefix of the
+# leader's now (aof_matches, the check node_life makes once it has caught up, made before the
+# start). Any other starts at 0 until node_life has checked it (Tile38 #750); node_life still
+# checks every follower once caught up, and a diverged one goes to 0.
+follower_start_priority() {
+  has_local_data || { echo "$REPLICA_PRIORITY"; return 0; }
+  if [ "$(aof_matches "$1" "$(aof_size_on_disk)")" = + ]; then echo "$REPLICA_PRIORITY"; else echo 0; fi
+}
 
 start_follower() {
   if aof_below_floor; then
@@ -129,8 +141,9 @@ start_follower() {
     rm -f "$DATA_DIR/appendonly.aof"
   fi
   trim_unreplicated_tail "$1:$2"
-  log "starting as a follower of $1:$2 (replica-priority 0 until caught up)"
-  write_tile38_config follower "$1" "$2"
+  _prio=$(follower_start_priority "$1:$2")
+  log "starting as a follower of $1:$2 (replica-priority $_prio; no sentinel reads it before it has caught up)"
+  write_tile38_config follower "$1" "$2" "$_prio"
   start_server
 }
 
@@ -172,9 +185,12 @@ main() {
           # node by the last INFO of the process that ran at this address before (priority 100,
           # an offset) and could promote it (Tile38 #750). Serve only once that INFO is too old
           # to count, then ask the sentinels again.
-          log "empty data dir (or an AOF below the floor, fetched afresh): waiting ${STALE_INFO_SECONDS}s so that no sentinel still trusts an earlier INFO of this address"
-          sleep "$STALE_INFO_SECONDS"
+          _stale=$(stale_info_wait)
           _waited=1
+          if [ "$_stale" -gt 0 ]; then
+            log "empty data dir (or an AOF below the floor, fetched afresh): waiting ${_stale}s so that no sentinel still trusts an earlier INFO of this address"
+            sleep "$_stale"
+          fi
           continue
         fi
         # Follow whoever the sentinels name, whatever the old config says (Tile38 #689).

@@ -163,6 +163,32 @@ describeSh("lib.sh under busybox sh", () => {
         expect(() => sh(`${stub}sentinel_replica_view s1:5000 tile38-9:9851`, viewEnv)).toThrow();
     });
 
+    it("stale_info_wait: an empty node waits only while a sentinel may still trust an INFO of an earlier process at its address", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38stale-"));
+        try {
+            const replica = (name: string, masterHost: string, age: string) =>
+                bulkPairs([["name", name], ["runid", ""], ["flags", "slave"], ["info-refresh", age], ["master-host", masterHost], ["slave-priority", "100"]]);
+            // Per sentinel: its REPLICAS reply, or nothing (it does not answer).
+            const run = (replies: Record<string, string[] | undefined>) => {
+                const cases = Object.entries(replies)
+                    .map(([s, r]) => `${s.split(":")[0]}) ${r === undefined ? "return 0" : `printf '%s\\n' '${["*" + r.length, ...r].join("\n").split("\n").join("' '")}' '-ERR unknown command'`} ;;`)
+                    .join(" ");
+                return sh(`rsend() { cat >/dev/null; case "$1" in ${cases} esac; }\nstale_info_wait`, { ...viewEnv, DATA_DIR: dir, SELF: "tile38-1:9851" }, ["tile38-sentinel-view.sh"]).trim();
+            };
+            const other = replica("tile38-2:9851", "tile38-0", "1000");
+            // A new cluster: the address is unknown, or known from the config but never heard from.
+            expect(run({ "s1:5000": [], "s2:5000": [other], "s3:5000": [replica("tile38-1:9851", "?", "0")] })).toBe("0");
+            // An INFO 2.5 s old: 4 s more (6 s in all); 7 s old: none.
+            expect(run({ "s1:5000": [other, replica("tile38-1:9851", "tile38-0", "2500")], "s2:5000": [], "s3:5000": [replica("tile38-1:9851", "tile38-0", "7000")] })).toBe("4");
+            expect(run({ "s1:5000": [replica("tile38-1:9851", "tile38-0", "7000")], "s2:5000": [], "s3:5000": [] })).toBe("0");
+            // 0 with a master-host is fresh; a sentinel that does not answer may hold anything.
+            expect(run({ "s1:5000": [replica("tile38-1:9851", "tile38-0", "0")], "s2:5000": [], "s3:5000": [] })).toBe("6");
+            expect(run({ "s1:5000": [], "s2:5000": undefined, "s3:5000": [] })).toBe("6");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("sentinels_see_me_eligible: a majority lists this follower as promotable (exactly `slave`, priority above 0) and has heard from this incarnation", () => {
         // The server started 10 s ago: a PING reply 500 ms ago is this incarnation's, 12 s ago an earlier one's.
         const run = (views: Record<string, string | undefined>) => {
