@@ -6,8 +6,9 @@
 # data whose compacted AOF is 2.6 MB). The leader rewrites it from memory (AOFSHRINK) once it is
 # AOF_COMPACT_RATIO times its compacted size. AOFSHRINK closes every follower's link; each follower
 # then finds its AOF no prefix of the leader's new one, empties its file, fetches the new one whole
-# and applies it over a memory that already held it (checksum.go): its data stays right, but it
-# counts its AOF twice until it restarts, which reloads the file in place (`reloading`).
+# and applies it over its memory (checksum.go): it counts its AOF twice, and its memory may keep an
+# object deleted while its link was down, until it restarts, which loads the file (a prefix of the
+# leader's) in place (`reloading`).
 # Included by the start script after lib.sh, tile38-node.sh and tile38-handover.sh.
 # Reads AOF_COMPACT_RATIO, AOF_COMPACT_MIN_BYTES.
 
@@ -82,7 +83,7 @@ compaction_step() {
     return 0
   fi
   if counts_aof_twice "$1"; then
-    compact "its server counts $1 bytes of AOF but its file holds $(aof_size_on_disk) (promoted while it was reloading): its followers would wait for bytes it never sends"
+    compact "its server counts $1 bytes of AOF but its file holds $(aof_size_on_disk) (promoted before it reloaded): its followers would wait for bytes it never sends"
     return 0
   fi
   _base=$(compacted_size "$1")
@@ -121,7 +122,7 @@ compact() {
 reload_step() {
   if [ $(($(now_ms) - RELOAD_SINCE)) -lt "$RELOAD_TURN_MS" ] && ! reload_turn "$1"; then return 0; fi
   aof_size_on_disk > "$COMPACTED_MARK"
-  restart_as_follower "its leader $1 compacted its AOF: reloading the compacted file in place"
+  restart_as_follower "reloading its AOF (a prefix of $1's) in place"
 }
 
 # reload_turn LEADER: no node before this one in TILE38_NODES is reloading after LEADER's

@@ -14,19 +14,21 @@
 #                the leader the sentinels name if its own is not that one (follow_the_sentinels).
 #   following    follows a leader its AOF has not been checked against yet. Not ready.
 #                  caught up, its AOF a prefix of the leader's ................... verified
+#                  it counts its AOF twice (see reloading), its file a prefix .... reloading
 #                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
-#                  its leader (the same Tile38 id) compacted its AOF ............ reloading
-#   reloading    its leader rewrote its AOF (AOFSHRINK closes every follower's link): Tile38
-#                emptied this node's file, fetched the leader's new one whole and applied it
-#                over a memory that already held it, so its data is the leader's but it counts
-#                its AOF twice (aof_size above its file) and, promoted so, its followers would
-#                wait for bytes it never sends. Eligible (its data is whole; a leader that counts
-#                its AOF wrong compacts at once). Not ready. Once no node before it in
-#                TILE38_NODES is reloading (at most RELOAD_TURN_MS: it never waits for a dead
-#                node), it restarts in place: Tile38 loads the compacted file, no download.
+#                  it counts its AOF twice (its leader compacted: see reloading) . following
+#   reloading    Tile38 found its AOF no prefix of its leader's (the leader rewrote its AOF:
+#                AOFSHRINK closes every follower's link), emptied the file, fetched the
+#                leader's whole and applied it over its memory: it counts its AOF twice
+#                (aof_size above its file; promoted so, its followers would wait for bytes it
+#                never sends) and its memory may keep objects deleted while its link was down.
+#                Its file is a prefix of the leader's, so a restart loads the right data: it
+#                restarts in place (no download) once no node before it in TILE38_NODES is
+#                reloading (at most RELOAD_TURN_MS: it never waits for a dead node), one node
+#                at a time. Replica-priority 0 until then; not ready.
 #                  following another leader ..................................... following
 #   diverged     may hold writes its leader never had: replica-priority 0 (never promoted), and
 #                it resyncs from scratch after RESYNC_SETTLE_MS, once its leader answers (it never
@@ -52,7 +54,7 @@
 #                  its AOF beyond AOF_COMPACT_RATIO x its compacted size (and at least
 #                  AOF_COMPACT_MIN_BYTES), every other node following it caught up, no
 #                  hand-over, no backup upload (AOFSHRINK) ........................... compacting
-#                  its aof_size beyond its file (promoted while reloading): AOFSHRINK . compacting
+#                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
 #   compacting   leads and takes writes while Tile38 rewrites its AOF from memory (writes
 #                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
 #                for the rewrite to end (handover_waits_for_compaction).
@@ -82,9 +84,6 @@ NODE_STATE=unconfirmed
 # current, so that a promoted node's fence clock starts at its promotion).
 LAST_CONFIRMED_MS=0
 VERIFIED_LEADER=""
-# The Tile38 id of VERIFIED_LEADER when this node verified its AOF against it: the same leader that
-# later counts as having compacted (not a wiped or restored process at that address).
-VERIFIED_LEADER_ID=""
 # In `reloading`: the leader that compacted (a follower that follows another leaves the state).
 RELOAD_LEADER=""
 DIVERGED_SINCE=""
@@ -125,7 +124,7 @@ node_life() {
       follower_step
       _have=$(printf '%s\n' "$_info" | info_field slave_priority)
       [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
-      [ "$NODE_STATE" != diverged ] || _want=0
+      case $NODE_STATE in diverged | reloading) _want=0 ;; esac
       [ "$NODE_STATE" != orphaned ] || [ "$_want" = 0 ] || _want=$((_want + ORPHAN_RANK))
     fi
     mark_ready
@@ -231,17 +230,8 @@ follower_step() {
     enter following
   fi
   if [ "$NODE_STATE" = verified ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then enter following; fi
-  if [ "$NODE_STATE" = verified ] && counts_aof_twice "$(printf '%s' "$_stats" | json_field aof_size)"; then
-    if [ "$(node_server "$_leader_ep" | json_field id)" = "$VERIFIED_LEADER_ID" ]; then
-      log "its leader $_leader_ep compacted its AOF: this node holds its data but counts its AOF twice; reloading it in place"
-      RELOAD_LEADER=$_leader_ep
-      # shellcheck disable=SC2034 # read by reload_step (tile38-compaction.sh)
-      RELOAD_SINCE=$(now_ms)
-      enter reloading
-      return 0
-    fi
-    enter following # not the process it verified against: checked again below (diverged)
-  fi
+  # Its leader compacted: checked again below (reloading).
+  if [ "$NODE_STATE" = verified ] && counts_aof_twice "$(printf '%s' "$_stats" | json_field aof_size)"; then enter following; fi
   if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
     follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
   fi
@@ -286,7 +276,11 @@ follower_matches_leader() {
   _size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
   [ -n "$_size" ] || return 0
   if [ -n "$2" ] && [ $(($2 - _size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
-    diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"
+    if [ "$_size" -gt 0 ] && [ "$(aof_matches "$1" "$_size")" = + ]; then
+      reloading "$1" "it reports an AOF of $2 bytes but its file holds $_size, a prefix of $1's (its leader compacted its AOF)"
+    else
+      diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"
+    fi
     return 0
   fi
   if [ "$_size" -gt 0 ]; then
@@ -310,8 +304,16 @@ follower_matches_leader() {
   AOF_LONGER_SINCE=""
   DIVERGED_SINCE=""
   VERIFIED_LEADER=$1
-  VERIFIED_LEADER_ID=$(node_server "$1" | json_field id)
   enter verified
+}
+
+# reloading LEADER WHY: following -> reloading (see the state; reload_step, tile38-compaction.sh).
+reloading() {
+  log "$2: reloading its file in place"
+  RELOAD_LEADER=$1
+  # shellcheck disable=SC2034 # read by reload_step (tile38-compaction.sh)
+  RELOAD_SINCE=$(now_ms)
+  enter reloading
 }
 
 # diverged LEADER WHY: a follower that must resync does it (never eligible meanwhile: the
