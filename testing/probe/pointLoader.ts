@@ -16,6 +16,8 @@ export interface LoadOptions {
     from?: number;
     /** SET commands per pipeline (one round trip). @default 5000 */
     batch?: number;
+    /** At most this many SETs a second (paced per pipeline), e.g. fleet tracking's steady rate. @default unpaced */
+    perSecond?: number;
     /** Called after every pipeline with the number of points written so far. */
     progress?: (written: number) => void;
 }
@@ -38,7 +40,12 @@ export async function loadPoints(client: Redis, n: number, opts: LoadOptions = {
     const from = opts.from ?? 0;
     const batch = opts.batch ?? 5000;
     const ids: string[] = [];
+    const began = Date.now();
     for (let start = from; start < from + n; start += batch) {
+        if (opts.perSecond) {
+            const due = began + ((start - from) / opts.perSecond) * 1000;
+            if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        }
         const end = Math.min(start + batch, from + n);
         const p = client.pipeline();
         for (let i = start; i < end; i++) {
