@@ -65,6 +65,8 @@
 #   leader's whole AOF to it.
 #   role slave in a leader state (stepped down, handed over, converted) ............ following
 #
+# Every TUNE_EVERY_STEPS steps, whatever its state, it sets Sentinel's timing on any sentinel that
+# lost it (tune_sentinels, tile38-sentinel-view.sh: a restarted sentinel has its defaults).
 # Besides, in both leader states: deposed at 3 checks in a row, it steps down: it starts again
 # as a follower of the leader the sentinels name (step_down_if_deposed, restart_as_follower); named by an IP address while hosts are names,
 # it hands over (lead_by_name). While a hand-over runs (its marker, handover_live) its read-only
@@ -104,8 +106,11 @@ enter() {
 node_life() {
   stall_guard "$SERVER_PID" &
   _current=""
+  _step=0
   while :; do
     sleep 1
+    _step=$((_step + 1))
+    [ $((_step % TUNE_EVERY_STEPS)) != 1 ] || tune_sentinels &
     _info=$(node_call_self INFO replication)
     _role=$(printf '%s\n' "$_info" | info_field role)
     if [ -z "$_role" ]; then

@@ -154,3 +154,41 @@ $_ages
 EOF_AGES
   echo "$_wait"
 }
+
+# Sentinel's timing, tighter than its defaults (SENTINEL DEBUG, Redis >= 7.0; runtime only, so a
+# restarted sentinel has its defaults again until a node sets them; a Sentinel without a parameter
+# is left alone). PING-PERIOD 1000: a frozen leader's down-after only starts at the first PING it
+# leaves unanswered, up to 1 s after the freeze (the cascade drill: freezes failed over 0.4-0.9 s
+# later than kills). ASK-PERIOD 1000: the quorum's agreement on a down leader waited up to 1 s
+# more. INFO-PERIOD 10000: a follower stayed unpromotable in the sentinels' eyes for up to 10 s
+# after it was (every rolling change and first deploy waited for it).
+SENTINEL_TIMING="PING-PERIOD 250 ASK-PERIOD 250 INFO-PERIOD 1000"
+
+# tune_sentinel SENTINEL: sets SENTINEL_TIMING on SENTINEL where it differs; prints what it set.
+tune_sentinel() {
+  _tn=$1
+  _td=$(sentinel_call "$_tn" SENTINEL DEBUG) || return 0
+  # shellcheck disable=SC2086 # name value pairs
+  set -- $SENTINEL_TIMING
+  _tset=""
+  while [ $# -ge 2 ]; do
+    _thave=$(printf '%s\n' "$_td" | pairs_field "$1" | head -n 1)
+    if [ -n "$_thave" ] && [ "$_thave" != "$2" ]; then _tset="$_tset $1 $2"; fi
+    shift 2
+  done
+  [ -n "$_tset" ] || return 0
+  # shellcheck disable=SC2086 # name value pairs
+  sentinel_call "$_tn" SENTINEL DEBUG $_tset | grep -q '^+OK' && echo "$_tset"
+}
+
+# tune_sentinels: tune_sentinel on every sentinel, each bounded by 1 s (node_life runs it every
+# TUNE_EVERY_STEPS steps, in the background).
+# shellcheck disable=SC2034 # read by node_life (tile38-node-life.sh)
+TUNE_EVERY_STEPS=10
+tune_sentinels() {
+  for _ts in $SENTINELS; do
+    # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
+    _tt=$(CALL_TIMEOUT=1; NC_TIMEOUT=1; tune_sentinel "$_ts") && [ -n "$_tt" ] && log "sentinel $_ts: its timing set (SENTINEL DEBUG$_tt)"
+  done
+  return 0
+}

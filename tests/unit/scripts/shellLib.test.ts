@@ -392,6 +392,19 @@ master_port:1'`,
         }
     });
 
+    it("tune_sentinel sets Sentinel's timing where it differs, leaves a parameter a Sentinel lacks alone, and does nothing when it matches", () => {
+        const debug = (info: string, ping: string) => `*4\n$11\nINFO-PERIOD\n$${info.length}\n${info}\n$11\nPING-PERIOD\n$${ping.length}\n${ping}\n`;
+        const run = (reply: string) => sh([
+            `sentinel_call() { shift; if [ "$#" = 2 ]; then printf '${reply.replace(/\n/g, "\\n")}'; else echo "SET $*" >&2; echo +OK; fi; }`,
+            `tune_sentinel s:1`,
+        ].join("\n"), { SENTINELS: "s:1", DATA_DIR: os.tmpdir(), MASTER_NAME: "m", FENCE_AFTER_MS: "2000" }, ["tile38-sentinel-view.sh"]).trim();
+        // Defaults: both set (ASK-PERIOD absent from this reply: left alone); already tuned: nothing.
+        expect(run(debug("10000", "1000"))).toBe("PING-PERIOD 250 INFO-PERIOD 1000");
+        expect(run(debug("1000", "250"))).toBe("");
+        // A Sentinel without SENTINEL DEBUG (an error reply): nothing.
+        expect(run("-ERR unknown subcommand\n")).toBe("");
+    });
+
     describe("AOF compaction (tile38-compaction.sh)", () => {
         const libs = ["tile38-node.sh", "tile38-compaction.sh", "tile38-node-life.sh"];
         const env = (dir: string, nodes = "a:1 b:1 c:1") => ({
