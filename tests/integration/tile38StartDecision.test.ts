@@ -67,9 +67,11 @@ function unmanaged(config: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The shell writer and the TS renderer must agree on the managed keys for the same role. */
-function expectAgreesWithRenderer(run: Tile38Run, index: number, role: StartRole) {
+/** The script's managed keys are the renderer's; `startPriority`: a follower's replica-priority at its start (the script's follower_start_priority). */
+function expectAgreesWithRenderer(run: Tile38Run, index: number, role: StartRole, startPriority?: number) {
     expect(run.config).toBeDefined();
-    expect(managed(run.config!)).toEqual(renderTile38Config(stack.topo.nodes[index], stack.topo, role, PASSWORDS.tile38));
+    const rendered = renderTile38Config(stack.topo.nodes[index], stack.topo, role, PASSWORDS.tile38);
+    expect(managed(run.config!)).toEqual(startPriority === undefined ? rendered : { ...rendered, "replica-priority": startPriority });
 }
 
 function expectExecedServer(run: Tile38Run, index: number, dataDir: string) {
@@ -133,14 +135,15 @@ describe("Tile38 start script (busybox sh) against real sentinels", () => {
             const c = run.config!;
             expect(c.follow_host).toBe("127.0.0.1");
             expect(c.follow_port).toBe(leader().port);
-            expect(c["replica-priority"]).toBe(0);
+            // Empty: it can hold nothing but its leader's AOF, and no sentinel reads its priority before it caught up.
+            expect(c["replica-priority"]).toBe(stack.topo.replicaPriority);
             expect(c.requirepass).toBe(PASSWORDS.tile38);
             expect(c.leaderauth).toBe(PASSWORDS.tile38);
             expect(c.replica_announce_ip).toBe("127.0.0.1");
             expect(c.replica_announce_port).toBe(stack.topo.nodes[2].port);
             expect(c.maxmemory).toBe("512mb");
             expect(unmanaged(c)).toEqual(tile38Owned);
-            expectAgreesWithRenderer(run, 2, { kind: "follower", leader: leader() });
+            expectAgreesWithRenderer(run, 2, { kind: "follower", leader: leader() }, stack.topo.replicaPriority);
             expect(run.configMode!.toString(8)).toBe("600");
         }),
     );
@@ -157,7 +160,8 @@ describe("Tile38 start script (busybox sh) against real sentinels", () => {
             expect(run.config!.follow_port).toBe(leader().port);
             expect(run.config!.follow_port).not.toBe(oldLeader.port);
             expect(unmanaged(run.config!)).toEqual(tile38Owned);
-            expectAgreesWithRenderer(run, 1, { kind: "follower", leader: leader() });
+            // Its AOF below the floor is removed (fetched whole): empty, it starts at its priority.
+            expectAgreesWithRenderer(run, 1, { kind: "follower", leader: leader() }, stack.topo.replicaPriority);
         }),
     );
 
