@@ -426,7 +426,7 @@ master_port:1'`,
         it("a leader compacts only with every follower caught up and no backup upload, then records the compacted size", () => withDir((dir) => {
             const stubs = [
                 `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1200')} ;; esac; }`,
-                `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; case "$1" in AOFSHRINK) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; esac; }`,
+                `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*2\\n$10\\n!tile38-ha\\n$5\\nfleet\\n' ;; esac; }`,
                 `node_call() { echo slave_priority:100; }`,
                 `aof_size_on_disk() { echo 3000; }`,
                 "NODE_STATE=leading",
@@ -443,17 +443,28 @@ master_port:1'`,
             fs.writeFileSync(path.join(dir, ".tile38-ha-uploading"), "");
             expect(run(`compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
             expect(run(`touch -d '@1' "$DATA_DIR/.tile38-ha-uploading"; compaction_step 3000; echo "$NODE_STATE"`)).toBe("compacting");
-            expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("AOFSHRINK");
+            // This compaction's own object first, then the rewrite.
+            expect(fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter((l) => /^(SET|AOFSHRINK)/.test(l)).map((l) => l.split(" ").slice(0, 3).join(" "))).toEqual(["SET !tile38-ha aof-epoch", "AOFSHRINK"]);
             // Compacting while Tile38 rewrites; the new size recorded when it ends.
             expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE"`)).toBe("compacting");
             fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:0\n");
             expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1200");
         }));
 
+        it("a collection that sorts before the compaction's own object: never compacted", () => withDir((dir) => {
+            const body = [
+                `node_call_self() { case "$1" in AOFSHRINK|SET) echo "$1" >> "$DATA_DIR/calls"; echo +OK ;; KEYS) printf '*2\\n$2\\n!a\\n$5\\nfleet\\n' ;; esac; }`,
+                `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
+                `compact "test"; echo "$NODE_STATE"`,
+            ].join("\n");
+            expect(sh(body, env(dir), libs).trim()).toBe("leading");
+            expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
+        }));
+
         it("a leader that counts its AOF twice (promoted while reloading) compacts at once", () => withDir((dir) => {
             const body = [
                 `node_server() { echo ${server('"caught_up":false')}; }`,
-                `node_call_self() { case "$1" in AOFSHRINK) echo +OK ;; INFO) echo aof_rewrite_in_progress:1 ;; esac; }`,
+                `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) echo aof_rewrite_in_progress:1 ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
                 `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
                 `compaction_step 900000; echo "$NODE_STATE"`,
             ].join("\n");
