@@ -34,7 +34,8 @@ write_tile38_config() {
     if [ "$_role" = follower ]; then
       printf '"follow_host": "%s"\n"follow_port": %s\n' "$2" "$3"
     fi
-    printf '"requirepass": "%s"\n"leaderauth": "%s"\n' "$TILE38_PASSWORD" "$TILE38_PASSWORD"
+    _pw=$(tile38_password)
+    printf '"requirepass": "%s"\n"leaderauth": "%s"\n' "$_pw" "$_pw"
     printf '"replica_announce_ip": "%s"\n"replica_announce_port": %s\n' "$NODE_HOST" "$NODE_PORT"
     printf '"replica-priority": %s\n' "$_prio"
     # A leader starts read-only: it takes writes only once a majority of the sentinels has heard

@@ -39,7 +39,7 @@ caught_up_followers() {
 # output open: on a real kubelet every leader stop took 11 s longer.
 subscribe() {
   # shellcheck disable=SC2016 # $$ and $1.. expand in the inner shell
-  { resp AUTH "$TILE38_PASSWORD"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 1))"; } |
+  { resp AUTH "$(tile38_password)"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 1))"; } |
     sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "${1%:*}" "${1##*:}" | tr -d '\r' > "$3"
 }
 

@@ -20,6 +20,14 @@ LOG_TAG="tile38-ha[$SELF]"
 # Address to reach this node from inside its own container.
 case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_HOST=127.0.0.1 ;; *) LOCAL_HOST=$NODE_BIND ;; esac
 
+# rcall HOST PORT PASSWORD CMD ARG... : lib.sh's, except that a call to a Tile38 node with
+# TILE38_PASSWORD uses tile38_password (so also lib.sh's node_role); a sentinel keeps its own.
+rcall() {
+  _h=$1; _p=$2; _pw=$3; shift 3
+  case " $SENTINELS " in *" $_h:$_p "*) ;; *) [ "$_pw" != "$TILE38_PASSWORD" ] || _pw=$(tile38_password) ;; esac
+  resp "$@" | rsend "$_h" "$_p" "$_pw"
+}
+
 # node_call HOST:PORT CMD... against a Tile38 node with the cluster password.
 node_call() {
   _e=$1; shift
@@ -30,7 +38,7 @@ node_call_self() { rcall "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" "$@"; }
 # node_server HOST:PORT : the node's SERVER stats as one JSON line. `OUTPUT json` is a command
 # of its own (`OUTPUT json SERVER` is refused with "wrong number of arguments").
 node_server() {
-  { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$TILE38_PASSWORD" | grep '^{"ok":true,"stats"'
+  { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$(tile38_password)" | grep '^{"ok":true,"stats"'
 }
 
 # The address the sentinels name this node by when it is not SELF (an IP literal: see
@@ -81,7 +89,7 @@ write_aof_floor() {
     printf '%s%d\r\n' '$' "$AOF_FLOOR_OBJECT_BYTES"
     head -c "$AOF_FLOOR_OBJECT_BYTES" /dev/zero | tr '\0' x
     printf '\r\n'
-  } | rsend "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" | grep -q '^+OK'
+  } | rsend "$LOCAL_HOST" "$NODE_PORT" "$(tile38_password)" | grep -q '^+OK'
 }
 
 # trim_unreplicated_tail LEADER: before this node follows LEADER (host:port), cuts off the end of

@@ -10,6 +10,7 @@ set -eu
 : "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}" "${FENCE_AFTER_MS:?}"
 : "${AOF_COMPACT_RATIO:?}" "${AOF_COMPACT_MIN_BYTES:?}"
 . ./lib.sh
+. ./config-password.sh
 . ./tile38-node.sh
 . ./tile38-config.sh
 . ./tile38-handover.sh
@@ -77,6 +78,8 @@ start_server() {
   if [ -n "${METRICS_PORT:-}" ]; then set -- "$@" --metrics-addr "$NODE_BIND:$METRICS_PORT"; fi
   trap on_stop TERM INT
   SERVER_STARTED_MS=$(now_ms)
+  # Its config file is written: from now on it holds the password in force (tile38_password).
+  PASSWORD_IN_CONFIG=1
   "$TILE38_BIN" "$@" &
   SERVER_PID=$!
   _listen_end=$(( $(date +%s) + LISTEN_TIMEOUT ))

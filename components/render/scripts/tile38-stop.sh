@@ -7,9 +7,13 @@ set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}"
 . ./lib.sh
+. ./config-password.sh
 . ./tile38-node.sh
 . ./tile38-sentinel-view.sh
 . ./tile38-handover.sh
+
+# The server runs: its config file holds the password in force (tile38_password).
+PASSWORD_IN_CONFIG=1
 
 # A kubelet shows a preStop hook's output only when the hook fails: the hand-over's log lines also
 # go to the container's main process (the start script, PID 1), whose output `kubectl logs` shows.
