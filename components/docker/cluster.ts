@@ -6,7 +6,8 @@ import { ClusterConnection, clusterConnection } from "../connection";
 import { ClusterPasswordOutputs, clusterPasswords } from "../passwords";
 import { dockerTopology, Endpoint } from "../render/topology";
 import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
-import { observeLiveCluster } from "./liveLeader";
+import { observeLiveCluster, sentinelPasswordRotating } from "./liveLeader";
+import { DockerPasswordSwitch } from "./passwordSwitch";
 import { unknownLivenessWarning } from "./rolloutOrder";
 import { DockerSentinelExporters } from "./sentinelExporters";
 import { DockerSentinelTrio } from "./sentinelTrio";
@@ -110,14 +111,33 @@ function buildDockerCluster(parent: pulumi.ComponentResource, config: StackConfi
 
     const topo = dockerTopology(config);
     const observe = observeLive && !pulumi.runtime.isDryRun();
-    const live = observe ? passwords.sentinel.apply((pw) => observeLiveCluster(topo.sentinels, config.masterName, pw)) : undefined;
+    // Asked before anything changes, with this update's sentinel password: a sentinel that refuses
+    // it shows a sentinel password rotation (the running processes still hold the old one).
+    const before = observe ? passwords.sentinel.apply((pw) => observeLiveCluster(topo.sentinels, config.masterName, pw)) : undefined;
+    const sentinelsLast = before ? before.apply(sentinelPasswordRotating) : pulumi.output(false);
+    // The live password switch runs first (once `before` is known), every container after it.
+    const passwordSwitch = deferred<DockerPasswordSwitch>();
+    const afterSwitch: pulumi.Output<pulumi.Resource[]> = pulumi.output(passwordSwitch.promise).apply((sw) => sw.done.apply((): pulumi.Resource[] => [sw.container]));
+    // What the running sentinels say once the switch has run: the rollout order.
+    const live = observe ? pulumi.all([afterSwitch, passwords.sentinel]).apply(([, pw]) => observeLiveCluster(topo.sentinels, config.masterName, pw)) : undefined;
     live?.apply((l) => {
         const warning = unknownLivenessWarning(l, topo.sentinels);
         if (warning) void pulumi.log.warn(warning, parent);
     });
+    sentinelsLast.apply((last) => {
+        if (last) void pulumi.log.info("tile38-ha: the sentinel password changes: the Tile38 nodes roll first, then the sentinels (they accept both passwords until replaced)", parent);
+    });
+    const nodeContainers = deferred<pulumi.Resource[]>();
     const sentinels = new DockerSentinelTrio(
         `${prefix}-sentinels`,
-        { config, imageId: sentinelImage.imageId, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel, live },
+        {
+            config,
+            imageId: sentinelImage.imageId,
+            tile38Password: passwords.tile38,
+            sentinelPassword: passwords.sentinel,
+            live,
+            after: pulumi.all([afterSwitch, sentinelsLast]).apply(async ([sw, last]): Promise<pulumi.Resource[]> => (last ? [...sw, ...(await nodeContainers.promise)] : sw)),
+        },
         componentOpts,
     );
     const replicaSet = new DockerTile38ReplicaSet(
@@ -129,8 +149,27 @@ function buildDockerCluster(parent: pulumi.ComponentResource, config: StackConfi
             tile38Password: passwords.tile38,
             sentinelPassword: passwords.sentinel,
             extraEnv: () => dockerRestoreEnv(config),
+            after: pulumi.all([afterSwitch, sentinelsLast]).apply(([sw, last]): pulumi.Resource[] => (last ? sw : [...sw, ...sentinels.containers])),
         },
-        { ...componentOpts, dependsOn: [sentinels] },
+        // Not `dependsOn: [sentinels]`: the component itself would then wait for the sentinels,
+        // which wait for the switch, which mounts this component's volumes. Its containers wait.
+        componentOpts,
+    );
+    nodeContainers.resolve(replicaSet.containers);
+    const gated = (password: pulumi.Output<string>) => (before ? pulumi.all([password, before]).apply(([pw]) => pw) : password);
+    passwordSwitch.resolve(
+        new DockerPasswordSwitch(
+            `${prefix}-password-switch`,
+            {
+                config,
+                imageId: sentinelImage.imageId,
+                tile38Password: gated(passwords.tile38),
+                sentinelPassword: gated(passwords.sentinel),
+                nodeVolumes: replicaSet.volumes,
+                sentinelVolumes: sentinels.volumes,
+            },
+            componentOpts,
+        ),
     );
     const backups = config.backup.enabled
         ? new DockerClusterBackups(
@@ -147,4 +186,11 @@ function buildDockerCluster(parent: pulumi.ComponentResource, config: StackConfi
           )
         : undefined;
     return { replicaSet, sentinels, exporters, backups };
+}
+
+/** A promise and the function that resolves it (for a resource that is constructed after the ones that wait for it). */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
 }

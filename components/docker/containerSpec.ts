@@ -43,12 +43,18 @@ export function rolloutSettings(docker: DockerSettings, graceSeconds: number): {
  * Resource options that make containers[i] wait for the container before it in a rollout
  * (`before[i]`, from an order known now or only at deployment). Pulumi registers a resource once
  * its explicit dependencies are done (created and, with `wait`, healthy), and deletes in the
- * reverse order. A `dependsOn`-only edge never makes Pulumi replace the dependent.
+ * reverse order. A `dependsOn`-only edge never makes Pulumi replace the dependent. `after`: what
+ * every one of them waits for besides (the password switch; the other process kind's containers).
  */
-export function chainedAfter(containers: readonly docker.Container[], before: pulumi.Input<(number | undefined)[]>, i: number): pulumi.Input<pulumi.Resource[]> {
-    return pulumi.output(before).apply((b) => {
+export function chainedAfter(
+    containers: readonly docker.Container[],
+    before: pulumi.Input<(number | undefined)[]>,
+    i: number,
+    after: pulumi.Input<pulumi.Resource[]> = [],
+): pulumi.Input<pulumi.Resource[]> {
+    return pulumi.all([before, after]).apply(([b, first]) => {
         const prev = b[i];
-        return prev === undefined ? [] : [containers[prev]];
+        return [...first, ...(prev === undefined ? [] : [containers[prev]])];
     });
 }
 

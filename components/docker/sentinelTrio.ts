@@ -24,6 +24,13 @@ export interface DockerSentinelTrioArgs {
      * @default undefined
      */
     live?: pulumi.Input<LiveCluster | undefined>;
+    /**
+     * What every container waits for before it is created or replaced, besides the one before it
+     * in the rollout (the live password switch; during a sentinel password rotation the Tile38
+     * containers wait for nothing else and the sentinels for them).
+     * @default none
+     */
+    after?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /**
@@ -90,7 +97,7 @@ export class DockerSentinelTrio extends pulumi.ComponentResource {
                         { label: "tile38-ha.sentinel", value: String(s.index + 1) },
                     ],
                 },
-                { parent: this, dependsOn: chainedAfter(containers, before, i) },
+                { parent: this, dependsOn: chainedAfter(containers, before, i, args.after) },
             );
         });
         this.registerOutputs({ endpoints: this.endpoints });

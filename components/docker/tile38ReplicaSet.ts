@@ -29,6 +29,13 @@ export interface DockerTile38ReplicaSetArgs {
      * @default undefined
      */
     live?: pulumi.Input<LiveCluster | undefined>;
+    /**
+     * What every container waits for before it is created or replaced, besides the one before it
+     * in the rollout (the live password switch; during a sentinel password rotation the Tile38
+     * containers wait for nothing else and the sentinels for them).
+     * @default none
+     */
+    after?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /**
@@ -97,7 +104,7 @@ export class DockerTile38ReplicaSet extends pulumi.ComponentResource {
                         { label: "tile38-ha.node", value: String(node.index + 1) },
                     ],
                 },
-                { parent: this, dependsOn: chainedAfter(containers, before, i) },
+                { parent: this, dependsOn: chainedAfter(containers, before, i, args.after) },
             );
         });
         this.registerOutputs({ endpoints: this.endpoints });

@@ -6,3 +6,4 @@ export * from "./sentinelConf";
 export * from "./sentinelScripts";
 export * from "./clients";
 export * from "./backupScripts";
+export * from "./passwordSwitch";

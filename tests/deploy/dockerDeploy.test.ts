@@ -264,7 +264,8 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
             expect(
                 recreatingSteps(preview.stdout, {
                     replaceable: (urn) => container(urn, /^t38deploy-tile38-\d+(-backup)?$/),
-                    creatable: (urn) => container(urn, /^t38deploy-sentinel-\d+-exporter$/) || /SentinelExporters::|RemoteImage::t38deploy-sentinel-exporter-image$/.test(urn),
+                    // This release adds the live password switch (a one-shot container, run before any replacement).
+                    creatable: (urn) => container(urn, /^t38deploy-(sentinel-\d+-exporter|password-switch)$/) || /SentinelExporters::|PasswordSwitch::|RemoteImage::t38deploy-sentinel-exporter-image$/.test(urn),
                 }),
             ).toEqual([]);
         } finally {

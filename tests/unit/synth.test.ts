@@ -26,7 +26,9 @@ describe("npm run synth", () => {
         expect(containers.filter((c) => role(c) === "sentinel-exporter").map((c) => c.inputs.command).sort()).toEqual(
             [0, 1, 2].map((i) => [`--redis.addr=redis://127.0.0.1:${5000 + i}`, `--web.listen-address=127.0.0.1:${9121 + i}`]),
         );
-        expect(containers).toHaveLength(13);
+        // The live password switch: a one-shot job container, run before any replacement.
+        expect(byRole("password-switch")).toEqual(["tile38-ha-dev-password-switch"]);
+        expect(containers).toHaveLength(14);
         expect(containers.every((c) => c.inputs.networkMode === "host")).toBe(true);
         expect(containers.every((c) => c.inputs.envs === "[secret]")).toBe(true);
         const ports = containers

@@ -6,7 +6,7 @@
 # (Tile38: CONFIG REWRITE), never the containers' environment: the node scripts and the switch
 # read the password in force from here.
 config_password() {
-  sed -n -e 's/^[[:space:]]*"requirepass":[[:space:]]*"\([^"]*\)".*/\1/p' \
+  sed -n -e 's/.*"requirepass":[[:space:]]*"\([^"]*\)".*/\1/p' \
     -e 's/^requirepass[[:space:]][[:space:]]*"\{0,1\}\([^"[:space:]]*\)"\{0,1\}[[:space:]]*$/\1/p' "$1" 2>/dev/null | head -n 1
 }
 

@@ -55,7 +55,8 @@ describe("dev stack under mocks", () => {
     it("runs every container with host networking and a restart policy", () => {
         for (const c of allContainers()) {
             expect(c.inputs.networkMode).toBe("host");
-            expect(c.inputs.restart).toBe("unless-stopped");
+            // The password switch is a job: it runs once per password change and stays exited.
+            expect(c.inputs.restart).toBe(role(c) === "password-switch" ? "no" : "unless-stopped");
         }
     });
 
@@ -129,6 +130,20 @@ describe("dev stack under mocks", () => {
         const outputs = stackOutputs({ ...built, ...secrets, backupBucket: undefined, backupEndpoint: undefined });
         expect(Object.keys(outputs).sort()).toEqual(["masterName", "sentinelEndpoints", "sentinelPassword", "sentinelUri", "target", "tile38Endpoints", "tile38Password"]);
         expect(Object.keys(program)).toEqual(expect.arrayContaining(["backupBucket", "backupEndpoint", "backupAccessKeyId", "backupSecretAccessKey"]));
+    });
+
+    it("runs the live password switch before every sentinel and node, with every volume read-only and the new passwords as secrets", async () => {
+        const sw = allContainers().find((c) => c.name === "tile38-ha-dev-password-switch")!;
+        expect(sw.inputs).toMatchObject({ attach: true, logs: true, mustRun: false, networkMode: "host" });
+        expect((sw.inputs.volumes as Inputs[]).map((v) => [v.volumeName, v.containerPath, v.readOnly])).toEqual([
+            ...[1, 2, 3].map((i) => [`tile38-ha-dev-tile38-${i}-data`, `/volumes/tile38-ha-dev-tile38-${i}-data`, true]),
+            ...[1, 2, 3].map((i) => [`tile38-ha-dev-sentinel-${i}-data`, `/volumes/tile38-ha-dev-sentinel-${i}-data`, true]),
+        ]);
+        expect(env(sw)).toEqual({ TILE38_PASSWORD: TILE38_SECRET, SENTINEL_PASSWORD: "generated-password-of-tile38-ha-dev-sentinel" });
+        const script = (sw.inputs.uploads as Inputs[])[0].content as string;
+        expect(script).toContain("TILE38_NODES='127.0.0.1:9851 127.0.0.1:9852 127.0.0.1:9853'");
+        expect(script).toContain("NODE_DIRS='/volumes/tile38-ha-dev-tile38-1-data /volumes/tile38-ha-dev-tile38-2-data /volumes/tile38-ha-dev-tile38-3-data'");
+        expect(script).not.toContain(TILE38_SECRET);
     });
 
     it("passes passwords only as secrets", () => {

@@ -4,7 +4,7 @@
  * runs (every container starts at once), the order's chain when any sentinel answers.
  */
 import * as net from "net";
-import { askSentinel, observeLiveCluster } from "../../../components/docker/liveLeader";
+import { askSentinel, observeLiveCluster, sentinelPasswordRotating } from "../../../components/docker/liveLeader";
 import { clusterLiveness, predecessors, rolloutChain, tile38RolloutOrder, unknownLivenessWarning } from "../../../components/docker/rolloutOrder";
 
 const nodes = [9851, 9852, 9853].map((port) => ({ host: "127.0.0.1", port }));
@@ -68,7 +68,14 @@ describe("observeLiveCluster against real sockets", () => {
         silent = net.createServer((s) => void accepted.push(s));
         wrongPassword = net.createServer((s) => {
             accepted.push(s);
-            s.on("data", () => s.write("-WRONGPASS invalid username-password pair\r\n"));
+            // Redis' answers: AUTH refused, then every other command refused for want of it.
+            let first = true;
+            s.on("data", (d) => {
+                for (const _cmd of d.toString().match(/^\*\d+\r$/gm) ?? []) {
+                    s.write(first ? "-WRONGPASS invalid username-password pair\r\n" : "-NOAUTH Authentication required.\r\n");
+                    first = false;
+                }
+            });
         });
         await new Promise<void>((r) => silent.listen(27482, "127.0.0.1", r));
         await new Promise<void>((r) => wrongPassword.listen(27483, "127.0.0.1", r));
@@ -83,11 +90,28 @@ describe("observeLiveCluster against real sockets", () => {
     it("tells a refused connection from one that does not answer or answers with an error", async () => {
         expect(await askSentinel(at(CLOSED), "mymaster", "pw", 500)).toBe("refused");
         expect(await askSentinel(at(27482), "mymaster", "pw", 300)).toBe("unknown");
-        expect(await askSentinel(at(27483), "mymaster", "pw", 500)).toBe("unknown");
+        expect(await askSentinel(at(27483), "mymaster", "pw", 500)).toBe("wrong-password");
+    });
+
+    it("counts the sentinels that refuse the password: a sentinel password rotation", async () => {
+        const seen = await observeLiveCluster([at(CLOSED), at(27482), at(27483)], "mymaster", "pw", 300);
+        expect(seen).toMatchObject({ answering: 0, refused: 1, wrongPassword: 1 });
+        expect(sentinelPasswordRotating(seen)).toBe(true);
+        expect(clusterLiveness(seen, 3)).toBe("unknown");
     });
 
     it("reports a cluster as not running only when every sentinel refused", async () => {
         expect(clusterLiveness(await observeLiveCluster([at(CLOSED), at(CLOSED), at(CLOSED)], "mymaster", "pw", 300), 3)).toBe("not-running");
         expect(clusterLiveness(await observeLiveCluster([at(CLOSED), at(27482), at(27483)], "mymaster", "pw", 300), 3)).toBe("unknown");
+    });
+});
+
+describe("sentinelPasswordRotating", () => {
+    it("is true only when a sentinel refused this update's sentinel password", () => {
+        expect(sentinelPasswordRotating(undefined)).toBe(false);
+        expect(sentinelPasswordRotating({ answering: 3, refused: 0 })).toBe(false);
+        expect(sentinelPasswordRotating({ answering: 3, refused: 0, wrongPassword: 0 })).toBe(false);
+        expect(sentinelPasswordRotating({ answering: 0, refused: 0, wrongPassword: 3 })).toBe(true);
+        expect(sentinelPasswordRotating({ answering: 2, refused: 0, wrongPassword: 1 })).toBe(true);
     });
 });

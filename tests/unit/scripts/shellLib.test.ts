@@ -100,7 +100,7 @@ describeSh("lib.sh under busybox sh", () => {
                 TILE38_PASSWORD: "pw",
                 NODE_HOST: "tile38-1",
                 NODE_PORT: "9851",
-            }, ["tile38-config.sh"]);
+            }, ["config-password.sh", "tile38-config.sh"]);
             expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toEqual({
                 server_id: "abc",
                 nested: { a: "b,c" },
@@ -118,6 +118,52 @@ describeSh("lib.sh under busybox sh", () => {
         }
     });
 
+    it("config_password reads a Tile38 config and a sentinel.conf (as written and as Sentinel rewrites it); tile38_password prefers the file only once the server runs", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38pw-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), '{\n\t"follow_host": "a",\n\t"leaderauth": "new.pw",\n\t"requirepass": "new.pw",\n\t"server_id": "x"\n}\n');
+            fs.writeFileSync(path.join(dir, "written.conf"), "port 5000\nrequirepass s3cr.t:/pw\nsentinel sentinel-pass s3cr.t:/pw\n");
+            fs.writeFileSync(path.join(dir, "rewritten.conf"), 'port 5000\nrequirepass "s3cr.t"\nuser default on #ab #cd ~* &* +@all\n');
+            fs.writeFileSync(path.join(dir, "none.conf"), "port 5000\n");
+            const read = (f: string) => sh(`config_password '${path.join(dir, f)}'`, {}, ["config-password.sh"]);
+            expect(read("config")).toBe("new.pw\n");
+            expect(read("written.conf")).toBe("s3cr.t:/pw\n");
+            expect(read("rewritten.conf")).toBe("s3cr.t\n");
+            expect(read("none.conf")).toBe("");
+            expect(read("missing")).toBe("");
+            const env = { DATA_DIR: dir, TILE38_PASSWORD: "env-pw" };
+            expect(sh("tile38_password", env, ["config-password.sh"])).toBe("env-pw\n");
+            expect(sh("PASSWORD_IN_CONFIG=1; tile38_password", env, ["config-password.sh"])).toBe("new.pw\n");
+            fs.writeFileSync(path.join(dir, "config"), "{}");
+            expect(sh("PASSWORD_IN_CONFIG=1; tile38_password", env, ["config-password.sh"])).toBe("env-pw\n");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("write_tile38_config keeps a password switched live when the server restarts in the same container", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), JSON.stringify({ server_id: "abc", requirepass: "switched", leaderauth: "switched" }));
+            const env = {
+                DATA_DIR: dir,
+                MANAGED_KEYS: "follow_host follow_port requirepass leaderauth replica_announce_ip replica_announce_port replica-priority read_only maxmemory",
+                REPLICA_PRIORITY: "100",
+                MAXMEMORY: "",
+                TILE38_PASSWORD: "from-env",
+                NODE_HOST: "tile38-1",
+                NODE_PORT: "9851",
+            };
+            sh("PASSWORD_IN_CONFIG=1; write_tile38_config follower leader-0 9851", env, ["config-password.sh", "tile38-config.sh"]);
+            expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toMatchObject({ requirepass: "switched", leaderauth: "switched" });
+            // A container's first start: its environment is the newest password.
+            sh("write_tile38_config follower leader-0 9851", env, ["config-password.sh", "tile38-config.sh"]);
+            expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toMatchObject({ requirepass: "from-env", leaderauth: "from-env" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("write_tile38_config starts a leader read-only (writable once the sentinels have heard from it)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
         try {
@@ -130,7 +176,7 @@ describeSh("lib.sh under busybox sh", () => {
                 TILE38_PASSWORD: "pw",
                 NODE_HOST: "tile38-0",
                 NODE_PORT: "9851",
-            }, ["tile38-config.sh"]);
+            }, ["config-password.sh", "tile38-config.sh"]);
             const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8")) as Record<string, unknown>;
             expect(cfg.read_only).toBe(true);
             expect(cfg.follow_host).toBeUndefined();
