@@ -52,6 +52,12 @@ function clientFor(o: WriterOptions): Redis {
     return o.direct ? directClient(o, o.direct) : sentinelClient(o);
 }
 
+/**
+ * A write refused for its password: Tile38 answers `invalid password` to AUTH and `authentication
+ * required` to anything sent without it; Redis (Sentinel) `WRONGPASS` / `NOAUTH`.
+ */
+export const PASSWORD_REFUSED = /invalid password|authentication required|WRONGPASS|NOAUTH/i;
+
 /** Bound on one write, above ioredis' own commandTimeout (1 s). */
 const CALL_BOUND_MS = 2500;
 
@@ -78,8 +84,12 @@ export class PointWriter {
     /** Times a call hung past {@link CALL_BOUND_MS} and the client was replaced. */
     replacedClients = 0;
     readonly key: string;
+    /** The passwords to switch to once the current ones are refused (a rotation), until then. */
+    private nextPasswords?: { tile38Password: string; sentinelPassword: string };
+    /** When the writer switched to the passwords of {@link expectRotation} (ms since epoch). */
+    switchedAt?: number;
 
-    constructor(private readonly o: WriterOptions, private readonly prefix = "p") {
+    constructor(private o: WriterOptions, private readonly prefix = "p") {
         this.client = clientFor(o);
         this.client.on("error", () => undefined);
         this.key = o.key ?? "fleet";
@@ -102,6 +112,7 @@ export class PointWriter {
                 this.acks.push({ id, sentAt, ackAt: Date.now() });
             } catch (e) {
                 if (e instanceof CallHung) this.replaceClient();
+                else if (this.nextPasswords && PASSWORD_REFUSED.test((e as Error).message)) this.switchPasswords();
                 this.errors++;
                 this.errorLog.push({ message: (e as Error).message, sentAt, at: Date.now() });
                 const msg = `${new Date().toISOString()} ${(e as Error).message}`;
@@ -126,6 +137,22 @@ export class PointWriter {
         this.client.disconnect();
         this.client = clientFor(this.o);
         this.client.on("error", () => undefined);
+    }
+
+    /**
+     * A password rotation is under way: once a write is refused for its password, the writer
+     * connects again with these (what an application does when its secret store has a new
+     * password and the old one is refused), and records when in {@link switchedAt}.
+     */
+    expectRotation(next: { tile38Password: string; sentinelPassword: string }): void {
+        this.nextPasswords = next;
+    }
+
+    private switchPasswords(): void {
+        this.o = { ...this.o, ...this.nextPasswords };
+        this.nextPasswords = undefined;
+        this.switchedAt = Date.now();
+        this.replaceClient();
     }
 
     /** Stops writing (waits for the write in flight). */

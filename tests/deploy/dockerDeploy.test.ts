@@ -14,12 +14,15 @@
  *   d. a sentinel setting change rolls: a quorum answers throughout, no failover, 0 lost;
  *   e. nothing changed: `pulumi up`/`preview` show no change, `pulumi refresh` no drift;
  *   f. `pulumi destroy` stops gracefully (hand-over in the logs), `pulumi up` brings every point
- *      back from the retained volumes, and from the backup once the volumes are removed.
+ *      back from the retained volumes, and from the backup once the volumes are removed;
+ *   g. new Tile38 and sentinel passwords: switched live, then rolled; writes go on (the client
+ *      reconnects with the new passwords once refused), 0 lost, no password in plain text.
  * Every node's points are compared with the leader's by content (ids and objects).
  * Skipped, with the reason, without root, dockerd, the pulumi toolchain or tile38-server.
  * Ports: Tile38 23851-23853, sentinels 23001-23003, S3 23900, metrics: Tile38 23431-23433, the
  * sentinels' exporters 23121-23123, the backup agents 23141-23143, Prometheus 23090 (all on 127.0.0.1).
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { runDrill } from "../../testing/scenarios/drill";
@@ -557,4 +560,71 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         await expectEveryNodeHolds(points);
         if (fs.existsSync(stack.configFile)) expect(fs.readFileSync(stack.configFile, "utf8")).not.toMatch(/password/i);
     }, 20 * MINUTE);
+
+    // After f: it sets the passwords in the stack config (f checks the config file names none).
+    it("g. rotates both passwords by pulumi up: switched live first, then rolled (nodes before sentinels); writes go on, the client switches once refused, nothing lost, no password in plain text", async () => {
+        const leader = await cluster.waitHealthy(2 * MINUTE);
+        const old = { ...cluster.passwords };
+        const next = { tile38: `t38.${crypto.randomBytes(12).toString("hex")}`, sentinel: `sen.${crypto.randomBytes(12).toString("hex")}` };
+        await startWriter();
+        writer!.expectRotation({ tile38Password: next.tile38, sentinelPassword: next.sentinel });
+        // A sentinel answers with either password while the rotation runs.
+        const sentinelsUp = () => Promise.all(cluster.topo.sentinels.map(async (x) => (await answers(x, next.sentinel)) || (await answers(x, old.sentinel))));
+        const answering = new Sampler(sentinelsUp, 200);
+        await stack.setSecret("tile38Password", next.tile38);
+        await stack.setSecret("sentinelPassword", next.sentinel);
+        const from = Date.now();
+        const r = await mustUp("password rotation");
+        const to = Date.now();
+        const quorum = Math.min(...(await answering.stop()).map((x) => x.value.filter(Boolean).length));
+        // Writes went on after the up, with the new passwords.
+        await waitFor(() => writer!.acks.filter((a) => a.ackAt > to).length >= 50, { timeoutMs: 30000, what: "writes after the rotation" });
+        const pause = longestPause(writer!.acks, from, to);
+        figures["password rotation: longest write pause ms"] = pause;
+        figures["password rotation: the writer switched passwords s after up start"] = writer!.switchedAt ? ((writer!.switchedAt - from) / 1000).toFixed(1) : "never";
+        figures["password rotation: write errors (refused, then reconnected)"] = writer!.errors;
+        figures["password rotation: fewest sentinels answering"] = quorum;
+        expect(writer!.switchedAt).toBeDefined();
+        await attach();
+        expect(cluster.passwords).toEqual(next);
+        await stopWriterAndCheck("password rotation");
+        expect(quorum).toBeGreaterThanOrEqual(2);
+
+        // The switch ran first and succeeded; then every container was replaced, the Tile38 nodes
+        // (the leader last) before the sentinels.
+        const sw = "t38deploy-password-switch";
+        const state = (await engine.mustDocker(["inspect", "-f", "{{.State.ExitCode}} {{.State.FinishedAt}}", sw])).trim().split(" ");
+        expect(state[0]).toBe("0");
+        const logged = await engine.docker(["logs", sw]);
+        const switchLog = `${logged.stdout}${logged.stderr}`;
+        process.stdout.write(`\npassword switch log:\n${switchLog}\n`);
+        expect(switchLog).toMatch(/every process that answers is on the new passwords/);
+        const createdAt = async (name: string) => Date.parse((await engine.mustDocker(["inspect", "-f", "{{.Created}}", name])).trim());
+        const nodesCreated = await Promise.all(cluster.outputs.dockerContainers.tile38.map(createdAt));
+        const sentinelsCreated = await Promise.all(cluster.outputs.dockerContainers.sentinels.map(createdAt));
+        figures["password rotation: switch finished → last container created s"] = ((Math.max(...nodesCreated, ...sentinelsCreated) - Date.parse(state[1])) / 1000).toFixed(1);
+        expect(Date.parse(state[1])).toBeLessThanOrEqual(Math.min(...nodesCreated, ...sentinelsCreated));
+        [...nodesCreated, ...sentinelsCreated].forEach((t) => expect(t).toBeGreaterThanOrEqual(from - 1000));
+        expect(nodesCreated[leader]).toBe(Math.max(...nodesCreated));
+        expect(Math.min(...sentinelsCreated)).toBeGreaterThanOrEqual(Math.max(...nodesCreated));
+
+        // The old passwords are refused everywhere, the new ones accepted.
+        for (const n of cluster.topo.nodes) {
+            expect(await answers(n, next.tile38)).toBe(true);
+            expect(await answers(n, old.tile38)).toBe(false);
+        }
+        for (const x of cluster.topo.sentinels) {
+            expect(await answers(x, next.sentinel)).toBe(true);
+            expect(await answers(x, old.sentinel)).toBe(false);
+        }
+        // No password in plain text: not in pulumi's output, the switch's log, or the state (secrets encrypted).
+        const exported = (await stack.must(["stack", "export"], 60000)).stdout;
+        for (const pw of [next.tile38, next.sentinel, old.tile38, old.sentinel]) {
+            expect(`${r.stdout}${r.stderr}`).not.toContain(pw);
+            expect(switchLog).not.toContain(pw);
+            expect(exported).not.toContain(pw);
+        }
+        // Nothing left to change.
+        expect((await stack.run(["preview", "--expect-no-changes"], 5 * MINUTE)).code).toBe(0);
+    }, 15 * MINUTE);
 });
