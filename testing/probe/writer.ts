@@ -91,7 +91,7 @@ export class PointWriter {
 
     constructor(private o: WriterOptions, private readonly prefix = "p") {
         this.client = clientFor(o);
-        this.client.on("error", () => undefined);
+        this.client.on("error", (e: Error) => this.clientError(e));
         this.key = o.key ?? "fleet";
     }
 
@@ -103,6 +103,7 @@ export class PointWriter {
     private async run(): Promise<void> {
         const interval = this.o.intervalMs ?? 10;
         while (this.running) {
+            if (this.passwordRefused) this.switchPasswords();
             const id = `${this.prefix}${++this.seq}`;
             const sentAt = Date.now();
             const lat = 33 + (this.seq % 1000) / 1000;
@@ -136,7 +137,13 @@ export class PointWriter {
         this.replacedClients++;
         this.client.disconnect();
         this.client = clientFor(this.o);
-        this.client.on("error", () => undefined);
+        this.client.on("error", (e: Error) => this.clientError(e));
+    }
+
+    /** ioredis reports a refused AUTH on (re)connect as an `error` event, and may only time the write out. */
+    private passwordRefused = false;
+    private clientError(e: Error): void {
+        if (this.nextPasswords && PASSWORD_REFUSED.test(e.message)) this.passwordRefused = true;
     }
 
     /**
@@ -151,6 +158,7 @@ export class PointWriter {
     private switchPasswords(): void {
         this.o = { ...this.o, ...this.nextPasswords };
         this.nextPasswords = undefined;
+        this.passwordRefused = false;
         this.switchedAt = Date.now();
         this.replaceClient();
     }

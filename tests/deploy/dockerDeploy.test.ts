@@ -578,7 +578,11 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         const to = Date.now();
         const quorum = Math.min(...(await answering.stop()).map((x) => x.value.filter(Boolean).length));
         // Writes went on after the up, with the new passwords.
-        await waitFor(() => writer!.acks.filter((a) => a.ackAt > to).length >= 50, { timeoutMs: 30000, what: "writes after the rotation" });
+        const errorsSeen = () => `writer switched at ${writer!.switchedAt ?? "never"}, errors: ${writer!.recentErrors.join(" | ")}`;
+        await waitFor(() => writer!.acks.filter((a) => a.ackAt > to).length >= 50, { timeoutMs: 30000, what: "writes after the rotation" }).catch((e: Error) => {
+            throw new Error(`${e.message}; ${errorsSeen()}`);
+        });
+        process.stdout.write(`\npassword rotation: ${errorsSeen()}\n`);
         const pause = longestPause(writer!.acks, from, to);
         figures["password rotation: longest write pause ms"] = pause;
         figures["password rotation: the writer switched passwords s after up start"] = writer!.switchedAt ? ((writer!.switchedAt - from) / 1000).toFixed(1) : "never";
