@@ -122,6 +122,7 @@ describe("the TypeScript examples, from the tarball", () => {
         it("creates three nodes, three sentinels and the backups, named after the component", () => {
             const containers = run.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.name).sort();
             expect(containers).toEqual([
+                "geo-password-switch",
                 "geo-s3",
                 "geo-sentinel-1",
                 "geo-sentinel-1-exporter",
