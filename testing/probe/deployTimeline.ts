@@ -21,7 +21,8 @@ export interface TimelineEvent {
     t: number;
     /** Container name or resource name. */
     subject: string;
-    source: "pulumi" | "docker" | "log" | "mark";
+    /** `pod` and `event`: the Kubernetes API's pods and events (kubeTimeline.ts). */
+    source: "pulumi" | "docker" | "log" | "mark" | "pod" | "event";
     what: string;
 }
 
@@ -240,11 +241,14 @@ export function describeTimeline(title: string, events: TimelineEvent[], nodes: 
     return lines.join("\n");
 }
 
+const DOCKER_RECORDED_BY =
+    "Recorded by the Docker deploy suite (tests/deploy/dockerDeploy.test.ts, testing/probe/deployTimeline.ts) from Pulumi's event log, the engine's container events, the Tile38 nodes' logs and their ready marks.";
+
 /**
  * Writes (or replaces) the section `name` of `file` with `body`, stamped with the date, the
  * machine and the command; the other sections stay.
  */
-export function recordTimeline(file: string, name: string, body: string, how: string, machine: string): void {
+export function recordTimeline(file: string, name: string, body: string, how: string, machine: string, recordedBy = DOCKER_RECORDED_BY): void {
     const begin = `<!-- section: ${name} -->`;
     const end = `<!-- end: ${name} -->`;
     const head = [
@@ -252,7 +256,7 @@ export function recordTimeline(file: string, name: string, body: string, how: st
         "",
         `<!-- written by ${how}; each run replaces its own sections -->`,
         "",
-        "Recorded by the Docker deploy suite (tests/deploy/dockerDeploy.test.ts, testing/probe/deployTimeline.ts) from Pulumi's event log, the engine's container events, the Tile38 nodes' logs and their ready marks.",
+        recordedBy,
         "",
     ].join("\n");
     const old = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";

@@ -76,6 +76,12 @@ import { installConsumer, packTarball } from "../../testing/packageConsumer";
 import { kubernetesStatus } from "../../testing/stackStatus";
 import { NODE_NAME } from "../../testing/fixtures/kube/kubeCluster";
 import { PREVIOUS_VERSION } from "../../testing/previousRelease";
+import { KubeCluster } from "../../testing/fixtures/kube/kubeCluster";
+import { PodLogArchive } from "../../testing/fixtures/kube/kubeStack";
+import { CommandResult } from "../../testing/command";
+import { describeKubeTimeline, KubeTimeline, lastOf } from "../../testing/probe/kubeTimeline";
+import { recordTimeline } from "../../testing/probe/deployTimeline";
+import { machine } from "../../testing/scenarios/scaleBench";
 
 const MINUTE = 60_000;
 /** Test k2's Prometheus and the local ports of its status' port-forwards. */
@@ -115,6 +121,40 @@ const REFUSALS = /^(Failed|FailedMount|FailedAttachVolume|FailedCreatePodSandBox
 const SANDBOX_KILLED = /namespace path: lstat \/proc\/\d+\/ns\/\w+: no such file or directory|failed to get sandbox container task: no running task found|cannot start a stopped process|cannot start a container that has stopped|can't get final child's PID from pipe: EOF|error during container init|sandbox container "[0-9a-f]+" is not running/;
 
 const skip = kubeStackSkipReason();
+/** Where the suite writes the timelines of its `pulumi up`s (docs/figures/day1-day2-k8s.md), when set. */
+const TIMELINE_RECORD = process.env.TILE38_HA_K8S_DAY_RECORD;
+const PROJECT_DIR = path.join(__dirname, "../..");
+
+/**
+ * A `pulumi up` (`run`) with its timeline recorded (testing/probe/kubeTimeline.ts): printed,
+ * summed up in the figures (`what: up start → every (re)created pod Ready s`), and written to
+ * TILE38_HA_K8S_DAY_RECORD when set, as the section `title`.
+ */
+async function recordedUp(
+    title: string,
+    what: string,
+    run: (onEvents?: (chunk: string) => void) => Promise<CommandResult>,
+    o: { cluster: KubeCluster; podLogs: PodLogArchive; namespace: string; tile38: string[]; sentinels: string[] },
+): Promise<CommandResult> {
+    const tl = new KubeTimeline({ kubectl: o.cluster.kubectlPath, kubeconfig: o.cluster.kubeconfig, namespace: o.namespace, tile38: o.tile38, sentinels: o.sentinels, podLogDir: o.podLogs.dir, syncLogs: () => o.podLogs.sync() });
+    const r = await run(tl.pulumiOutput);
+    const events = await tl.stop();
+    const pods = [...o.tile38, ...o.sentinels];
+    const changed = pods.filter((p) => lastOf(events, p, (e) => e.source === "pod" && /^pod created/.test(e.what)) !== undefined);
+    const ready = changed.map((p) => lastOf(events, p, (e) => e.source === "pod" && e.what === "Ready True"));
+    figures[`${what}: pulumi up s`] = (r.durationMs / 1000).toFixed(1);
+    figures[`${what}: up start → every (re)created pod Ready s (${changed.length} pods)`] = changed.length && ready.every((t) => t !== undefined) ? (Math.max(...(ready as number[])) / 1000).toFixed(1) : "not all";
+    const text = describeKubeTimeline(title, events, o, r.durationMs);
+    process.stdout.write(`\n${text}\n`);
+    if (TIMELINE_RECORD) {
+        const commit = (await runCommand("git", ["describe", "--always", "--dirty"], { env: process.env, cwd: PROJECT_DIR, timeoutMs: 10000 })).stdout.trim();
+        recordTimeline(TIMELINE_RECORD, title, text, "the Kubernetes deploy suite with TILE38_HA_K8S_DAY_RECORD=FILE (beforeAll, tests d and l)", `${machine()}, code ${commit}`, K8S_RECORDED_BY);
+    }
+    return r;
+}
+const K8S_RECORDED_BY =
+    "Recorded by the Kubernetes deploy suite (tests/deploy/k8sDeploy.test.ts, testing/probe/kubeTimeline.ts) on the single-node cluster (testing/fixtures/kube) from Pulumi's events, the API server's pods and events (watched), the containers' CRI logs and the Tile38 nodes' ready marks.";
+const STACK_PODS = { tile38: ["tile38-0", "tile38-1", "tile38-2"], sentinels: ["sentinel-0", "sentinel-1", "sentinel-2"] };
 
 describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, kubelet, CoreDNS)", () => {
     let s: KubeStack;
@@ -157,7 +197,10 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     beforeAll(async () => {
         const t0 = Date.now();
-        s = await KubeStack.start("k8s-suite", (l) => process.stderr.write(`[k8s suite +${Date.now() - t0} ms] ${l}\n`), { fromPreviousRelease: true });
+        s = await KubeStack.start("k8s-suite", (l) => process.stderr.write(`[k8s suite +${Date.now() - t0} ms] ${l}\n`), {
+            fromPreviousRelease: true,
+            up: (run, on) => recordedUp(`Kubernetes: update of release ${PREVIOUS_VERSION}'s stack (this tree's scripts roll both StatefulSets)`, "upgrade", run, { ...on, namespace: NAMESPACE, ...STACK_PODS }),
+        });
         figures["cluster usable ms"] = s.cluster.startMs;
         figures["first pulumi up s"] = (s.firstUpMs / 1000).toFixed(1);
         await s.checks.waitHealthy(4 * MINUTE);
@@ -406,7 +449,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const watcher = new PodWatcher(s);
         s.stack.writeConfig(kubeStackConfig(s.cluster, s.images.tags, { tile38Image: s.images.tags.tile38Next }));
         const t0 = Date.now();
-        const up = await s.stack.up(15 * MINUTE);
+        const up = await recordedUp("Kubernetes: rolling change of the Tile38 image (3 nodes)", "d", (ev) => s.stack.up(15 * MINUTE, ev), { cluster: s.cluster, podLogs: s.podLogs, namespace: NAMESPACE, ...STACK_PODS });
         const seen = await watcher.stop();
         if (up.code !== 0) throw new Error(`pulumi up exited ${up.code}:\n${up.stdout.slice(-5000)}\n${up.stderr.slice(-3000)}`);
         const acks = await log.pull();
@@ -630,7 +673,13 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await stack.init({ kubeconfig: s.cluster.kubeconfig, namespace: "geo", tile38Image: s.images.tags.tile38, sentinelImage: s.images.tags.redis, sentinelExporterImage: s.images.tags.redisExporter, storageClass: STORAGE_CLASS, storageSize: "1Gi" });
         let deployed = false;
         try {
-            const up = await stack.up(15 * MINUTE);
+            const up = await recordedUp("Kubernetes: first deploy (another team's program, test l)", "l", (ev) => stack.up(15 * MINUTE, ev), {
+                cluster: s.cluster,
+                podLogs: s.podLogs,
+                namespace: "geo",
+                tile38: ["geo-tile38-0", "geo-tile38-1", "geo-tile38-2"],
+                sentinels: ["geo-sentinel-0", "geo-sentinel-1", "geo-sentinel-2"],
+            });
             if (up.code !== 0) throw new Error(`pulumi up of the consumer failed:\n${up.stdout.slice(-5000)}\n${up.stderr.slice(-3000)}`);
             deployed = true;
             figures["l: consumer pulumi up s"] = (up.durationMs / 1000).toFixed(1);
