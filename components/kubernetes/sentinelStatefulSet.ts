@@ -70,6 +70,33 @@ export function buildSentinelEnv(cfg: StackConfig): k8s.types.input.core.v1.EnvV
 }
 
 /**
+ * Milliseconds after which a sentinel redials a link younger than Sentinel's
+ * MIN-LINK-RECONNECT-PERIOD (15 s) that has a PING pending for half of down-after: down-after.
+ * A Tile38 pod back under its name with a new IP is otherwise missed for up to 15 s: while its
+ * name does not resolve (the old pod gone, the new one without an address yet) Sentinel dials the
+ * address it resolved last, the old pod's, which nothing answers any more, and it keeps that link
+ * until it is 15 s old (measured on a real kubelet: every follower of a rolling change waited
+ * 12-13 s for its ready mark, i.e. for a majority of the sentinels to see it). Links older than
+ * that are redialled after half of down-after whatever the setting, and a redial changes no down
+ * timer (Sentinel counts from the oldest unanswered PING), so failure detection is unchanged.
+ */
+export function sentinelLinkRedialMilliseconds(cfg: StackConfig): number {
+    return Math.min(15000, Math.max(1000, cfg.sentinel.downAfterMilliseconds));
+}
+
+/**
+ * The sentinel container's readiness command: an authenticated PING; a sentinel that answers also
+ * gets its link redial period ({@link sentinelLinkRedialMilliseconds}, `SENTINEL DEBUG
+ * min-link-reconnect-period`, Redis/Valkey 7.0+). Sentinel keeps that setting in memory only: the
+ * probe sets it again within one period of every start of the sentinel process (it is the same
+ * value every time; an image that refuses the command is still ready).
+ */
+export function sentinelReadyCommand(cfg: StackConfig): string {
+    const cli = `REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli -p ${cfg.sentinel.port}`;
+    return `${cli} ping | grep -q PONG && { ${cli} SENTINEL DEBUG min-link-reconnect-period ${sentinelLinkRedialMilliseconds(cfg)} >/dev/null 2>&1 || true; }`;
+}
+
+/**
  * The sentinel StatefulSet. Every pod builds its own writable `sentinel.conf` at start from its
  * own template (`/templates/$(POD_NAME).conf`) on its own small persistent volume, so that its
  * `myid` and epochs survive restarts and reschedules (with an emptyDir a restarted sentinel would
@@ -78,7 +105,7 @@ export function buildSentinelEnv(cfg: StackConfig): k8s.types.input.core.v1.EnvV
  */
 export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, options: { configHash: string }): k8s.apps.v1.StatefulSetArgs {
     const k = cfg.kubernetes;
-    const ping = `REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli -p ${cfg.sentinel.port} ping | grep -q PONG`;
+    const ping = sentinelReadyCommand(cfg);
     const sentinel: k8s.types.input.core.v1.Container = {
         name: "sentinel",
         image: cfg.sentinel.image,
@@ -88,7 +115,8 @@ export function buildSentinelStatefulSetSpec(cfg: StackConfig, topo: Topology, o
         ports: [{ name: SENTINEL_PORT_NAME, containerPort: cfg.sentinel.port, protocol: "TCP" }],
         resources: { requests: { ...k.sentinelResources.requests }, limits: { ...k.sentinelResources.limits } },
         // The start script asks its peers for at most a few seconds before it starts the sentinel.
-        startupProbe: { tcpSocket: { port: SENTINEL_PORT_NAME }, periodSeconds: 2, failureThreshold: 30 },
+        // Checked every second, like Tile38's: readiness is not probed before it passes.
+        startupProbe: { tcpSocket: { port: SENTINEL_PORT_NAME }, periodSeconds: 1, failureThreshold: 60 },
         readinessProbe: { exec: { command: ["sh", "-c", ping] }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
         livenessProbe: { tcpSocket: { port: SENTINEL_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
         securityContext: containerSecurityContext(),

@@ -82,7 +82,7 @@ class JsonStream {
 }
 
 interface PodObject {
-    metadata: { name: string; uid: string; deletionTimestamp?: string };
+    metadata: { name: string; uid: string; creationTimestamp?: string; deletionTimestamp?: string };
     status?: {
         conditions?: { type: string; status: string }[];
         containerStatuses?: { name: string; ready?: boolean; state?: { waiting?: { reason?: string }; running?: unknown; terminated?: { reason?: string; exitCode?: number } } }[];
@@ -135,20 +135,18 @@ export class KubeTimeline {
         if (!p?.metadata?.uid) return;
         const name = p.metadata.name;
         let facts = this.seen.get(p.metadata.uid);
+        // The watch lists the pods that exist first: their state then is no event (a pod created
+        // before the recording, by its creationTimestamp, whole seconds).
+        const listed = !facts && Date.parse(p.metadata.creationTimestamp ?? "") < this.startedAt - 1000;
         if (!facts) {
             facts = new Map();
             this.seen.set(p.metadata.uid, facts);
-            // The first sight of an existing pod (the watch lists them first) is no event.
-            if (e.type === "ADDED" && now - this.startedAt > 1500) this.add(now, name, "pod", `pod created (uid ${p.metadata.uid.slice(0, 8)})`);
-            else facts.set("existing", "yes");
+            if (!listed) this.add(now, name, "pod", `pod created (uid ${p.metadata.uid.slice(0, 8)})`);
         }
-        const existing = facts.get("existing") === "yes" && now - this.startedAt <= 1500;
         const set = (key: string, value: string, what: string) => {
             if (facts!.get(key) === value) return;
-            const first = !facts!.has(key);
             facts!.set(key, value);
-            if (first && existing) return;
-            this.add(now, name, "pod", what);
+            if (!listed) this.add(now, name, "pod", what);
         };
         for (const c of p.status?.conditions ?? []) set(`cond ${c.type}`, c.status, `${c.type} ${c.status}`);
         const state = (s: { waiting?: { reason?: string }; running?: unknown; terminated?: { reason?: string; exitCode?: number } } | undefined) =>
@@ -182,8 +180,12 @@ export class KubeTimeline {
                 const out = e.resOutputsEvent?.metadata;
                 const failed = e.resOpFailedEvent?.metadata;
                 const m = pre ?? out ?? failed;
-                if (!m?.urn || !m.urn.includes("kubernetes:apps/v1:StatefulSet")) continue;
-                this.add(now, `statefulset ${m.urn.split("::").pop()!}`, "pulumi", `${pre ? "step" : out ? "done" : "failed"} ${m.op}`);
+                if (e.preludeEvent) this.add(now, "pulumi", "pulumi", "engine started (prelude)");
+                if (e.summaryEvent) this.add(now, "pulumi", "pulumi", "summary");
+                if (!m?.urn) continue;
+                const [type, name] = m.urn.split("::").slice(-2);
+                const subject = type.includes("kubernetes:apps/v1:StatefulSet") ? `statefulset ${name}` : `resource ${type.split("$").pop()} ${name}`;
+                this.add(now, subject, "pulumi", `${pre ? "step" : out ? "done" : "failed"} ${m.op}`);
             } catch {
                 /* not an event */
             }
@@ -262,6 +264,11 @@ export class KubeTimeline {
 /** A milestone of a pod's part in an `up`: the first event matching `match` at or after the previous milestone's. */
 interface KubeMilestone {
     name: string;
+    /**
+     * Search from this earlier milestone's time instead of the previous one's: the pods' states
+     * reach the API (the kubelet's relist, every 1 s) after what their containers logged meanwhile.
+     */
+    after?: string;
     match: (e: TimelineEvent, pod: string) => boolean;
     /** What the time since the previous milestone is spent on. */
     cause: string;
@@ -283,29 +290,32 @@ export const KUBE_TILE38_MILESTONES: KubeMilestone[] = [
     { name: "new pod created", match: pod(/^pod created/), cause: "StatefulSet controller creates the pod again" },
     { name: "scheduled", match: pod(/^PodScheduled True/), cause: "scheduler (volume binding, WaitForFirstConsumer)" },
     { name: "initialized", match: pod(/^Initialized True/), cause: "sandbox, volumes, init containers" },
-    { name: "tile38 container running", match: pod(/^container tile38 running/), cause: "container created and started (image local)" },
-    { name: "start decision", match: log(/^(starting as|empty data dir|no node holds data)/), cause: "start script: ask the sentinels who leads" },
+    { name: "tile38 container running", match: pod(/^container tile38 running/), cause: "container created and started (image local); seen by the kubelet's relist (1 s)" },
+    { name: "start decision", after: "initialized", match: log(/^(starting as|empty data dir|no node holds data)/), cause: "start script: ask the sentinels who leads" },
     { name: "starts as follower or leader", match: log(/^starting as/), cause: "start script: an empty node's stale-INFO wait, a restore" },
     { name: "node state following / unconfirmed", match: log(/^state .* -> (following|unconfirmed)$/), cause: "tile38-server listening, first catch-up (a follower), node_life's step" },
     { name: "node state verified / leading", match: log(/^state .* -> (verified|leading)$/), cause: "AOF checked against the leader's (a follower); a majority of the sentinels confirm this incarnation (a leader)" },
     { name: "ready mark", match: (e) => e.source === "mark" && e.what === "ready mark made", cause: "a majority of the sentinels list the follower as promotable (priority > 0, a PING reply from this incarnation)" },
-    { name: "pod Ready", match: pod(/^Ready True/), cause: "startup probe (TCP, period 5 s) then the readiness probe (period 2 s)" },
+    { name: "pod Ready", match: pod(/^Ready True/), cause: "the startup probe (TCP) passes, then the readiness probe (exec, every 2 s) sees the ready mark" },
     { name: "Pulumi has the StatefulSet done", match: pulumi(/^done /), cause: "the rest of the rollout (later ordinals) and the provider's await" },
 ];
 
 /** Per pod: each milestone's time and the wait before it. */
 export function kubeMilestones(events: TimelineEvent[], p: string, milestones = KUBE_TILE38_MILESTONES): { name: string; t: number; waitMs: number; cause: string }[] {
-    const out: { name: string; t: number; waitMs: number; cause: string }[] = [];
+    const found: { name: string; t: number; cause: string }[] = [];
     let from = -Infinity;
-    let prev = 0;
     for (const m of milestones) {
-        const e = events.find((x) => x.t >= from && (x.subject === p || x.source === "pulumi") && m.match(x, p));
+        const start = m.after ? (found.find((f) => f.name === m.after)?.t ?? from) : from;
+        const e = events.find((x) => x.t >= start && (x.subject === p || x.source === "pulumi") && m.match(x, p));
         if (!e) continue;
-        out.push({ name: m.name, t: e.t, waitMs: out.length ? e.t - prev : e.t, cause: m.cause });
-        from = e.t;
-        prev = e.t;
+        found.push({ name: m.name, t: e.t, cause: m.cause });
+        from = m.after ? e.t : Math.max(from, e.t);
     }
-    return out;
+    // In time order; each wait from the milestone before it.
+    return found
+        .map((f, i) => ({ ...f, i }))
+        .sort((a, b) => a.t - b.t || a.i - b.i)
+        .map((f, i, all) => ({ name: f.name, t: f.t, waitMs: i ? f.t - all[i - 1].t : f.t, cause: f.cause }));
 }
 
 /** The time of the last event of pod `p` matching `match` (ms), or undefined. */
@@ -338,8 +348,16 @@ export function describeKubeTimeline(title: string, events: TimelineEvent[], o: 
         return `| ${p} | ${at(event(/^SuccessfulDelete/))} | ${at(pod(/^pod removed$/))} | ${at(pod(/^pod created/))} | ${at(pod(/^PodScheduled True/))} | ${at((e) => e.source === "pod" && /^container (tile38|sentinel) running/.test(e.what))} | ${at(pod(/^Ready True/))} |`;
     });
     lines.push("Every pod (the last of each event):", "", "| pod | controller deletes | removed | created | scheduled | main container running | Ready |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |", ...rows, "");
-    const sts = events.filter((e) => e.source === "pulumi");
+    const sts = events.filter((e) => e.source === "pulumi" && e.subject.startsWith("statefulset "));
     if (sts.length) lines.push("Pulumi's StatefulSet steps: " + sts.map((e) => `${e.subject.replace(/^statefulset /, "")} ${e.what} at ${s(e.t)} s`).join("; ") + ".", "");
+    const engine = events.filter((e) => e.source === "pulumi" && !e.subject.startsWith("statefulset ") && !/ same$/.test(e.what));
+    if (engine.length) {
+        lines.push("<details><summary>Pulumi's other steps (resources left the same omitted)</summary>", "", "```");
+        for (const e of engine) lines.push(`${s(e.t).padStart(6)} ${e.subject}  ${e.what}`);
+        const same = events.filter((e) => e.source === "pulumi" && / same$/.test(e.what) && /^done/.test(e.what));
+        if (same.length) lines.push(`${s(same[same.length - 1].t).padStart(6)} (the last of ${same.length} resources left the same)`);
+        lines.push("```", "", "</details>", "");
+    }
     const probes = events.filter((e) => e.source === "event" && /^(Unhealthy|FailedPreStopHook|Killing|BackOff)/.test(e.what));
     if (probes.length) {
         lines.push("<details><summary>probe failures, kills and hook failures (the kubelet's events)</summary>", "", "```");
