@@ -101,7 +101,7 @@ interface EventObject {
 export class KubeTimeline {
     readonly startedAt = Date.now();
     private readonly events: TimelineEvent[] = [];
-    private readonly watches: ChildProcess[] = [];
+    private readonly watches: { proc: ChildProcess; file: string; on: (o: unknown, at: number) => void }[] = [];
     /** Last seen facts per pod uid (conditions, containers, deletion). */
     private readonly seen = new Map<string, Map<string, string>>();
     private readonly markDirs = new Map<string, string>();
@@ -112,25 +112,59 @@ export class KubeTimeline {
 
     constructor(private readonly o: KubeTimelineOptions) {
         const base = ["--kubeconfig", o.kubeconfig, "-n", o.namespace];
-        this.watch([...base, "get", "pods", "--watch", "--output-watch-events", "-o", "json"], (x) => this.podEvent(x as { type: string; object: PodObject }));
-        this.watch([...base, "get", "events", "--watch-only", "-o", "json"], (x) => this.kubeEvent(x as EventObject));
+        this.watch([...base, "get", "pods", "--watch", "--output-watch-events", "-o", "json"], (x, at) => this.podEvent(x as { type: string; object: PodObject }, at));
+        this.watch([...base, "get", "events", "--watch-only", "-o", "json"], (x, at) => this.kubeEvent(x as EventObject, at));
         this.poll = this.run();
     }
 
-    private watch(args: string[], on: (o: unknown) => void): void {
-        const p = spawn(this.o.kubectl, args, { stdio: ["ignore", "pipe", "ignore"] });
-        const s = new JsonStream(on);
-        p.stdout!.setEncoding("utf8");
-        p.stdout!.on("data", (c: string) => s.push(c));
-        this.watches.push(p);
+    /**
+     * `kubectl ARGS` under a stamping process of its own (a separate Node.js process, its own
+     * event loop): each chunk of kubectl's output goes to a file with the time it arrived, as
+     * `{"t": ms, "c": chunk}` lines. Stamped in this process instead, every event that arrived
+     * while the test blocked its event loop (synchronous kubectl calls) got the time it ended
+     * (seen: 5 s of a rolling change's pod events all stamped at once).
+     */
+    private watch(args: string[], on: (o: unknown, at: number) => void): void {
+        const file = path.join(this.o.podLogDir, `..`, `timeline-${process.pid}-${this.watches.length}-${Date.now()}.jsonl`);
+        const stamp = [
+            'const { spawn } = require("child_process"); const fs = require("fs");',
+            "const out = fs.openSync(process.argv[1], 'a');",
+            "const k = spawn(process.argv[2], process.argv.slice(3), { stdio: ['ignore', 'pipe', 'ignore'] });",
+            "k.stdout.setEncoding('utf8'); k.stdout.on('data', (c) => fs.writeSync(out, JSON.stringify({ t: Date.now(), c }) + '\\n'));",
+            "const end = () => { k.kill('SIGTERM'); process.exit(0); }; process.on('SIGTERM', end); k.on('exit', () => process.exit(0));",
+        ].join(" ");
+        const p = spawn(process.execPath, ["-e", stamp, file, this.o.kubectl, ...args], { stdio: "ignore" });
+        this.watches.push({ proc: p, file, on });
+    }
+
+    /** Replays what a stamping process recorded: each object at the time its last chunk arrived. */
+    private replay(w: { file: string; on: (o: unknown, at: number) => void }): void {
+        let at = 0;
+        const s = new JsonStream((o) => w.on(o, at));
+        let text = "";
+        try {
+            text = fs.readFileSync(w.file, "utf8");
+        } catch {
+            return;
+        }
+        for (const line of text.split("\n")) {
+            if (!line) continue;
+            try {
+                const r = JSON.parse(line) as { t: number; c: string };
+                at = r.t;
+                s.push(r.c);
+            } catch {
+                /* a line cut short at the stop */
+            }
+        }
+        fs.rmSync(w.file, { force: true });
     }
 
     private add(at: number, subject: string, source: TimelineEvent["source"], what: string): void {
         this.events.push({ t: at - this.startedAt, subject, source, what });
     }
 
-    private podEvent(e: { type: string; object: PodObject }): void {
-        const now = Date.now();
+    private podEvent(e: { type: string; object: PodObject }, now: number): void {
         const p = e.object;
         if (!p?.metadata?.uid) return;
         const name = p.metadata.name;
@@ -157,8 +191,7 @@ export class KubeTimeline {
         if (e.type === "DELETED") this.add(now, name, "pod", "pod removed");
     }
 
-    private kubeEvent(e: EventObject): void {
-        const now = Date.now();
+    private kubeEvent(e: EventObject, now: number): void {
         if (!e.reason || !e.involvedObject?.name) return;
         let subject = e.involvedObject.name;
         // The StatefulSet controller's events name the pod in their message.
@@ -202,8 +235,15 @@ export class KubeTimeline {
                 await this.findVolumes();
             }
             for (const [pod, dir] of this.markDirs) {
-                const present = fs.existsSync(path.join(dir, ".tile38-ha-ready"));
-                if (present !== (this.marks.get(pod) ?? false)) this.add(Date.now(), pod, "mark", present ? "ready mark made" : "ready mark removed");
+                // A mark made is stamped with its own mtime (the polling may be late, see watch).
+                let made: number | undefined;
+                try {
+                    made = fs.statSync(path.join(dir, ".tile38-ha-ready")).mtimeMs;
+                } catch {
+                    made = undefined;
+                }
+                const present = made !== undefined;
+                if (present !== (this.marks.get(pod) ?? false)) this.add(present ? Math.round(made!) : Date.now(), pod, "mark", present ? "ready mark made" : "ready mark removed");
                 this.marks.set(pod, present);
             }
             await sleep(100);
@@ -227,7 +267,18 @@ export class KubeTimeline {
         await sleep(1500);
         this.running = false;
         await this.poll;
-        for (const w of this.watches) w.kill("SIGTERM");
+        await Promise.all(
+            this.watches.map(
+                (w) =>
+                    new Promise<void>((resolve) => {
+                        if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
+                        const timer = setTimeout(() => (w.proc.kill("SIGKILL"), resolve()), 5000);
+                        w.proc.once("exit", () => (clearTimeout(timer), resolve()));
+                        w.proc.kill("SIGTERM");
+                    }),
+            ),
+        );
+        for (const w of this.watches) this.replay(w);
         this.o.syncLogs?.();
         this.readLogs();
         return this.events.sort((a, b) => a.t - b.t);
