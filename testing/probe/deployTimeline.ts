@@ -42,7 +42,6 @@ export class DeployTimeline {
     private readonly followers: { name: string; proc: ManagedProcess }[];
     private readonly mountpoints: (string | undefined)[];
     private readonly marks: boolean[];
-    private pending = "";
     private running = true;
     private readonly poll: Promise<void>;
 
@@ -80,24 +79,13 @@ export class DeployTimeline {
         }
     }
 
+    private readonly engine = new PulumiEventLines();
+
     /** Pulumi's engine events as `pulumi up --json` prints them (pass its standard output, chunk by chunk, as it comes). */
     readonly pulumiOutput = (chunk: string): void => {
         const now = Date.now();
-        const text = this.pending + chunk;
-        const end = text.lastIndexOf("\n");
-        this.pending = text.slice(end + 1);
-        for (const line of text.slice(0, end + 1).split("\n").filter(Boolean)) {
-            try {
-                const e = JSON.parse(line) as Record<string, { metadata?: { op?: string; urn?: string } } | undefined>;
-                const pre = e.resourcePreEvent?.metadata;
-                const out = e.resOutputsEvent?.metadata;
-                const failed = e.resOpFailedEvent?.metadata;
-                const m = pre ?? out ?? failed;
-                if (!m?.urn || !m.urn.includes("docker:index/container:Container")) continue;
-                this.add(now, m.urn.split("::").pop()!, "pulumi", `${pre ? "step" : out ? "done" : "failed"} ${m.op}`);
-            } catch {
-                /* not an event */
-            }
+        for (const e of this.engine.push(chunk)) {
+            if (e.type === "docker:index/container:Container") this.add(engineEventTime(e, now), e.name!, "pulumi", `${e.kind} ${e.op}`);
         }
     };
 
@@ -166,6 +154,57 @@ export class DeployTimeline {
     }
 }
 
+/** One of Pulumi's engine events: a resource's step starts (`step`), ends (`done`) or fails, or the run's prelude or summary. */
+export interface PulumiEngineEvent {
+    kind: "step" | "done" | "failed" | "prelude" | "summary";
+    /** The step's operation (create, update, same, …). */
+    op?: string;
+    /** The resource's type token and name (from its URN). */
+    type?: string;
+    name?: string;
+    /** The engine's own time of the event (ms; it stamps whole seconds). */
+    at?: number;
+}
+
+/** Splits `pulumi up --json`'s standard output, chunk by chunk as it comes, into engine events. */
+export class PulumiEventLines {
+    private pending = "";
+
+    push(chunk: string): PulumiEngineEvent[] {
+        const text = this.pending + chunk;
+        const end = text.lastIndexOf("\n");
+        this.pending = text.slice(end + 1);
+        const out: PulumiEngineEvent[] = [];
+        for (const line of text.slice(0, end + 1).split("\n").filter(Boolean)) {
+            try {
+                const e = JSON.parse(line) as Record<string, { metadata?: { op?: string; urn?: string } } | undefined> & { timestamp?: number };
+                const at = typeof e.timestamp === "number" ? e.timestamp * 1000 : undefined;
+                if (e.preludeEvent) out.push({ kind: "prelude", at });
+                if (e.summaryEvent) out.push({ kind: "summary", at });
+                const pre = e.resourcePreEvent?.metadata;
+                const done = e.resOutputsEvent?.metadata;
+                const failed = e.resOpFailedEvent?.metadata;
+                const m = pre ?? done ?? failed;
+                if (!m?.urn) continue;
+                const [type, name] = m.urn.split("::").slice(-2);
+                out.push({ kind: pre ? "step" : done ? "done" : "failed", op: m.op, type: type.split("$").pop(), name, at });
+            } catch {
+                /* not an event */
+            }
+        }
+        return out;
+    }
+}
+
+/**
+ * When an engine event happened: when it arrived (`now`), unless that was more than 1.5 s after
+ * the engine's own whole-second stamp (the test's event loop was blocked meanwhile): then the
+ * middle of that second.
+ */
+export function engineEventTime(e: PulumiEngineEvent, now: number): number {
+    return e.at !== undefined && now - e.at > 1500 ? e.at + 500 : now;
+}
+
 /** A milestone of a node's part in an `up`: the first event matching `match` at or after the previous milestone's. */
 interface Milestone {
     name: string;
@@ -209,19 +248,35 @@ export function nodeMilestones(events: TimelineEvent[], node: string): { name: s
     return out;
 }
 
+/** A node's milestone as the tables show it. */
+export interface MilestoneRow {
+    name: string;
+    t: number;
+    waitMs: number;
+    cause: string;
+}
+
+/** One Markdown table of milestones per node, the nodes in the order of `startOf` (their first milestone that counts). */
+export function milestoneTables(nodes: string[], milestonesOf: (node: string) => MilestoneRow[], startOf: (ms: MilestoneRow[]) => number | undefined): string[] {
+    const s = (ms: number) => (ms / 1000).toFixed(1);
+    const lines: string[] = [];
+    const order = nodes
+        .map((n) => ({ n, ms: milestonesOf(n) }))
+        .map((x) => ({ ...x, first: startOf(x.ms) ?? Infinity }))
+        .sort((a, b) => a.first - b.first);
+    for (const { n, ms } of order) {
+        lines.push(`**${n}**`, "", "| at s | wait s | milestone | what the wait is |", "| ---: | ---: | --- | --- |");
+        for (const m of ms) lines.push(`| ${s(m.t)} | ${s(m.waitMs)} | ${m.name} | ${m.cause} |`);
+        lines.push("");
+    }
+    return lines;
+}
+
 /** The timeline as Markdown: per node the milestones and waits, then the nodes' notable log lines. */
 export function describeTimeline(title: string, events: TimelineEvent[], nodes: string[], totalMs: number): string {
     const s = (ms: number) => (ms / 1000).toFixed(1);
     const lines = [`### ${title}`, "", `\`pulumi up\` took ${s(totalMs)} s. Times in seconds since it started; "wait" is the time since the node's previous milestone.`, ""];
-    const order = nodes
-        .map((n) => ({ n, first: nodeMilestones(events, n)[0]?.t ?? Infinity }))
-        .sort((a, b) => a.first - b.first)
-        .map((x) => x.n);
-    for (const node of order) {
-        lines.push(`**${node}**`, "", "| at s | wait s | milestone | what the wait is |", "| ---: | ---: | --- | --- |");
-        for (const m of nodeMilestones(events, node)) lines.push(`| ${s(m.t)} | ${s(m.waitMs)} | ${m.name} | ${m.cause} |`);
-        lines.push("");
-    }
+    lines.push(...milestoneTables(nodes, (n) => nodeMilestones(events, n), (ms) => ms[0]?.t));
     const containers = [...new Set(events.filter((e) => e.source === "pulumi" || e.source === "docker").map((e) => e.subject))];
     const at = (name: string, match: (e: TimelineEvent) => boolean) => {
         const e = events.filter((x) => x.subject === name && match(x));

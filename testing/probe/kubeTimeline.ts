@@ -20,7 +20,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { runCommand } from "../command";
-import { TimelineEvent } from "./deployTimeline";
+import { engineEventTime, milestoneTables, PulumiEventLines, TimelineEvent } from "./deployTimeline";
 import { sleep } from "./wait";
 
 export interface KubeTimelineOptions {
@@ -105,8 +105,8 @@ export class KubeTimeline {
     /** Last seen facts per pod uid (conditions, containers, deletion). */
     private readonly seen = new Map<string, Map<string, string>>();
     private readonly markDirs = new Map<string, string>();
-    private readonly marks = new Map<string, boolean>();
-    private pending = "";
+    /** Each pod's ready mark's mtime (undefined: absent). */
+    private readonly marks = new Map<string, number | undefined>();
     private running = true;
     private readonly poll: Promise<void>;
 
@@ -200,28 +200,16 @@ export class KubeTimeline {
         this.add(now, subject, "event", `${e.reason}: ${(e.message ?? "").replace(/\s+/g, " ").slice(0, 200)}`);
     }
 
+    private readonly engine = new PulumiEventLines();
+
     /** Pulumi's engine events as `pulumi up --json` prints them (pass its standard output, chunk by chunk, as it comes). */
     readonly pulumiOutput = (chunk: string): void => {
         const now = Date.now();
-        const text = this.pending + chunk;
-        const end = text.lastIndexOf("\n");
-        this.pending = text.slice(end + 1);
-        for (const line of text.slice(0, end + 1).split("\n").filter(Boolean)) {
-            try {
-                const e = JSON.parse(line) as Record<string, { metadata?: { op?: string; urn?: string } } | undefined>;
-                const pre = e.resourcePreEvent?.metadata;
-                const out = e.resOutputsEvent?.metadata;
-                const failed = e.resOpFailedEvent?.metadata;
-                const m = pre ?? out ?? failed;
-                if (e.preludeEvent) this.add(now, "pulumi", "pulumi", "engine started (prelude)");
-                if (e.summaryEvent) this.add(now, "pulumi", "pulumi", "summary");
-                if (!m?.urn) continue;
-                const [type, name] = m.urn.split("::").slice(-2);
-                const subject = type.includes("kubernetes:apps/v1:StatefulSet") ? `statefulset ${name}` : `resource ${type.split("$").pop()} ${name}`;
-                this.add(now, subject, "pulumi", `${pre ? "step" : out ? "done" : "failed"} ${m.op}`);
-            } catch {
-                /* not an event */
-            }
+        for (const e of this.engine.push(chunk)) {
+            const at = engineEventTime(e, now);
+            if (e.kind === "prelude") this.add(at, "pulumi", "pulumi", "engine started (prelude)");
+            else if (e.kind === "summary") this.add(at, "pulumi", "pulumi", "summary");
+            else this.add(at, e.type === "kubernetes:apps/v1:StatefulSet" ? `statefulset ${e.name}` : `resource ${e.type} ${e.name}`, "pulumi", `${e.kind} ${e.op}`);
         }
     };
 
@@ -242,9 +230,13 @@ export class KubeTimeline {
                 } catch {
                     made = undefined;
                 }
-                const present = made !== undefined;
-                if (present !== (this.marks.get(pod) ?? false)) this.add(present ? Math.round(made!) : Date.now(), pod, "mark", present ? "ready mark made" : "ready mark removed");
-                this.marks.set(pod, present);
+                // By its mtime, a mark removed and made again between two polls is still seen.
+                const last = this.marks.get(pod);
+                if (made !== last) {
+                    if (made === undefined) this.add(Date.now(), pod, "mark", "ready mark removed");
+                    else this.add(Math.round(made), pod, "mark", "ready mark made");
+                }
+                this.marks.set(pod, made);
             }
             await sleep(100);
         }
@@ -330,7 +322,8 @@ const event = (what: RegExp) => (e: TimelineEvent) => e.source === "event" && wh
 const log = (text: RegExp) => (e: TimelineEvent) => e.source === "log" && text.test(e.what);
 /** The StatefulSet a pod belongs to: `tile38-2` → `tile38`, `geo-sentinel-0` → `geo-sentinel`. */
 const setOf = (p: string) => p.replace(/-\d+$/, "");
-const pulumi = (what: RegExp) => (e: TimelineEvent, p: string) => e.source === "pulumi" && what.test(e.what) && (e.subject === `statefulset ${setOf(p)}` || e.subject.endsWith(`-${setOf(p).replace(/^.*-(tile38|sentinel)$/, "$1")}`));
+const pulumi = (what: RegExp) => (e: TimelineEvent, p: string) =>
+    e.source === "pulumi" && what.test(e.what) && (e.subject === `statefulset ${setOf(p)}` || (e.subject.startsWith("statefulset ") && e.subject.endsWith(`-${setOf(p).replace(/^.*-(tile38|sentinel)$/, "$1")}`)));
 
 /** The milestones of one Tile38 pod in an `up` (those that did not happen are left out). */
 export const KUBE_TILE38_MILESTONES: KubeMilestone[] = [
@@ -384,16 +377,14 @@ export function allReadyMs(events: TimelineEvent[], pods: string[]): number | un
 /** The timeline as Markdown: per Tile38 pod the milestones and waits, every pod's main events, the probe failures, the pods' log lines. */
 export function describeKubeTimeline(title: string, events: TimelineEvent[], o: { tile38: string[]; sentinels: string[] }, totalMs: number): string {
     const s = (ms: number | undefined) => (ms === undefined ? "" : (ms / 1000).toFixed(1));
-    const lines = [`### ${title}`, "", `\`pulumi up\` took ${s(totalMs)} s; every pod Ready at ${s(allReadyMs(events, [...o.tile38, ...o.sentinels])) || "(not all)"} s. Times in seconds since it started; "wait" is the time since the pod's previous milestone.`, ""];
-    const order = o.tile38
-        .map((n) => ({ n, first: kubeMilestones(events, n).find((m) => m.name !== "Pulumi starts the StatefulSet's step")?.t ?? Infinity }))
-        .sort((a, b) => a.first - b.first)
-        .map((x) => x.n);
-    for (const node of order) {
-        lines.push(`**${node}**`, "", "| at s | wait s | milestone | what the wait is |", "| ---: | ---: | --- | --- |");
-        for (const m of kubeMilestones(events, node)) lines.push(`| ${s(m.t)} | ${s(m.waitMs)} | ${m.name} | ${m.cause} |`);
-        lines.push("");
-    }
+    const changed = [...o.tile38, ...o.sentinels].filter((p) => lastOf(events, p, pod(/^pod created/)) !== undefined);
+    const lines = [
+        `### ${title}`,
+        "",
+        `\`pulumi up\` took ${s(totalMs)} s; every pod it (re)created (${changed.length}) Ready at ${s(allReadyMs(events, changed)) || "(not all)"} s. Times in seconds since it started; "wait" is the time since the pod's previous milestone.`,
+        "",
+    ];
+    lines.push(...milestoneTables(o.tile38, (n) => kubeMilestones(events, n), (ms) => ms.find((m) => m.name !== "Pulumi starts the StatefulSet's step")?.t));
     const rows = [...o.tile38, ...o.sentinels].map((p) => {
         const at = (match: (e: TimelineEvent) => boolean) => s(lastOf(events, p, match));
         return `| ${p} | ${at(event(/^SuccessfulDelete/))} | ${at(pod(/^pod removed$/))} | ${at(pod(/^pod created/))} | ${at(pod(/^PodScheduled True/))} | ${at((e) => e.source === "pod" && /^container (tile38|sentinel) running/.test(e.what))} | ${at(pod(/^Ready True/))} |`;
