@@ -86,15 +86,24 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): number {
  */
 export async function freeze(pids: () => number[], what: string, timeoutMs = 5000): Promise<number[]> {
     const stopped = new Set<number>();
-    await waitFor(
-        () => {
-            const now = pids();
-            signalAll(now.filter((p) => !stopped.has(p)), "SIGSTOP");
-            now.forEach((p) => stopped.add(p));
-            return now.length > 0 && now.every((p) => ["T", undefined].includes(processState(p))) ? true : undefined;
-        },
-        { timeoutMs, what: `every process of ${what} to stop`, intervalMs: 10 },
-    );
+    try {
+        await waitFor(
+            () => {
+                const now = pids();
+                signalAll(now.filter((p) => !stopped.has(p)), "SIGSTOP");
+                now.forEach((p) => stopped.add(p));
+                // A child that exited while its parent was stopped stays a zombie until the parent
+                // runs again: it runs nothing, so it counts as stopped.
+                return now.length > 0 && now.every((p) => ["T", "Z", "X", undefined].includes(processState(p))) ? true : undefined;
+            },
+            { timeoutMs, what: `every process of ${what} to stop`, intervalMs: 10 },
+        );
+    } catch (e) {
+        // Never leave half of them stopped: the caller's thaw never runs when this throws (seen:
+        // a sentinel's watchdog left frozen for the rest of a run, its IP-entry clean-up with it).
+        thaw([...stopped]);
+        throw e;
+    }
     return [...stopped];
 }
 
