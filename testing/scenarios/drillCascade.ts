@@ -30,11 +30,11 @@ import { Ack, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "../probe/wr
 import { sleep, waitFor } from "../probe/wait";
 
 /** How a leader is lost. */
-export type CascadeFault = "kill" | "freeze";
-export const CASCADE_FAULTS: readonly CascadeFault[] = ["kill", "freeze"];
+export type CascadeFault = "kill" | "freeze" | "cut";
+export const CASCADE_FAULTS: readonly CascadeFault[] = ["kill", "freeze", "cut"];
 /** The issue's spacings (s after the previous failover's first acknowledged write). */
 export const DEFAULT_SPACINGS_S = [0, 2, 5, 10, 20, 40];
-/** After a frozen leader runs again, the writes already in its sockets are answered before its stall guard fences it. */
+/** After a frozen leader runs again (or a cut one is reachable again), the writes already in its sockets are answered before its stall guard fences it. */
 export const THAW_WINDOW_MS = 2000;
 /** The collection of the preloaded points. */
 const LOAD_KEY = "cascade-load";
@@ -43,10 +43,17 @@ export const NO_FAILOVER_AFTER_MS = 30000;
 /** How long after the last failover its promotable-replica time is measured. */
 export const SETTLE_WINDOW_MS = 15000;
 
-/** A cluster the cascade can strike: a probe that can also freeze (SIGSTOP) and thaw a node. */
+/** A cluster the cascade can strike: a probe that can also freeze (SIGSTOP) and thaw a node, and cut it off the network and heal it. */
 export interface CascadeCluster extends ClusterProbe {
     freezeNode(i: number): Promise<void>;
     thawNode(i: number): Promise<void>;
+    /**
+     * Cuts node `i` off the network as a real partition does: every packet to and from its
+     * Tile38 server and its supervisor is dropped (no reset, no ICMP), towards sentinels, other
+     * nodes and clients alike, until {@link healNode}. Undefined where the engine cannot cut yet.
+     */
+    cutNode?(i: number): Promise<void>;
+    healNode?(i: number): Promise<void>;
 }
 
 export interface CascadeOptions {
@@ -140,12 +147,22 @@ export function unpromotableMs(samples: Sample[], from: number, to: number): num
     return total;
 }
 
+/** The cluster's cut and heal, or a clear refusal when `faults` ask for a cut it cannot make. */
+function cutter(c: CascadeCluster, faults: CascadeFault[]): Required<Pick<CascadeCluster, "cutNode" | "healNode">> {
+    const { cutNode, healNode } = c;
+    if (cutNode && healNode) return { cutNode: (i) => cutNode.call(c, i), healNode: (i) => healNode.call(c, i) };
+    const refuse = () => Promise.reject(new Error("this cluster cannot cut a node off the network"));
+    if (faults.includes("cut")) throw new Error(`the cascade's "cut" fault needs a cluster that can cut a node off the network; this one cannot (faults: ${faults.join(", ")})`);
+    return { cutNode: refuse, healNode: refuse };
+}
+
 /** Runs the cascade on a healthy cluster; leaves every node running. */
 export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promise<CascadeResult> {
     const log = opts.log ?? (() => undefined);
     const spacings = opts.spacingsS ?? DEFAULT_SPACINGS_S;
     const faults = opts.faults ?? ["kill"];
     const points = opts.points ?? 0;
+    const cut = cutter(c, faults);
     let reloadMs: number | null = null;
     const conn = {
         sentinels: c.topo.sentinels.map((s) => ({ host: s.host, port: s.port })),
@@ -211,7 +228,7 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
                 await c.killNode(leader);
             } else {
                 unavailable.add(leader);
-                await c.freezeNode(leader);
+                await (fault === "freeze" ? c.freezeNode(leader) : cut.cutNode(leader));
             }
             const goneAt = Date.now();
             let promotedAt: number | undefined;
@@ -230,7 +247,7 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             if (fault === "kill") await c.restartNode(leader);
             else {
                 const thawAt = Date.now();
-                await c.thawNode(leader);
+                await (fault === "freeze" ? c.thawNode(leader) : cut.healNode(leader));
                 windows.push([thawAt, Date.now() + THAW_WINDOW_MS]);
                 unavailable.delete(leader);
             }
