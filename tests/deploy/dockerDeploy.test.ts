@@ -434,12 +434,12 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         }
     }, 10 * MINUTE);
 
-    it("b2. a cascade on the deployed stack: docker kill 0 s and 5 s after the previous failover, docker pause 2 s after; each failed over, nothing lost, same data", async () => {
+    it("b2. a cascade on the deployed stack: docker kill, then the new leader's container cut off the network 0 s after the failover, docker kill 5 s after, docker pause 2 s after; each failed over, nothing lost, same data", async () => {
         const m = await cluster.sentinelMaster(0);
         // A measurement at size, outside CI: TILE38_HA_CASCADE_POINTS=1000000 (and TILE38_HA_CASCADE_RECORD=FILE.md).
         const points = Number(process.env.TILE38_HA_CASCADE_POINTS ?? 0);
         const spacingsS = points > 0 ? [5, 10, 20, 40] : [0, 5, 2];
-        const faults: CascadeFault[] = points > 0 ? ["kill", "freeze"] : ["kill", "kill", "kill", "freeze"];
+        const faults: CascadeFault[] = points > 0 ? ["kill", "freeze", "cut"] : ["kill", "cut", "kill", "freeze"];
         const r = await runCascade(cluster, { spacingsS, faults, points, downAfterMs: Number(m["down-after-milliseconds"]), log: (l) => process.stderr.write(`cascade: ${l}\n`) });
         if (process.env.TILE38_HA_CASCADE_RECORD) recordCascade(process.env.TILE38_HA_CASCADE_RECORD, r, `the Docker deploy suite's b2 (a real \`pulumi up\` on a Docker engine; TILE38_HA_CASCADE_POINTS=${points})`);
         Object.assign(figures, cascadeFigures(r, "cascade:"));

@@ -12,6 +12,9 @@ export function tile38Client(sentinels: { host: string; port: number }[], master
         failoverDetector: false,
         connectTimeout: 1000,
         commandTimeout: 1000,
+        // A leader cut off the network answers nothing and resets nothing: commandTimeout fails
+        // the write but keeps the dead connection; this drops it, and ioredis asks the sentinels.
+        socketTimeout: 1000,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
         retryStrategy: () => 50,

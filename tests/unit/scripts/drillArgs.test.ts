@@ -35,7 +35,7 @@ describe("parseDrillArgs", () => {
             json: true,
         });
         expect(() => parseDrillArgs(["--cascade", "--spacings", "5,x"])).toThrow(/--spacings must be whole seconds from 0 to 600/);
-        expect(() => parseDrillArgs(["--cascade", "--faults", "kill,nap"])).toThrow(/--faults: unknown nap \(known: kill, freeze\)/);
+        expect(() => parseDrillArgs(["--cascade", "--faults", "kill,nap"])).toThrow(/--faults: unknown nap \(known: kill, freeze, cut\)/);
         expect(() => parseDrillArgs(["--cascade", "--points", "-1"])).toThrow(/--points must be a whole number/);
         expect(() => parseDrillArgs(["--points", "10"])).toThrow(/--points goes with --cascade/);
         expect(() => parseDrillArgs(["--record", "x.md"])).toThrow(/--record goes with --cascade/);
