@@ -37,10 +37,9 @@
  * scenario without a failover lost a write or fenced, or the nodes' data differ.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
-import { CASCADE_FAULTS, CascadeFault, CascadeResult, cascadeGoalsMet, DEFAULT_SPACINGS_S, describeCascade, runCascade } from "./drillCascade";
+import { CASCADE_FAULTS, CascadeFault, CascadeResult, cascadeGoalsMet, DEFAULT_SPACINGS_S, describeCascade, recordCascade, runCascade } from "./drillCascade";
 import { describeClientFigures, drillClients, Scenario, SCENARIOS } from "./drillClients";
 import { drillKubernetes } from "./drillKubernetes";
 import { describePartitionResults, drillPartitions, PARTITION_SCENARIOS, PartitionResult, PartitionScenario } from "./drillPartitions";
@@ -313,20 +312,9 @@ async function runStack(args: Args & { stack: string }): Promise<DrillResult & R
     return runDrill(c, args.kills);
 }
 
-/** Writes the cascade's figures to `file`: what ran, when, on which machine, and the table. */
-function recordCascade(file: string, r: CascadeResult, argv: string[]): void {
-    const machine = `${os.hostname()}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
-    const text = [
-        `<!-- written by \`npm run drill -- ${argv.join(" ")}\`; run it again to replace -->`,
-        `Measured ${new Date().toISOString()} on ${machine} with \`npm run drill -- ${argv.filter((a, i) => a !== "--record" && argv[i - 1] !== "--record").join(" ")}\`:`,
-        "",
-        "```",
-        describeCascade(r).trimEnd(),
-        "```",
-        "",
-    ].join("\n");
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, text);
+/** Writes the cascade's figures to `file` (drillCascade.recordCascade), naming the command that measured them. */
+function recordCascadeRun(file: string, r: CascadeResult, argv: string[]): void {
+    recordCascade(file, r, `\`npm run drill -- ${argv.join(" ")}\``);
 }
 
 /** The cascade on a cluster of its own (loopback), on a deployed Docker stack, or on the k8s stack deployed to a single-node cluster of its own. */
@@ -390,7 +378,7 @@ export async function main(): Promise<number> {
     if (args.cascade) {
         const r = await cascade(args);
         process.stdout.write(describeCascade(r));
-        if (args.record) recordCascade(args.record, r, process.argv.slice(2));
+        if (args.record) recordCascadeRun(args.record, r, process.argv.slice(2));
         if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
         return cascadeGoalsMet(r) ? 0 : 1;
     }

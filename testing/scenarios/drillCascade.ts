@@ -21,13 +21,13 @@
  */
 import * as fs from "fs";
 import Redis from "ioredis";
-import * as os from "os";
 import * as path from "path";
 import { ClusterProbe } from "../probe/clusterProbe";
 import { collectionDigest, collectionOn, describeDifference, sameCollection } from "../probe/points";
 import { bulkClient, loadPoints } from "../probe/pointLoader";
 import { Ack, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "../probe/writer";
 import { sleep, waitFor } from "../probe/wait";
+import { machine } from "../machine";
 
 /** How a leader is lost. */
 export type CascadeFault = "kill" | "freeze" | "cut";
@@ -405,9 +405,7 @@ export function cascadeFigures(r: CascadeResult, prefix: string): Record<string,
 
 /** Writes the cascade's figures to `file` (Markdown): what ran (`how`), when, on which machine, and the table. */
 export function recordCascade(file: string, r: CascadeResult, how: string): void {
-    const cpus = os.cpus();
-    const machine = `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
-    const text = [`<!-- written by ${how}; run it again to replace -->`, `Measured ${new Date().toISOString()} on ${machine} with ${how}:`, "", "```", describeCascade(r).trimEnd(), "```", ""].join("\n");
+    const text = [`<!-- written by ${how}; run it again to replace -->`, `Measured ${new Date().toISOString()} on ${machine()} with ${how}:`, "", "```", describeCascade(r).trimEnd(), "```", ""].join("\n");
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
 }

@@ -33,8 +33,8 @@
  * are of a compacted AOF.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { machine } from "../machine";
 import { BackupCluster } from "../fixtures/loopback/backupCluster";
 import { BackupRig } from "../fixtures/loopback/backupRig";
 import { Tile38Cluster } from "../fixtures/loopback/cluster";
@@ -290,11 +290,7 @@ async function idsOf(c: Tile38Cluster, leader: number): Promise<Set<string>> {
     return new Set((r[1] as unknown[]).map(String));
 }
 
-/** The machine, for the recorded figures. */
-export function machine(): string {
-    const cpus = os.cpus();
-    return `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
-}
+export { machine } from "../machine";
 
 const COLUMNS: [keyof ScaleBenchResult, string][] = [
     ["write_ms", "load N×K writes ms"],

@@ -51,7 +51,6 @@
  */
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { ipLiteralsInConfigs } from "../../testing/scenarios/drillKubernetes";
@@ -149,7 +148,7 @@ async function recordedUp(
     process.stdout.write(`\n${text}\n`);
     if (TIMELINE_RECORD) {
         const commit = (await runCommand("git", ["describe", "--always", "--dirty"], { env: process.env, cwd: PROJECT_DIR, timeoutMs: 10000 })).stdout.trim();
-        recordTimeline(TIMELINE_RECORD, title, text, "the Kubernetes deploy suite with TILE38_HA_K8S_DAY_RECORD=FILE (beforeAll, tests d and l)", `${machine()} (load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}), code ${commit}`, K8S_RECORDED_BY);
+        recordTimeline(TIMELINE_RECORD, title, text, "the Kubernetes deploy suite with TILE38_HA_K8S_DAY_RECORD=FILE (beforeAll, tests d and l)", `${machine()}, code ${commit}`, K8S_RECORDED_BY);
     }
     return r;
 }
