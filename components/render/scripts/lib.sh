@@ -23,37 +23,43 @@ resp_head() {
   for _a in "$@"; do printf '$%d\r\n%s\r\n' "${#_a}" "$_a"; done
 }
 
-# rsend HOST PORT PASSWORD : sends stdin (RESP commands) after AUTH (if a password is given) and
+# Inside these scripts an endpoint is "host:port" (the form SENTINELS and TILE38_NODES list); it is
+# split only where a command or a file wants the two apart (nc, FOLLOW, SENTINEL MONITOR, a config
+# file). The port follows the last colon: a host may be an IPv6 literal.
+endpoint_host() { printf '%s\n' "${1%:*}"; }
+endpoint_port() { printf '%s\n' "${1##*:}"; }
+
+# rsend HOST:PORT PASSWORD : sends stdin (RESP commands) after AUTH (if a password is given) and
 # before QUIT; prints the raw reply lines without CR, less AUTH's one-line reply (the first
 # line). The last line answers QUIT (Sentinel 7.0 answers it with an error). Every call is
 # bounded: nc -w bounds the connect, timeout the whole call (Debian's busybox nc does not bound
 # reads).
 rsend() {
   {
-    if [ -n "$3" ]; then resp AUTH "$3"; fi
+    if [ -n "$2" ]; then resp AUTH "$2"; fi
     cat
     resp QUIT
-  } | timeout "${CALL_TIMEOUT:-3}" nc -w "${NC_TIMEOUT:-2}" "$1" "$2" 2>/dev/null | tr -d '\r' |
-    if [ -n "$3" ]; then sed 1d; else cat; fi
+  } | timeout "${CALL_TIMEOUT:-3}" nc -w "${NC_TIMEOUT:-2}" "$(endpoint_host "$1")" "$(endpoint_port "$1")" 2>/dev/null | tr -d '\r' |
+    if [ -n "$2" ]; then sed 1d; else cat; fi
 }
 
-# rcall HOST PORT PASSWORD CMD ARG... : one command.
+# rcall HOST:PORT PASSWORD CMD ARG... : one command.
 rcall() {
-  _h=$1; _p=$2; _pw=$3; shift 3
-  resp "$@" | rsend "$_h" "$_p" "$_pw"
+  _ep=$1; _pw=$2; shift 2
+  resp "$@" | rsend "$_ep" "$_pw"
 }
 
 # sentinel_call HOST:PORT CMD ARG... : one command to a sentinel.
 sentinel_call() {
   _e=$1; shift
-  rcall "${_e%:*}" "${_e##*:}" "$SENTINEL_PASSWORD" "$@"
+  rcall "$_e" "$SENTINEL_PASSWORD" "$@"
 }
 
 # Reply parsing (stdin = rcall output) ------------------------------------------------------
 
-# first_pair_reply: the first two-element array of bulk strings, as "a b" (get-master-addr-by-name).
-first_pair_reply() {
-  awk '$0 == "*2" { f = 1; next } f && /^\$/ { next } f { v[++n] = $0; if (n == 2) { print v[1] " " v[2]; exit } }'
+# master_addr_reply: "host:port" of a GET-MASTER-ADDR-BY-NAME reply (a two-element array).
+master_addr_reply() {
+  awk '$0 == "*2" { f = 1; next } f && /^\$/ { next } f { v[++n] = $0; if (n == 2) { print v[1] ":" v[2]; exit } }'
 }
 
 # info_field NAME: the value of NAME:value in an INFO reply.
@@ -73,10 +79,13 @@ pairs_field() {
   awk -v k="$1" 'want && /^\$/ { next } want { print; want = 0; next } /^\$/ { next } $0 == k { want = 1 }'
 }
 
-# majority_vote: stdin holds one "host port" answer per line; prints the answer most lines give
-# (ties: the smallest, so every caller breaks them alike); fails on empty input.
+# majority_vote: stdin holds one "host:port" answer per line; prints the answer most lines give
+# (ties: the smallest, so every caller breaks them alike); fails on empty input. Ties are ordered
+# as "host port" (as before endpoints were host:port inside the scripts: nodes and sentinels of
+# two versions, in a rolling upgrade, still break them alike).
 majority_vote() {
-  sort | uniq -c | sort -k1,1nr -k2 | awk 'NR == 1 && $1 > 0 { print $2 " " $3; found = 1 } END { exit found ? 0 : 1 }'
+  sed 's/:\([^:]*\)$/ \1/' | sort | uniq -c | sort -k1,1nr -k2 |
+    awk 'NR == 1 && $1 > 0 { print $2 ":" $3; found = 1 } END { exit found ? 0 : 1 }'
 }
 
 # is_ip_literal HOST: true for an IPv4 or IPv6 address, false for a name (names hold a letter or
@@ -105,29 +114,29 @@ retry_for() {
 # node_role HOST:PORT : master or slave, as a Tile38 node reports it (TILE38_PASSWORD); fails when
 # the node does not answer (or refuses INFO while catching up).
 node_role() {
-  _r=$(rcall "${1%:*}" "${1##*:}" "$TILE38_PASSWORD" INFO replication | info_field role)
+  _r=$(rcall "$1" "$TILE38_PASSWORD" INFO replication | info_field role)
   [ -n "$_r" ] && echo "$_r"
 }
 
-# sentinel_leader HOST:PORT : "host port" this sentinel names as leader; fails when it does not answer.
+# sentinel_leader HOST:PORT : "host:port" this sentinel names as leader; fails when it does not answer.
 sentinel_leader() {
-  _la=$(sentinel_call "$1" SENTINEL get-master-addr-by-name "$MASTER_NAME" | first_pair_reply)
+  _la=$(sentinel_call "$1" SENTINEL get-master-addr-by-name "$MASTER_NAME" | master_addr_reply)
   [ -n "$_la" ] && printf '%s\n' "$_la"
 }
 
-# sentinel_view HOST:PORT : "named_host named_port master_host master_port flags ok_ping_ms": the
+# sentinel_view HOST:PORT : "named master flags ok_ping_ms" (named and master as host:port): the
 # leader it names (get-master-addr-by-name, the promoted node once a failover reconfigures), and
 # from SENTINEL MASTER the node it monitors, its flags (s_down, o_down, failover_in_progress…) and
 # the ms since that node last answered its PING; fails when it does not answer.
 sentinel_view() {
   _sv=$({ resp SENTINEL get-master-addr-by-name "$MASTER_NAME"; resp SENTINEL MASTER "$MASTER_NAME"; } |
-    rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk '
+    rsend "$1" "$SENTINEL_PASSWORD" | awk '
       NR == 1 && $0 != "*2" { exit }
       NR == 3 { nh = $0 } NR == 5 { np = $0 }
       NR <= 5 || /^[$*]/ { next }
       k != "" { v[k] = $0; k = ""; next }
       $0 == "ip" || $0 == "port" || $0 == "flags" || $0 == "last-ok-ping-reply" { k = $0 }
-      END { if (np != "" && v["port"] != "") print nh, np, v["ip"], v["port"], v["flags"], v["last-ok-ping-reply"] }')
+      END { if (np != "" && v["port"] != "") print nh ":" np, v["ip"] ":" v["port"], v["flags"], v["last-ok-ping-reply"] }')
   [ -n "$_sv" ] && printf '%s\n' "$_sv"
 }
 
@@ -135,7 +144,7 @@ sentinel_view() {
 # Sentinel's name for it) in that sentinel's SENTINEL REPLICAS: its flags, the priority its last
 # INFO reported, and the ms since it last answered a PING; fails when it does not list it.
 sentinel_replica_view() {
-  _rv=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk -v me="$2" '
+  _rv=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "$1" "$SENTINEL_PASSWORD" | awk -v me="$2" '
       /^[$*+-]/ { next }
       k != "" { v = $0
         if (k == "name") { if (found) exit; found = (v == me) }
@@ -148,7 +157,7 @@ sentinel_replica_view() {
   [ -n "$_rv" ] && printf '%s\n' "$_rv"
 }
 
-# leader_among SENTINEL... : prints "host port" of the leader named by the most of these
+# leader_among SENTINEL... : prints "host:port" of the leader named by the most of these
 # sentinels that answer (host:port each); fails when none answers.
 leader_among() {
   for _s in "$@"; do sentinel_leader "$_s" || true; done | majority_vote

@@ -22,6 +22,10 @@ SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-}
 REDIS_BIN=${REDIS_BIN:-redis-server}
 LOG_TAG="sentinel[$SELF]"
 
+# spaced_endpoint HOST:PORT: "host port", the form Sentinel itself writes a leader in, which this
+# script's log lines keep.
+spaced_endpoint() { echo "$(endpoint_host "$1") $(endpoint_port "$1")"; }
+
 main() {
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
@@ -32,20 +36,22 @@ main() {
   _peers=""
   for _s in $SENTINELS; do [ "$_s" = "$SELF" ] || _peers="$_peers $_s"; done
 
-  # The current leader: what the running peers agree on, else what this sentinel last knew,
-  # else the rendered initial leader (a new cluster).
+  # The current leader (host:port): what the running peers agree on, else what this sentinel last
+  # knew, else the rendered initial leader (a new cluster).
   _leader=""
   # shellcheck disable=SC2086 # one peer per word
   if [ -n "$_peers" ] && _leader=$(leader_among $_peers); then
-    log "peers name the leader: $_leader"
+    log "peers name the leader: $(spaced_endpoint "$_leader")"
   elif [ -s "$_conf" ]; then
-    _leader=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 " " $5; exit }' "$_conf")
-    log "no peer answered; keeping the last known leader: ${_leader:-none}"
+    _leader=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 ":" $5; exit }' "$_conf")
+    _known=none
+    [ -z "$_leader" ] || _known=$(spaced_endpoint "$_leader")
+    log "no peer answered; keeping the last known leader: $_known"
   fi
 
   {
-    awk -v m="$MASTER_NAME" -v l="$_leader" '
-      $1 == "sentinel" && $2 == "monitor" && $3 == m && l != "" { split(l, a, " "); $4 = a[1]; $5 = a[2] }
+    awk -v m="$MASTER_NAME" -v h="$(endpoint_host "$_leader")" -v p="$(endpoint_port "$_leader")" '
+      $1 == "sentinel" && $2 == "monitor" && $3 == m && p != "" { $4 = h; $5 = p }
       { print }' "$SENTINEL_TEMPLATE"
     # Keep this sentinel's identity and epochs: a new id at every start would leave its peers
     # counting a ghost sentinel, and a lost epoch would make it accept stale configurations.
@@ -58,9 +64,9 @@ main() {
     # nothing from it, yet must reach the replicas (and, through their hello channel, its peers)
     # to agree on a failover.
     _monitored=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 ":" $5; exit }' "$SENTINEL_TEMPLATE")
-    [ -z "$_leader" ] || _monitored="${_leader% *}:${_leader##* }"
+    [ -z "$_leader" ] || _monitored=$_leader
     for _n in $TILE38_NODES; do
-      [ "$_n" = "$_monitored" ] || printf 'sentinel known-replica %s %s %s\n' "$MASTER_NAME" "${_n%:*}" "${_n##*:}"
+      [ "$_n" = "$_monitored" ] || printf 'sentinel known-replica %s %s %s\n' "$MASTER_NAME" "$(endpoint_host "$_n")" "$(endpoint_port "$_n")"
     done
     if [ -n "$SENTINEL_PASSWORD" ]; then
       printf 'requirepass %s\nsentinel sentinel-pass %s\n' "$SENTINEL_PASSWORD" "$SENTINEL_PASSWORD"
@@ -109,15 +115,14 @@ watchdog() {
     end_reconf_phase || true
     _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
     _theirs=$(peers_leader) || { _strikes=0; continue; }
-    if [ "$_mine" = "$_theirs" ] || [ "$(node_role "${_theirs% *}:${_theirs##* }")" != master ] ||
-      [ "$(node_role "${_mine% *}:${_mine##* }")" = master ]; then
+    if [ "$_mine" = "$_theirs" ] || [ "$(node_role "$_theirs")" != master ] ||
+      [ "$(node_role "$_mine")" = master ]; then
       _strikes=0; continue
     fi
     _strikes=$((_strikes + 1))
     [ "$_strikes" -ge "$WATCHDOG_STRIKES" ] || continue
-    log "watchdog: peers agree on $_theirs, this sentinel names $_mine, which does not lead: re-monitoring"
-    # shellcheck disable=SC2086 # "host port"
-    remonitor $_theirs
+    log "watchdog: peers agree on $(spaced_endpoint "$_theirs"), this sentinel names $(spaced_endpoint "$_mine"), which does not lead: re-monitoring"
+    remonitor "$_theirs"
     _strikes=0
   done
 }
@@ -132,7 +137,7 @@ watchdog() {
 RESET_PAUSE=30
 NEXT_RESET=0
 forget_replicas_known_by_ip() {
-  is_ip_literal "${SELF%:*}" && return 0
+  is_ip_literal "$(endpoint_host "$SELF")" && return 0
   _now=$(date +%s)
   [ "$_now" -ge "$NEXT_RESET" ] || return 0
   _ip=$(sentinel_call "$SELF" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field ip |
@@ -171,14 +176,13 @@ end_reconf_phase() {
       return 0 ;;
   esac
   _listed="$(printf '%s\n' "$_m" | pairs_field ip):$(printf '%s\n' "$_m" | pairs_field port)"
-  _new=$(sentinel_leader "$SELF") || return 0
-  _new_ep="${_new% *}:${_new##* }"
+  _new_ep=$(sentinel_leader "$SELF") || return 0
   # GET-MASTER-ADDR-BY-NAME names the promoted node only in the reconf phase.
   [ "$_new_ep" != "$_listed" ] || return 0
   [ "$(node_role "$_new_ep")" = master ] || return 0
   for _n in $TILE38_NODES; do
     [ "$_n" = "$_new_ep" ] && continue
-    _info=$(rcall "${_n%:*}" "${_n##*:}" "$TILE38_PASSWORD" INFO replication)
+    _info=$(rcall "$_n" "$TILE38_PASSWORD" INFO replication)
     [ -n "$_info" ] || continue
     [ "$(printf '%s\n' "$_info" | info_field role)" = slave ] || return 0
     [ "$(info_leader "$_info")" = "$_new_ep" ] || return 0
@@ -197,10 +201,10 @@ master_entry() {
   echo "$(printf '%s\n' "$_me" | pairs_field ip):$(printf '%s\n' "$_me" | pairs_field port)"
 }
 
-# remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass).
+# remonitor LEADER: SENTINEL REMOVE + MONITOR LEADER (host:port) + SET (the rendered timings and the auth-pass).
 remonitor() {
   sentinel_call "$SELF" SENTINEL REMOVE "$MASTER_NAME" >/dev/null
-  _r=$(sentinel_call "$SELF" SENTINEL MONITOR "$MASTER_NAME" "$1" "$2" "$QUORUM" | head -n 1)
+  _r=$(sentinel_call "$SELF" SENTINEL MONITOR "$MASTER_NAME" "$(endpoint_host "$1")" "$(endpoint_port "$1")" "$QUORUM" | head -n 1)
   [ "$_r" = +OK ] || { log "watchdog: SENTINEL MONITOR failed: $_r"; return 1; }
   sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" down-after-milliseconds "$DOWN_AFTER_MS" \
     failover-timeout "$FAILOVER_TIMEOUT_MS" parallel-syncs "$PARALLEL_SYNCS" auth-pass "$TILE38_PASSWORD" >/dev/null

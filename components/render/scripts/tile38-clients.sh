@@ -32,7 +32,7 @@ drop_clients() {
   _ids=$(node_call_self CLIENT LIST | sed -n 's/^id=\([0-9][0-9]*\) addr=[^ ]* name=\([^ ]*\) .*/\1 \2/p' |
     awk '$2 !~ /^sentinel-/ { print $1 }')
   [ -n "$_ids" ] || return 0
-  for _id in $_ids; do resp CLIENT KILL ID "$_id"; done | rsend "$LOCAL_HOST" "$NODE_PORT" "$(tile38_password)" >/dev/null
+  for _id in $_ids; do resp CLIENT KILL ID "$_id"; done | rsend "$LOCAL_ENDPOINT" "$(tile38_password)" >/dev/null
   log "this node does not lead: closed $(echo "$_ids" | wc -w) client connection(s) so that they ask the sentinels again"
 }
 

@@ -76,7 +76,7 @@ followers_in_sync() {
 compaction_step() {
   if [ "$NODE_STATE" = compacting ]; then
     aof_rewriting && return 0
-    _after=$(node_server "$LOCAL_HOST:$NODE_PORT" | json_field aof_size)
+    _after=$(node_server "$LOCAL_ENDPOINT" | json_field aof_size)
     [ -n "$_after" ] && echo "$_after" > "$COMPACTED_MARK"
     log "AOF compacted: $COMPACT_FROM -> ${_after:-?} bytes in $(( $(now_ms) - COMPACT_STARTED_MS )) ms"
     enter leading

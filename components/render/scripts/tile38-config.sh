@@ -1,13 +1,13 @@
 # shellcheck shell=sh
-# tile38-ha: write_tile38_config ROLE [LEADER_HOST LEADER_PORT [PRIORITY]] rewrites $DATA_DIR/config
+# tile38-ha: write_tile38_config ROLE [LEADER [PRIORITY]] rewrites $DATA_DIR/config
 # with the managed keys for ROLE (leader|follower) and keeps every other top-level key Tile38 wrote
-# (server_id, follow_id, follow_pos, ...). A follower's replica-priority is PRIORITY (default 0),
-# a leader's REPLICA_PRIORITY. The awk splitter walks the JSON by character, so nested
+# (server_id, follow_id, follow_pos, ...). A follower follows LEADER (host:port) with
+# replica-priority PRIORITY (default 0), a leader has REPLICA_PRIORITY. The awk splitter walks the JSON by character, so nested
 # values and strings with commas survive. Must produce the same managed keys as renderTile38Config
 # in tile38Config.ts (a test runs both). Reads MANAGED_KEYS, REPLICA_PRIORITY, MAXMEMORY.
 write_tile38_config() {
   _role=$1; _cfg="$DATA_DIR/config"
-  if [ "$_role" = follower ]; then _prio=${4:-0}; else _prio=$REPLICA_PRIORITY; fi
+  if [ "$_role" = follower ]; then _prio=${3:-0}; else _prio=$REPLICA_PRIORITY; fi
   {
     if [ -s "$_cfg" ]; then cat "$_cfg"; else echo '{}'; fi
   } | awk -v managed="$MANAGED_KEYS" '
@@ -32,7 +32,7 @@ write_tile38_config() {
     }' > "$_cfg.kept"
   {
     if [ "$_role" = follower ]; then
-      printf '"follow_host": "%s"\n"follow_port": %s\n' "$2" "$3"
+      printf '"follow_host": "%s"\n"follow_port": %s\n' "$(endpoint_host "$2")" "$(endpoint_port "$2")"
     fi
     _pw=$(tile38_password)
     printf '"requirepass": "%s"\n"leaderauth": "%s"\n' "$_pw" "$_pw"

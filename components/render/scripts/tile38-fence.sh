@@ -14,21 +14,20 @@
 # A follower made read-only here is made writable again at once (a follower refuses writes anyway).
 STALL_MS=1500
 
-# deposed_by OWN_ID [NAMED]: "host port" of the leader the sentinels name (NAMED, this round's
+# deposed_by OWN_ID [NAMED]: "host:port" of the leader the sentinels name (NAMED, this round's
 # answer, else asked now), when that is another Tile38 (another server id) that reports role
 # master; fails otherwise.
 deposed_by() {
   _d=${2:-}
   [ -n "$_d" ] || _d=$(leader_from_sentinels) || return 1
-  _d_ep="${_d% *}:${_d##* }"
-  is_self "$_d_ep" && return 1
-  _did=$(node_server "$_d_ep" | json_field id)
+  is_self "$_d" && return 1
+  _did=$(node_server "$_d" | json_field id)
   [ -n "$_did" ] && [ "$_did" != "$1" ] || return 1
-  [ "$(node_role "$_d_ep")" = master ] || return 1
+  [ "$(node_role "$_d")" = master ] || return 1
   echo "$_d"
 }
 
-# step_down BY: READONLY yes, then start again as a follower of BY ("host port"), the leader the
+# step_down BY: READONLY yes, then start again as a follower of BY ("host:port"), the leader the
 # sentinels name (what Sentinel would do only after its next INFO of this node and a
 # convert-to-slave, ~10 s later), through restart_as_follower (tile38-node-life.sh).
 step_down() {
@@ -36,7 +35,7 @@ step_down() {
   # Clients still connected here would only be refused from now on: send them to the sentinels,
   # whose GET-MASTER-ADDR-BY-NAME already names the new leader.
   drop_clients
-  restart_as_follower "the sentinels name ${1% *}:${1##* }, which leads: this node stopped leading"
+  restart_as_follower "the sentinels name $1, which leads: this node stopped leading"
 }
 
 # step_down_if_deposed OWN_ID NAMED: on a leader, from node_life: deposed 3 checks in a row
@@ -58,7 +57,7 @@ step_down_if_deposed() {
 on_stall() {
   handover_live && return 0
   node_call_self READONLY yes >/dev/null
-  _st=$(node_server "$LOCAL_HOST:$NODE_PORT") || return 0
+  _st=$(node_server "$LOCAL_ENDPOINT") || return 0
   if printf '%s' "$_st" | grep -q '"following"'; then node_call_self READONLY no >/dev/null; return 0; fi
   _id=$(printf '%s' "$_st" | json_field id)
   if _by=$(deposed_by "$_id") && sleep 0.5 && [ "$(deposed_by "$_id")" = "$_by" ]; then

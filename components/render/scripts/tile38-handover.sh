@@ -40,7 +40,7 @@ caught_up_followers() {
 subscribe() {
   # shellcheck disable=SC2016 # $$ and $1.. expand in the inner shell
   { resp AUTH "$(tile38_password)"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 1))"; } |
-    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "${1%:*}" "${1##*:}" | tr -d '\r' > "$3"
+    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "$(endpoint_host "$1")" "$(endpoint_port "$1")" | tr -d '\r' > "$3"
 }
 
 # followers_synced NODE... : true once every node that answers holds every write this (read-only)
@@ -127,7 +127,7 @@ handover() {
 
 # handover_now: the hand-over itself (steps 1-5 above), under the lock.
 handover_now() {
-  _role=$(node_role "$LOCAL_HOST:$NODE_PORT") || { log "the node does not answer: nothing to hand over"; return 0; }
+  _role=$(node_role "$LOCAL_ENDPOINT") || { log "the node does not answer: nothing to hand over"; return 0; }
   if [ "$_role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
   _followers=$(caught_up_followers)
   if [ -z "$_followers" ]; then log "no follower has caught up: leadership cannot move"; return 1; fi
@@ -168,15 +168,13 @@ handover_now() {
   [ -n "$_asked$_inprog" ] || { abandon_handover "no sentinel started a failover"; return 1; }
   while :; do
     if _leader=$(leader_from_sentinels); then
-      # shellcheck disable=SC2086 # "host port"
-      set -- $_leader
-      if ! is_self "$1:$2"; then
+      if ! is_self "$_leader"; then
         # Follow at once (Sentinel would convert this node only after failover-timeout); stay
         # read-only until that succeeds, so a stale client can never write here.
-        if node_call_self FOLLOW "$1" "$2" | grep -q '^+OK'; then
+        if node_call_self FOLLOW "$(endpoint_host "$_leader")" "$(endpoint_port "$_leader")" | grep -q '^+OK'; then
           node_call_self READONLY no >/dev/null
           rm -f "$HANDOVER_MARK"
-          log "leadership moved to $1:$2 in $(( $(now_ms) - _t0 )) ms; this node follows it"
+          log "leadership moved to $_leader in $(( $(now_ms) - _t0 )) ms; this node follows it"
           return 0
         fi
       fi
@@ -184,7 +182,7 @@ handover_now() {
     [ "$(date +%s)" -lt "$_deadline" ] || break
     sleep 0.1
   done
-  if [ "$(node_role "$LOCAL_HOST:$NODE_PORT")" != master ]; then rm -f "$HANDOVER_MARK"; return 0; fi
+  if [ "$(node_role "$LOCAL_ENDPOINT")" != master ]; then rm -f "$HANDOVER_MARK"; return 0; fi
   if sentinels_name_self; then abandon_handover "the sentinels did not name a new leader in time"; return 1; fi
   # The sentinels name another leader but this node could not follow it: it stays read-only
   # (the marker expires; node_life never re-enables writes on a leader the sentinels

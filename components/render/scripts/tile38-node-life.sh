@@ -119,7 +119,7 @@ node_life() {
       _cur=$(config_follow_target) && follow_the_sentinels "$_cur"
       continue
     fi
-    _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
+    _stats=$(node_server "$LOCAL_ENDPOINT") || continue
     mind_clients "$_role"
     _want=$REPLICA_PRIORITY
     if [ "$_role" = master ]; then
@@ -404,15 +404,13 @@ config_follow_target() {
 
 follow_the_sentinels() {
   _named=$(leader_from_sentinels) || { FOLLOW_STRIKES=0; return 0; }
-  _named_ep="${_named% *}:${_named##* }"
-  if [ "$_named_ep" = "$1" ] || is_self "$_named_ep" || [ "$(node_role "$_named_ep")" != master ]; then
+  if [ "$_named" = "$1" ] || is_self "$_named" || [ "$(node_role "$_named")" != master ]; then
     FOLLOW_STRIKES=0; return 0
   fi
   FOLLOW_STRIKES=$((FOLLOW_STRIKES + 1))
   [ "$FOLLOW_STRIKES" -ge 3 ] || return 0
   FOLLOW_STRIKES=0
-  # shellcheck disable=SC2086 # "host port"
-  if node_call_self FOLLOW $_named | grep -q '^+OK'; then log "following $_named_ep, the leader the sentinels name (was $1)"; fi
+  if node_call_self FOLLOW "$(endpoint_host "$_named")" "$(endpoint_port "$_named")" | grep -q '^+OK'; then log "following $_named, the leader the sentinels name (was $1)"; fi
 }
 
 # lead_by_name ID NAMED: when hosts are names (Kubernetes) and the sentinels name this leader (its
@@ -428,17 +426,16 @@ lead_by_name() {
   is_ip_literal "$NODE_HOST" && return 0
   _named=$2
   [ -n "$_named" ] || { LEAD_BY_NAME_STRIKES=0; return 0; }
-  _named_ep="${_named% *}:${_named##* }"
-  if ! is_ip_literal "${_named% *}" || [ -z "$1" ] || [ "$(node_server "$_named_ep" | json_field id)" != "$1" ]; then
+  if ! is_ip_literal "$(endpoint_host "$_named")" || [ -z "$1" ] || [ "$(node_server "$_named" | json_field id)" != "$1" ]; then
     LEAD_BY_NAME_STRIKES=0; return 0
   fi
   LEAD_BY_NAME_STRIKES=$((LEAD_BY_NAME_STRIKES + 1))
   [ "$LEAD_BY_NAME_STRIKES" -ge 3 ] && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
   LEAD_BY_NAME_STRIKES=0
   LEAD_BY_NAME_NEXT=$(( $(date +%s) + LEAD_BY_NAME_PAUSE ))
-  log "the sentinels name this leader by its IP address $_named_ep: handing over to a follower known by name"
+  log "the sentinels name this leader by its IP address $_named: handing over to a follower known by name"
   # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)
-  SELF_ALIAS=$_named_ep
+  SELF_ALIAS=$_named
   handover || true
   # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)
   SELF_ALIAS=""

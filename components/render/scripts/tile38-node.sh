@@ -17,28 +17,28 @@ SELF="$NODE_HOST:$NODE_PORT"
 REPLICA_INFO_FRESH_MS=30000
 # shellcheck disable=SC2034 # read by log() in lib.sh, which every script includes first
 LOG_TAG="tile38-ha[$SELF]"
-# Address to reach this node from inside its own container.
-case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_HOST=127.0.0.1 ;; *) LOCAL_HOST=$NODE_BIND ;; esac
+# Address (host:port) to reach this node from inside its own container.
+case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_ENDPOINT=127.0.0.1:$NODE_PORT ;; *) LOCAL_ENDPOINT=$NODE_BIND:$NODE_PORT ;; esac
 
-# rcall HOST PORT PASSWORD CMD ARG... : lib.sh's, except that a call to a Tile38 node with
+# rcall HOST:PORT PASSWORD CMD ARG... : lib.sh's, except that a call to a Tile38 node with
 # TILE38_PASSWORD uses tile38_password (so also lib.sh's node_role); a sentinel keeps its own.
 rcall() {
-  _h=$1; _p=$2; _pw=$3; shift 3
-  case " $SENTINELS " in *" $_h:$_p "*) ;; *) [ "$_pw" != "$TILE38_PASSWORD" ] || _pw=$(tile38_password) ;; esac
-  resp "$@" | rsend "$_h" "$_p" "$_pw"
+  _ep=$1; _pw=$2; shift 2
+  case " $SENTINELS " in *" $_ep "*) ;; *) [ "$_pw" != "$TILE38_PASSWORD" ] || _pw=$(tile38_password) ;; esac
+  resp "$@" | rsend "$_ep" "$_pw"
 }
 
 # node_call HOST:PORT CMD... against a Tile38 node with the cluster password.
 node_call() {
   _e=$1; shift
-  rcall "${_e%:*}" "${_e##*:}" "$TILE38_PASSWORD" "$@"
+  rcall "$_e" "$TILE38_PASSWORD" "$@"
 }
-node_call_self() { rcall "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" "$@"; }
+node_call_self() { rcall "$LOCAL_ENDPOINT" "$TILE38_PASSWORD" "$@"; }
 
 # node_server HOST:PORT : the node's SERVER stats as one JSON line. `OUTPUT json` is a command
 # of its own (`OUTPUT json SERVER` is refused with "wrong number of arguments").
 node_server() {
-  { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$(tile38_password)" | grep '^{"ok":true,"stats"'
+  { resp OUTPUT json; resp SERVER; } | rsend "$1" "$(tile38_password)" | grep '^{"ok":true,"stats"'
 }
 
 # The address the sentinels name this node by when it is not SELF (an IP literal: see
@@ -51,7 +51,7 @@ is_self() { [ "$1" = "$SELF" ] || { [ -n "$SELF_ALIAS" ] && [ "$1" = "$SELF_ALIA
 # sentinels_name_self: true when the sentinels' majority answer is this node.
 sentinels_name_self() {
   _ln=$(leader_from_sentinels) || return 1
-  is_self "${_ln% *}:${_ln##* }"
+  is_self "$_ln"
 }
 
 has_local_data() { [ -s "$DATA_DIR/appendonly.aof" ]; }
@@ -89,7 +89,7 @@ write_aof_floor() {
     printf '%s%d\r\n' '$' "$AOF_FLOOR_OBJECT_BYTES"
     head -c "$AOF_FLOOR_OBJECT_BYTES" /dev/zero | tr '\0' x
     printf '\r\n'
-  } | rsend "$LOCAL_HOST" "$NODE_PORT" "$(tile38_password)" | grep -q '^+OK'
+  } | rsend "$LOCAL_ENDPOINT" "$(tile38_password)" | grep -q '^+OK'
 }
 
 # trim_unreplicated_tail LEADER: before this node follows LEADER (host:port), cuts off the end of

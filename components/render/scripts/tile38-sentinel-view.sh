@@ -45,9 +45,9 @@ sentinel_answers() { each_sentinel_at_once sentinel_view; }
 # reach it, but whose sentinels have not heard from it, is fenced before they can promote.
 confirmations() {
   _n=0; _ages=""
-  while read -r _nh _np _mh _mp _flags _age; do
-    if [ -z "$_nh" ] || ! is_self "$_nh:$_np"; then continue; fi
-    if is_self "$_mh:$_mp"; then
+  while read -r _named _monitored _flags _age; do
+    if [ -z "$_named" ] || ! is_self "$_named"; then continue; fi
+    if is_self "$_monitored"; then
       # Not `disconnected`: a sentinel that just switched to this node shows it for ~1 s (it
       # reconnects once per PING period); the age of its last valid PING reply says enough.
       case ",$_flags," in *,s_down,* | *,o_down,* | *,failover_in_progress,*) continue ;; esac
@@ -83,8 +83,8 @@ confirms_this_incarnation() {
 # replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or
 # a failover of it in progress: a follower is being promoted right now.
 replacing_me() {
-  while read -r _nh _np _mh _mp _flags _age; do
-    if [ -z "$_mh" ] || ! is_self "$_mh:$_mp"; then continue; fi
+  while read -r _named _monitored _flags _age; do
+    if [ -z "$_monitored" ] || ! is_self "$_monitored"; then continue; fi
     case ",$_flags," in *,o_down,* | *,failover_in_progress,*) return 0 ;; esac
   done <<EOF_ANSWERS
 $1
@@ -92,8 +92,8 @@ EOF_ANSWERS
   return 1
 }
 
-# named_leader ANSWERS: the leader most answering sentinels name ("host port"); fails when none answers.
-named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; }
+# named_leader ANSWERS: the leader most answering sentinels name ("host:port"); fails when none answers.
+named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1 | majority_vote; }
 
 # sentinels_see_me_eligible: a majority of the sentinels list this follower as a replica they
 # could promote now (flags exactly `slave`: not down, not disconnected; priority above 0), and have
@@ -119,7 +119,7 @@ STALE_INFO_SECONDS=6
 # INFO). Fails when it does not answer. Sentinel reports info-refresh 0 for an INFO it never had:
 # with a master-host, 0 counts as fresh.
 replica_info_age() {
-  _ia=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk -v me="$SELF" '
+  _ia=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "$1" "$SENTINEL_PASSWORD" | awk -v me="$SELF" '
       NR == 1 { if ($0 !~ /^\*/) exit; ok = 1; next }
       /^[$*+-]/ { next }
       k != "" {

@@ -137,16 +137,17 @@ follower_start_priority() {
   if [ "$(aof_matches "$1" "$(aof_size_on_disk)")" = + ]; then echo "$REPLICA_PRIORITY"; else echo 0; fi
 }
 
+# start_follower LEADER: starts the server as a follower of LEADER (host:port).
 start_follower() {
   if aof_below_floor; then
     # Tile38 would append the leader's whole AOF to it (see AOF_FLOOR_BYTES): fetch it afresh.
     log "its AOF ($(aof_size_on_disk) bytes) is below the floor of $AOF_FLOOR_BYTES: removed, the leader's is fetched whole"
     rm -f "$DATA_DIR/appendonly.aof"
   fi
-  trim_unreplicated_tail "$1:$2"
-  _prio=$(follower_start_priority "$1:$2")
-  log "starting as a follower of $1:$2 (replica-priority $_prio; no sentinel reads it before it has caught up)"
-  write_tile38_config follower "$1" "$2" "$_prio"
+  trim_unreplicated_tail "$1"
+  _prio=$(follower_start_priority "$1")
+  log "starting as a follower of $1 (replica-priority $_prio; no sentinel reads it before it has caught up)"
+  write_tile38_config follower "$1" "$_prio"
   start_server
 }
 
@@ -180,9 +181,7 @@ main() {
   _deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
   while :; do
     if _leader=$(leader_from_sentinels); then
-      # shellcheck disable=SC2086 # "host port"
-      set -- $_leader
-      if [ "$1:$2" != "$SELF" ]; then
+      if [ "$_leader" != "$SELF" ]; then
         if { ! has_local_data || aof_below_floor; } && [ -z "${_waited:-}" ]; then
           # A replica that has not caught up refuses INFO, so the sentinels would judge this empty
           # node by the last INFO of the process that ran at this address before (priority 100,
@@ -197,7 +196,7 @@ main() {
           continue
         fi
         # Follow whoever the sentinels name, whatever the old config says (Tile38 #689).
-        start_follower "$1" "$2"
+        start_follower "$_leader"
       elif has_local_data; then
         start_leader "the sentinels name this node and it holds data"
       elif ! others_have_data; then

@@ -72,27 +72,27 @@ describeSh("lib.sh under busybox sh", () => {
 
     it("takes the leader most sentinels name, breaks ties alike everywhere, and fails when none answers", () => {
         const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
-        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b:2\n");
         // One sentinel stranded on a dead leader is outvoted.
-        expect(sh(`${cannedSentinels({ "s1:1": "dead 9", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "dead 9", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b:2\n");
         // Two silent: the one that answers decides.
-        expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": "c 3", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("c 3\n");
+        expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": "c 3", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("c:3\n");
         // A tie between two answers: the smaller name wins, whatever the order of the answers.
-        expect(sh(`${cannedSentinels({ "s1:1": "z 1", "s2:2": "a 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a 1\n");
-        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "z 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a 1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "z 1", "s2:2": "a 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a:1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "z 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a:1\n");
         expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": undefined, "s3:3": undefined })}leader_from_sentinels || echo none`, env)).toBe("none\n");
     });
 
     it("leader_among asks only the given sentinels", () => {
         const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
-        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_among s1:1`, env)).toBe("a 1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_among s1:1`, env)).toBe("a:1\n");
     });
 
     it("write_tile38_config keeps Tile38's own keys and resets read_only", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
         try {
             fs.writeFileSync(path.join(dir, "config"), JSON.stringify({ server_id: "abc", read_only: true, follow_host: "old", "replica-priority": 100, nested: { a: "b,c" } }));
-            sh("write_tile38_config follower leader-0 9851", {
+            sh("write_tile38_config follower leader-0:9851", {
                 DATA_DIR: dir,
                 MANAGED_KEYS: "follow_host follow_port requirepass leaderauth replica_announce_ip replica_announce_port replica-priority read_only maxmemory",
                 REPLICA_PRIORITY: "100",
@@ -154,10 +154,10 @@ describeSh("lib.sh under busybox sh", () => {
                 NODE_HOST: "tile38-1",
                 NODE_PORT: "9851",
             };
-            sh("PASSWORD_IN_CONFIG=1; write_tile38_config follower leader-0 9851", env, ["config-password.sh", "tile38-config.sh"]);
+            sh("PASSWORD_IN_CONFIG=1; write_tile38_config follower leader-0:9851", env, ["config-password.sh", "tile38-config.sh"]);
             expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toMatchObject({ requirepass: "switched", leaderauth: "switched" });
             // A container's first start: its environment is the newest password.
-            sh("write_tile38_config follower leader-0 9851", env, ["config-password.sh", "tile38-config.sh"]);
+            sh("write_tile38_config follower leader-0:9851", env, ["config-password.sh", "tile38-config.sh"]);
             expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toMatchObject({ requirepass: "from-env", leaderauth: "from-env" });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -194,7 +194,7 @@ describeSh("lib.sh under busybox sh", () => {
     it("sentinel_view: the leader a sentinel names, the node it monitors, its flags and last valid PING reply", () => {
         const reply = ["*2", "$8", "tile38-1", "$4", "9851", bulkPairs([["name", "mymaster"], ["ip", "tile38-0"], ["port", "9851"], ["runid", "x"], ["flags", "master,s_down,o_down,failover_in_progress"], ["last-ok-ping-reply", "4321"]]), "+OK"].join("\n");
         const stub = `rsend() { cat >/dev/null; printf '%s\\n' '${reply.split("\n").join("' '")}'; }\n`;
-        expect(sh(`${stub}sentinel_view s1:5000`, viewEnv).trim()).toBe("tile38-1 9851 tile38-0 9851 master,s_down,o_down,failover_in_progress 4321");
+        expect(sh(`${stub}sentinel_view s1:5000`, viewEnv).trim()).toBe("tile38-1:9851 tile38-0:9851 master,s_down,o_down,failover_in_progress 4321");
         const none = `rsend() { cat >/dev/null; printf '*-1\\n'; }\n`;
         expect(() => sh(`${none}sentinel_view s1:5000`, viewEnv)).toThrow();
     });
@@ -217,7 +217,7 @@ describeSh("lib.sh under busybox sh", () => {
             // Per sentinel: its REPLICAS reply, or nothing (it does not answer).
             const run = (replies: Record<string, string[] | undefined>) => {
                 const cases = Object.entries(replies)
-                    .map(([s, r]) => `${s.split(":")[0]}) ${r === undefined ? "return 0" : `printf '%s\\n' '${["*" + r.length, ...r].join("\n").split("\n").join("' '")}' '-ERR unknown command'`} ;;`)
+                    .map(([s, r]) => `${s}) ${r === undefined ? "return 0" : `printf '%s\\n' '${["*" + r.length, ...r].join("\n").split("\n").join("' '")}' '-ERR unknown command'`} ;;`)
                     .join(" ");
                 return sh(`rsend() { cat >/dev/null; case "$1" in ${cases} esac; }\nstale_info_wait`, { ...viewEnv, DATA_DIR: dir, SELF: "tile38-1:9851" }, ["tile38-sentinel-view.sh"]).trim();
             };
@@ -256,7 +256,7 @@ describeSh("lib.sh under busybox sh", () => {
     });
 
     it("confirms_this_incarnation: only a contact after this server started counts", () => {
-        const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
+        const ok = (age: number) => `tile38-0:9851 tile38-0:9851 master ${age}`;
         const run = (startedAgoMs: number, age: number) =>
             sh(`${self}SERVER_STARTED_MS=$(( $(now_ms) - ${startedAgoMs} ))\nconfirms_this_incarnation '${[ok(age), ok(age), ""].join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-handover.sh", "tile38-sentinel-view.sh"]).trim();
         // Heard from 1.5 s ago, but this incarnation started 1 s ago: that was an earlier one.
@@ -266,23 +266,23 @@ describeSh("lib.sh under busybox sh", () => {
 
     it("confirmations / majority_confirms / replacing_me: only a healthy, recent view of this node as leader confirms it", () => {
         const run = (answers: string[], fn: string) => sh(`${self}${fn} '${answers.join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
-        const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
+        const ok = (age: number) => `tile38-0:9851 tile38-0:9851 master ${age}`;
         expect(run([ok(100), ok(900), ""], "confirmations")).toBe("2 900\nyes");
         expect(run([ok(100), ok(900), ""], "majority_confirms")).toBe("900\nyes");
         // Heard from too long ago by the second most recent sentinel: the fence's clock runs.
         expect(run([ok(100), ok(2500), ok(3000)], "majority_confirms")).toBe("no");
         // Flagged down, naming another node, or monitoring another node: no confirmation.
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", "tile38-1 9851 tile38-1 9851 master 100"], "confirmations")).toBe("1 \nyes");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,s_down 100", "tile38-1:9851 tile38-1:9851 master 100"], "confirmations")).toBe("1 \nyes");
         // Just switched to this node: its link is still `disconnected`, its contact recent: it confirms.
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,disconnected 207", ""], "majority_confirms")).toBe("207\nyes");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,disconnected 207", ""], "majority_confirms")).toBe("207\nyes");
         // A sentinel promoting this node (it names it, SENTINEL MASTER still shows the old leader) confirms it.
-        expect(run([ok(300), "tile38-0 9851 tile38-1 9851 master,s_down,o_down,failover_in_progress 5000", ""], "confirmations")).toBe("2 300\nyes");
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "majority_confirms")).toBe("no");
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "replacing_me")).toBe("no");
-        expect(run([ok(100), "tile38-1 9851 tile38-0 9851 master,s_down,o_down 100", ""], "replacing_me")).toBe("yes");
-        expect(run(["tile38-0 9851 tile38-0 9851 master,failover_in_progress 100", "", ""], "replacing_me")).toBe("yes");
-        expect(run([ok(100), ok(100), "tile38-1 9851 tile38-1 9851 master,o_down 100"], "replacing_me")).toBe("no");
-        expect(sh(`${self}named_leader '${[ok(1), "tile38-1 9851 tile38-0 9851 master 1", "tile38-1 9851 tile38-1 9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1 9851");
+        expect(run([ok(300), "tile38-0:9851 tile38-1:9851 master,s_down,o_down,failover_in_progress 5000", ""], "confirmations")).toBe("2 300\nyes");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,s_down 100", ""], "majority_confirms")).toBe("no");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,s_down 100", ""], "replacing_me")).toBe("no");
+        expect(run([ok(100), "tile38-1:9851 tile38-0:9851 master,s_down,o_down 100", ""], "replacing_me")).toBe("yes");
+        expect(run(["tile38-0:9851 tile38-0:9851 master,failover_in_progress 100", "", ""], "replacing_me")).toBe("yes");
+        expect(run([ok(100), ok(100), "tile38-1:9851 tile38-1:9851 master,o_down 100"], "replacing_me")).toBe("no");
+        expect(sh(`${self}named_leader '${[ok(1), "tile38-1:9851 tile38-0:9851 master 1", "tile38-1:9851 tile38-1:9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1:9851");
     });
 
     it("node_life's follower step checks the AOF again against a leader it had verified before, after following another", () => {
@@ -362,7 +362,7 @@ master_port:1'`,
             const body = [
                 "node_call() { :; }; node_server() { :; }",
                 "node_role() { case $1 in d:1) return 1 ;; *) echo master ;; esac; }",
-                "leader_from_sentinels() { echo 'b 1'; }; is_self() { [ \"$1\" = \"$SELF\" ]; }",
+                "leader_from_sentinels() { echo b:1; }; is_self() { [ \"$1\" = \"$SELF\" ]; }",
                 `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; echo +OK; }`,
                 "NODE_STATE=verified",
                 `_info='role:slave
