@@ -73,10 +73,42 @@ json_field() {
   sed -n -e "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" -e "s/.*\"$1\":\\([0-9a-z.-][0-9a-z.-]*\\).*/\\1/p" | head -n 1
 }
 
-# pairs_field NAME: the value after NAME in a flat RESP array of bulk-string pairs (SENTINEL
-# MASTER/REPLICAS/SENTINELS replies; several instances give several values, one per line).
-pairs_field() {
-  awk -v k="$1" 'want && /^\$/ { next } want { print; want = 0; next } /^\$/ { next } $0 == k { want = 1 }'
+# reply_fields FIELD...: the one parser of Sentinel's replies of bulk-string pairs, a flat array
+# (SENTINEL MASTER, SENTINEL DEBUG) or an array of them (SENTINEL REPLICAS: one per replica): one
+# line per array that holds every FIELD, their values in that order ("-" for an empty one).
+# Framing, other replies (QUIT's) and arrays without every FIELD print nothing.
+reply_fields() {
+  awk -v fields="$*" '
+    BEGIN { n = split(fields, f, " ") }
+    function row(   i, line) {
+      for (i = 1; i <= n; i++) {
+        if (!(f[i] in v)) { split("", v); return }
+        line = line (i > 1 ? " " : "") (v[f[i]] == "" ? "-" : v[f[i]])
+      }
+      print line
+      split("", v)
+    }
+    bulk { bulk = 0; if (key == "") key = $0; else { v[key] = $0; key = "" } next }
+    $0 == "$-1" { if (key == "") key = SUBSEP; else { v[key] = ""; key = "" } next }
+    /^\$/ { bulk = 1; next }
+    /^\*/ { row(); key = ""; next }
+    END { row() }'
+}
+
+# sentinel_master SENTINEL FIELD...: the values of FIELDs in that sentinel's SENTINEL MASTER entry,
+# on one line (reply_fields); nothing when it does not answer.
+sentinel_master() {
+  _sm=$1; shift
+  sentinel_call "$_sm" SENTINEL MASTER "$MASTER_NAME" | reply_fields "$@"
+}
+
+# sentinel_replicas SENTINEL FIELD...: that sentinel's SENTINEL REPLICAS, one line per replica
+# with the values of FIELDs (reply_fields); fails when it does not answer with a list.
+sentinel_replicas() {
+  _sr=$(sentinel_call "$1" SENTINEL REPLICAS "$MASTER_NAME")
+  case $_sr in '*'*) ;; *) return 1 ;; esac
+  shift
+  printf '%s\n' "$_sr" | reply_fields "$@"
 }
 
 # majority_vote: stdin holds one "host:port" answer per line; prints the answer most lines give
@@ -130,13 +162,12 @@ sentinel_leader() {
 # the ms since that node last answered its PING; fails when it does not answer.
 sentinel_view() {
   _sv=$({ resp SENTINEL get-master-addr-by-name "$MASTER_NAME"; resp SENTINEL MASTER "$MASTER_NAME"; } |
-    rsend "$1" "$SENTINEL_PASSWORD" | awk '
-      NR == 1 && $0 != "*2" { exit }
-      NR == 3 { nh = $0 } NR == 5 { np = $0 }
-      NR <= 5 || /^[$*]/ { next }
-      k != "" { v[k] = $0; k = ""; next }
-      $0 == "ip" || $0 == "port" || $0 == "flags" || $0 == "last-ok-ping-reply" { k = $0 }
-      END { if (np != "" && v["port"] != "") print nh ":" np, v["ip"] ":" v["port"], v["flags"], v["last-ok-ping-reply"] }')
+    rsend "$1" "$SENTINEL_PASSWORD")
+  # Its first five lines answer GET-MASTER-ADDR-BY-NAME (a two-element array), the rest MASTER.
+  _named=$(printf '%s\n' "$_sv" | sed -n 1,5p | master_addr_reply)
+  [ -n "$_named" ] || return 1
+  _sv=$(printf '%s\n' "$_sv" | sed 1,5d | reply_fields ip port flags last-ok-ping-reply |
+    awk -v named="$_named" '{ print named, $1 ":" $2, $3, $4; exit }')
   [ -n "$_sv" ] && printf '%s\n' "$_sv"
 }
 
@@ -144,16 +175,7 @@ sentinel_view() {
 # Sentinel's name for it) in that sentinel's SENTINEL REPLICAS: its flags, the priority its last
 # INFO reported, and the ms since it last answered a PING; fails when it does not list it.
 sentinel_replica_view() {
-  _rv=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "$1" "$SENTINEL_PASSWORD" | awk -v me="$2" '
-      /^[$*+-]/ { next }
-      k != "" { v = $0
-        if (k == "name") { if (found) exit; found = (v == me) }
-        else if (found && k == "flags") flags = v
-        else if (found && k == "slave-priority") prio = v
-        else if (found && k == "last-ok-ping-reply") ping = v
-        k = ""; next }
-      { k = $0 }
-      END { if (found && flags != "") print flags, prio, ping }')
+  _rv=$(sentinel_replicas "$1" name flags slave-priority last-ok-ping-reply | awk -v me="$2" '$1 == me { print $2, $3, $4; exit }')
   [ -n "$_rv" ] && printf '%s\n' "$_rv"
 }
 

@@ -140,10 +140,10 @@ forget_replicas_known_by_ip() {
   is_ip_literal "$(endpoint_host "$SELF")" && return 0
   _now=$(date +%s)
   [ "$_now" -ge "$NEXT_RESET" ] || return 0
-  _ip=$(sentinel_call "$SELF" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field ip |
+  _ip=$(sentinel_replicas "$SELF" ip |
     while read -r _h; do if is_ip_literal "$_h"; then echo "$_h"; break; fi; done)
   [ -n "$_ip" ] || return 0
-  [ "$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME" | pairs_field flags)" = master ] || return 0
+  [ "$(sentinel_master "$SELF" flags)" = master ] || return 0
   NEXT_RESET=$((_now + RESET_PAUSE))
   log "watchdog: a replica is known by its IP address $_ip, not by name: SENTINEL RESET"
   sentinel_call "$SELF" SENTINEL RESET "$MASTER_NAME" >/dev/null
@@ -160,13 +160,14 @@ forget_replicas_known_by_ip() {
 # phase going; a node that does not answer is down, and Sentinel does not wait for it either. Any
 # other time a failover-timeout other than the rendered one (this watchdog died half-way) is reset.
 end_reconf_phase() {
-  _m=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
-  _ft=$(printf '%s\n' "$_m" | pairs_field failover-timeout)
-  case "$(printf '%s\n' "$_m" | pairs_field flags)" in
+  read -r _ft _flags _epoch _listed <<EOF_MASTER
+$(sentinel_master "$SELF" failover-timeout flags config-epoch ip port | awk '{ print $1, $2, $3, $4 ":" $5 }')
+EOF_MASTER
+  case "$_flags" in
     *failover_in_progress*) ;;
     *)
       _now=$(now_ms)
-      saw_config_epoch "$(printf '%s\n' "$_m" | pairs_field config-epoch)" "$_now"
+      saw_config_epoch "$_epoch" "$_now"
       _want=$(rearmed_failover_timeout "$FAILOVER_SEEN_MS" "$_now")
       _set=$(failover_timeout_change "$_ft" "$_want")
       if [ -n "$_set" ]; then
@@ -175,7 +176,6 @@ end_reconf_phase() {
       fi
       return 0 ;;
   esac
-  _listed="$(printf '%s\n' "$_m" | pairs_field ip):$(printf '%s\n' "$_m" | pairs_field port)"
   _new_ep=$(sentinel_leader "$SELF") || return 0
   # GET-MASTER-ADDR-BY-NAME names the promoted node only in the reconf phase.
   [ "$_new_ep" != "$_listed" ] || return 0
@@ -197,8 +197,7 @@ end_reconf_phase() {
 
 # master_entry: host:port this sentinel's SENTINEL MASTER entry lists (what SENTINEL MASTERS shows).
 master_entry() {
-  _me=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
-  echo "$(printf '%s\n' "$_me" | pairs_field ip):$(printf '%s\n' "$_me" | pairs_field port)"
+  sentinel_master "$SELF" ip port | awk '{ print $1 ":" $2 }'
 }
 
 # remonitor LEADER: SENTINEL REMOVE + MONITOR LEADER (host:port) + SET (the rendered timings and the auth-pass).

@@ -18,11 +18,10 @@ LAST_ROLE=""
 sentinels_list_self() {
   _answered=""
   for _s in $SENTINELS; do
-    _e=$(sentinel_call "$_s" SENTINEL MASTER "$MASTER_NAME")
-    _ip=$(printf '%s\n' "$_e" | pairs_field ip | head -n 1)
-    [ -n "$_ip" ] || continue
+    _listed=$(sentinel_master "$_s" ip port | awk '{ print $1 ":" $2; exit }')
+    [ -n "$_listed" ] || continue
     _answered=1
-    if is_self "$_ip:$(printf '%s\n' "$_e" | pairs_field port | head -n 1)"; then echo self; return 0; fi
+    if is_self "$_listed"; then echo self; return 0; fi
   done
   [ -z "$_answered" ] || echo other
 }

@@ -139,12 +139,8 @@ others_have_data() {
   # succeeded (every 10 s), and a Tile38 follower that has not caught up refuses INFO. After a
   # total loss with the sentinels alive, they keep the dead replicas' old offsets forever.
   for _s in $SENTINELS; do
-    _off=$(sentinel_call "$_s" SENTINEL REPLICAS "$MASTER_NAME" | awk -v max="$REPLICA_INFO_FRESH_MS" '
-      want && /^\$/ { next }
-      want == "r" { age = $0; want = ""; next }
-      want == "o" { if (age != "" && age + 0 <= max) print; age = ""; want = ""; next }
-      /^\$/ { next }
-      $0 == "info-refresh" { want = "r" } $0 == "slave-repl-offset" { want = "o" }' | sort -n | tail -n 1)
+    _off=$(sentinel_replicas "$_s" info-refresh slave-repl-offset |
+      awk -v max="$REPLICA_INFO_FRESH_MS" '$1 != "-" && $1 + 0 <= max && $2 != "-" { print $2 }' | sort -n | tail -n 1)
     if [ "${_off:-0}" -gt 0 ]; then log "sentinel $_s saw a replica at offset $_off within ${REPLICA_INFO_FRESH_MS} ms"; return 0; fi
   done
   return 1

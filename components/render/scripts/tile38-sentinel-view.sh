@@ -119,17 +119,10 @@ STALE_INFO_SECONDS=6
 # INFO). Fails when it does not answer. Sentinel reports info-refresh 0 for an INFO it never had:
 # with a master-host, 0 counts as fresh.
 replica_info_age() {
-  _ia=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "$1" "$SENTINEL_PASSWORD" | awk -v me="$SELF" '
-      NR == 1 { if ($0 !~ /^\*/) exit; ok = 1; next }
-      /^[$*+-]/ { next }
-      k != "" {
-        if (k == "name") found = ($0 == me)
-        else if (found && k == "info-refresh") age = $0
-        else if (found && k == "master-host") host = $0
-        k = ""; next }
-      { k = $0 }
-      END { if (ok) print ((age == "" || host == "?") ? "none" : age) }')
-  [ -n "$_ia" ] && echo "$_ia"
+  _ia=$(sentinel_replicas "$1" name info-refresh master-host) || return 1
+  printf '%s\n' "$_ia" | awk -v me="$SELF" '
+    $1 == me { age = $2; host = $3 }
+    END { print ((age == "" || age == "-" || host == "?") ? "none" : age) }'
 }
 
 # stale_info_wait: seconds an empty node waits before it serves, so that no sentinel still trusts
@@ -172,7 +165,7 @@ tune_sentinel() {
   set -- $SENTINEL_TIMING
   _tset=""
   while [ $# -ge 2 ]; do
-    _thave=$(printf '%s\n' "$_td" | pairs_field "$1" | head -n 1)
+    _thave=$(printf '%s\n' "$_td" | reply_fields "$1" | head -n 1)
     if [ -n "$_thave" ] && [ "$_thave" != "$2" ]; then _tset="$_tset $1 $2"; fi
     shift 2
   done

@@ -44,7 +44,10 @@ describeSh("lib.sh under busybox sh", () => {
         expect(sh(`printf '%s' '${json}' | json_field caught_up_once`).trim()).toBe("true");
         expect(sh(`printf '%s' '${json}' | json_field following`).trim()).toBe("127.0.0.1:9851");
         const replicas = "*2\n*4\n$4\nname\n$3\nr-1\n$17\nslave-repl-offset\n$3\n120\n*4\n$4\nname\n$3\nr-2\n$17\nslave-repl-offset\n$1\n0\n";
-        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | pairs_field slave-repl-offset`)).toBe("120\n0\n");
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | reply_fields slave-repl-offset`)).toBe("120\n0\n");
+        // Several fields: one line per array, in the order asked; an array without every field prints nothing.
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | reply_fields slave-repl-offset name`)).toBe("120 r-1\n0 r-2\n");
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | reply_fields name flags`)).toBe("");
     });
 
     it("retry_for retries a command until it succeeds, and gives up after its bound", () => {
