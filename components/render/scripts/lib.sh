@@ -130,6 +130,15 @@ is_ip_literal() {
   esac
 }
 
+# strike COUNTER LIMIT: one more strike in the variable named COUNTER (a condition seen again);
+# true once it holds LIMIT in a row. The caller clears it (clear_strikes) when the condition does
+# not hold, and when it acts on it.
+strike() {
+  eval "$1=\$((\${$1:-0} + 1))"
+  eval "[ \"\$$1\" -ge \"\$2\" ]"
+}
+clear_strikes() { eval "$1=0"; }
+
 # Milliseconds of uptime, for durations (busybox date has no %N).
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 

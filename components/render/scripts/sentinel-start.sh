@@ -109,21 +109,20 @@ peers_leader() {
 # really leads (INFO role:master) while this sentinel names another node that does not,
 # WATCHDOG_STRIKES times in a row, it forgets its view and monitors the peers' leader.
 watchdog() {
-  _strikes=0
+  clear_strikes REMONITOR_STRIKES
   while sleep 1; do
     forget_replicas_known_by_ip
     end_reconf_phase || true
-    _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
-    _theirs=$(peers_leader) || { _strikes=0; continue; }
+    _mine=$(sentinel_leader "$SELF") || { clear_strikes REMONITOR_STRIKES; continue; }
+    _theirs=$(peers_leader) || { clear_strikes REMONITOR_STRIKES; continue; }
     if [ "$_mine" = "$_theirs" ] || [ "$(node_role "$_theirs")" != master ] ||
       [ "$(node_role "$_mine")" = master ]; then
-      _strikes=0; continue
+      clear_strikes REMONITOR_STRIKES; continue
     fi
-    _strikes=$((_strikes + 1))
-    [ "$_strikes" -ge "$WATCHDOG_STRIKES" ] || continue
+    strike REMONITOR_STRIKES "$WATCHDOG_STRIKES" || continue
     log "watchdog: peers agree on $(spaced_endpoint "$_theirs"), this sentinel names $(spaced_endpoint "$_mine"), which does not lead: re-monitoring"
     remonitor "$_theirs"
-    _strikes=0
+    clear_strikes REMONITOR_STRIKES
   done
 }
 

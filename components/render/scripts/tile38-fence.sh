@@ -40,14 +40,12 @@ step_down() {
 
 # step_down_if_deposed OWN_ID NAMED: on a leader, from node_life: deposed 3 checks in a row
 # (a follower promoted a moment ago is named by one sentinel before the others, which still name
-# the old leader: one check could make the NEW leader step down).
-DEPOSED_STRIKES=0
+# the old leader: one check could make the NEW leader step down). Counted in DEPOSED_STRIKES.
 step_down_if_deposed() {
-  [ -n "$2" ] || { DEPOSED_STRIKES=0; return 1; }
-  _by=$(deposed_by "$1" "$2") || { DEPOSED_STRIKES=0; return 1; }
-  DEPOSED_STRIKES=$((DEPOSED_STRIKES + 1))
-  [ "$DEPOSED_STRIKES" -ge 3 ] || return 1
-  DEPOSED_STRIKES=0
+  [ -n "$2" ] || { clear_strikes DEPOSED_STRIKES; return 1; }
+  _by=$(deposed_by "$1" "$2") || { clear_strikes DEPOSED_STRIKES; return 1; }
+  strike DEPOSED_STRIKES 3 || return 1
+  clear_strikes DEPOSED_STRIKES
   step_down "$_by"
 }
 

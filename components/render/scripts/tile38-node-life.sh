@@ -388,13 +388,6 @@ stop_for_restart() {
 REFOLLOW_MARK="$DATA_DIR/.tile38-ha-refollow"
 restart_as_follower() { stop_for_restart "$REFOLLOW_MARK" INT "restarting as a follower: $1"; }
 
-# follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
-# that one really leads (INFO role:master), for 3 checks in a row, follows it. Sentinel
-# reconfigures only the replicas it knew when it failed over: a node that restarted just before
-# (not yet in the old leader's INFO, refreshed every 10 s) was left following the dead leader until
-# failover-timeout passed (measured: 24 s to converge instead of 4).
-FOLLOW_STRIKES=0
-
 # config_follow_target: host:port the node's config file says it follows (Tile38 rewrites it).
 config_follow_target() {
   _fh=$(sed -n 's/.*"follow_host": *"\([^"]*\)".*/\1/p' "$DATA_DIR/config" | head -n 1)
@@ -402,14 +395,18 @@ config_follow_target() {
   [ -n "$_fh" ] && [ -n "$_fp" ] && echo "$_fh:$_fp"
 }
 
+# follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
+# that one really leads (INFO role:master), for 3 checks in a row, follows it. Sentinel
+# reconfigures only the replicas it knew when it failed over: a node that restarted just before
+# (not yet in the old leader's INFO, refreshed every 10 s) was left following the dead leader until
+# failover-timeout passed (measured: 24 s to converge instead of 4). Counted in FOLLOW_STRIKES.
 follow_the_sentinels() {
-  _named=$(leader_from_sentinels) || { FOLLOW_STRIKES=0; return 0; }
+  _named=$(leader_from_sentinels) || { clear_strikes FOLLOW_STRIKES; return 0; }
   if [ "$_named" = "$1" ] || is_self "$_named" || [ "$(node_role "$_named")" != master ]; then
-    FOLLOW_STRIKES=0; return 0
+    clear_strikes FOLLOW_STRIKES; return 0
   fi
-  FOLLOW_STRIKES=$((FOLLOW_STRIKES + 1))
-  [ "$FOLLOW_STRIKES" -ge 3 ] || return 0
-  FOLLOW_STRIKES=0
+  strike FOLLOW_STRIKES 3 || return 0
+  clear_strikes FOLLOW_STRIKES
   if node_call_self FOLLOW "$(endpoint_host "$_named")" "$(endpoint_port "$_named")" | grep -q '^+OK'; then log "following $_named, the leader the sentinels name (was $1)"; fi
 }
 
@@ -418,20 +415,18 @@ follow_the_sentinels() {
 # That address changes with the pod, which is what the names are for. A sentinel cannot simply
 # re-monitor the name: SENTINEL MONITOR starts at config epoch 0, and its peers' hellos carry the
 # IP with a higher epoch, which it adopts again. A failover gives the name a new epoch. A failed
-# hand-over is retried after LEAD_BY_NAME_PAUSE seconds.
-LEAD_BY_NAME_STRIKES=0
+# hand-over is retried after LEAD_BY_NAME_PAUSE seconds. Counted in LEAD_BY_NAME_STRIKES.
 LEAD_BY_NAME_PAUSE=30
 LEAD_BY_NAME_NEXT=0
 lead_by_name() {
   is_ip_literal "$NODE_HOST" && return 0
   _named=$2
-  [ -n "$_named" ] || { LEAD_BY_NAME_STRIKES=0; return 0; }
+  [ -n "$_named" ] || { clear_strikes LEAD_BY_NAME_STRIKES; return 0; }
   if ! is_ip_literal "$(endpoint_host "$_named")" || [ -z "$1" ] || [ "$(node_server "$_named" | json_field id)" != "$1" ]; then
-    LEAD_BY_NAME_STRIKES=0; return 0
+    clear_strikes LEAD_BY_NAME_STRIKES; return 0
   fi
-  LEAD_BY_NAME_STRIKES=$((LEAD_BY_NAME_STRIKES + 1))
-  [ "$LEAD_BY_NAME_STRIKES" -ge 3 ] && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
-  LEAD_BY_NAME_STRIKES=0
+  strike LEAD_BY_NAME_STRIKES 3 && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
+  clear_strikes LEAD_BY_NAME_STRIKES
   LEAD_BY_NAME_NEXT=$(( $(date +%s) + LEAD_BY_NAME_PAUSE ))
   log "the sentinels name this leader by its IP address $_named: handing over to a follower known by name"
   # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)

@@ -67,6 +67,11 @@ describeSh("lib.sh under busybox sh", () => {
         }
     });
 
+    it("strike counts a condition seen in a row: true from the LIMITth on, until cleared", () => {
+        expect(sh(`for i in 1 2 3 4; do strike SEEN 3 && echo "$i yes" || echo "$i no"; done; clear_strikes SEEN; strike SEEN 2 || echo "again $SEEN"`).trim())
+            .toBe("1 no\n2 no\n3 yes\n4 yes\nagain 1");
+    });
+
     it("tells IP literals from host names", () => {
         const probe = (h: string) => sh(`is_ip_literal '${h}' && echo ip || echo name`).trim();
         for (const h of ["10.238.0.21", "127.0.0.1", "::1", "fd00::5", "[::1]"]) expect([h, probe(h)]).toEqual([h, "ip"]);
