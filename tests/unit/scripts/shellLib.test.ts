@@ -305,7 +305,7 @@ describeSh("lib.sh under busybox sh", () => {
                 "AOF_FLUSH_GRACE_MS=0; RESYNC_SETTLE_MS=999999; NODE_STATE=following",
                 `step() { _info="role:slave
 master_host:\${1%:*}
-master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3}'; follower_step; echo "$1 $NODE_STATE"; }`,
+master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3}'; follower_step "$_info" "$_stats"; echo "$1 $NODE_STATE"; }`,
                 "step a:1; step b:1; step a:1",
             ].join("\n");
             const out = sh(body, { DATA_DIR: dir }, ["tile38-node-life.sh"]).trim().split("\n");
@@ -350,11 +350,11 @@ master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3
 master_host:d
 master_port:1'`,
                 `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
-                `follower_step; echo "$NODE_STATE $ORPHAN_RANK"`,
+                `follower_step "$_info" "$_stats"; echo "$NODE_STATE $ORPHAN_RANK"`,
                 // Its leader answers again: following.
-                `node_role() { echo master; }; follower_step; echo "$NODE_STATE"`,
+                `node_role() { echo master; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`,
                 // Never caught up: not orphaned (priority 0 anyway).
-                `NODE_STATE=following; _stats='{"caught_up":false,"caught_up_once":false,"aof_size":500}'; node_role() { return 1; }; follower_step; echo "$NODE_STATE"`,
+                `NODE_STATE=following; _stats='{"caught_up":false,"caught_up_once":false,"aof_size":500}'; node_role() { return 1; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`,
             ].join("\n");
             const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1 c:1 e:1 f:1" }, ["tile38-node-life.sh"]).trim().split("\n");
             expect(out).toEqual(["orphaned 1", "following", "following"]);
@@ -377,7 +377,7 @@ master_port:1'`,
 master_host:d
 master_port:1'`,
                 `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
-                `for i in 1 2 3; do follower_step; echo "$NODE_STATE"; done`,
+                `for i in 1 2 3; do follower_step "$_info" "$_stats"; echo "$NODE_STATE"; done`,
             ].join("\n");
             const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1" }, ["tile38-node-life.sh"]).trim().split("\n");
             expect(out).toEqual(["orphaned", "orphaned", "orphaned"]);
@@ -543,24 +543,24 @@ master_port:1'`,
             fs.writeFileSync(path.join(dir, "appendonly.aof"), "x".repeat(1900));
             // b:1 still counts more AOF than its leader: a:1 waits its turn (and stays eligible).
             fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":800000}}\n`);
-            expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(run(`follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
             // b:1 reloaded and caught up, but not promotable yet (priority 0 until its next step): still waiting.
             fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":1990}}\n`);
             fs.writeFileSync(path.join(dir, "b-info"), "role:slave\nslave_priority:0\n");
-            expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(run(`follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
             // b:1 promotable again: a:1's turn; the compacted size it reloads is its mark.
             fs.writeFileSync(path.join(dir, "b-info"), "role:slave\nslave_priority:100\n");
-            expect(run(`follower_step; follower_step; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("reloading 1900");
+            expect(run(`follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("reloading 1900");
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart: reloading its AOF (a prefix of c:1's) in place");
             // b:1 does not answer at all (dead, or restarting): a:1 waits at most RELOAD_TURN_MS.
             fs.rmSync(path.join(dir, "calls"));
             fs.writeFileSync(path.join(dir, "b"), "");
-            expect(run(`RELOAD_TURN_MS=0; follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(run(`RELOAD_TURN_MS=0; follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart:");
             // Its file no prefix of the leader's: a resync from scratch instead.
-            expect(run(`aof_matches() { echo -ERR; }; follower_step; echo "$NODE_STATE"`)).toBe("diverged");
+            expect(run(`aof_matches() { echo -ERR; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("diverged");
         }));
     });
 });
