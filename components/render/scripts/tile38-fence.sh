@@ -18,13 +18,14 @@ STALL_MS=1500
 # answer, else asked now), when that is another Tile38 (another server id) that reports role
 # master; fails otherwise.
 deposed_by() {
-  _d=${2:-}
-  [ -n "$_d" ] || _d=$(leader_from_sentinels) || return 1
-  is_self "$_d" && return 1
-  _did=$(node_server "$_d" | json_field id)
-  [ -n "$_did" ] && [ "$_did" != "$1" ] || return 1
-  [ "$(node_role "$_d")" = master ] || return 1
-  echo "$_d"
+  local named their_id
+  named=${2:-}
+  [ -n "$named" ] || named=$(leader_from_sentinels) || return 1
+  is_self "$named" && return 1
+  their_id=$(node_server "$named" | json_field id)
+  [ -n "$their_id" ] && [ "$their_id" != "$1" ] || return 1
+  [ "$(node_role "$named")" = master ] || return 1
+  echo "$named"
 }
 
 # step_down BY: READONLY yes, then start again as a follower of BY ("host:port"), the leader the
@@ -42,26 +43,28 @@ step_down() {
 # (a follower promoted a moment ago is named by one sentinel before the others, which still name
 # the old leader: one check could make the NEW leader step down). Counted in DEPOSED_STRIKES.
 step_down_if_deposed() {
+  local by
   [ -n "$2" ] || { clear_strikes DEPOSED_STRIKES; return 1; }
-  _by=$(deposed_by "$1" "$2") || { clear_strikes DEPOSED_STRIKES; return 1; }
+  by=$(deposed_by "$1" "$2") || { clear_strikes DEPOSED_STRIKES; return 1; }
   strike DEPOSED_STRIKES 3 || return 1
   clear_strikes DEPOSED_STRIKES
-  step_down "$_by"
+  step_down "$by"
 }
 
 # on_stall MS: the node did not run for about MS ms. Read-only first (nothing written from here
 # on can be lost), then: a follower is writable again at once; a leader deposed at two checks
 # 0.5 s apart steps down; a leader the sentinels still name is writable again.
 on_stall() {
+  local stats id by answers
   handover_live && return 0
   node_call_self READONLY yes >/dev/null
-  _st=$(node_server "$LOCAL_ENDPOINT") || return 0
-  if printf '%s' "$_st" | grep -q '"following"'; then node_call_self READONLY no >/dev/null; return 0; fi
-  _id=$(printf '%s' "$_st" | json_field id)
-  if _by=$(deposed_by "$_id") && sleep 0.5 && [ "$(deposed_by "$_id")" = "$_by" ]; then
+  stats=$(node_server "$LOCAL_ENDPOINT") || return 0
+  if printf '%s' "$stats" | grep -q '"following"'; then node_call_self READONLY no >/dev/null; return 0; fi
+  id=$(printf '%s' "$stats" | json_field id)
+  if by=$(deposed_by "$id") && sleep 0.5 && [ "$(deposed_by "$id")" = "$by" ]; then
     log "stalled for ${1} ms and replaced meanwhile"
-    step_down "$_by"
-  elif ! handover_live && _ans=$(sentinel_answers) && confirms_this_incarnation "$_ans" >/dev/null && ! replacing_me "$_ans"; then
+    step_down "$by"
+  elif ! handover_live && answers=$(sentinel_answers) && confirms_this_incarnation "$answers" >/dev/null && ! replacing_me "$answers"; then
     node_call_self READONLY no >/dev/null
     log "stalled for ${1} ms; the sentinels still name this node: writable again"
   else
@@ -74,17 +77,18 @@ on_stall() {
 # stall_guard SERVER_PID: runs until that server exits.
 STALLED=""
 stall_guard() {
+  local prev now
   trap 'STALLED=1' CONT
-  _prev=$(now_ms)
+  prev=$(now_ms)
   while kill -0 "$1" 2>/dev/null; do
     sleep 0.2 &
     wait $! || true
-    _now=$(now_ms)
-    if [ -n "$STALLED" ] || [ $((_now - _prev)) -ge "$STALL_MS" ]; then
+    now=$(now_ms)
+    if [ -n "$STALLED" ] || [ $((now - prev)) -ge "$STALL_MS" ]; then
       STALLED=""
-      on_stall "$((_now - _prev))"
-      _now=$(now_ms)
+      on_stall "$((now - prev))"
+      now=$(now_ms)
     fi
-    _prev=$_now
+    prev=$now
   done
 }
