@@ -18,9 +18,10 @@ resp() { resp_head "$#" "$@"; }
 # resp_head COUNT ARG... : the framing of a command of COUNT arguments and its first ones (the
 # caller streams the rest, e.g. one too large for a shell argument).
 resp_head() {
+  local arg
   printf '*%d\r\n' "$1"
   shift
-  for _a in "$@"; do printf '$%d\r\n%s\r\n' "${#_a}" "$_a"; done
+  for arg in "$@"; do printf '$%d\r\n%s\r\n' "${#arg}" "$arg"; done
 }
 
 # Inside these scripts an endpoint is "host:port" (the form SENTINELS and TILE38_NODES list); it is
@@ -45,14 +46,16 @@ rsend() {
 
 # rcall HOST:PORT PASSWORD CMD ARG... : one command.
 rcall() {
-  _ep=$1; _pw=$2; shift 2
-  resp "$@" | rsend "$_ep" "$_pw"
+  local ep password
+  ep=$1; password=$2; shift 2
+  resp "$@" | rsend "$ep" "$password"
 }
 
 # sentinel_call HOST:PORT CMD ARG... : one command to a sentinel.
 sentinel_call() {
-  _e=$1; shift
-  rcall "$_e" "$SENTINEL_PASSWORD" "$@"
+  local ep
+  ep=$1; shift
+  rcall "$ep" "$SENTINEL_PASSWORD" "$@"
 }
 
 # Reply parsing (stdin = rcall output) ------------------------------------------------------
@@ -98,17 +101,19 @@ reply_fields() {
 # sentinel_master SENTINEL FIELD...: the values of FIELDs in that sentinel's SENTINEL MASTER entry,
 # on one line (reply_fields); nothing when it does not answer.
 sentinel_master() {
-  _sm=$1; shift
-  sentinel_call "$_sm" SENTINEL MASTER "$MASTER_NAME" | reply_fields "$@"
+  local sentinel
+  sentinel=$1; shift
+  sentinel_call "$sentinel" SENTINEL MASTER "$MASTER_NAME" | reply_fields "$@"
 }
 
 # sentinel_replicas SENTINEL FIELD...: that sentinel's SENTINEL REPLICAS, one line per replica
 # with the values of FIELDs (reply_fields); fails when it does not answer with a list.
 sentinel_replicas() {
-  _sr=$(sentinel_call "$1" SENTINEL REPLICAS "$MASTER_NAME")
-  case $_sr in '*'*) ;; *) return 1 ;; esac
+  local reply
+  reply=$(sentinel_call "$1" SENTINEL REPLICAS "$MASTER_NAME")
+  case $reply in '*'*) ;; *) return 1 ;; esac
   shift
-  printf '%s\n' "$_sr" | reply_fields "$@"
+  printf '%s\n' "$reply" | reply_fields "$@"
 }
 
 # majority_vote: stdin holds one "host:port" answer per line; prints the answer most lines give
@@ -145,24 +150,27 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 # retry_for SECONDS INTERVAL CMD...: runs CMD every INTERVAL seconds until it succeeds, or fails
 # once SECONDS have passed.
 retry_for() {
-  _rf_end=$(( $(date +%s) + $1 )); _rf_every=$2; shift 2
+  local end every
+  end=$(( $(date +%s) + $1 )); every=$2; shift 2
   until "$@"; do
-    [ "$(date +%s)" -lt "$_rf_end" ] || return 1
-    sleep "$_rf_every"
+    [ "$(date +%s)" -lt "$end" ] || return 1
+    sleep "$every"
   done
 }
 
 # node_role HOST:PORT : master or slave, as a Tile38 node reports it (TILE38_PASSWORD); fails when
 # the node does not answer (or refuses INFO while catching up).
 node_role() {
-  _r=$(rcall "$1" "$TILE38_PASSWORD" INFO replication | info_field role)
-  [ -n "$_r" ] && echo "$_r"
+  local role
+  role=$(rcall "$1" "$TILE38_PASSWORD" INFO replication | info_field role)
+  [ -n "$role" ] && echo "$role"
 }
 
 # sentinel_leader HOST:PORT : "host:port" this sentinel names as leader; fails when it does not answer.
 sentinel_leader() {
-  _la=$(sentinel_call "$1" SENTINEL get-master-addr-by-name "$MASTER_NAME" | master_addr_reply)
-  [ -n "$_la" ] && printf '%s\n' "$_la"
+  local leader
+  leader=$(sentinel_call "$1" SENTINEL get-master-addr-by-name "$MASTER_NAME" | master_addr_reply)
+  [ -n "$leader" ] && printf '%s\n' "$leader"
 }
 
 # sentinel_view HOST:PORT : "named master flags ok_ping_ms" (named and master as host:port): the
@@ -170,28 +178,31 @@ sentinel_leader() {
 # from SENTINEL MASTER the node it monitors, its flags (s_down, o_down, failover_in_progress…) and
 # the ms since that node last answered its PING; fails when it does not answer.
 sentinel_view() {
-  _sv=$({ resp SENTINEL get-master-addr-by-name "$MASTER_NAME"; resp SENTINEL MASTER "$MASTER_NAME"; } |
+  local reply named view
+  reply=$({ resp SENTINEL get-master-addr-by-name "$MASTER_NAME"; resp SENTINEL MASTER "$MASTER_NAME"; } |
     rsend "$1" "$SENTINEL_PASSWORD")
   # Its first five lines answer GET-MASTER-ADDR-BY-NAME (a two-element array), the rest MASTER.
-  _named=$(printf '%s\n' "$_sv" | sed -n 1,5p | master_addr_reply)
-  [ -n "$_named" ] || return 1
-  _sv=$(printf '%s\n' "$_sv" | sed 1,5d | reply_fields ip port flags last-ok-ping-reply |
-    awk -v named="$_named" '{ print named, $1 ":" $2, $3, $4; exit }')
-  [ -n "$_sv" ] && printf '%s\n' "$_sv"
+  named=$(printf '%s\n' "$reply" | sed -n 1,5p | master_addr_reply)
+  [ -n "$named" ] || return 1
+  view=$(printf '%s\n' "$reply" | sed 1,5d | reply_fields ip port flags last-ok-ping-reply |
+    awk -v named="$named" '{ print named, $1 ":" $2, $3, $4; exit }')
+  [ -n "$view" ] && printf '%s\n' "$view"
 }
 
 # sentinel_replica_view HOST:PORT REPLICA : "flags priority ok_ping_ms" of REPLICA ("host:port",
 # Sentinel's name for it) in that sentinel's SENTINEL REPLICAS: its flags, the priority its last
 # INFO reported, and the ms since it last answered a PING; fails when it does not list it.
 sentinel_replica_view() {
-  _rv=$(sentinel_replicas "$1" name flags slave-priority last-ok-ping-reply | awk -v me="$2" '$1 == me { print $2, $3, $4; exit }')
-  [ -n "$_rv" ] && printf '%s\n' "$_rv"
+  local view
+  view=$(sentinel_replicas "$1" name flags slave-priority last-ok-ping-reply | awk -v me="$2" '$1 == me { print $2, $3, $4; exit }')
+  [ -n "$view" ] && printf '%s\n' "$view"
 }
 
 # leader_among SENTINEL... : prints "host:port" of the leader named by the most of these
 # sentinels that answer (host:port each); fails when none answers.
 leader_among() {
-  for _s in "$@"; do sentinel_leader "$_s" || true; done | majority_vote
+  local sentinel
+  for sentinel in "$@"; do sentinel_leader "$sentinel" || true; done | majority_vote
 }
 
 # leader_from_sentinels: leader_among every sentinel of $SENTINELS.
@@ -203,19 +214,21 @@ leader_from_sentinels() {
 # port_listeners PORT: the socket inodes listening on TCP PORT in this network namespace
 # (/proc/net/tcp and tcp6: state 0A is LISTEN; the local address ends in :PORT in hex).
 port_listeners() {
-  _hexport=$(printf ':%04X' "$1")
-  awk -v p="$_hexport" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+  local hexport
+  hexport=$(printf ':%04X' "$1")
+  awk -v p="$hexport" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
 # process_listens PID PORT: true when process PID holds a socket listening on PORT.
 process_listens() {
-  _inodes=" $(port_listeners "$2" | tr '\n' ' ')"
-  [ "$_inodes" != " " ] || return 1
-  for _fd in "/proc/$1/fd/"*; do
-    _link=$(readlink "$_fd" 2>/dev/null) || continue
-    case "$_link" in "socket:["*"]") ;; *) continue ;; esac
-    _inode=${_link#socket:[}; _inode=${_inode%]}
-    case "$_inodes" in *" $_inode "*) return 0 ;; esac
+  local inodes fd link inode
+  inodes=" $(port_listeners "$2" | tr '\n' ' ')"
+  [ "$inodes" != " " ] || return 1
+  for fd in "/proc/$1/fd/"*; do
+    link=$(readlink "$fd" 2>/dev/null) || continue
+    case "$link" in "socket:["*"]") ;; *) continue ;; esac
+    inode=${link#socket:[}; inode=${inode%]}
+    case "$inodes" in *" $inode "*) return 0 ;; esac
   done
   return 1
 }
