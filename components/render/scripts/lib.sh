@@ -46,15 +46,15 @@ rsend() {
 
 # rcall HOST:PORT PASSWORD CMD ARG... : one command.
 rcall() {
-  local ep password
-  ep=$1; password=$2; shift 2
+  local ep="$1" password="$2"
+  shift 2
   resp "$@" | rsend "$ep" "$password"
 }
 
 # sentinel_call HOST:PORT CMD ARG... : one command to a sentinel.
 sentinel_call() {
-  local ep
-  ep=$1; shift
+  local ep="$1"
+  shift
   rcall "$ep" "$SENTINEL_PASSWORD" "$@"
 }
 
@@ -101,8 +101,8 @@ reply_fields() {
 # sentinel_master SENTINEL FIELD...: the values of FIELDs in that sentinel's SENTINEL MASTER entry,
 # on one line (reply_fields); nothing when it does not answer.
 sentinel_master() {
-  local sentinel
-  sentinel=$1; shift
+  local sentinel="$1"
+  shift
   sentinel_call "$sentinel" SENTINEL MASTER "$MASTER_NAME" | reply_fields "$@"
 }
 

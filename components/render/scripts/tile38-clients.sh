@@ -16,8 +16,7 @@ LAST_ROLE=""
 # sentinels_list_self: prints "self" when some sentinel's SENTINEL MASTER entry lists this node,
 # "other" when at least one sentinel answered and none does, nothing when none answered.
 sentinels_list_self() {
-  local answered sentinel listed
-  answered=""
+  local answered="" sentinel listed
   for sentinel in $SENTINELS; do
     listed=$(sentinel_master "$sentinel" ip port | awk '{ print $1 ":" $2; exit }')
     [ -n "$listed" ] || continue

@@ -6,8 +6,7 @@
 # values and strings with commas survive. Must produce the same managed keys as renderTile38Config
 # in tile38Config.ts (a test runs both). Reads MANAGED_KEYS, REPLICA_PRIORITY, MAXMEMORY.
 write_tile38_config() {
-  local role cfg prio password
-  role=$1; cfg="$DATA_DIR/config"
+  local role="$1" cfg="$DATA_DIR/config" prio password
   if [ "$role" = follower ]; then prio=${3:-0}; else prio=$REPLICA_PRIORITY; fi
   {
     if [ -s "$cfg" ]; then cat "$cfg"; else echo '{}'; fi

@@ -23,16 +23,16 @@ case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_ENDPOINT=127.0.0.1:$NODE_PORT ;; *) LO
 # rcall HOST:PORT PASSWORD CMD ARG... : lib.sh's, except that a call to a Tile38 node with
 # TILE38_PASSWORD uses tile38_password (so also lib.sh's node_role); a sentinel keeps its own.
 rcall() {
-  local ep password
-  ep=$1; password=$2; shift 2
+  local ep="$1" password="$2"
+  shift 2
   case " $SENTINELS " in *" $ep "*) ;; *) [ "$password" != "$TILE38_PASSWORD" ] || password=$(tile38_password) ;; esac
   resp "$@" | rsend "$ep" "$password"
 }
 
 # node_call HOST:PORT CMD... against a Tile38 node with the cluster password.
 node_call() {
-  local ep
-  ep=$1; shift
+  local ep="$1"
+  shift
   rcall "$ep" "$TILE38_PASSWORD" "$@"
 }
 node_call_self() { rcall "$LOCAL_ENDPOINT" "$TILE38_PASSWORD" "$@"; }

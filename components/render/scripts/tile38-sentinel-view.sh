@@ -45,8 +45,7 @@ sentinel_answers() { each_sentinel_at_once sentinel_view; }
 # The fence's clock is the sentinels' own contact with this node: a leader whose clients still
 # reach it, but whose sentinels have not heard from it, is fenced before they can promote.
 confirmations() {
-  local count ages named monitored flags age
-  count=0; ages=""
+  local count=0 ages="" named monitored flags age
   while read -r named monitored flags age; do
     if [ -z "$named" ] || ! is_self "$named"; then continue; fi
     if is_self "$monitored"; then
@@ -166,8 +165,7 @@ SENTINEL_TIMING="PING-PERIOD 250 ASK-PERIOD 250 INFO-PERIOD 1000"
 
 # tune_sentinel SENTINEL: sets SENTINEL_TIMING on SENTINEL where it differs; prints what it set.
 tune_sentinel() {
-  local sentinel debug changes have
-  sentinel=$1
+  local sentinel="$1" debug changes have
   debug=$(sentinel_call "$sentinel" SENTINEL DEBUG) || return 0
   # shellcheck disable=SC2086 # name value pairs
   set -- $SENTINEL_TIMING
