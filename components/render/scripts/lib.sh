@@ -117,9 +117,9 @@ sentinel_replicas() {
 }
 
 # majority_vote: stdin holds one "host:port" answer per line; prints the answer most lines give
-# (ties: the smallest, so every caller breaks them alike); fails on empty input. Ties are ordered
-# as "host port" (as before endpoints were host:port inside the scripts: nodes and sentinels of
-# two versions, in a rolling upgrade, still break them alike).
+# (ties: the smallest, so every caller breaks them alike); fails on empty input. Ties compare the
+# "host port" text, as they always did: in a rolling upgrade, nodes and sentinels of both versions
+# still pick the same answer ("a1:1" < "a:1", but "a 1" < "a1 1").
 majority_vote() {
   sed 's/:\([^:]*\)$/ \1/' | sort | uniq -c | sort -k1,1nr -k2 |
     awk 'NR == 1 && $1 > 0 { print $2 ":" $3; found = 1 } END { exit found ? 0 : 1 }'

@@ -91,6 +91,11 @@ describeSh("lib.sh under busybox sh", () => {
         expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": undefined, "s3:3": undefined })}leader_from_sentinels || echo none`, env)).toBe("none\n");
     });
 
+    it("majority_vote breaks a tie by the \"host port\" text, as every version does", () => {
+        expect(sh(`printf 'tile38-10:9851\\ntile38-1:9851\\n' | majority_vote`)).toBe("tile38-1:9851\n");
+        expect(sh(`printf '::1:9852\\n::1:9851\\n::1:9852\\n' | majority_vote`)).toBe("::1:9852\n");
+    });
+
     it("leader_among asks only the given sentinels", () => {
         const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
         expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_among s1:1`, env)).toBe("a:1\n");
