@@ -57,7 +57,7 @@
 #                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
 #   compacting   leads and takes writes while Tile38 rewrites its AOF from memory (writes
 #                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
-#                for the rewrite to end (handover_waits_for_compaction).
+#                for the rewrite to end (handover_now, tile38-handover.sh).
 #                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK) . leading
 #   role master in any follower state (promoted by the sentinels) .................. leading
 #   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
