@@ -16,7 +16,7 @@ config_password() {
 # live rotation changes the servers' password and their config files under running containers,
 # whose environment keeps the old one until they are replaced.
 tile38_password() {
-  _tp=""
-  [ -z "${PASSWORD_IN_CONFIG:-}" ] || _tp=$(config_password "$DATA_DIR/config")
-  echo "${_tp:-$TILE38_PASSWORD}"
+  local password=""
+  [ -z "${PASSWORD_IN_CONFIG:-}" ] || password=$(config_password "$DATA_DIR/config")
+  echo "${password:-$TILE38_PASSWORD}"
 }

@@ -39,7 +39,7 @@ working_password() {
   _answered=""
   for _c in "$@"; do
     [ -n "$_c" ] || continue
-    _r=$(resp AUTH "$_c" | rsend "${_ep%:*}" "${_ep##*:}" "" | head -n 1)
+    _r=$(resp AUTH "$_c" | rsend "$_ep" "" | head -n 1)
     case $_r in
       +OK) echo "$_c"; return 0 ;;
       '') ;;
@@ -79,13 +79,13 @@ switch_sentinels() {
     esac
     if [ "$_pw" != "$SENTINEL_PASSWORD" ]; then
       if { resp ACL SETUSER default on ">$SENTINEL_PASSWORD"; resp SENTINEL CONFIG SET sentinel-pass "$SENTINEL_PASSWORD"; } |
-        rsend "${_s%:*}" "${_s##*:}" "$_pw" | replies_ok; then
+        rsend "$_s" "$_pw" | replies_ok; then
         log "sentinel $_s: accepts the new sentinel password (and the old one until it is replaced)"
       else
         fail "sentinel $_s refused ACL SETUSER / SENTINEL CONFIG SET sentinel-pass"; continue
       fi
     else
-      rcall "${_s%:*}" "${_s##*:}" "$SENTINEL_PASSWORD" SENTINEL CONFIG SET sentinel-pass "$SENTINEL_PASSWORD" >/dev/null
+      rcall "$_s" "$SENTINEL_PASSWORD" SENTINEL CONFIG SET sentinel-pass "$SENTINEL_PASSWORD" >/dev/null
     fi
     SWITCHED_SENTINELS="$SWITCHED_SENTINELS $_s"
   done
@@ -105,7 +105,7 @@ switch_nodes() {
       1) fail "Tile38 node $_n refuses both the new Tile38 password and the one in its config file"; continue ;;
     esac
     if { resp CONFIG SET requirepass "$TILE38_PASSWORD"; resp CONFIG SET leaderauth "$TILE38_PASSWORD"; resp CONFIG REWRITE; } |
-      rsend "${_n%:*}" "${_n##*:}" "$_pw" | replies_ok; then
+      rsend "$_n" "$_pw" | replies_ok; then
       if [ "$_pw" != "$TILE38_PASSWORD" ]; then log "Tile38 node $_n: requires the new Tile38 password"; fi
     else
       fail "Tile38 node $_n refused CONFIG SET requirepass / leaderauth / CONFIG REWRITE"
@@ -116,7 +116,7 @@ switch_nodes() {
 # point_sentinels_at_nodes: step 3 on every sentinel that answered step 1.
 point_sentinels_at_nodes() {
   for _s in $SWITCHED_SENTINELS; do
-    if rcall "${_s%:*}" "${_s##*:}" "$SENTINEL_PASSWORD" SENTINEL SET "$MASTER_NAME" auth-pass "$TILE38_PASSWORD" | replies_ok; then
+    if rcall "$_s" "$SENTINEL_PASSWORD" SENTINEL SET "$MASTER_NAME" auth-pass "$TILE38_PASSWORD" | replies_ok; then
       log "sentinel $_s: authenticates to the nodes with the new Tile38 password"
     else
       fail "sentinel $_s refused SENTINEL SET $MASTER_NAME auth-pass"

@@ -14,11 +14,11 @@ set -eu
 SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-}
 LOG_TAG="sentinel-health[$SELF]"
 
-_master=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
-_flags=$(printf '%s\n' "$_master" | pairs_field flags)
+read -r _flags _others <<EOF_MASTER
+$(sentinel_master "$SELF" flags num-other-sentinels)
+EOF_MASTER
 [ -n "$_flags" ] || { log "does not answer SENTINEL MASTER $MASTER_NAME"; exit 1; }
 case ",$_flags," in *,s_down,* | *,o_down,*) exit 0 ;; esac
-_others=$(printf '%s\n' "$_master" | pairs_field num-other-sentinels)
 # shellcheck disable=SC2086 # one sentinel per word
 set -- $SENTINELS
 if [ "${_others:-0}" -lt $(($# - 1)) ]; then log "knows ${_others:-0} of $(($# - 1)) peer sentinels"; exit 1; fi

@@ -22,6 +22,10 @@ SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-}
 REDIS_BIN=${REDIS_BIN:-redis-server}
 LOG_TAG="sentinel[$SELF]"
 
+# spaced_endpoint HOST:PORT: "host port", the form Sentinel itself writes a leader in, which this
+# script's log lines keep.
+spaced_endpoint() { echo "$(endpoint_host "$1") $(endpoint_port "$1")"; }
+
 main() {
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
@@ -32,20 +36,22 @@ main() {
   _peers=""
   for _s in $SENTINELS; do [ "$_s" = "$SELF" ] || _peers="$_peers $_s"; done
 
-  # The current leader: what the running peers agree on, else what this sentinel last knew,
-  # else the rendered initial leader (a new cluster).
+  # The current leader (host:port): what the running peers agree on, else what this sentinel last
+  # knew, else the rendered initial leader (a new cluster).
   _leader=""
   # shellcheck disable=SC2086 # one peer per word
   if [ -n "$_peers" ] && _leader=$(leader_among $_peers); then
-    log "peers name the leader: $_leader"
+    log "peers name the leader: $(spaced_endpoint "$_leader")"
   elif [ -s "$_conf" ]; then
-    _leader=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 " " $5; exit }' "$_conf")
-    log "no peer answered; keeping the last known leader: ${_leader:-none}"
+    _leader=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 ":" $5; exit }' "$_conf")
+    _known=none
+    [ -z "$_leader" ] || _known=$(spaced_endpoint "$_leader")
+    log "no peer answered; keeping the last known leader: $_known"
   fi
 
   {
-    awk -v m="$MASTER_NAME" -v l="$_leader" '
-      $1 == "sentinel" && $2 == "monitor" && $3 == m && l != "" { split(l, a, " "); $4 = a[1]; $5 = a[2] }
+    awk -v m="$MASTER_NAME" -v h="$(endpoint_host "$_leader")" -v p="$(endpoint_port "$_leader")" '
+      $1 == "sentinel" && $2 == "monitor" && $3 == m && p != "" { $4 = h; $5 = p }
       { print }' "$SENTINEL_TEMPLATE"
     # Keep this sentinel's identity and epochs: a new id at every start would leave its peers
     # counting a ghost sentinel, and a lost epoch would make it accept stale configurations.
@@ -58,9 +64,9 @@ main() {
     # nothing from it, yet must reach the replicas (and, through their hello channel, its peers)
     # to agree on a failover.
     _monitored=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4 ":" $5; exit }' "$SENTINEL_TEMPLATE")
-    [ -z "$_leader" ] || _monitored="${_leader% *}:${_leader##* }"
+    [ -z "$_leader" ] || _monitored=$_leader
     for _n in $TILE38_NODES; do
-      [ "$_n" = "$_monitored" ] || printf 'sentinel known-replica %s %s %s\n' "$MASTER_NAME" "${_n%:*}" "${_n##*:}"
+      [ "$_n" = "$_monitored" ] || printf 'sentinel known-replica %s %s %s\n' "$MASTER_NAME" "$(endpoint_host "$_n")" "$(endpoint_port "$_n")"
     done
     if [ -n "$SENTINEL_PASSWORD" ]; then
       printf 'requirepass %s\nsentinel sentinel-pass %s\n' "$SENTINEL_PASSWORD" "$SENTINEL_PASSWORD"
@@ -103,22 +109,20 @@ peers_leader() {
 # really leads (INFO role:master) while this sentinel names another node that does not,
 # WATCHDOG_STRIKES times in a row, it forgets its view and monitors the peers' leader.
 watchdog() {
-  _strikes=0
+  clear_strikes REMONITOR_STRIKES
   while sleep 1; do
     forget_replicas_known_by_ip
     end_reconf_phase || true
-    _mine=$(sentinel_leader "$SELF") || { _strikes=0; continue; }
-    _theirs=$(peers_leader) || { _strikes=0; continue; }
-    if [ "$_mine" = "$_theirs" ] || [ "$(node_role "${_theirs% *}:${_theirs##* }")" != master ] ||
-      [ "$(node_role "${_mine% *}:${_mine##* }")" = master ]; then
-      _strikes=0; continue
+    _mine=$(sentinel_leader "$SELF") || { clear_strikes REMONITOR_STRIKES; continue; }
+    _theirs=$(peers_leader) || { clear_strikes REMONITOR_STRIKES; continue; }
+    if [ "$_mine" = "$_theirs" ] || [ "$(node_role "$_theirs")" != master ] ||
+      [ "$(node_role "$_mine")" = master ]; then
+      clear_strikes REMONITOR_STRIKES; continue
     fi
-    _strikes=$((_strikes + 1))
-    [ "$_strikes" -ge "$WATCHDOG_STRIKES" ] || continue
-    log "watchdog: peers agree on $_theirs, this sentinel names $_mine, which does not lead: re-monitoring"
-    # shellcheck disable=SC2086 # "host port"
-    remonitor $_theirs
-    _strikes=0
+    strike REMONITOR_STRIKES "$WATCHDOG_STRIKES" || continue
+    log "watchdog: peers agree on $(spaced_endpoint "$_theirs"), this sentinel names $(spaced_endpoint "$_mine"), which does not lead: re-monitoring"
+    remonitor "$_theirs"
+    clear_strikes REMONITOR_STRIKES
   done
 }
 
@@ -132,13 +136,13 @@ watchdog() {
 RESET_PAUSE=30
 NEXT_RESET=0
 forget_replicas_known_by_ip() {
-  is_ip_literal "${SELF%:*}" && return 0
+  is_ip_literal "$(endpoint_host "$SELF")" && return 0
   _now=$(date +%s)
   [ "$_now" -ge "$NEXT_RESET" ] || return 0
-  _ip=$(sentinel_call "$SELF" SENTINEL REPLICAS "$MASTER_NAME" | pairs_field ip |
+  _ip=$(sentinel_replicas "$SELF" ip |
     while read -r _h; do if is_ip_literal "$_h"; then echo "$_h"; break; fi; done)
   [ -n "$_ip" ] || return 0
-  [ "$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME" | pairs_field flags)" = master ] || return 0
+  [ "$(sentinel_master "$SELF" flags)" = master ] || return 0
   NEXT_RESET=$((_now + RESET_PAUSE))
   log "watchdog: a replica is known by its IP address $_ip, not by name: SENTINEL RESET"
   sentinel_call "$SELF" SENTINEL RESET "$MASTER_NAME" >/dev/null
@@ -155,13 +159,14 @@ forget_replicas_known_by_ip() {
 # phase going; a node that does not answer is down, and Sentinel does not wait for it either. Any
 # other time a failover-timeout other than the rendered one (this watchdog died half-way) is reset.
 end_reconf_phase() {
-  _m=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
-  _ft=$(printf '%s\n' "$_m" | pairs_field failover-timeout)
-  case "$(printf '%s\n' "$_m" | pairs_field flags)" in
+  read -r _ft _flags _epoch _listed <<EOF_MASTER
+$(sentinel_master "$SELF" failover-timeout flags config-epoch ip port | awk '{ print $1, $2, $3, $4 ":" $5 }')
+EOF_MASTER
+  case "$_flags" in
     *failover_in_progress*) ;;
     *)
       _now=$(now_ms)
-      saw_config_epoch "$(printf '%s\n' "$_m" | pairs_field config-epoch)" "$_now"
+      saw_config_epoch "$_epoch" "$_now"
       _want=$(rearmed_failover_timeout "$FAILOVER_SEEN_MS" "$_now")
       _set=$(failover_timeout_change "$_ft" "$_want")
       if [ -n "$_set" ]; then
@@ -170,15 +175,13 @@ end_reconf_phase() {
       fi
       return 0 ;;
   esac
-  _listed="$(printf '%s\n' "$_m" | pairs_field ip):$(printf '%s\n' "$_m" | pairs_field port)"
-  _new=$(sentinel_leader "$SELF") || return 0
-  _new_ep="${_new% *}:${_new##* }"
+  _new_ep=$(sentinel_leader "$SELF") || return 0
   # GET-MASTER-ADDR-BY-NAME names the promoted node only in the reconf phase.
   [ "$_new_ep" != "$_listed" ] || return 0
   [ "$(node_role "$_new_ep")" = master ] || return 0
   for _n in $TILE38_NODES; do
     [ "$_n" = "$_new_ep" ] && continue
-    _info=$(rcall "${_n%:*}" "${_n##*:}" "$TILE38_PASSWORD" INFO replication)
+    _info=$(rcall "$_n" "$TILE38_PASSWORD" INFO replication)
     [ -n "$_info" ] || continue
     [ "$(printf '%s\n' "$_info" | info_field role)" = slave ] || return 0
     [ "$(info_leader "$_info")" = "$_new_ep" ] || return 0
@@ -193,14 +196,13 @@ end_reconf_phase() {
 
 # master_entry: host:port this sentinel's SENTINEL MASTER entry lists (what SENTINEL MASTERS shows).
 master_entry() {
-  _me=$(sentinel_call "$SELF" SENTINEL MASTER "$MASTER_NAME")
-  echo "$(printf '%s\n' "$_me" | pairs_field ip):$(printf '%s\n' "$_me" | pairs_field port)"
+  sentinel_master "$SELF" ip port | awk '{ print $1 ":" $2 }'
 }
 
-# remonitor HOST PORT: SENTINEL REMOVE + MONITOR + SET (the rendered timings and the auth-pass).
+# remonitor LEADER: SENTINEL REMOVE + MONITOR LEADER (host:port) + SET (the rendered timings and the auth-pass).
 remonitor() {
   sentinel_call "$SELF" SENTINEL REMOVE "$MASTER_NAME" >/dev/null
-  _r=$(sentinel_call "$SELF" SENTINEL MONITOR "$MASTER_NAME" "$1" "$2" "$QUORUM" | head -n 1)
+  _r=$(sentinel_call "$SELF" SENTINEL MONITOR "$MASTER_NAME" "$(endpoint_host "$1")" "$(endpoint_port "$1")" "$QUORUM" | head -n 1)
   [ "$_r" = +OK ] || { log "watchdog: SENTINEL MONITOR failed: $_r"; return 1; }
   sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" down-after-milliseconds "$DOWN_AFTER_MS" \
     failover-timeout "$FAILOVER_TIMEOUT_MS" parallel-syncs "$PARALLEL_SYNCS" auth-pass "$TILE38_PASSWORD" >/dev/null

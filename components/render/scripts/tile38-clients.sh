@@ -16,32 +16,33 @@ LAST_ROLE=""
 # sentinels_list_self: prints "self" when some sentinel's SENTINEL MASTER entry lists this node,
 # "other" when at least one sentinel answered and none does, nothing when none answered.
 sentinels_list_self() {
-  _answered=""
-  for _s in $SENTINELS; do
-    _e=$(sentinel_call "$_s" SENTINEL MASTER "$MASTER_NAME")
-    _ip=$(printf '%s\n' "$_e" | pairs_field ip | head -n 1)
-    [ -n "$_ip" ] || continue
-    _answered=1
-    if is_self "$_ip:$(printf '%s\n' "$_e" | pairs_field port | head -n 1)"; then echo self; return 0; fi
+  local answered="" sentinel listed
+  for sentinel in $SENTINELS; do
+    listed=$(sentinel_master "$sentinel" ip port | awk '{ print $1 ":" $2; exit }')
+    [ -n "$listed" ] || continue
+    answered=1
+    if is_self "$listed"; then echo self; return 0; fi
   done
-  [ -z "$_answered" ] || echo other
+  [ -z "$answered" ] || echo other
 }
 
 # drop_clients: CLIENT KILL every connection but the sentinels' (named sentinel-<id>-cmd/pubsub).
 drop_clients() {
-  _ids=$(node_call_self CLIENT LIST | sed -n 's/^id=\([0-9][0-9]*\) addr=[^ ]* name=\([^ ]*\) .*/\1 \2/p' |
+  local ids id
+  ids=$(node_call_self CLIENT LIST | sed -n 's/^id=\([0-9][0-9]*\) addr=[^ ]* name=\([^ ]*\) .*/\1 \2/p' |
     awk '$2 !~ /^sentinel-/ { print $1 }')
-  [ -n "$_ids" ] || return 0
-  for _id in $_ids; do resp CLIENT KILL ID "$_id"; done | rsend "$LOCAL_HOST" "$NODE_PORT" "$(tile38_password)" >/dev/null
-  log "this node does not lead: closed $(echo "$_ids" | wc -w) client connection(s) so that they ask the sentinels again"
+  [ -n "$ids" ] || return 0
+  for id in $ids; do resp CLIENT KILL ID "$id"; done | rsend "$LOCAL_ENDPOINT" "$(tile38_password)" >/dev/null
+  log "this node does not lead: closed $(echo "$ids" | wc -w) client connection(s) so that they ask the sentinels again"
 }
 
 # mind_clients ROLE: ROLE is the node's role now (master or slave).
 mind_clients() {
-  _was=$LAST_ROLE
+  local was
+  was=$LAST_ROLE
   LAST_ROLE=$1
   [ "$1" = master ] && return 0
-  [ "$_was" = master ] && CLIENTS_MISDIRECTED=1
+  [ "$was" = master ] && CLIENTS_MISDIRECTED=1
   case "$(sentinels_list_self)" in
     self) CLIENTS_MISDIRECTED=1 ;;
     other) if [ -n "$CLIENTS_MISDIRECTED" ]; then drop_clients; CLIENTS_MISDIRECTED=""; fi ;;

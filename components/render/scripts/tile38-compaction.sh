@@ -43,9 +43,10 @@ counts_aof_twice() {
 # current SIZE as the base (it cannot tell how much of it is history: at worst it waits for one
 # more doubling), so that a failover never starts with the rewrite of a file that needs none.
 compacted_size() {
-  _cs=$(cat "$COMPACTED_MARK" 2>/dev/null) || _cs=""
-  case $_cs in '' | *[!0-9]*) _cs=$1; echo "$_cs" > "$COMPACTED_MARK" ;; esac
-  echo "$_cs"
+  local size
+  size=$(cat "$COMPACTED_MARK" 2>/dev/null) || size=""
+  case $size in '' | *[!0-9]*) size=$1; echo "$size" > "$COMPACTED_MARK" ;; esac
+  echo "$size"
 }
 
 # backup_uploading: the backup agent's upload mark is present and fresh.
@@ -60,25 +61,27 @@ backup_uploading() {
 # costs each follower only a reload, and no node is left to re-download the whole new file.
 # Otherwise it prints which node is not and why.
 followers_in_sync() {
-  for _n in $TILE38_NODES; do
-    [ "$_n" = "$SELF" ] && continue
-    _st=$(node_server "$_n") || { echo "$_n does not answer"; return 1; }
-    is_self "$(printf '%s' "$_st" | json_field following)" || { echo "$_n does not follow this node"; return 1; }
-    [ "$(printf '%s' "$_st" | json_field caught_up)" = true ] || { echo "$_n has not caught up"; return 1; }
-    [ "$(printf '%s' "$_st" | json_field aof_size)" -lt $(($1 + TILE38_CHECKSUM_BYTES)) ] 2>/dev/null || { echo "$_n still reloads after the last compaction"; return 1; }
+  local node stats
+  for node in $TILE38_NODES; do
+    [ "$node" = "$SELF" ] && continue
+    stats=$(node_server "$node") || { echo "$node does not answer"; return 1; }
+    is_self "$(printf '%s' "$stats" | json_field following)" || { echo "$node does not follow this node"; return 1; }
+    [ "$(printf '%s' "$stats" | json_field caught_up)" = true ] || { echo "$node has not caught up"; return 1; }
+    [ "$(printf '%s' "$stats" | json_field aof_size)" -lt $(($1 + TILE38_CHECKSUM_BYTES)) ] 2>/dev/null || { echo "$node still reloads after the last compaction"; return 1; }
     # Promotable: its node_life has checked it since it (re)started; one that restarts at priority
     # 0 and is caught up in a compaction before that check resyncs whole (seen: diverged).
-    [ "$(node_call "$_n" INFO replication | info_field slave_priority)" -gt 0 ] 2>/dev/null || { echo "$_n is not promotable yet"; return 1; }
+    [ "$(node_call "$node" INFO replication | info_field slave_priority)" -gt 0 ] 2>/dev/null || { echo "$node is not promotable yet"; return 1; }
   done
 }
 
 # compaction_step SIZE: a leader's step in `leading` or `compacting` (its AOF is SIZE bytes).
 compaction_step() {
+  local after base behind
   if [ "$NODE_STATE" = compacting ]; then
     aof_rewriting && return 0
-    _after=$(node_server "$LOCAL_HOST:$NODE_PORT" | json_field aof_size)
-    [ -n "$_after" ] && echo "$_after" > "$COMPACTED_MARK"
-    log "AOF compacted: $COMPACT_FROM -> ${_after:-?} bytes in $(( $(now_ms) - COMPACT_STARTED_MS )) ms"
+    after=$(node_server "$LOCAL_ENDPOINT" | json_field aof_size)
+    [ -n "$after" ] && echo "$after" > "$COMPACTED_MARK"
+    log "AOF compacted: $COMPACT_FROM -> ${after:-?} bytes in $(( $(now_ms) - COMPACT_STARTED_MS )) ms"
     enter leading
     return 0
   fi
@@ -86,12 +89,12 @@ compaction_step() {
     compact "its server counts $1 bytes of AOF but its file holds $(aof_size_on_disk) (promoted before it reloaded): its followers would wait for bytes it never sends"
     return 0
   fi
-  _base=$(compacted_size "$1")
-  compaction_due "$1" "$_base" || { COMPACT_WAIT=""; return 0; }
+  base=$(compacted_size "$1")
+  compaction_due "$1" "$base" || { COMPACT_WAIT=""; return 0; }
   if backup_uploading; then compaction_waits "a backup upload is under way"; return 0; fi
-  if _behind=$(followers_in_sync "$1"); then :; else compaction_waits "$_behind"; return 0; fi
+  if behind=$(followers_in_sync "$1"); then :; else compaction_waits "$behind"; return 0; fi
   COMPACT_WAIT=""
-  compact "its AOF ($1 bytes) is more than $AOF_COMPACT_RATIO x its compacted size ($_base bytes)"
+  compact "its AOF ($1 bytes) is more than $AOF_COMPACT_RATIO x its compacted size ($base bytes)"
 }
 
 # compaction_waits WHY: a compaction is due but waits (logged when the reason changes).
@@ -119,10 +122,11 @@ first_key() { node_call_self KEYS '*' | sed -n 3p; }
 # A small rewrite ends within a second (measured: 0.03-0.2 s for 10 k points): waited for here, so
 # that the size recorded is the compacted one and not that plus a step's writes.
 compact() {
+  local first
   COMPACT_FROM=$(aof_size_on_disk)
-  _fk=$(first_key)
-  if [ -n "$_fk" ] && [ "$_fk" != "$COMPACTION_MARKER_KEY" ] && [ "$(printf '%s\n%s\n' "$_fk" "$COMPACTION_MARKER_KEY" | LC_ALL=C sort | head -n 1)" = "$_fk" ]; then
-    compaction_waits "collection $_fk sorts before $COMPACTION_MARKER_KEY: a compacted AOF would not start with this compaction's own object (never compacted)"
+  first=$(first_key)
+  if [ -n "$first" ] && [ "$first" != "$COMPACTION_MARKER_KEY" ] && [ "$(printf '%s\n%s\n' "$first" "$COMPACTION_MARKER_KEY" | LC_ALL=C sort | head -n 1)" = "$first" ]; then
+    compaction_waits "collection $first sorts before $COMPACTION_MARKER_KEY: a compacted AOF would not start with this compaction's own object (never compacted)"
     return 0
   fi
   node_call_self SET "$COMPACTION_MARKER_KEY" aof-epoch STRING "$(date +%s)-$$-$SELF" | grep -q '^+OK' || return 0
@@ -148,16 +152,17 @@ reload_step() {
 # compaction (it does not answer, has not caught up, is not promotable yet, or counts more AOF than
 # LEADER holds): one follower restarts at a time, so one is always left that Sentinel can promote.
 reload_turn() {
-  _leader_size=$(node_server "$1" | json_field aof_size)
-  [ -n "$_leader_size" ] || return 1
-  for _n in $TILE38_NODES; do
-    [ "$_n" = "$SELF" ] && return 0
-    [ "$_n" = "$1" ] && continue
-    _st=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_server "$_n") || return 1
-    [ "$(printf '%s' "$_st" | json_field following)" = "$1" ] || continue
-    [ "$(printf '%s' "$_st" | json_field caught_up)" = true ] || return 1
-    [ "$(printf '%s' "$_st" | json_field aof_size)" -lt $((_leader_size + TILE38_CHECKSUM_BYTES)) ] || return 1
-    [ "$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_call "$_n" INFO replication | info_field slave_priority)" -gt 0 ] 2>/dev/null || return 1
+  local leader_size node stats
+  leader_size=$(node_server "$1" | json_field aof_size)
+  [ -n "$leader_size" ] || return 1
+  for node in $TILE38_NODES; do
+    [ "$node" = "$SELF" ] && return 0
+    [ "$node" = "$1" ] && continue
+    stats=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_server "$node") || return 1
+    [ "$(printf '%s' "$stats" | json_field following)" = "$1" ] || continue
+    [ "$(printf '%s' "$stats" | json_field caught_up)" = true ] || return 1
+    [ "$(printf '%s' "$stats" | json_field aof_size)" -lt $((leader_size + TILE38_CHECKSUM_BYTES)) ] || return 1
+    [ "$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_call "$node" INFO replication | info_field slave_priority)" -gt 0 ] 2>/dev/null || return 1
   done
   return 0
 }

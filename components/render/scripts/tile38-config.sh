@@ -1,15 +1,15 @@
 # shellcheck shell=sh
-# tile38-ha: write_tile38_config ROLE [LEADER_HOST LEADER_PORT [PRIORITY]] rewrites $DATA_DIR/config
+# tile38-ha: write_tile38_config ROLE [LEADER [PRIORITY]] rewrites $DATA_DIR/config
 # with the managed keys for ROLE (leader|follower) and keeps every other top-level key Tile38 wrote
-# (server_id, follow_id, follow_pos, ...). A follower's replica-priority is PRIORITY (default 0),
-# a leader's REPLICA_PRIORITY. The awk splitter walks the JSON by character, so nested
+# (server_id, follow_id, follow_pos, ...). A follower follows LEADER (host:port) with
+# replica-priority PRIORITY (default 0), a leader has REPLICA_PRIORITY. The awk splitter walks the JSON by character, so nested
 # values and strings with commas survive. Must produce the same managed keys as renderTile38Config
 # in tile38Config.ts (a test runs both). Reads MANAGED_KEYS, REPLICA_PRIORITY, MAXMEMORY.
 write_tile38_config() {
-  _role=$1; _cfg="$DATA_DIR/config"
-  if [ "$_role" = follower ]; then _prio=${4:-0}; else _prio=$REPLICA_PRIORITY; fi
+  local role="$1" cfg="$DATA_DIR/config" prio password
+  if [ "$role" = follower ]; then prio=${3:-0}; else prio=$REPLICA_PRIORITY; fi
   {
-    if [ -s "$_cfg" ]; then cat "$_cfg"; else echo '{}'; fi
+    if [ -s "$cfg" ]; then cat "$cfg"; else echo '{}'; fi
   } | awk -v managed="$MANAGED_KEYS" '
     BEGIN { RS = "\001"; split(managed, m, " "); for (i in m) drop["\"" m[i] "\""] = 1 }
     function keep(entry,   k) {
@@ -29,23 +29,23 @@ write_tile38_config() {
         if (c == "," && depth == 1) { keep(substr(s, start, i - start)); start = i + 1 }
       }
       for (j = 1; j <= n; j++) print out[j]
-    }' > "$_cfg.kept"
+    }' > "$cfg.kept"
   {
-    if [ "$_role" = follower ]; then
-      printf '"follow_host": "%s"\n"follow_port": %s\n' "$2" "$3"
+    if [ "$role" = follower ]; then
+      printf '"follow_host": "%s"\n"follow_port": %s\n' "$(endpoint_host "$2")" "$(endpoint_port "$2")"
     fi
-    _pw=$(tile38_password)
-    printf '"requirepass": "%s"\n"leaderauth": "%s"\n' "$_pw" "$_pw"
+    password=$(tile38_password)
+    printf '"requirepass": "%s"\n"leaderauth": "%s"\n' "$password" "$password"
     printf '"replica_announce_ip": "%s"\n"replica_announce_port": %s\n' "$NODE_HOST" "$NODE_PORT"
-    printf '"replica-priority": %s\n' "$_prio"
+    printf '"replica-priority": %s\n' "$prio"
     # A leader starts read-only: it takes writes only once a majority of the sentinels has heard
     # from this incarnation (tile38-node-life.sh, state `unconfirmed`). A follower is never
     # read-only (a hand-over leaves the old leader read-only: every start resets it).
-    if [ "$_role" = leader ]; then printf '"read_only": true\n'; else printf '"read_only": false\n'; fi
+    if [ "$role" = leader ]; then printf '"read_only": true\n'; else printf '"read_only": false\n'; fi
     if [ -n "$MAXMEMORY" ]; then printf '"maxmemory": "%s"\n' "$MAXMEMORY"; fi
-  } >> "$_cfg.kept"
-  awk 'BEGIN { printf "{" } { printf "%s\n\t%s", (NR > 1 ? "," : ""), $0 } END { print "\n}" }' "$_cfg.kept" > "$_cfg.new"
-  rm -f "$_cfg.kept"
-  chmod 600 "$_cfg.new"
-  mv "$_cfg.new" "$_cfg"
+  } >> "$cfg.kept"
+  awk 'BEGIN { printf "{" } { printf "%s\n\t%s", (NR > 1 ? "," : ""), $0 } END { print "\n}" }' "$cfg.kept" > "$cfg.new"
+  rm -f "$cfg.kept"
+  chmod 600 "$cfg.new"
+  mv "$cfg.new" "$cfg"
 }

@@ -14,21 +14,21 @@
 # A follower made read-only here is made writable again at once (a follower refuses writes anyway).
 STALL_MS=1500
 
-# deposed_by OWN_ID [NAMED]: "host port" of the leader the sentinels name (NAMED, this round's
+# deposed_by OWN_ID [NAMED]: "host:port" of the leader the sentinels name (NAMED, this round's
 # answer, else asked now), when that is another Tile38 (another server id) that reports role
 # master; fails otherwise.
 deposed_by() {
-  _d=${2:-}
-  [ -n "$_d" ] || _d=$(leader_from_sentinels) || return 1
-  _d_ep="${_d% *}:${_d##* }"
-  is_self "$_d_ep" && return 1
-  _did=$(node_server "$_d_ep" | json_field id)
-  [ -n "$_did" ] && [ "$_did" != "$1" ] || return 1
-  [ "$(node_role "$_d_ep")" = master ] || return 1
-  echo "$_d"
+  local named their_id
+  named=${2:-}
+  [ -n "$named" ] || named=$(leader_from_sentinels) || return 1
+  is_self "$named" && return 1
+  their_id=$(node_server "$named" | json_field id)
+  [ -n "$their_id" ] && [ "$their_id" != "$1" ] || return 1
+  [ "$(node_role "$named")" = master ] || return 1
+  echo "$named"
 }
 
-# step_down BY: READONLY yes, then start again as a follower of BY ("host port"), the leader the
+# step_down BY: READONLY yes, then start again as a follower of BY ("host:port"), the leader the
 # sentinels name (what Sentinel would do only after its next INFO of this node and a
 # convert-to-slave, ~10 s later), through restart_as_follower (tile38-node-life.sh).
 step_down() {
@@ -36,35 +36,35 @@ step_down() {
   # Clients still connected here would only be refused from now on: send them to the sentinels,
   # whose GET-MASTER-ADDR-BY-NAME already names the new leader.
   drop_clients
-  restart_as_follower "the sentinels name ${1% *}:${1##* }, which leads: this node stopped leading"
+  restart_as_follower "the sentinels name $1, which leads: this node stopped leading"
 }
 
 # step_down_if_deposed OWN_ID NAMED: on a leader, from node_life: deposed 3 checks in a row
 # (a follower promoted a moment ago is named by one sentinel before the others, which still name
-# the old leader: one check could make the NEW leader step down).
-DEPOSED_STRIKES=0
+# the old leader: one check could make the NEW leader step down). Counted in DEPOSED_STRIKES.
 step_down_if_deposed() {
-  [ -n "$2" ] || { DEPOSED_STRIKES=0; return 1; }
-  _by=$(deposed_by "$1" "$2") || { DEPOSED_STRIKES=0; return 1; }
-  DEPOSED_STRIKES=$((DEPOSED_STRIKES + 1))
-  [ "$DEPOSED_STRIKES" -ge 3 ] || return 1
-  DEPOSED_STRIKES=0
-  step_down "$_by"
+  local by
+  [ -n "$2" ] || { clear_strikes DEPOSED_STRIKES; return 1; }
+  by=$(deposed_by "$1" "$2") || { clear_strikes DEPOSED_STRIKES; return 1; }
+  strike DEPOSED_STRIKES 3 || return 1
+  clear_strikes DEPOSED_STRIKES
+  step_down "$by"
 }
 
 # on_stall MS: the node did not run for about MS ms. Read-only first (nothing written from here
 # on can be lost), then: a follower is writable again at once; a leader deposed at two checks
 # 0.5 s apart steps down; a leader the sentinels still name is writable again.
 on_stall() {
+  local stats id by answers
   handover_live && return 0
   node_call_self READONLY yes >/dev/null
-  _st=$(node_server "$LOCAL_HOST:$NODE_PORT") || return 0
-  if printf '%s' "$_st" | grep -q '"following"'; then node_call_self READONLY no >/dev/null; return 0; fi
-  _id=$(printf '%s' "$_st" | json_field id)
-  if _by=$(deposed_by "$_id") && sleep 0.5 && [ "$(deposed_by "$_id")" = "$_by" ]; then
+  stats=$(node_server "$LOCAL_ENDPOINT") || return 0
+  if printf '%s' "$stats" | grep -q '"following"'; then node_call_self READONLY no >/dev/null; return 0; fi
+  id=$(printf '%s' "$stats" | json_field id)
+  if by=$(deposed_by "$id") && sleep 0.5 && [ "$(deposed_by "$id")" = "$by" ]; then
     log "stalled for ${1} ms and replaced meanwhile"
-    step_down "$_by"
-  elif ! handover_live && _ans=$(sentinel_answers) && confirms_this_incarnation "$_ans" >/dev/null && ! replacing_me "$_ans"; then
+    step_down "$by"
+  elif ! handover_live && answers=$(sentinel_answers) && confirms_this_incarnation "$answers" >/dev/null && ! replacing_me "$answers"; then
     node_call_self READONLY no >/dev/null
     log "stalled for ${1} ms; the sentinels still name this node: writable again"
   else
@@ -77,17 +77,18 @@ on_stall() {
 # stall_guard SERVER_PID: runs until that server exits.
 STALLED=""
 stall_guard() {
+  local prev now
   trap 'STALLED=1' CONT
-  _prev=$(now_ms)
+  prev=$(now_ms)
   while kill -0 "$1" 2>/dev/null; do
     sleep 0.2 &
     wait $! || true
-    _now=$(now_ms)
-    if [ -n "$STALLED" ] || [ $((_now - _prev)) -ge "$STALL_MS" ]; then
+    now=$(now_ms)
+    if [ -n "$STALLED" ] || [ $((now - prev)) -ge "$STALL_MS" ]; then
       STALLED=""
-      on_stall "$((_now - _prev))"
-      _now=$(now_ms)
+      on_stall "$((now - prev))"
+      now=$(now_ms)
     fi
-    _prev=$_now
+    prev=$now
   done
 }

@@ -24,12 +24,13 @@ not_rewriting() { ! aof_rewriting; }
 
 # caught_up_followers: the nodes that follow this one and have caught up once.
 caught_up_followers() {
-  for _n in $TILE38_NODES; do
-    [ "$_n" = "$SELF" ] && continue
-    _st=$(node_server "$_n") || continue
-    is_self "$(printf '%s' "$_st" | json_field following)" || continue
-    [ "$(printf '%s' "$_st" | json_field caught_up_once)" = true ] || continue
-    echo "$_n"
+  local node stats
+  for node in $TILE38_NODES; do
+    [ "$node" = "$SELF" ] && continue
+    stats=$(node_server "$node") || continue
+    is_self "$(printf '%s' "$stats" | json_field following)" || continue
+    [ "$(printf '%s' "$stats" | json_field caught_up_once)" = true ] || continue
+    echo "$node"
   done
 }
 
@@ -40,7 +41,7 @@ caught_up_followers() {
 subscribe() {
   # shellcheck disable=SC2016 # $$ and $1.. expand in the inner shell
   { resp AUTH "$(tile38_password)"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 1))"; } |
-    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "${1%:*}" "${1##*:}" | tr -d '\r' > "$3"
+    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "$(endpoint_host "$1")" "$(endpoint_port "$1")" | tr -d '\r' > "$3"
 }
 
 # followers_synced NODE... : true once every node that answers holds every write this (read-only)
@@ -48,36 +49,37 @@ subscribe() {
 # PUBLISH travels the replication stream in order with the writes, so the leader publishes a
 # nonce and each follower delivering it to our subscription has applied every write before it.
 followers_synced() {
-  _dir="$DATA_DIR/.tile38-ha-handover.d"
-  rm -rf "$_dir"; mkdir -p "$_dir"
-  _chan="tile38-ha:handover"
-  _nonce="handover-$$-$(date +%s)"
-  _pids=""
-  for _n in "$@"; do
-    subscribe "$_n" "$_chan" "$_dir/$_n" </dev/null 2>/dev/null &
-    _pids="$_pids $!"
+  local dir channel nonce pids node end ok confirmed
+  dir="$DATA_DIR/.tile38-ha-handover.d"
+  rm -rf "$dir"; mkdir -p "$dir"
+  channel="tile38-ha:handover"
+  nonce="handover-$$-$(date +%s)"
+  pids=""
+  for node in "$@"; do
+    subscribe "$node" "$channel" "$dir/$node" </dev/null 2>/dev/null &
+    pids="$pids $!"
   done
-  _end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
-  _ok=""
+  end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
+  ok=""
   # Subscribed first (a follower that does not answer at all counts as down), then publish.
-  for _n in "$@"; do
-    until grep -q '^subscribe$' "$_dir/$_n" 2>/dev/null || [ "$(date +%s)" -ge "$_end" ]; do sleep 0.05; done
+  for node in "$@"; do
+    until grep -q '^subscribe$' "$dir/$node" 2>/dev/null || [ "$(date +%s)" -ge "$end" ]; do sleep 0.05; done
   done
-  node_call_self PUBLISH "$_chan" "$_nonce" >/dev/null
-  while [ "$(date +%s)" -lt "$_end" ]; do
-    _ok=1; _confirmed=0
-    for _n in "$@"; do
-      if grep -qx "$_nonce" "$_dir/$_n" 2>/dev/null; then _confirmed=$((_confirmed + 1))
-      elif grep -q '^subscribe$' "$_dir/$_n" 2>/dev/null; then _ok=""; fi
+  node_call_self PUBLISH "$channel" "$nonce" >/dev/null
+  while [ "$(date +%s)" -lt "$end" ]; do
+    ok=1; confirmed=0
+    for node in "$@"; do
+      if grep -qx "$nonce" "$dir/$node" 2>/dev/null; then confirmed=$((confirmed + 1))
+      elif grep -q '^subscribe$' "$dir/$node" 2>/dev/null; then ok=""; fi
     done
-    [ "$_confirmed" -gt 0 ] || _ok=""
-    [ -z "$_ok" ] || break
+    [ "$confirmed" -gt 0 ] || ok=""
+    [ -z "$ok" ] || break
     sleep 0.05
   done
   # shellcheck disable=SC2086,SC2046 # one PID per word
-  kill $_pids $(cat "$_dir"/*.pids 2>/dev/null) 2>/dev/null || true
-  rm -rf "$_dir"
-  [ -n "$_ok" ]
+  kill $pids $(cat "$dir"/*.pids 2>/dev/null) 2>/dev/null || true
+  rm -rf "$dir"
+  [ -n "$ok" ]
 }
 
 # abandon_handover WHY: ends a hand-over that could not move leadership. Not `READONLY no` here:
@@ -103,88 +105,89 @@ HANDOVER_BOUND_SECONDS=$((HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000))
 
 # take_handover_lock: takes the lock if it is free or its owner is gone; fails otherwise.
 take_handover_lock() {
+  local me rest owner
   # This shell's own PID ($$ is the script's, also in a subshell such as the start script's loop).
-  read -r _me _rest < /proc/self/stat
-  _owner=$(cat "$HANDOVER_LOCK/pid" 2>/dev/null) || _owner=""
+  read -r me rest < /proc/self/stat
+  owner=$(cat "$HANDOVER_LOCK/pid" 2>/dev/null) || owner=""
   # No pid file: free, or its owner between mkdir and writing it (not stale).
-  if [ -n "$_owner" ] && ! kill -0 "$_owner" 2>/dev/null; then
+  if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
     rm -rf "$HANDOVER_LOCK"
-    log "took over the hand-over lock of process $_owner, which is gone"
+    log "took over the hand-over lock of process $owner, which is gone"
   fi
-  mkdir "$HANDOVER_LOCK" 2>/dev/null && echo "$_me" > "$HANDOVER_LOCK/pid"
+  mkdir "$HANDOVER_LOCK" 2>/dev/null && echo "$me" > "$HANDOVER_LOCK/pid"
 }
 
 handover() {
+  local status
   if ! take_handover_lock; then
     log "another hand-over of this node is under way: waiting for it to end"
     retry_for "$HANDOVER_BOUND_SECONDS" 0.1 take_handover_lock || { log "the other hand-over did not end within ${HANDOVER_BOUND_SECONDS}s"; return 1; }
   fi
-  _handed=0
-  handover_now || _handed=$?
+  status=0
+  handover_now || status=$?
   rm -rf "$HANDOVER_LOCK"
-  return "$_handed"
+  return "$status"
 }
 
 # handover_now: the hand-over itself (steps 1-5 above), under the lock.
 handover_now() {
-  _role=$(node_role "$LOCAL_HOST:$NODE_PORT") || { log "the node does not answer: nothing to hand over"; return 0; }
-  if [ "$_role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
-  _followers=$(caught_up_followers)
-  if [ -z "$_followers" ]; then log "no follower has caught up: leadership cannot move"; return 1; fi
+  local role followers t0 deadline asked inprog sentinel answer leader
+  role=$(node_role "$LOCAL_ENDPOINT") || { log "the node does not answer: nothing to hand over"; return 0; }
+  if [ "$role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
+  followers=$(caught_up_followers)
+  if [ -z "$followers" ]; then log "no follower has caught up: leadership cannot move"; return 1; fi
   # AOFSHRINK closes every follower's link when it ends: not in the middle of the sync below.
   if aof_rewriting; then
     log "its AOF is being compacted: waiting for that to end first (at most ${HANDOVER_SYNC_SECONDS}s)"
     retry_for "$HANDOVER_SYNC_SECONDS" 0.2 not_rewriting || log "the compaction still runs: handing over anyway"
   fi
-  _t0=$(now_ms)
-  _deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
-  echo "$_deadline" > "$HANDOVER_MARK"
+  t0=$(now_ms)
+  deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
+  echo "$deadline" > "$HANDOVER_MARK"
   node_call_self READONLY yes | grep -q '^+OK' || abandon_handover "READONLY yes was refused" || return 1
-  log "read-only; waiting for $(echo "$_followers" | tr '\n' ' ')to hold every write"
+  log "read-only; waiting for $(echo "$followers" | tr '\n' ' ')to hold every write"
   # shellcheck disable=SC2086 # one node per word
-  followers_synced $_followers || { abandon_handover "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
-  _asked=""; _inprog=""
+  followers_synced $followers || { abandon_handover "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
+  asked=""; inprog=""
   # A sentinel failing this node over already (down, or asked by a hand-over that ended early):
   # a second failover, from a sentinel that has not heard of the first, would promote a second
   # follower. Wait for that one, read-only.
   if replacing_me "$(sentinel_answers)"; then
     log "the sentinels are failing this node over already: waiting for that failover"
-    _inprog=1
+    inprog=1
   fi
-  for _s in $SENTINELS; do
-    [ -z "$_inprog" ] || break
-    _ans=$(sentinel_call "$_s" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
+  for sentinel in $SENTINELS; do
+    [ -z "$inprog" ] || break
+    answer=$(sentinel_call "$sentinel" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
     # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
     # failover of another node (Tile38 replicas never report master_link_status, so it waits for
     # failover-timeout): another sentinel can start ours, unless that failover is of this node.
-    case "$_ans" in
-      +OK) log "sentinel $_s started the failover"; _asked=1; break ;;
+    case "$answer" in
+      +OK) log "sentinel $sentinel started the failover"; asked=1; break ;;
       -INPROG*)
-        log "sentinel $_s has a failover in progress"
-        if replacing_me "$(sentinel_answers)"; then log "it is failing this node over: waiting for it"; _inprog=1; fi ;;
-      *) log "sentinel $_s refused the failover: ${_ans:-no answer}" ;;
+        log "sentinel $sentinel has a failover in progress"
+        if replacing_me "$(sentinel_answers)"; then log "it is failing this node over: waiting for it"; inprog=1; fi ;;
+      *) log "sentinel $sentinel refused the failover: ${answer:-no answer}" ;;
     esac
   done
-  [ -n "$_asked$_inprog" ] || { abandon_handover "no sentinel started a failover"; return 1; }
+  [ -n "$asked$inprog" ] || { abandon_handover "no sentinel started a failover"; return 1; }
   while :; do
-    if _leader=$(leader_from_sentinels); then
-      # shellcheck disable=SC2086 # "host port"
-      set -- $_leader
-      if ! is_self "$1:$2"; then
+    if leader=$(leader_from_sentinels); then
+      if ! is_self "$leader"; then
         # Follow at once (Sentinel would convert this node only after failover-timeout); stay
         # read-only until that succeeds, so a stale client can never write here.
-        if node_call_self FOLLOW "$1" "$2" | grep -q '^+OK'; then
+        if node_call_self FOLLOW "$(endpoint_host "$leader")" "$(endpoint_port "$leader")" | grep -q '^+OK'; then
           node_call_self READONLY no >/dev/null
           rm -f "$HANDOVER_MARK"
-          log "leadership moved to $1:$2 in $(( $(now_ms) - _t0 )) ms; this node follows it"
+          log "leadership moved to $leader in $(( $(now_ms) - t0 )) ms; this node follows it"
           return 0
         fi
       fi
     fi
-    [ "$(date +%s)" -lt "$_deadline" ] || break
+    [ "$(date +%s)" -lt "$deadline" ] || break
     sleep 0.1
   done
-  if [ "$(node_role "$LOCAL_HOST:$NODE_PORT")" != master ]; then rm -f "$HANDOVER_MARK"; return 0; fi
+  if [ "$(node_role "$LOCAL_ENDPOINT")" != master ]; then rm -f "$HANDOVER_MARK"; return 0; fi
   if sentinels_name_self; then abandon_handover "the sentinels did not name a new leader in time"; return 1; fi
   # The sentinels name another leader but this node could not follow it: it stays read-only
   # (the marker expires; node_life never re-enables writes on a leader the sentinels

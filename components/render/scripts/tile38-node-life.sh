@@ -57,7 +57,7 @@
 #                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
 #   compacting   leads and takes writes while Tile38 rewrites its AOF from memory (writes
 #                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
-#                for the rewrite to end (handover_waits_for_compaction).
+#                for the rewrite to end (handover_now, tile38-handover.sh).
 #                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK) . leading
 #   role master in any follower state (promoted by the sentinels) .................. leading
 #   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
@@ -104,50 +104,52 @@ enter() {
 
 # node_life: one step a second until the server exits (the start script then kills it).
 node_life() {
+  # current: the replica-priority this loop last set (a leader's INFO does not report its own).
+  local step=0 current="" info role followed stats want have
   stall_guard "$SERVER_PID" &
-  _current=""
-  _step=0
   while :; do
     sleep 1
-    _step=$((_step + 1))
-    [ $((_step % TUNE_EVERY_STEPS)) != 1 ] || tune_sentinels &
-    _info=$(node_call_self INFO replication)
-    _role=$(printf '%s\n' "$_info" | info_field role)
-    if [ -z "$_role" ]; then
+    step=$((step + 1))
+    [ $((step % TUNE_EVERY_STEPS)) != 1 ] || tune_sentinels &
+    info=$(node_call_self INFO replication)
+    role=$(printf '%s\n' "$info" | info_field role)
+    if [ -z "$role" ]; then
       enter catching-up
       rm -f "$READY_MARK"
-      _cur=$(config_follow_target) && follow_the_sentinels "$_cur"
+      followed=$(config_follow_target) && follow_the_sentinels "$followed"
       continue
     fi
-    _stats=$(node_server "$LOCAL_HOST:$NODE_PORT") || continue
-    mind_clients "$_role"
-    _want=$REPLICA_PRIORITY
-    if [ "$_role" = master ]; then
-      leader_step
-      _have=$_current
+    stats=$(node_server "$LOCAL_ENDPOINT") || continue
+    mind_clients "$role"
+    want=$REPLICA_PRIORITY
+    if [ "$role" = master ]; then
+      leader_step "$stats"
+      have=$current
     else
-      follower_step
-      _have=$(printf '%s\n' "$_info" | info_field slave_priority)
-      [ "$(printf '%s' "$_stats" | json_field caught_up_once)" = true ] || _want=0
-      case $NODE_STATE in diverged | reloading) _want=0 ;; esac
-      [ "$NODE_STATE" != orphaned ] || [ "$_want" = 0 ] || _want=$((_want + ORPHAN_RANK))
+      follower_step "$info" "$stats"
+      have=$(printf '%s\n' "$info" | info_field slave_priority)
+      [ "$(printf '%s' "$stats" | json_field caught_up_once)" = true ] || want=0
+      case $NODE_STATE in diverged | reloading) want=0 ;; esac
+      [ "$NODE_STATE" != orphaned ] || [ "$want" = 0 ] || want=$((want + ORPHAN_RANK))
     fi
-    mark_ready
-    [ "$_want" = "$_have" ] && continue
-    if node_call_self CONFIG SET replica-priority "$_want" | grep -q '^+OK'; then
+    mark_ready "$stats"
+    [ "$want" = "$have" ] && continue
+    if node_call_self CONFIG SET replica-priority "$want" | grep -q '^+OK'; then
       node_call_self CONFIG REWRITE >/dev/null
-      log "replica-priority is now $_want (role $_role)"
-      _current=$_want
+      log "replica-priority is now $want (role $role)"
+      current=$want
     fi
   done
 }
 
-# mark_ready: the ready mark for this step's state (see READY_MARK).
+# mark_ready STATS: the ready mark for this step's state (see READY_MARK); STATS: the node's SERVER
+# stats (JSON).
 mark_ready() {
+  local stats="$1"
   case $NODE_STATE in
     leading | compacting) [ -f "$READY_MARK" ] || : > "$READY_MARK" ;;
     verified)
-      if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ]; then
+      if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ]; then
         [ -f "$READY_MARK" ] || { sentinels_see_me_eligible && : > "$READY_MARK"; } || true
       else
         rm -f "$READY_MARK"
@@ -156,50 +158,51 @@ mark_ready() {
   esac
 }
 
-# leader_step: a step with role master (reads _stats).
+# leader_step STATS: a step with role master; STATS: the node's SERVER stats (JSON).
 leader_step() {
+  local stats="$1" answers named id read_only now age replacing confirmed
   case $NODE_STATE in unconfirmed | leading | compacting) ;; *) enter leading ;; esac
-  _answers=$(sentinel_answers)
-  _named=$(named_leader "$_answers") || _named=""
-  _id=$(printf '%s' "$_stats" | json_field id)
-  _read_only=$(printf '%s' "$_stats" | json_field read_only)
-  _now=$(now_ms)
-  if _age=$(confirms_this_incarnation "$_answers"); then
-    [ $((_now - _age)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((_now - _age))
+  answers=$(sentinel_answers)
+  named=$(named_leader "$answers") || named=""
+  id=$(printf '%s' "$stats" | json_field id)
+  read_only=$(printf '%s' "$stats" | json_field read_only)
+  now=$(now_ms)
+  if age=$(confirms_this_incarnation "$answers"); then
+    [ $((now - age)) -le "$LAST_CONFIRMED_MS" ] || LAST_CONFIRMED_MS=$((now - age))
   fi
-  _replacing=""
-  if replacing_me "$_answers"; then _replacing=1; fi
-  _confirmed=""
-  if [ "$LAST_CONFIRMED_MS" -gt $((_now - FENCE_AFTER_MS)) ] && [ -z "$_replacing" ]; then _confirmed=1; fi
+  replacing=""
+  if replacing_me "$answers"; then replacing=1; fi
+  confirmed=""
+  if [ "$LAST_CONFIRMED_MS" -gt $((now - FENCE_AFTER_MS)) ] && [ -z "$replacing" ]; then confirmed=1; fi
   case $NODE_STATE in
     leading | compacting)
       if handover_live; then
         :
-      elif [ -n "$_replacing" ]; then
+      elif [ -n "$replacing" ]; then
         fence "the sentinels report it down or are failing it over"
-      elif [ $((_now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ]; then
-        fence "no majority of the sentinels has heard from this node as leader for $((_now - LAST_CONFIRMED_MS)) ms (they answer: $(printf "%s" "$_answers" | tr "\n" "|"))"
-      elif [ "$_read_only" = true ] && [ -n "$_confirmed" ]; then
+      elif [ $((now - LAST_CONFIRMED_MS)) -ge "$FENCE_AFTER_MS" ]; then
+        fence "no majority of the sentinels has heard from this node as leader for $((now - LAST_CONFIRMED_MS)) ms (they answer: $(printf "%s" "$answers" | tr "\n" "|"))"
+      elif [ "$read_only" = true ] && [ -n "$confirmed" ]; then
         # A hand-over that was abandoned leaves the node read-only until this.
         node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled"
-      elif [ "$(printf '%s' "$_stats" | json_field aof_size)" -lt "$AOF_FLOOR_BYTES" ] 2>/dev/null; then
+      elif [ "$(printf '%s' "$stats" | json_field aof_size)" -lt "$AOF_FLOOR_BYTES" ] 2>/dev/null; then
         write_aof_floor && log "its AOF was below the floor of $AOF_FLOOR_BYTES bytes: the floor object is written"
       else
-        compaction_step "$(printf '%s' "$_stats" | json_field aof_size)"
+        compaction_step "$(printf '%s' "$stats" | json_field aof_size)"
       fi ;;
     unconfirmed)
-      if [ -n "$_confirmed" ]; then
-        if [ "$_read_only" = true ] && ! handover_live; then
+      if [ -n "$confirmed" ]; then
+        if [ "$read_only" = true ] && ! handover_live; then
           node_call_self READONLY no >/dev/null && log "a majority of the sentinels names this node: writes re-enabled (fence lifted)"
         fi
         enter leading
-      elif [ "$_read_only" = false ] && ! handover_live; then
+      elif [ "$read_only" = false ] && ! handover_live; then
         # Whatever made it writable meanwhile (the stall guard), it stays read-only.
         node_call_self READONLY yes >/dev/null
       fi ;;
   esac
-  lead_by_name "$_id" "$_named"
-  step_down_if_deposed "$_id" "$_named" || true
+  lead_by_name "$id" "$named"
+  step_down_if_deposed "$id" "$named" || true
 }
 
 # fence WHY: leading -> unconfirmed: read-only until a majority names it again. Before the other
@@ -212,33 +215,35 @@ fence() {
   fi
 }
 
-# follower_step: a step with role slave (reads _info, _stats).
+# follower_step INFO STATS: a step with role slave; INFO: the node's INFO replication, STATS: its
+# SERVER stats (JSON).
 follower_step() {
+  local info="$1" stats="$2" leader
   case $NODE_STATE in following | verified | diverged | orphaned | reloading) ;; *) DIVERGED_SINCE=""; enter following ;; esac
   LAST_CONFIRMED_MS=$(now_ms)
-  if [ "$(printf '%s' "$_stats" | json_field read_only)" = true ]; then
+  if [ "$(printf '%s' "$stats" | json_field read_only)" = true ]; then
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
   fi
-  _leader_ep=$(info_leader "$_info")
-  if leader_lost "$_leader_ep" "$_stats"; then
-    ORPHAN_RANK=$(followers_ahead "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)")
+  leader=$(info_leader "$info")
+  if leader_lost "$leader" "$stats"; then
+    ORPHAN_RANK=$(followers_ahead "$leader" "$(printf '%s' "$stats" | json_field aof_size)")
     [ "$NODE_STATE" = diverged ] || enter orphaned
     # A leader the sentinels already name is followed without waiting for Sentinel to reconfigure
     # this node (it waits failover-timeout for a replica that reports another leader).
-    follow_the_sentinels "$_leader_ep"
+    follow_the_sentinels "$leader"
     return 0
   fi
   [ "$NODE_STATE" != orphaned ] || enter following
-  follow_the_sentinels "$_leader_ep"
+  follow_the_sentinels "$leader"
   if [ "$NODE_STATE" = reloading ]; then
-    if [ "$_leader_ep" = "$RELOAD_LEADER" ]; then reload_step "$_leader_ep"; return 0; fi
+    if [ "$leader" = "$RELOAD_LEADER" ]; then reload_step "$leader"; return 0; fi
     enter following
   fi
-  if [ "$NODE_STATE" = verified ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then enter following; fi
+  if [ "$NODE_STATE" = verified ] && [ "$leader" != "$VERIFIED_LEADER" ]; then enter following; fi
   # Its leader compacted: checked again below (reloading).
-  if [ "$NODE_STATE" = verified ] && counts_aof_twice "$(printf '%s' "$_stats" | json_field aof_size)"; then enter following; fi
-  if [ "$(printf '%s' "$_stats" | json_field caught_up)" = true ] && [ "$_leader_ep" != "$VERIFIED_LEADER" ]; then
-    follower_matches_leader "$_leader_ep" "$(printf '%s' "$_stats" | json_field aof_size)"
+  if [ "$NODE_STATE" = verified ] && counts_aof_twice "$(printf '%s' "$stats" | json_field aof_size)"; then enter following; fi
+  if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ] && [ "$leader" != "$VERIFIED_LEADER" ]; then
+    follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
   fi
 }
 
@@ -249,17 +254,17 @@ follower_step() {
 # lock while it reads, and the whole 435 MB AOF of 5 M points held every write for ~1 s per
 # check (the scale bench's rolling restart: a 2.2 s pause).
 aof_matches() {
-  _am_size=$2
-  _am_windows="0:$_am_size"
-  if [ "$_am_size" -gt $((2 * TILE38_CHECKSUM_BYTES)) ]; then
-    _am_windows="0:$TILE38_CHECKSUM_BYTES $(( (_am_size - TILE38_CHECKSUM_BYTES) / 4096 * 4096 )):$_am_size"
+  local size="$2" windows window from len mine theirs
+  windows="0:$size"
+  if [ "$size" -gt $((2 * TILE38_CHECKSUM_BYTES)) ]; then
+    windows="0:$TILE38_CHECKSUM_BYTES $(( (size - TILE38_CHECKSUM_BYTES) / 4096 * 4096 )):$size"
   fi
-  for _am_w in $_am_windows; do
-    _am_from=${_am_w%:*}
-    _am_len=$(( ${_am_w#*:} - _am_from ))
-    _am_mine=$(dd if="$DATA_DIR/appendonly.aof" bs=4096 skip=$((_am_from / 4096)) 2>/dev/null | head -c "$_am_len" | md5sum | cut -d' ' -f1)
-    _am_theirs=$(node_call "$1" AOFMD5 "$_am_from" "$_am_len" | head -n 1)
-    [ "$_am_theirs" = "+$_am_mine" ] || { echo "$_am_theirs"; return 0; }
+  for window in $windows; do
+    from=${window%:*}
+    len=$(( ${window#*:} - from ))
+    mine=$(dd if="$DATA_DIR/appendonly.aof" bs=4096 skip=$((from / 4096)) 2>/dev/null | head -c "$len" | md5sum | cut -d' ' -f1)
+    theirs=$(node_call "$1" AOFMD5 "$from" "$len" | head -n 1)
+    [ "$theirs" = "+$mine" ] || { echo "$theirs"; return 0; }
   done
   echo +
 }
@@ -278,31 +283,32 @@ TILE38_CHECKSUM_BYTES=524288
 AOF_FLUSH_GRACE_MS=3000
 AOF_LONGER_SINCE=""
 follower_matches_leader() {
-  _size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
-  [ -n "$_size" ] || return 0
-  if [ -n "$2" ] && [ $(($2 - _size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
-    if [ "$_size" -gt 0 ] && [ "$(aof_matches "$1" "$_size")" = + ]; then
-      reloading "$1" "it reports an AOF of $2 bytes but its file holds $_size, a prefix of $1's (its leader compacted its AOF)"
+  local size theirs now
+  size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
+  [ -n "$size" ] || return 0
+  if [ -n "$2" ] && [ $(($2 - size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
+    if [ "$size" -gt 0 ] && [ "$(aof_matches "$1" "$size")" = + ]; then
+      reloading "$1" "it reports an AOF of $2 bytes but its file holds $size, a prefix of $1's (its leader compacted its AOF)"
     else
-      diverged "$1" "it reports an AOF of $2 bytes but its file holds $_size: it kept in memory what it held before following $1"
+      diverged "$1" "it reports an AOF of $2 bytes but its file holds $size: it kept in memory what it held before following $1"
     fi
     return 0
   fi
-  if [ "$_size" -gt 0 ]; then
-    _theirs=$(aof_matches "$1" "$_size")
-    case "$_theirs" in
+  if [ "$size" -gt 0 ]; then
+    theirs=$(aof_matches "$1" "$size")
+    case "$theirs" in
       +) ;;
       -EOF* | -ERR*EOF*)
         # This node's file is longer than the leader's file right now. A leader just promoted may
         # not have flushed its buffered writes yet (seen right after a hand-over on a real
         # kubelet: two followers resynced for nothing): diverged only if it lasts.
-        _now=$(now_ms)
-        [ -n "$AOF_LONGER_SINCE" ] || AOF_LONGER_SINCE=$_now
-        if [ $((_now - AOF_LONGER_SINCE)) -ge "$AOF_FLUSH_GRACE_MS" ]; then
-          diverged "$1" "its AOF ($_size bytes) has been longer than its leader $1's for $((_now - AOF_LONGER_SINCE)) ms: it holds writes the leader never had"
+        now=$(now_ms)
+        [ -n "$AOF_LONGER_SINCE" ] || AOF_LONGER_SINCE=$now
+        if [ $((now - AOF_LONGER_SINCE)) -ge "$AOF_FLUSH_GRACE_MS" ]; then
+          diverged "$1" "its AOF ($size bytes) has been longer than its leader $1's for $((now - AOF_LONGER_SINCE)) ms: it holds writes the leader never had"
         fi
         return 0 ;;
-      +* | -*) diverged "$1" "its AOF ($_size bytes) is not a prefix of its leader $1's (${_theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
+      +* | -*) diverged "$1" "its AOF ($size bytes) is not a prefix of its leader $1's (${theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
       *) return 0 ;; # no answer: ask again next time
     esac
   fi
@@ -330,10 +336,11 @@ reloading() {
 # with no promotable replica when the next leader died, issue 24).
 RESYNC_SETTLE_MS=5000
 diverged() {
-  _now=$(now_ms)
-  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$_now; log "diverged: $2; resyncing in $((RESYNC_SETTLE_MS / 1000)) s"; fi
+  local now
+  now=$(now_ms)
+  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$now; log "diverged: $2; resyncing in $((RESYNC_SETTLE_MS / 1000)) s"; fi
   enter diverged
-  [ $((_now - DIVERGED_SINCE)) -ge "$RESYNC_SETTLE_MS" ] || return 0
+  [ $((now - DIVERGED_SINCE)) -ge "$RESYNC_SETTLE_MS" ] || return 0
   node_call "$1" PING | grep -q PONG || return 0
   resync "$2"
 }
@@ -352,16 +359,16 @@ leader_lost() {
 # above 0) and report an AOF larger than SIZE bytes: all followers of one leader hold prefixes of
 # its AOF, so the largest holds the most of its writes.
 followers_ahead() {
-  _ahead=0
-  for _n in $TILE38_NODES; do
-    [ "$_n" = "$SELF" ] && continue
-    _i=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_call "$_n" INFO replication)
-    [ "$(info_leader "$_i")" = "$1" ] || continue
-    [ "$(printf '%s\n' "$_i" | info_field slave_priority)" -gt 0 ] 2>/dev/null || continue
-    _their=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_server "$_n" | json_field aof_size)
-    [ -n "$_their" ] && [ "$_their" -gt "$2" ] && _ahead=$((_ahead + 1))
+  local ahead=0 node info theirs
+  for node in $TILE38_NODES; do
+    [ "$node" = "$SELF" ] && continue
+    info=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_call "$node" INFO replication)
+    [ "$(info_leader "$info")" = "$1" ] || continue
+    [ "$(printf '%s\n' "$info" | info_field slave_priority)" -gt 0 ] 2>/dev/null || continue
+    theirs=$(CALL_TIMEOUT=1 NC_TIMEOUT=1 node_server "$node" | json_field aof_size)
+    [ -n "$theirs" ] && [ "$theirs" -gt "$2" ] && ahead=$((ahead + 1))
   done
-  echo "$_ahead"
+  echo "$ahead"
 }
 
 # resync WHY: stops the server so that start_server starts the node again from an empty data
@@ -388,31 +395,28 @@ stop_for_restart() {
 REFOLLOW_MARK="$DATA_DIR/.tile38-ha-refollow"
 restart_as_follower() { stop_for_restart "$REFOLLOW_MARK" INT "restarting as a follower: $1"; }
 
+# config_follow_target: host:port the node's config file says it follows (Tile38 rewrites it).
+config_follow_target() {
+  local host port
+  host=$(sed -n 's/.*"follow_host": *"\([^"]*\)".*/\1/p' "$DATA_DIR/config" | head -n 1)
+  port=$(sed -n 's/.*"follow_port": *\([0-9][0-9]*\).*/\1/p' "$DATA_DIR/config" | head -n 1)
+  [ -n "$host" ] && [ -n "$port" ] && echo "$host:$port"
+}
+
 # follow_the_sentinels CURRENT: a follower whose leader is not the one the sentinels name, while
 # that one really leads (INFO role:master), for 3 checks in a row, follows it. Sentinel
 # reconfigures only the replicas it knew when it failed over: a node that restarted just before
 # (not yet in the old leader's INFO, refreshed every 10 s) was left following the dead leader until
-# failover-timeout passed (measured: 24 s to converge instead of 4).
-FOLLOW_STRIKES=0
-
-# config_follow_target: host:port the node's config file says it follows (Tile38 rewrites it).
-config_follow_target() {
-  _fh=$(sed -n 's/.*"follow_host": *"\([^"]*\)".*/\1/p' "$DATA_DIR/config" | head -n 1)
-  _fp=$(sed -n 's/.*"follow_port": *\([0-9][0-9]*\).*/\1/p' "$DATA_DIR/config" | head -n 1)
-  [ -n "$_fh" ] && [ -n "$_fp" ] && echo "$_fh:$_fp"
-}
-
+# failover-timeout passed (measured: 24 s to converge instead of 4). Counted in FOLLOW_STRIKES.
 follow_the_sentinels() {
-  _named=$(leader_from_sentinels) || { FOLLOW_STRIKES=0; return 0; }
-  _named_ep="${_named% *}:${_named##* }"
-  if [ "$_named_ep" = "$1" ] || is_self "$_named_ep" || [ "$(node_role "$_named_ep")" != master ]; then
-    FOLLOW_STRIKES=0; return 0
+  local named
+  named=$(leader_from_sentinels) || { clear_strikes FOLLOW_STRIKES; return 0; }
+  if [ "$named" = "$1" ] || is_self "$named" || [ "$(node_role "$named")" != master ]; then
+    clear_strikes FOLLOW_STRIKES; return 0
   fi
-  FOLLOW_STRIKES=$((FOLLOW_STRIKES + 1))
-  [ "$FOLLOW_STRIKES" -ge 3 ] || return 0
-  FOLLOW_STRIKES=0
-  # shellcheck disable=SC2086 # "host port"
-  if node_call_self FOLLOW $_named | grep -q '^+OK'; then log "following $_named_ep, the leader the sentinels name (was $1)"; fi
+  strike FOLLOW_STRIKES 3 || return 0
+  clear_strikes FOLLOW_STRIKES
+  if node_call_self FOLLOW "$(endpoint_host "$named")" "$(endpoint_port "$named")" | grep -q '^+OK'; then log "following $named, the leader the sentinels name (was $1)"; fi
 }
 
 # lead_by_name ID NAMED: when hosts are names (Kubernetes) and the sentinels name this leader (its
@@ -420,25 +424,22 @@ follow_the_sentinels() {
 # That address changes with the pod, which is what the names are for. A sentinel cannot simply
 # re-monitor the name: SENTINEL MONITOR starts at config epoch 0, and its peers' hellos carry the
 # IP with a higher epoch, which it adopts again. A failover gives the name a new epoch. A failed
-# hand-over is retried after LEAD_BY_NAME_PAUSE seconds.
-LEAD_BY_NAME_STRIKES=0
+# hand-over is retried after LEAD_BY_NAME_PAUSE seconds. Counted in LEAD_BY_NAME_STRIKES.
 LEAD_BY_NAME_PAUSE=30
 LEAD_BY_NAME_NEXT=0
 lead_by_name() {
+  local named="$2"
   is_ip_literal "$NODE_HOST" && return 0
-  _named=$2
-  [ -n "$_named" ] || { LEAD_BY_NAME_STRIKES=0; return 0; }
-  _named_ep="${_named% *}:${_named##* }"
-  if ! is_ip_literal "${_named% *}" || [ -z "$1" ] || [ "$(node_server "$_named_ep" | json_field id)" != "$1" ]; then
-    LEAD_BY_NAME_STRIKES=0; return 0
+  [ -n "$named" ] || { clear_strikes LEAD_BY_NAME_STRIKES; return 0; }
+  if ! is_ip_literal "$(endpoint_host "$named")" || [ -z "$1" ] || [ "$(node_server "$named" | json_field id)" != "$1" ]; then
+    clear_strikes LEAD_BY_NAME_STRIKES; return 0
   fi
-  LEAD_BY_NAME_STRIKES=$((LEAD_BY_NAME_STRIKES + 1))
-  [ "$LEAD_BY_NAME_STRIKES" -ge 3 ] && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
-  LEAD_BY_NAME_STRIKES=0
+  strike LEAD_BY_NAME_STRIKES 3 && [ "$(date +%s)" -ge "$LEAD_BY_NAME_NEXT" ] || return 0
+  clear_strikes LEAD_BY_NAME_STRIKES
   LEAD_BY_NAME_NEXT=$(( $(date +%s) + LEAD_BY_NAME_PAUSE ))
-  log "the sentinels name this leader by its IP address $_named_ep: handing over to a follower known by name"
+  log "the sentinels name this leader by its IP address $named: handing over to a follower known by name"
   # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)
-  SELF_ALIAS=$_named_ep
+  SELF_ALIAS=$named
   handover || true
   # shellcheck disable=SC2034 # read by is_self (tile38-node.sh)
   SELF_ALIAS=""

@@ -17,28 +17,30 @@ SELF="$NODE_HOST:$NODE_PORT"
 REPLICA_INFO_FRESH_MS=30000
 # shellcheck disable=SC2034 # read by log() in lib.sh, which every script includes first
 LOG_TAG="tile38-ha[$SELF]"
-# Address to reach this node from inside its own container.
-case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_HOST=127.0.0.1 ;; *) LOCAL_HOST=$NODE_BIND ;; esac
+# Address (host:port) to reach this node from inside its own container.
+case "$NODE_BIND" in 0.0.0.0|::|'') LOCAL_ENDPOINT=127.0.0.1:$NODE_PORT ;; *) LOCAL_ENDPOINT=$NODE_BIND:$NODE_PORT ;; esac
 
-# rcall HOST PORT PASSWORD CMD ARG... : lib.sh's, except that a call to a Tile38 node with
+# rcall HOST:PORT PASSWORD CMD ARG... : lib.sh's, except that a call to a Tile38 node with
 # TILE38_PASSWORD uses tile38_password (so also lib.sh's node_role); a sentinel keeps its own.
 rcall() {
-  _h=$1; _p=$2; _pw=$3; shift 3
-  case " $SENTINELS " in *" $_h:$_p "*) ;; *) [ "$_pw" != "$TILE38_PASSWORD" ] || _pw=$(tile38_password) ;; esac
-  resp "$@" | rsend "$_h" "$_p" "$_pw"
+  local ep="$1" password="$2"
+  shift 2
+  case " $SENTINELS " in *" $ep "*) ;; *) [ "$password" != "$TILE38_PASSWORD" ] || password=$(tile38_password) ;; esac
+  resp "$@" | rsend "$ep" "$password"
 }
 
 # node_call HOST:PORT CMD... against a Tile38 node with the cluster password.
 node_call() {
-  _e=$1; shift
-  rcall "${_e%:*}" "${_e##*:}" "$TILE38_PASSWORD" "$@"
+  local ep="$1"
+  shift
+  rcall "$ep" "$TILE38_PASSWORD" "$@"
 }
-node_call_self() { rcall "$LOCAL_HOST" "$NODE_PORT" "$TILE38_PASSWORD" "$@"; }
+node_call_self() { rcall "$LOCAL_ENDPOINT" "$TILE38_PASSWORD" "$@"; }
 
 # node_server HOST:PORT : the node's SERVER stats as one JSON line. `OUTPUT json` is a command
 # of its own (`OUTPUT json SERVER` is refused with "wrong number of arguments").
 node_server() {
-  { resp OUTPUT json; resp SERVER; } | rsend "${1%:*}" "${1##*:}" "$(tile38_password)" | grep '^{"ok":true,"stats"'
+  { resp OUTPUT json; resp SERVER; } | rsend "$1" "$(tile38_password)" | grep '^{"ok":true,"stats"'
 }
 
 # The address the sentinels name this node by when it is not SELF (an IP literal: see
@@ -50,8 +52,9 @@ is_self() { [ "$1" = "$SELF" ] || { [ -n "$SELF_ALIAS" ] && [ "$1" = "$SELF_ALIA
 
 # sentinels_name_self: true when the sentinels' majority answer is this node.
 sentinels_name_self() {
-  _ln=$(leader_from_sentinels) || return 1
-  is_self "${_ln% *}:${_ln##* }"
+  local leader
+  leader=$(leader_from_sentinels) || return 1
+  is_self "$leader"
 }
 
 has_local_data() { [ -s "$DATA_DIR/appendonly.aof" ]; }
@@ -73,13 +76,21 @@ AOF_FLOOR_BYTES=1048576
 AOF_FLOOR_OBJECT_BYTES=1100000
 
 # aof_size_on_disk: bytes of this node's AOF file (0 when there is none).
-aof_size_on_disk() { _s=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' '); echo "${_s:-0}"; }
+aof_size_on_disk() {
+  local size
+  size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
+  echo "${size:-0}"
+}
 
 # aof_rewriting: this node's server is rewriting its AOF (AOFSHRINK, see tile38-compaction.sh).
 aof_rewriting() { [ "$(node_call_self INFO persistence | info_field aof_rewrite_in_progress)" = 1 ]; }
 
 # aof_below_floor: the AOF holds something, but less than AOF_FLOOR_BYTES.
-aof_below_floor() { _b=$(aof_size_on_disk); [ "$_b" -gt 0 ] && [ "$_b" -lt "$AOF_FLOOR_BYTES" ]; }
+aof_below_floor() {
+  local size
+  size=$(aof_size_on_disk)
+  [ "$size" -gt 0 ] && [ "$size" -lt "$AOF_FLOOR_BYTES" ]
+}
 
 # write_aof_floor: SET tile38-ha aof-floor STRING <AOF_FLOOR_OBJECT_BYTES x> on this node (a
 # leader), streamed (a shell argument of that size is not portable); true when acknowledged.
@@ -89,7 +100,7 @@ write_aof_floor() {
     printf '%s%d\r\n' '$' "$AOF_FLOOR_OBJECT_BYTES"
     head -c "$AOF_FLOOR_OBJECT_BYTES" /dev/zero | tr '\0' x
     printf '\r\n'
-  } | rsend "$LOCAL_HOST" "$NODE_PORT" "$(tile38_password)" | grep -q '^+OK'
+  } | rsend "$LOCAL_ENDPOINT" "$(tile38_password)" | grep -q '^+OK'
 }
 
 # trim_unreplicated_tail LEADER: before this node follows LEADER (host:port), cuts off the end of
@@ -101,51 +112,50 @@ write_aof_floor() {
 # when it loads the AOF.
 TAIL_WINDOW_BYTES=1048576
 trim_unreplicated_tail() {
-  _aof="$DATA_DIR/appendonly.aof"
-  _size=$(aof_size_on_disk)
-  [ "$_size" -ge "$AOF_FLOOR_BYTES" ] || return 0
+  local aof size lo ok bad mid
+  aof="$DATA_DIR/appendonly.aof"
+  size=$(aof_size_on_disk)
+  [ "$size" -ge "$AOF_FLOOR_BYTES" ] || return 0
   node_call "$1" PING | grep -q PONG || return 0
-  _lo=$(( (_size - TAIL_WINDOW_BYTES) / 4096 * 4096 ))
-  [ "$_lo" -ge 0 ] || _lo=0
-  tail_matches "$1" "$_lo" "$_size" && return 0
-  _ok=$_lo; _bad=$_size
-  while [ $((_bad - _ok)) -gt 1 ]; do
-    _mid=$(( (_ok + _bad) / 2 ))
-    if tail_matches "$1" "$_lo" "$_mid"; then _ok=$_mid; else _bad=$_mid; fi
+  lo=$(( (size - TAIL_WINDOW_BYTES) / 4096 * 4096 ))
+  [ "$lo" -ge 0 ] || lo=0
+  tail_matches "$1" "$lo" "$size" && return 0
+  ok=$lo; bad=$size
+  while [ $((bad - ok)) -gt 1 ]; do
+    mid=$(( (ok + bad) / 2 ))
+    if tail_matches "$1" "$lo" "$mid"; then ok=$mid; else bad=$mid; fi
   done
-  if [ "$_ok" -le "$_lo" ]; then
+  if [ "$ok" -le "$lo" ]; then
     log "its AOF differs from $1's before its last $TAIL_WINDOW_BYTES bytes: left to Tile38"
     return 0
   fi
-  truncate -s "$_ok" "$_aof"
-  log "cut the last $((_size - _ok)) bytes of its AOF, which $1 does not hold (writes that never left this node)"
+  truncate -s "$ok" "$aof"
+  log "cut the last $((size - ok)) bytes of its AOF, which $1 does not hold (writes that never left this node)"
 }
 
 # tail_matches LEADER FROM TO: bytes FROM..TO of this node's AOF are the same as LEADER's (AOFMD5).
 tail_matches() {
-  _want=$(dd if="$DATA_DIR/appendonly.aof" bs=4096 skip=$(($2 / 4096)) 2>/dev/null | head -c $(($3 - $2)) | md5sum | cut -d' ' -f1)
-  [ "$(node_call "$1" AOFMD5 "$2" $(($3 - $2)) | head -n 1)" = "+$_want" ]
+  local want
+  want=$(dd if="$DATA_DIR/appendonly.aof" bs=4096 skip=$(($2 / 4096)) 2>/dev/null | head -c $(($3 - $2)) | md5sum | cut -d' ' -f1)
+  [ "$(node_call "$1" AOFMD5 "$2" $(($3 - $2)) | head -n 1)" = "+$want" ]
 }
 
 # True when another node reports a non-empty AOF, or a sentinel knows a replica with a
 # replication offset above 0: then this cluster is not new, and an empty node must not lead.
 others_have_data() {
-  for _n in $TILE38_NODES; do
-    [ "$_n" = "$SELF" ] && continue
-    _size=$(node_server "$_n" | json_field aof_size)
-    if [ -n "$_size" ] && [ "$_size" -gt 0 ]; then log "node $_n holds $_size bytes of AOF"; return 0; fi
+  local node size sentinel offset
+  for node in $TILE38_NODES; do
+    [ "$node" = "$SELF" ] && continue
+    size=$(node_server "$node" | json_field aof_size)
+    if [ -n "$size" ] && [ "$size" -gt 0 ]; then log "node $node holds $size bytes of AOF"; return 0; fi
   done
   # Only what a sentinel saw recently: a replica's offset is last refreshed by an INFO that
   # succeeded (every 10 s), and a Tile38 follower that has not caught up refuses INFO. After a
   # total loss with the sentinels alive, they keep the dead replicas' old offsets forever.
-  for _s in $SENTINELS; do
-    _off=$(sentinel_call "$_s" SENTINEL REPLICAS "$MASTER_NAME" | awk -v max="$REPLICA_INFO_FRESH_MS" '
-      want && /^\$/ { next }
-      want == "r" { age = $0; want = ""; next }
-      want == "o" { if (age != "" && age + 0 <= max) print; age = ""; want = ""; next }
-      /^\$/ { next }
-      $0 == "info-refresh" { want = "r" } $0 == "slave-repl-offset" { want = "o" }' | sort -n | tail -n 1)
-    if [ "${_off:-0}" -gt 0 ]; then log "sentinel $_s saw a replica at offset $_off within ${REPLICA_INFO_FRESH_MS} ms"; return 0; fi
+  for sentinel in $SENTINELS; do
+    offset=$(sentinel_replicas "$sentinel" info-refresh slave-repl-offset |
+      awk -v max="$REPLICA_INFO_FRESH_MS" '$1 != "-" && $1 + 0 <= max && $2 != "-" { print $2 }' | sort -n | tail -n 1)
+    if [ "${offset:-0}" -gt 0 ]; then log "sentinel $sentinel saw a replica at offset $offset within ${REPLICA_INFO_FRESH_MS} ms"; return 0; fi
   done
   return 1
 }

@@ -13,24 +13,25 @@ SENTINEL_MAJORITY=$(( $(set -- $SENTINELS; echo $#) / 2 + 1 ))
 # line of `FN SENTINEL ARG...` (empty when it fails or does not answer), all asked at once, each
 # bounded by 1 s: a cut-off sentinel costs 1 s, not 3 per question.
 each_sentinel_at_once() {
-  _vd=$(mktemp -d "$DATA_DIR/.tile38-ha-answers.XXXXXX") || return 0
-  _vfn=$1; shift
-  _i=0; _pids=""
-  for _s in $SENTINELS; do
-    _i=$((_i + 1))
+  local dir fn i pids sentinel
+  dir=$(mktemp -d "$DATA_DIR/.tile38-ha-answers.XXXXXX") || return 0
+  fn=$1; shift
+  i=0; pids=""
+  for sentinel in $SENTINELS; do
+    i=$((i + 1))
     # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
-    (CALL_TIMEOUT=1; NC_TIMEOUT=1; "$_vfn" "$_s" "$@" > "$_vd/$_i" 2>/dev/null) &
-    _pids="$_pids $!"
+    (CALL_TIMEOUT=1; NC_TIMEOUT=1; "$fn" "$sentinel" "$@" > "$dir/$i" 2>/dev/null) &
+    pids="$pids $!"
   done
   # shellcheck disable=SC2086 # one PID per word (the caller may have other children: wait only for these)
-  wait $_pids
-  _i=0
-  for _s in $SENTINELS; do
-    _i=$((_i + 1))
+  wait $pids
+  i=0
+  for sentinel in $SENTINELS; do
+    i=$((i + 1))
     # An empty file (the call failed or printed nothing) is an empty line too.
-    if [ -s "$_vd/$_i" ]; then head -n 1 "$_vd/$_i"; else echo; fi
+    if [ -s "$dir/$i" ]; then head -n 1 "$dir/$i"; else echo; fi
   done
-  rm -rf "$_vd"
+  rm -rf "$dir"
 }
 
 # sentinel_answers: one line per sentinel, its sentinel_view (empty when it does not answer): one
@@ -44,24 +45,24 @@ sentinel_answers() { each_sentinel_at_once sentinel_view; }
 # The fence's clock is the sentinels' own contact with this node: a leader whose clients still
 # reach it, but whose sentinels have not heard from it, is fenced before they can promote.
 confirmations() {
-  _n=0; _ages=""
-  while read -r _nh _np _mh _mp _flags _age; do
-    if [ -z "$_nh" ] || ! is_self "$_nh:$_np"; then continue; fi
-    if is_self "$_mh:$_mp"; then
+  local count=0 ages="" named monitored flags age
+  while read -r named monitored flags age; do
+    if [ -z "$named" ] || ! is_self "$named"; then continue; fi
+    if is_self "$monitored"; then
       # Not `disconnected`: a sentinel that just switched to this node shows it for ~1 s (it
       # reconnects once per PING period); the age of its last valid PING reply says enough.
-      case ",$_flags," in *,s_down,* | *,o_down,* | *,failover_in_progress,*) continue ;; esac
+      case ",$flags," in *,s_down,* | *,o_down,* | *,failover_in_progress,*) continue ;; esac
     else
       # It names this node while it still monitors the one it fails over: it is promoting this
       # node right now (until its failover ends, SENTINEL MASTER shows the old leader).
-      _age=0
+      age=0
     fi
-    _n=$((_n + 1)); _ages="$_ages ${_age:-0}"
+    count=$((count + 1)); ages="$ages ${age:-0}"
   done <<EOF_ANSWERS
 $1
 EOF_ANSWERS
   # shellcheck disable=SC2086 # one age per word
-  echo "$_n $(printf '%s\n' $_ages | sort -n | sed -n "${SENTINEL_MAJORITY}p")"
+  echo "$count $(printf '%s\n' $ages | sort -n | sed -n "${SENTINEL_MAJORITY}p")"
 }
 
 # majority_confirms ANSWERS: a majority confirms this node and has heard from it within
@@ -76,24 +77,26 @@ majority_confirms() {
 # incarnation's server started (SERVER_STARTED_MS): the sentinels' links reach THIS process, not
 # an address an earlier incarnation had. Prints the age.
 confirms_this_incarnation() {
-  _ci=$(majority_confirms "$1") || return 1
-  [ $(($(now_ms) - _ci)) -ge "${SERVER_STARTED_MS:-0}" ] && echo "$_ci"
+  local age
+  age=$(majority_confirms "$1") || return 1
+  [ $(($(now_ms) - age)) -ge "${SERVER_STARTED_MS:-0}" ] && echo "$age"
 }
 
 # replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or
 # a failover of it in progress: a follower is being promoted right now.
 replacing_me() {
-  while read -r _nh _np _mh _mp _flags _age; do
-    if [ -z "$_mh" ] || ! is_self "$_mh:$_mp"; then continue; fi
-    case ",$_flags," in *,o_down,* | *,failover_in_progress,*) return 0 ;; esac
+  local named monitored flags age
+  while read -r named monitored flags age; do
+    if [ -z "$monitored" ] || ! is_self "$monitored"; then continue; fi
+    case ",$flags," in *,o_down,* | *,failover_in_progress,*) return 0 ;; esac
   done <<EOF_ANSWERS
 $1
 EOF_ANSWERS
   return 1
 }
 
-# named_leader ANSWERS: the leader most answering sentinels name ("host port"); fails when none answers.
-named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; }
+# named_leader ANSWERS: the leader most answering sentinels name ("host:port"); fails when none answers.
+named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1 | majority_vote; }
 
 # sentinels_see_me_eligible: a majority of the sentinels list this follower as a replica they
 # could promote now (flags exactly `slave`: not down, not disconnected; priority above 0), and have
@@ -105,9 +108,10 @@ named_leader() { printf '%s\n' "$1" | grep . | cut -d' ' -f1,2 | majority_vote; 
 # stopped at once moved on to the leader while both were so listed, and its hand-over found no
 # replica to promote (a real kubelet, CI). All asked at once, 1 s each.
 sentinels_see_me_eligible() {
-  _since=$(( $(now_ms) - ${SERVER_STARTED_MS:-0} ))
-  _yes=$(each_sentinel_at_once sentinel_replica_view "$NODE_HOST:$NODE_PORT" | awk -v since="$_since" '$1 == "slave" && $2 > 0 && $3 != "" && $3 < since' | wc -l)
-  [ "$_yes" -ge "$SENTINEL_MAJORITY" ]
+  local since yes
+  since=$(( $(now_ms) - ${SERVER_STARTED_MS:-0} ))
+  yes=$(each_sentinel_at_once sentinel_replica_view "$NODE_HOST:$NODE_PORT" | awk -v since="$since" '$1 == "slave" && $2 > 0 && $3 != "" && $3 < since' | wc -l)
+  [ "$yes" -ge "$SENTINEL_MAJORITY" ]
 }
 
 # Seconds Sentinel trusts a replica's last INFO while the leader is down (5 pings of 1 s), plus one.
@@ -119,17 +123,11 @@ STALE_INFO_SECONDS=6
 # INFO). Fails when it does not answer. Sentinel reports info-refresh 0 for an INFO it never had:
 # with a master-host, 0 counts as fresh.
 replica_info_age() {
-  _ia=$(resp SENTINEL REPLICAS "$MASTER_NAME" | rsend "${1%:*}" "${1##*:}" "$SENTINEL_PASSWORD" | awk -v me="$SELF" '
-      NR == 1 { if ($0 !~ /^\*/) exit; ok = 1; next }
-      /^[$*+-]/ { next }
-      k != "" {
-        if (k == "name") found = ($0 == me)
-        else if (found && k == "info-refresh") age = $0
-        else if (found && k == "master-host") host = $0
-        k = ""; next }
-      { k = $0 }
-      END { if (ok) print ((age == "" || host == "?") ? "none" : age) }')
-  [ -n "$_ia" ] && echo "$_ia"
+  local rows
+  rows=$(sentinel_replicas "$1" name info-refresh master-host) || return 1
+  printf '%s\n' "$rows" | awk -v me="$SELF" '
+    $1 == me { age = $2; host = $3 }
+    END { print ((age == "" || age == "-" || host == "?") ? "none" : age) }'
 }
 
 # stale_info_wait: seconds an empty node waits before it serves, so that no sentinel still trusts
@@ -139,20 +137,21 @@ replica_info_age() {
 # INFO a sentinel holds otherwise, and all of it when a sentinel does not answer (a stalled one
 # keeps what it knew).
 stale_info_wait() {
-  _ages=$(each_sentinel_at_once replica_info_age)
-  _wait=0
-  while read -r _age; do
-    case "$_age" in
+  local ages seconds age left
+  ages=$(each_sentinel_at_once replica_info_age)
+  seconds=0
+  while read -r age; do
+    case "$age" in
       none) ;;
-      '' | *[!0-9]*) _wait=$STALE_INFO_SECONDS ;;
-      *) _left=$(( (STALE_INFO_SECONDS * 1000 - _age + 999) / 1000 ))
-         [ "$_age" -gt 0 ] || _left=$STALE_INFO_SECONDS
-         [ "$_left" -le "$_wait" ] || _wait=$_left ;;
+      '' | *[!0-9]*) seconds=$STALE_INFO_SECONDS ;;
+      *) left=$(( (STALE_INFO_SECONDS * 1000 - age + 999) / 1000 ))
+         [ "$age" -gt 0 ] || left=$STALE_INFO_SECONDS
+         [ "$left" -le "$seconds" ] || seconds=$left ;;
     esac
   done <<EOF_AGES
-$_ages
+$ages
 EOF_AGES
-  echo "$_wait"
+  echo "$seconds"
 }
 
 # Sentinel's timing, tighter than its defaults (SENTINEL DEBUG, Redis >= 7.0; runtime only, so a
@@ -166,19 +165,19 @@ SENTINEL_TIMING="PING-PERIOD 250 ASK-PERIOD 250 INFO-PERIOD 1000"
 
 # tune_sentinel SENTINEL: sets SENTINEL_TIMING on SENTINEL where it differs; prints what it set.
 tune_sentinel() {
-  _tn=$1
-  _td=$(sentinel_call "$_tn" SENTINEL DEBUG) || return 0
+  local sentinel="$1" debug changes have
+  debug=$(sentinel_call "$sentinel" SENTINEL DEBUG) || return 0
   # shellcheck disable=SC2086 # name value pairs
   set -- $SENTINEL_TIMING
-  _tset=""
+  changes=""
   while [ $# -ge 2 ]; do
-    _thave=$(printf '%s\n' "$_td" | pairs_field "$1" | head -n 1)
-    if [ -n "$_thave" ] && [ "$_thave" != "$2" ]; then _tset="$_tset $1 $2"; fi
+    have=$(printf '%s\n' "$debug" | reply_fields "$1" | head -n 1)
+    if [ -n "$have" ] && [ "$have" != "$2" ]; then changes="$changes $1 $2"; fi
     shift 2
   done
-  [ -n "$_tset" ] || return 0
+  [ -n "$changes" ] || return 0
   # shellcheck disable=SC2086 # name value pairs
-  sentinel_call "$_tn" SENTINEL DEBUG $_tset | grep -q '^+OK' && echo "$_tset"
+  sentinel_call "$sentinel" SENTINEL DEBUG $changes | grep -q '^+OK' && echo "$changes"
 }
 
 # tune_sentinels: tune_sentinel on every sentinel, each bounded by 1 s (node_life runs it every
@@ -186,9 +185,10 @@ tune_sentinel() {
 # shellcheck disable=SC2034 # read by node_life (tile38-node-life.sh)
 TUNE_EVERY_STEPS=10
 tune_sentinels() {
-  for _ts in $SENTINELS; do
+  local sentinel changes
+  for sentinel in $SENTINELS; do
     # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
-    _tt=$(CALL_TIMEOUT=1; NC_TIMEOUT=1; tune_sentinel "$_ts") && [ -n "$_tt" ] && log "sentinel $_ts: its timing set (SENTINEL DEBUG$_tt)"
+    changes=$(CALL_TIMEOUT=1; NC_TIMEOUT=1; tune_sentinel "$sentinel") && [ -n "$changes" ] && log "sentinel $sentinel: its timing set (SENTINEL DEBUG$changes)"
   done
   return 0
 }

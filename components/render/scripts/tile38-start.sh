@@ -22,6 +22,9 @@ set -eu
 
 SERVER_PID=""
 LOOP_PID=""
+# Set once an empty node has waited out the sentinels' trust in an earlier INFO of its address
+# (main); cleared for a resync, which empties it again.
+STALE_INFO_WAITED=""
 
 # SIGTERM/SIGINT: hand over if leading (bounded by the failover timeout), then stop the server.
 on_stop() {
@@ -45,17 +48,18 @@ on_stop() {
 # a pod it ran in is gone seconds sooner after a hand-over. A leader, or a follower whose leader is
 # gone, shuts down in full.
 stop_server() {
+  local signal info leader
   [ -n "$SERVER_PID" ] || return 0
-  _signal=TERM
-  _info=$(node_call_self INFO replication 2>/dev/null) || _info=""
-  if [ "$(printf '%s\n' "$_info" | info_field role)" = slave ]; then
-    _leader=$(info_leader "$_info")
-    if [ "$(node_role "$_leader" 2>/dev/null)" = master ]; then
-      log "a follower of $_leader, which leads: stopping tile38-server at once"
-      _signal=INT
+  signal=TERM
+  info=$(node_call_self INFO replication 2>/dev/null) || info=""
+  if [ "$(printf '%s\n' "$info" | info_field role)" = slave ]; then
+    leader=$(info_leader "$info")
+    if [ "$(node_role "$leader" 2>/dev/null)" = master ]; then
+      log "a follower of $leader, which leads: stopping tile38-server at once"
+      signal=INT
     fi
   fi
-  kill "-$_signal" "$SERVER_PID" 2>/dev/null || true
+  kill "-$signal" "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" || true
 }
 
@@ -68,6 +72,7 @@ LISTEN_TIMEOUT=15
 # must be free before the start, and the server must be seen listening on it after.
 
 start_server() {
+  local listen_end status
   # Left by an earlier incarnation (this one holds the data directory's lock: that one is gone).
   rm -rf "$HANDOVER_MARK" "$READY_MARK" "$HANDOVER_LOCK"
   if port_listeners "$NODE_PORT" | grep -q .; then
@@ -82,15 +87,15 @@ start_server() {
   PASSWORD_IN_CONFIG=1
   "$TILE38_BIN" "$@" &
   SERVER_PID=$!
-  _listen_end=$(( $(date +%s) + LISTEN_TIMEOUT ))
+  listen_end=$(( $(date +%s) + LISTEN_TIMEOUT ))
   until process_listens "$SERVER_PID" "$NODE_PORT"; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      _status=0
-      wait "$SERVER_PID" || _status=$?
-      log "tile38-server exited with status $_status before it listened on port $NODE_PORT"
-      exit "$_status"
+      status=0
+      wait "$SERVER_PID" || status=$?
+      log "tile38-server exited with status $status before it listened on port $NODE_PORT"
+      exit "$status"
     fi
-    if [ "$(date +%s)" -ge "$_listen_end" ]; then
+    if [ "$(date +%s)" -ge "$listen_end" ]; then
       log "tile38-server is not listening on port $NODE_PORT after ${LISTEN_TIMEOUT}s: stopping it and exiting so that the restart policy retries"
       kill -KILL "$SERVER_PID" 2>/dev/null || true
       exit 1
@@ -99,8 +104,8 @@ start_server() {
   done
   node_life &
   LOOP_PID=$!
-  _status=0
-  wait "$SERVER_PID" || _status=$?
+  status=0
+  wait "$SERVER_PID" || status=$?
   # Only reached when the server exited by itself or for a resync (a stop runs on_stop, which exits).
   kill "$LOOP_PID" 2>/dev/null || true
   if [ -f "$REFOLLOW_MARK" ]; then
@@ -115,11 +120,11 @@ start_server() {
     log "tile38-server stopped for a resync; its AOF is removed: starting again"
     trap - TERM INT
     # Empty now: wait, like any empty node, until no sentinel trusts this address's last INFO.
-    SERVER_PID=""; LOOP_PID=""; _waited=""
+    SERVER_PID=""; LOOP_PID=""; STALE_INFO_WAITED=""
     main
   fi
-  log "tile38-server exited with status $_status"
-  exit "$_status"
+  log "tile38-server exited with status $status"
+  exit "$status"
 }
 
 # follower_start_priority LEADER: the replica-priority a follower starts with. Tile38 refuses INFO
@@ -137,16 +142,18 @@ follower_start_priority() {
   if [ "$(aof_matches "$1" "$(aof_size_on_disk)")" = + ]; then echo "$REPLICA_PRIORITY"; else echo 0; fi
 }
 
+# start_follower LEADER: starts the server as a follower of LEADER (host:port).
 start_follower() {
+  local priority
   if aof_below_floor; then
     # Tile38 would append the leader's whole AOF to it (see AOF_FLOOR_BYTES): fetch it afresh.
     log "its AOF ($(aof_size_on_disk) bytes) is below the floor of $AOF_FLOOR_BYTES: removed, the leader's is fetched whole"
     rm -f "$DATA_DIR/appendonly.aof"
   fi
-  trim_unreplicated_tail "$1:$2"
-  _prio=$(follower_start_priority "$1:$2")
-  log "starting as a follower of $1:$2 (replica-priority $_prio; no sentinel reads it before it has caught up)"
-  write_tile38_config follower "$1" "$2" "$_prio"
+  trim_unreplicated_tail "$1"
+  priority=$(follower_start_priority "$1")
+  log "starting as a follower of $1 (replica-priority $priority; no sentinel reads it before it has caught up)"
+  write_tile38_config follower "$1" "$priority"
   start_server
 }
 
@@ -173,31 +180,30 @@ take_data_lock() {
 }
 
 main() {
+  local deadline leader stale
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
   mkdir -p "$DATA_DIR"
   take_data_lock
-  _deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
+  deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
   while :; do
-    if _leader=$(leader_from_sentinels); then
-      # shellcheck disable=SC2086 # "host port"
-      set -- $_leader
-      if [ "$1:$2" != "$SELF" ]; then
-        if { ! has_local_data || aof_below_floor; } && [ -z "${_waited:-}" ]; then
+    if leader=$(leader_from_sentinels); then
+      if [ "$leader" != "$SELF" ]; then
+        if { ! has_local_data || aof_below_floor; } && [ -z "$STALE_INFO_WAITED" ]; then
           # A replica that has not caught up refuses INFO, so the sentinels would judge this empty
           # node by the last INFO of the process that ran at this address before (priority 100,
           # an offset) and could promote it (Tile38 #750). Serve only once that INFO is too old
           # to count, then ask the sentinels again.
-          _stale=$(stale_info_wait)
-          _waited=1
-          if [ "$_stale" -gt 0 ]; then
-            log "empty data dir (or an AOF below the floor, fetched afresh): waiting ${_stale}s so that no sentinel still trusts an earlier INFO of this address"
-            sleep "$_stale"
+          stale=$(stale_info_wait)
+          STALE_INFO_WAITED=1
+          if [ "$stale" -gt 0 ]; then
+            log "empty data dir (or an AOF below the floor, fetched afresh): waiting ${stale}s so that no sentinel still trusts an earlier INFO of this address"
+            sleep "$stale"
           fi
           continue
         fi
         # Follow whoever the sentinels name, whatever the old config says (Tile38 #689).
-        start_follower "$1" "$2"
+        start_follower "$leader"
       elif has_local_data; then
         start_leader "the sentinels name this node and it holds data"
       elif ! others_have_data; then
@@ -214,7 +220,7 @@ main() {
     else
       log "no sentinel answered yet"
     fi
-    if [ "$(date +%s)" -ge "$_deadline" ]; then
+    if [ "$(date +%s)" -ge "$deadline" ]; then
       log "no safe role after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"
       exit 1
     fi

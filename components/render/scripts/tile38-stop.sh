@@ -18,7 +18,12 @@ PASSWORD_IN_CONFIG=1
 # A kubelet shows a preStop hook's output only when the hook fails: the hand-over's log lines also
 # go to the container's main process (the start script, PID 1), whose output `kubectl logs` shows.
 if [ "$$" != 1 ] && [ -w /proc/1/fd/2 ] && [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] && grep -q tile38-start /proc/1/cmdline 2>/dev/null; then
-  log() { _line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $LOG_TAG $*"; echo "$_line" >&2; echo "$_line" >> /proc/1/fd/2; }
+  log() {
+    local line
+    line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $LOG_TAG $*"
+    echo "$line" >&2
+    echo "$line" >> /proc/1/fd/2
+  }
 fi
 
 if ! handover; then

@@ -120,7 +120,7 @@ describe("start scripts", () => {
     it("the Tile38 script never self-elects without the sentinels", () => {
         // The only start_leader calls sit in the branch where the sentinels named this node.
         const main = tile38.slice(tile38.indexOf("main() {"));
-        const named = main.indexOf('if [ "$1:$2" != "$SELF" ]');
+        const named = main.indexOf('if [ "$leader" != "$SELF" ]');
         expect(named).toBeGreaterThan(-1);
         const noSentinel = main.indexOf('log "no sentinel answered yet"');
         expect(main.slice(noSentinel, main.indexOf("sleep 1", noSentinel))).not.toContain("start_leader");

@@ -44,7 +44,10 @@ describeSh("lib.sh under busybox sh", () => {
         expect(sh(`printf '%s' '${json}' | json_field caught_up_once`).trim()).toBe("true");
         expect(sh(`printf '%s' '${json}' | json_field following`).trim()).toBe("127.0.0.1:9851");
         const replicas = "*2\n*4\n$4\nname\n$3\nr-1\n$17\nslave-repl-offset\n$3\n120\n*4\n$4\nname\n$3\nr-2\n$17\nslave-repl-offset\n$1\n0\n";
-        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | pairs_field slave-repl-offset`)).toBe("120\n0\n");
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | reply_fields slave-repl-offset`)).toBe("120\n0\n");
+        // Several fields: one line per array, in the order asked; an array without every field prints nothing.
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | reply_fields slave-repl-offset name`)).toBe("120 r-1\n0 r-2\n");
+        expect(sh(`printf '${replicas.replace(/\n/g, "\\n")}' | reply_fields name flags`)).toBe("");
     });
 
     it("retry_for retries a command until it succeeds, and gives up after its bound", () => {
@@ -64,6 +67,11 @@ describeSh("lib.sh under busybox sh", () => {
         }
     });
 
+    it("strike counts a condition seen in a row: true from the LIMITth on, until cleared", () => {
+        expect(sh(`for i in 1 2 3 4; do strike SEEN 3 && echo "$i yes" || echo "$i no"; done; clear_strikes SEEN; strike SEEN 2 || echo "again $SEEN"`).trim())
+            .toBe("1 no\n2 no\n3 yes\n4 yes\nagain 1");
+    });
+
     it("tells IP literals from host names", () => {
         const probe = (h: string) => sh(`is_ip_literal '${h}' && echo ip || echo name`).trim();
         for (const h of ["10.238.0.21", "127.0.0.1", "::1", "fd00::5", "[::1]"]) expect([h, probe(h)]).toEqual([h, "ip"]);
@@ -72,27 +80,32 @@ describeSh("lib.sh under busybox sh", () => {
 
     it("takes the leader most sentinels name, breaks ties alike everywhere, and fails when none answers", () => {
         const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
-        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b:2\n");
         // One sentinel stranded on a dead leader is outvoted.
-        expect(sh(`${cannedSentinels({ "s1:1": "dead 9", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b 2\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "dead 9", "s2:2": "b 2", "s3:3": "b 2" })}leader_from_sentinels`, env)).toBe("b:2\n");
         // Two silent: the one that answers decides.
-        expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": "c 3", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("c 3\n");
+        expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": "c 3", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("c:3\n");
         // A tie between two answers: the smaller name wins, whatever the order of the answers.
-        expect(sh(`${cannedSentinels({ "s1:1": "z 1", "s2:2": "a 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a 1\n");
-        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "z 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a 1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "z 1", "s2:2": "a 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a:1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "z 1", "s3:3": undefined })}leader_from_sentinels`, env)).toBe("a:1\n");
         expect(sh(`${cannedSentinels({ "s1:1": undefined, "s2:2": undefined, "s3:3": undefined })}leader_from_sentinels || echo none`, env)).toBe("none\n");
+    });
+
+    it("majority_vote breaks a tie by the \"host port\" text, as every version does", () => {
+        expect(sh(`printf 'tile38-10:9851\\ntile38-1:9851\\n' | majority_vote`)).toBe("tile38-1:9851\n");
+        expect(sh(`printf '::1:9852\\n::1:9851\\n::1:9852\\n' | majority_vote`)).toBe("::1:9852\n");
     });
 
     it("leader_among asks only the given sentinels", () => {
         const env = { SENTINELS: "s1:1 s2:2 s3:3", MASTER_NAME: "mymaster", SENTINEL_PASSWORD: "" };
-        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_among s1:1`, env)).toBe("a 1\n");
+        expect(sh(`${cannedSentinels({ "s1:1": "a 1", "s2:2": "b 2", "s3:3": "b 2" })}leader_among s1:1`, env)).toBe("a:1\n");
     });
 
     it("write_tile38_config keeps Tile38's own keys and resets read_only", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
         try {
             fs.writeFileSync(path.join(dir, "config"), JSON.stringify({ server_id: "abc", read_only: true, follow_host: "old", "replica-priority": 100, nested: { a: "b,c" } }));
-            sh("write_tile38_config follower leader-0 9851", {
+            sh("write_tile38_config follower leader-0:9851", {
                 DATA_DIR: dir,
                 MANAGED_KEYS: "follow_host follow_port requirepass leaderauth replica_announce_ip replica_announce_port replica-priority read_only maxmemory",
                 REPLICA_PRIORITY: "100",
@@ -154,10 +167,10 @@ describeSh("lib.sh under busybox sh", () => {
                 NODE_HOST: "tile38-1",
                 NODE_PORT: "9851",
             };
-            sh("PASSWORD_IN_CONFIG=1; write_tile38_config follower leader-0 9851", env, ["config-password.sh", "tile38-config.sh"]);
+            sh("PASSWORD_IN_CONFIG=1; write_tile38_config follower leader-0:9851", env, ["config-password.sh", "tile38-config.sh"]);
             expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toMatchObject({ requirepass: "switched", leaderauth: "switched" });
             // A container's first start: its environment is the newest password.
-            sh("write_tile38_config follower leader-0 9851", env, ["config-password.sh", "tile38-config.sh"]);
+            sh("write_tile38_config follower leader-0:9851", env, ["config-password.sh", "tile38-config.sh"]);
             expect(JSON.parse(fs.readFileSync(path.join(dir, "config"), "utf8"))).toMatchObject({ requirepass: "from-env", leaderauth: "from-env" });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -194,7 +207,7 @@ describeSh("lib.sh under busybox sh", () => {
     it("sentinel_view: the leader a sentinel names, the node it monitors, its flags and last valid PING reply", () => {
         const reply = ["*2", "$8", "tile38-1", "$4", "9851", bulkPairs([["name", "mymaster"], ["ip", "tile38-0"], ["port", "9851"], ["runid", "x"], ["flags", "master,s_down,o_down,failover_in_progress"], ["last-ok-ping-reply", "4321"]]), "+OK"].join("\n");
         const stub = `rsend() { cat >/dev/null; printf '%s\\n' '${reply.split("\n").join("' '")}'; }\n`;
-        expect(sh(`${stub}sentinel_view s1:5000`, viewEnv).trim()).toBe("tile38-1 9851 tile38-0 9851 master,s_down,o_down,failover_in_progress 4321");
+        expect(sh(`${stub}sentinel_view s1:5000`, viewEnv).trim()).toBe("tile38-1:9851 tile38-0:9851 master,s_down,o_down,failover_in_progress 4321");
         const none = `rsend() { cat >/dev/null; printf '*-1\\n'; }\n`;
         expect(() => sh(`${none}sentinel_view s1:5000`, viewEnv)).toThrow();
     });
@@ -217,7 +230,7 @@ describeSh("lib.sh under busybox sh", () => {
             // Per sentinel: its REPLICAS reply, or nothing (it does not answer).
             const run = (replies: Record<string, string[] | undefined>) => {
                 const cases = Object.entries(replies)
-                    .map(([s, r]) => `${s.split(":")[0]}) ${r === undefined ? "return 0" : `printf '%s\\n' '${["*" + r.length, ...r].join("\n").split("\n").join("' '")}' '-ERR unknown command'`} ;;`)
+                    .map(([s, r]) => `${s}) ${r === undefined ? "return 0" : `printf '%s\\n' '${["*" + r.length, ...r].join("\n").split("\n").join("' '")}' '-ERR unknown command'`} ;;`)
                     .join(" ");
                 return sh(`rsend() { cat >/dev/null; case "$1" in ${cases} esac; }\nstale_info_wait`, { ...viewEnv, DATA_DIR: dir, SELF: "tile38-1:9851" }, ["tile38-sentinel-view.sh"]).trim();
             };
@@ -256,7 +269,7 @@ describeSh("lib.sh under busybox sh", () => {
     });
 
     it("confirms_this_incarnation: only a contact after this server started counts", () => {
-        const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
+        const ok = (age: number) => `tile38-0:9851 tile38-0:9851 master ${age}`;
         const run = (startedAgoMs: number, age: number) =>
             sh(`${self}SERVER_STARTED_MS=$(( $(now_ms) - ${startedAgoMs} ))\nconfirms_this_incarnation '${[ok(age), ok(age), ""].join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-handover.sh", "tile38-sentinel-view.sh"]).trim();
         // Heard from 1.5 s ago, but this incarnation started 1 s ago: that was an earlier one.
@@ -266,23 +279,23 @@ describeSh("lib.sh under busybox sh", () => {
 
     it("confirmations / majority_confirms / replacing_me: only a healthy, recent view of this node as leader confirms it", () => {
         const run = (answers: string[], fn: string) => sh(`${self}${fn} '${answers.join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
-        const ok = (age: number) => `tile38-0 9851 tile38-0 9851 master ${age}`;
+        const ok = (age: number) => `tile38-0:9851 tile38-0:9851 master ${age}`;
         expect(run([ok(100), ok(900), ""], "confirmations")).toBe("2 900\nyes");
         expect(run([ok(100), ok(900), ""], "majority_confirms")).toBe("900\nyes");
         // Heard from too long ago by the second most recent sentinel: the fence's clock runs.
         expect(run([ok(100), ok(2500), ok(3000)], "majority_confirms")).toBe("no");
         // Flagged down, naming another node, or monitoring another node: no confirmation.
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", "tile38-1 9851 tile38-1 9851 master 100"], "confirmations")).toBe("1 \nyes");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,s_down 100", "tile38-1:9851 tile38-1:9851 master 100"], "confirmations")).toBe("1 \nyes");
         // Just switched to this node: its link is still `disconnected`, its contact recent: it confirms.
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,disconnected 207", ""], "majority_confirms")).toBe("207\nyes");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,disconnected 207", ""], "majority_confirms")).toBe("207\nyes");
         // A sentinel promoting this node (it names it, SENTINEL MASTER still shows the old leader) confirms it.
-        expect(run([ok(300), "tile38-0 9851 tile38-1 9851 master,s_down,o_down,failover_in_progress 5000", ""], "confirmations")).toBe("2 300\nyes");
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "majority_confirms")).toBe("no");
-        expect(run([ok(100), "tile38-0 9851 tile38-0 9851 master,s_down 100", ""], "replacing_me")).toBe("no");
-        expect(run([ok(100), "tile38-1 9851 tile38-0 9851 master,s_down,o_down 100", ""], "replacing_me")).toBe("yes");
-        expect(run(["tile38-0 9851 tile38-0 9851 master,failover_in_progress 100", "", ""], "replacing_me")).toBe("yes");
-        expect(run([ok(100), ok(100), "tile38-1 9851 tile38-1 9851 master,o_down 100"], "replacing_me")).toBe("no");
-        expect(sh(`${self}named_leader '${[ok(1), "tile38-1 9851 tile38-0 9851 master 1", "tile38-1 9851 tile38-1 9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1 9851");
+        expect(run([ok(300), "tile38-0:9851 tile38-1:9851 master,s_down,o_down,failover_in_progress 5000", ""], "confirmations")).toBe("2 300\nyes");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,s_down 100", ""], "majority_confirms")).toBe("no");
+        expect(run([ok(100), "tile38-0:9851 tile38-0:9851 master,s_down 100", ""], "replacing_me")).toBe("no");
+        expect(run([ok(100), "tile38-1:9851 tile38-0:9851 master,s_down,o_down 100", ""], "replacing_me")).toBe("yes");
+        expect(run(["tile38-0:9851 tile38-0:9851 master,failover_in_progress 100", "", ""], "replacing_me")).toBe("yes");
+        expect(run([ok(100), ok(100), "tile38-1:9851 tile38-1:9851 master,o_down 100"], "replacing_me")).toBe("no");
+        expect(sh(`${self}named_leader '${[ok(1), "tile38-1:9851 tile38-0:9851 master 1", "tile38-1:9851 tile38-1:9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1:9851");
     });
 
     it("node_life's follower step checks the AOF again against a leader it had verified before, after following another", () => {
@@ -297,7 +310,7 @@ describeSh("lib.sh under busybox sh", () => {
                 "AOF_FLUSH_GRACE_MS=0; RESYNC_SETTLE_MS=999999; NODE_STATE=following",
                 `step() { _info="role:slave
 master_host:\${1%:*}
-master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3}'; follower_step; echo "$1 $NODE_STATE"; }`,
+master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3}'; follower_step "$_info" "$_stats"; echo "$1 $NODE_STATE"; }`,
                 "step a:1; step b:1; step a:1",
             ].join("\n");
             const out = sh(body, { DATA_DIR: dir }, ["tile38-node-life.sh"]).trim().split("\n");
@@ -342,11 +355,11 @@ master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3
 master_host:d
 master_port:1'`,
                 `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
-                `follower_step; echo "$NODE_STATE $ORPHAN_RANK"`,
+                `follower_step "$_info" "$_stats"; echo "$NODE_STATE $ORPHAN_RANK"`,
                 // Its leader answers again: following.
-                `node_role() { echo master; }; follower_step; echo "$NODE_STATE"`,
+                `node_role() { echo master; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`,
                 // Never caught up: not orphaned (priority 0 anyway).
-                `NODE_STATE=following; _stats='{"caught_up":false,"caught_up_once":false,"aof_size":500}'; node_role() { return 1; }; follower_step; echo "$NODE_STATE"`,
+                `NODE_STATE=following; _stats='{"caught_up":false,"caught_up_once":false,"aof_size":500}'; node_role() { return 1; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`,
             ].join("\n");
             const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1 c:1 e:1 f:1" }, ["tile38-node-life.sh"]).trim().split("\n");
             expect(out).toEqual(["orphaned 1", "following", "following"]);
@@ -362,14 +375,14 @@ master_port:1'`,
             const body = [
                 "node_call() { :; }; node_server() { :; }",
                 "node_role() { case $1 in d:1) return 1 ;; *) echo master ;; esac; }",
-                "leader_from_sentinels() { echo 'b 1'; }; is_self() { [ \"$1\" = \"$SELF\" ]; }",
+                "leader_from_sentinels() { echo b:1; }; is_self() { [ \"$1\" = \"$SELF\" ]; }",
                 `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; echo +OK; }`,
                 "NODE_STATE=verified",
                 `_info='role:slave
 master_host:d
 master_port:1'`,
                 `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
-                `for i in 1 2 3; do follower_step; echo "$NODE_STATE"; done`,
+                `for i in 1 2 3; do follower_step "$_info" "$_stats"; echo "$NODE_STATE"; done`,
             ].join("\n");
             const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1" }, ["tile38-node-life.sh"]).trim().split("\n");
             expect(out).toEqual(["orphaned", "orphaned", "orphaned"]);
@@ -535,24 +548,24 @@ master_port:1'`,
             fs.writeFileSync(path.join(dir, "appendonly.aof"), "x".repeat(1900));
             // b:1 still counts more AOF than its leader: a:1 waits its turn (and stays eligible).
             fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":800000}}\n`);
-            expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(run(`follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
             // b:1 reloaded and caught up, but not promotable yet (priority 0 until its next step): still waiting.
             fs.writeFileSync(path.join(dir, "b"), `{"ok":true,"stats":{"following":"c:1","caught_up":true,"aof_size":1990}}\n`);
             fs.writeFileSync(path.join(dir, "b-info"), "role:slave\nslave_priority:0\n");
-            expect(run(`follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(run(`follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
             // b:1 promotable again: a:1's turn; the compacted size it reloads is its mark.
             fs.writeFileSync(path.join(dir, "b-info"), "role:slave\nslave_priority:100\n");
-            expect(run(`follower_step; follower_step; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("reloading 1900");
+            expect(run(`follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("reloading 1900");
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart: reloading its AOF (a prefix of c:1's) in place");
             // b:1 does not answer at all (dead, or restarting): a:1 waits at most RELOAD_TURN_MS.
             fs.rmSync(path.join(dir, "calls"));
             fs.writeFileSync(path.join(dir, "b"), "");
-            expect(run(`RELOAD_TURN_MS=0; follower_step; follower_step; echo "$NODE_STATE"`)).toBe("reloading");
+            expect(run(`RELOAD_TURN_MS=0; follower_step "$_info" "$_stats"; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("reloading");
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).toContain("restart:");
             // Its file no prefix of the leader's: a resync from scratch instead.
-            expect(run(`aof_matches() { echo -ERR; }; follower_step; echo "$NODE_STATE"`)).toBe("diverged");
+            expect(run(`aof_matches() { echo -ERR; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`)).toBe("diverged");
         }));
     });
 });
