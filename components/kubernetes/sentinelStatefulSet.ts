@@ -70,30 +70,11 @@ export function buildSentinelEnv(cfg: StackConfig): k8s.types.input.core.v1.EnvV
 }
 
 /**
- * Milliseconds after which a sentinel redials a link younger than Sentinel's
- * MIN-LINK-RECONNECT-PERIOD (15 s) that has a PING pending for half of down-after: down-after.
- * A Tile38 pod back under its name with a new IP is otherwise missed for up to 15 s: while its
- * name does not resolve (the old pod gone, the new one without an address yet) Sentinel dials the
- * address it resolved last, the old pod's, which nothing answers any more, and it keeps that link
- * until it is 15 s old (measured on a real kubelet: every follower of a rolling change waited
- * 12-13 s for its ready mark, i.e. for a majority of the sentinels to see it). Links older than
- * that are redialled after half of down-after whatever the setting, and a redial changes no down
- * timer (Sentinel counts from the oldest unanswered PING), so failure detection is unchanged.
- */
-export function sentinelLinkRedialMilliseconds(cfg: StackConfig): number {
-    return Math.min(15000, Math.max(1000, cfg.sentinel.downAfterMilliseconds));
-}
-
-/**
- * The sentinel container's readiness command: an authenticated PING; a sentinel that answers also
- * gets its link redial period ({@link sentinelLinkRedialMilliseconds}, `SENTINEL DEBUG
- * min-link-reconnect-period`, Redis/Valkey 7.0+). Sentinel keeps that setting in memory only: the
- * probe sets it again within one period of every start of the sentinel process (it is the same
- * value every time; an image that refuses the command is still ready).
+ * The sentinel container's readiness command: an authenticated PING. (Sentinel's timing,
+ * MIN-LINK-RECONNECT-PERIOD included, is set by the Tile38 nodes: components/render/sentinelTiming.ts.)
  */
 export function sentinelReadyCommand(cfg: StackConfig): string {
-    const cli = `REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli -p ${cfg.sentinel.port}`;
-    return `${cli} ping | grep -q PONG && { ${cli} SENTINEL DEBUG min-link-reconnect-period ${sentinelLinkRedialMilliseconds(cfg)} >/dev/null 2>&1 || true; }`;
+    return `REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli -p ${cfg.sentinel.port} ping | grep -q PONG`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { renderScriptFile } from "./scriptFiles";
+import { sentinelTiming } from "./sentinelTiming";
 import { MANAGED_TILE38_KEYS } from "./tile38Config";
 import { endpointList, Topology } from "./topology";
 
@@ -23,6 +24,7 @@ function settings(topo: Topology): Record<string, string | number> {
         FAILOVER_TIMEOUT_MS: topo.failoverTimeoutMilliseconds,
         HANDOVER_SYNC_SECONDS: topo.handoverSyncSeconds,
         FENCE_AFTER_MS: topo.fenceAfterMilliseconds,
+        SENTINEL_TIMING: sentinelTiming(topo),
         AOF_COMPACT_RATIO: topo.aofCompactionRatio,
         AOF_COMPACT_MIN_BYTES: topo.aofCompactionMinBytes,
         MAXMEMORY: topo.maxMemory ?? "",

@@ -154,14 +154,8 @@ EOF_AGES
   echo "$seconds"
 }
 
-# Sentinel's timing, tighter than its defaults (SENTINEL DEBUG, Redis >= 7.0; runtime only, so a
-# restarted sentinel has its defaults again until a node sets them; a Sentinel without a parameter
-# is left alone). PING-PERIOD 1000: a frozen leader's down-after only starts at the first PING it
-# leaves unanswered, up to 1 s after the freeze (the cascade drill: freezes failed over 0.4-0.9 s
-# later than kills). ASK-PERIOD 1000: the quorum's agreement on a down leader waited up to 1 s
-# more. INFO-PERIOD 10000: a follower stayed unpromotable in the sentinels' eyes for up to 10 s
-# after it was (every rolling change and first deploy waited for it).
-SENTINEL_TIMING="PING-PERIOD 250 ASK-PERIOD 250 INFO-PERIOD 1000"
+# SENTINEL_TIMING (rendered: components/render/sentinelTiming.ts, which says why each value) is
+# Sentinel's timing as SENTINEL DEBUG name/value pairs, set on every sentinel that differs.
 
 # tune_sentinel SENTINEL: sets SENTINEL_TIMING on SENTINEL where it differs; prints what it set.
 tune_sentinel() {

@@ -7,7 +7,7 @@
 set -eu
 # @settings
 : "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${REPLICA_PRIORITY:?}" "${STARTUP_TIMEOUT:?}"
-: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}" "${FENCE_AFTER_MS:?}"
+: "${FAILOVER_TIMEOUT_MS:?}" "${HANDOVER_SYNC_SECONDS:?}" "${MANAGED_KEYS:?}" "${MAXMEMORY?}" "${FENCE_AFTER_MS:?}" "${SENTINEL_TIMING:?}"
 : "${AOF_COMPACT_RATIO:?}" "${AOF_COMPACT_MIN_BYTES:?}"
 . ./lib.sh
 . ./config-password.sh

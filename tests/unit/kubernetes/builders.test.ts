@@ -22,7 +22,6 @@ import {
     planKubernetesCluster,
     K8S_SECRET_KEYS,
     selectorLabels,
-    sentinelLinkRedialMilliseconds,
     sentinelTemplateKey,
 } from "../../../components/kubernetes";
 import { expandEnv, findIpLiterals, ipLiterals, k8sStackConfig, withConfig } from "../../../testing/unitKubernetesConfig";
@@ -235,14 +234,6 @@ describe("sentinel StatefulSet", () => {
         expect(cmd.slice(0, 2)).toEqual(["sh", "-c"]);
         expect(cmd[2]).toMatch(/REDISCLI_AUTH="\$SENTINEL_PASSWORD" redis-cli -p 5000 ping \| grep -q PONG/);
         expect(s.livenessProbe.tcpSocket).toEqual({ port: "sentinel" });
-    });
-
-    it("has every ready sentinel redial a young link that does not answer after down-after, not Sentinel's 15 s (a Tile38 pod back with a new IP)", () => {
-        const cmd = s.readinessProbe.exec.command[2];
-        // Readiness is still the PING alone: the setting is applied after it, and a refusal is ignored.
-        expect(cmd).toMatch(/ping \| grep -q PONG && \{ REDISCLI_AUTH="\$SENTINEL_PASSWORD" redis-cli -p 5000 SENTINEL DEBUG min-link-reconnect-period 3000 >\/dev\/null 2>&1 \|\| true; \}$/);
-        expect(sentinelLinkRedialMilliseconds(withConfig((c) => (c.sentinel.downAfterMilliseconds = 30000)))).toBe(15000);
-        expect(sentinelLinkRedialMilliseconds(withConfig((c) => (c.sentinel.downAfterMilliseconds = 500)))).toBe(1000);
     });
 
     it("runs as the redis user without privileges, with configured resources and spread", () => {

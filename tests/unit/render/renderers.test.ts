@@ -1,3 +1,4 @@
+import { sentinelTiming } from "../../../components/render/sentinelTiming";
 import { parseStackConfig } from "../../../config/parse";
 import { StackConfig } from "../../../config/types";
 import {
@@ -115,6 +116,12 @@ describe("start scripts", () => {
         expect(tile38).toContain("SENTINEL get-master-addr-by-name");
         expect(tile38).toContain("--appendonly yes");
         expect(tile38).not.toMatch(/requirepass"?: "?[A-Za-z0-9]{8}/);
+    });
+
+    it("the Tile38 script sets Sentinel's timing, the link redial at down-after within 1-15 s (a pod back with a new IP is seen at once, not after Sentinel's 15 s)", () => {
+        expect(tile38).toContain("SENTINEL_TIMING='PING-PERIOD 250 ASK-PERIOD 250 INFO-PERIOD 1000 MIN-LINK-RECONNECT-PERIOD 3000'");
+        expect(sentinelTiming({ downAfterMilliseconds: 30000 })).toMatch(/MIN-LINK-RECONNECT-PERIOD 15000$/);
+        expect(sentinelTiming({ downAfterMilliseconds: 500 })).toMatch(/MIN-LINK-RECONNECT-PERIOD 1000$/);
     });
 
     it("the Tile38 script never self-elects without the sentinels", () => {

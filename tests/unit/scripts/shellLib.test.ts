@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS_DIR } from "../../../components/render/scriptFiles";
+import { sentinelTiming } from "../../../components/render/sentinelTiming";
 import { which } from "../../../testing/fixtures/loopback/busybox";
 
 const busybox = which("busybox");
@@ -456,8 +457,8 @@ master_port:1'`,
         const run = (reply: string) => sh([
             `sentinel_call() { shift; if [ "$#" = 2 ]; then printf '${reply.replace(/\n/g, "\\n")}'; else echo "SET $*" >&2; echo +OK; fi; }`,
             `tune_sentinel s:1`,
-        ].join("\n"), { SENTINELS: "s:1", DATA_DIR: os.tmpdir(), MASTER_NAME: "m", FENCE_AFTER_MS: "2000" }, ["tile38-sentinel-view.sh"]).trim();
-        // Defaults: both set (ASK-PERIOD absent from this reply: left alone); already tuned: nothing.
+        ].join("\n"), { SENTINELS: "s:1", DATA_DIR: os.tmpdir(), MASTER_NAME: "m", FENCE_AFTER_MS: "2000", SENTINEL_TIMING: sentinelTiming({ downAfterMilliseconds: 3000 }) }, ["tile38-sentinel-view.sh"]).trim();
+        // Defaults: both set (ASK-PERIOD and MIN-LINK-RECONNECT-PERIOD absent from this reply: left alone); already tuned: nothing.
         expect(run(debug("10000", "1000"))).toBe("PING-PERIOD 250 INFO-PERIOD 1000");
         expect(run(debug("1000", "250"))).toBe("");
         // A Sentinel without SENTINEL DEBUG (an error reply): nothing.
