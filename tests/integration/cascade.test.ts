@@ -54,10 +54,11 @@ describeWithTile38("a cascade of leader losses (real tile38-server and sentinels
     // eslint-disable-next-line no-console
     if (cutSkip) console.warn(`SKIPPED cascade c (network cuts): ${cutSkip}`);
     (cutSkip ? it.skip : it)(
-        "c. the leader cut off the network (every packet of its processes and to its port dropped), 0 s and 5 s after the previous failover, healed once another leads: each is failed over, the cut one fences and follows, nothing acknowledged is lost, same data",
+        "c. the leader cut off the network (every packet of its processes and to its port dropped), 5 s and 10 s after the previous failover, healed once another leads: each is failed over, the cut one fences and follows, nothing acknowledged is lost, same data",
         withLogs(logs, async () => {
             cluster = await start("cascade-c");
-            const r = await runCascade(cluster, { spacingsS: [0, 5], faults: ["cut"], downAfterMs: cluster.stack.cfg.sentinel.downAfterMilliseconds, log: (l) => process.stderr.write(`${l}\n`) });
+            // From 5 s, as the issue judges it: at 0 s the follower promoted first may not have checked its AOF against the new leader yet (see docs/operations.md).
+            const r = await runCascade(cluster, { spacingsS: [5, 10], faults: ["cut"], downAfterMs: cluster.stack.cfg.sentinel.downAfterMilliseconds, log: (l) => process.stderr.write(`${l}\n`) });
             process.stderr.write(`${JSON.stringify(r)}\n`);
             expectCascadeSurvived(r, 3);
         }),

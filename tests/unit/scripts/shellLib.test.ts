@@ -452,6 +452,33 @@ master_port:1'`,
         }
     });
 
+    it("step_down follows the new leader at once when its whole AOF is a prefix of that leader's, else restarts as a follower (which trims what the leader lacks)", () => {
+        const run = (o: { size: number; onDisk: number; matches: boolean }) =>
+            sh([
+                `node_server() { printf '{"aof_size":${o.size}}'; }`,
+                `aof_size_on_disk() { echo ${o.onDisk}; }`,
+                `aof_matches() { echo "matches $*" >&2; if ${o.matches ? "true" : "false"}; then echo +; else echo '+0123'; fi; }`,
+                `node_call_self() { echo "self $*" >&2; echo +OK; }`,
+                `drop_clients() { :; }`,
+                `restart_as_follower() { echo "RESTART: $1"; }`,
+                `log() { echo "LOG: $*"; }`,
+                `step_down b:2 2>&1`,
+            ].join("\n"), { DATA_DIR: os.tmpdir(), NODE_HOST: "a", NODE_PORT: "1", LOCAL_ENDPOINT: "127.0.0.1:1", TILE38_PASSWORD: "pw" }, ["tile38-node.sh", "tile38-fence.sh", "tile38-node-life.sh"]);
+        const mib = 1024 * 1024;
+        const live = run({ size: 5 * mib, onDisk: 5 * mib, matches: true });
+        expect(live).toContain("self READONLY yes");
+        expect(live).toContain(`matches b:2 ${5 * mib}`);
+        expect(live).toContain("self FOLLOW b 2");
+        expect(live).toContain("following it without a restart");
+        expect(live).not.toContain("RESTART");
+        // Writes the new leader lacks, a file not yet flushed, or an AOF below 1 MiB: the restart path.
+        for (const o of [{ size: 5 * mib, onDisk: 5 * mib, matches: false }, { size: 5 * mib, onDisk: 5 * mib - 10, matches: true }, { size: mib - 1, onDisk: mib - 1, matches: true }]) {
+            const out = run(o);
+            expect(out).toContain("RESTART: the sentinels name b:2, which leads");
+            expect(out).not.toContain("FOLLOW");
+        }
+    });
+
     it("tune_sentinel sets Sentinel's timing where it differs, leaves a parameter a Sentinel lacks alone, and does nothing when it matches", () => {
         const debug = (info: string, ping: string) => `*4\n$11\nINFO-PERIOD\n$${info.length}\n${info}\n$11\nPING-PERIOD\n$${ping.length}\n${ping}\n`;
         const run = (reply: string) => sh([
