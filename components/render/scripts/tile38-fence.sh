@@ -36,19 +36,27 @@ deposed_by() {
 # other follower, no node was promotable and the next leader loss was not failed over).
 # Otherwise through restart_as_follower (tile38-node-life.sh), which first trims the writes BY lacks.
 step_down() {
-  local size
+  local size on_disk why
   node_call_self READONLY yes >/dev/null
   # Clients still connected here would only be refused from now on: send them to the sentinels,
   # whose GET-MASTER-ADDR-BY-NAME already names the new leader.
   drop_clients
   size=$(node_server "$LOCAL_ENDPOINT" | json_field aof_size)
+  on_disk=$(aof_size_on_disk)
   # Below 1 MiB Tile38 does not resume a follow from the file (see AOF_FLOOR_BYTES).
-  if [ "${size:-0}" -ge $((2 * TILE38_CHECKSUM_BYTES)) ] 2>/dev/null && [ "$(aof_size_on_disk)" = "$size" ] &&
-    [ "$(aof_matches "$1" "$size")" = + ] && node_call_self FOLLOW "$(endpoint_host "$1")" "$(endpoint_port "$1")" | grep -q '^+OK'; then
+  if ! [ "${size:-0}" -ge $((2 * TILE38_CHECKSUM_BYTES)) ] 2>/dev/null; then
+    why="its AOF (${size:-unknown} bytes) is below 1 MiB"
+  elif [ "$on_disk" != "$size" ]; then
+    why="its AOF file ($on_disk bytes) is not what its server counts ($size)"
+  elif [ "$(aof_matches "$1" "$size")" != + ]; then
+    why="its AOF is not a prefix of $1's"
+  elif ! node_call_self FOLLOW "$(endpoint_host "$1")" "$(endpoint_port "$1")" | grep -q '^+OK'; then
+    why="FOLLOW was refused"
+  else
     log "the sentinels name $1, which leads: this node stopped leading; its AOF is a prefix of $1's: following it without a restart"
     return 0
   fi
-  restart_as_follower "the sentinels name $1, which leads: this node stopped leading"
+  restart_as_follower "the sentinels name $1, which leads: this node stopped leading ($why)"
 }
 
 # step_down_if_deposed OWN_ID NAMED: on a leader, from node_life: deposed 3 checks in a row
