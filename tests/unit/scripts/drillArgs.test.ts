@@ -21,7 +21,9 @@ describe("parseDrillArgs", () => {
         expect(() => parseDrillArgs(["--partitions", "--scenarios", "kill"])).toThrow(/unknown kill \(known: isolated, from-sentinels/);
         expect(() => parseDrillArgs(["--partitions", "--clients"])).toThrow(/do not go together/);
         expect(() => parseDrillArgs(["--scenarios", "kill"])).toThrow(/goes with --clients or --partitions/);
-        expect(() => parseDrillArgs(["--partitions", "--target", "kubernetes"])).toThrow(/takes no --target or --stack/);
+        expect(parseDrillArgs(["--partitions"])).toMatchObject({ target: "kubernetes" });
+        expect(parseDrillArgs(["--partitions", "--target", "kubernetes"])).toMatchObject({ partitions: true, target: "kubernetes" });
+        expect(() => parseDrillArgs(["--partitions", "--stack", "dev"])).toThrow(/takes no --stack/);
     });
 
     it("takes --cascade with points, spacings, faults and a record file, and refuses bad values naming the fix", () => {
@@ -35,7 +37,7 @@ describe("parseDrillArgs", () => {
             json: true,
         });
         expect(() => parseDrillArgs(["--cascade", "--spacings", "5,x"])).toThrow(/--spacings must be whole seconds from 0 to 600/);
-        expect(() => parseDrillArgs(["--cascade", "--faults", "kill,nap"])).toThrow(/--faults: unknown nap \(known: kill, freeze\)/);
+        expect(() => parseDrillArgs(["--cascade", "--faults", "kill,nap"])).toThrow(/--faults: unknown nap \(known: kill, freeze, cut\)/);
         expect(() => parseDrillArgs(["--cascade", "--points", "-1"])).toThrow(/--points must be a whole number/);
         expect(() => parseDrillArgs(["--points", "10"])).toThrow(/--points goes with --cascade/);
         expect(() => parseDrillArgs(["--record", "x.md"])).toThrow(/--record goes with --cascade/);
