@@ -32,7 +32,8 @@
  * acknowledged write or got stuck.
  *
  * `--partitions [--scenarios isolated,from-sentinels,from-followers,one-sentinel,flapping]`: real
- * network cuts in the Kubernetes pod simulator instead (testing/scenarios/drillPartitions.ts). Exit 1 if
+ * network cuts between the pods of the k8s stack instead, deployed as `--target kubernetes
+ * --cascade` deploys it (testing/scenarios/drillPartitions.ts). Exit 1 if
  * the old leader acknowledged a write after the bound, two nodes acknowledged writes at once, a
  * scenario without a failover lost a write or fenced, or the nodes' data differ.
  */
@@ -42,7 +43,7 @@ import { describeFigures, DrillResult, median, writesResumedAfter } from "./dril
 import { CASCADE_FAULTS, CascadeFault, CascadeResult, cascadeGoalsMet, DEFAULT_SPACINGS_S, describeCascade, recordCascade, runCascade } from "./drillCascade";
 import { describeClientFigures, drillClients, Scenario, SCENARIOS } from "./drillClients";
 import { drillKubernetes } from "./drillKubernetes";
-import { describePartitionResults, drillPartitions, PARTITION_SCENARIOS, PartitionResult, PartitionScenario } from "./drillPartitions";
+import { describePartitionResults, drillPartitions, PARTITION_SCENARIOS, partitionDrillSkipReason, PartitionResult, PartitionScenario } from "./drillPartitions";
 import { Tile38Cluster, tile38SkipReason } from "../fixtures/loopback/cluster";
 import { ClusterProbe } from "../probe/clusterProbe";
 import { collectionOn, describeDifference, sameCollection } from "../probe/points";
@@ -62,7 +63,7 @@ interface Args {
     /** The client matrix (testing/scenarios/drillClients.ts) instead of the ioredis drill. */
     clients: boolean;
     scenarios: Scenario[];
-    /** Network cuts in the pod simulator (testing/scenarios/drillPartitions.ts) instead. */
+    /** Network cuts between the pods of a k8s stack of its own (testing/scenarios/drillPartitions.ts) instead. */
     partitions: boolean;
     partitionScenarios: PartitionScenario[];
     /** The cascade drill (testing/scenarios/drillCascade.ts) instead. */
@@ -133,7 +134,8 @@ export function parseDrillArgs(argv: string[]): Args {
         if (args.partitions) args.partitionScenarios = scenarios as PartitionScenario[];
         else args.scenarios = scenarios as Scenario[];
     }
-    if (args.partitions && (args.stack || args.target !== "docker")) throw new Error(`--partitions runs the pod simulator of its own; it takes no --target or --stack\n${USAGE}`);
+    if (args.partitions && args.stack) throw new Error(`--partitions deploys the k8s stack to a single-node cluster of its own; it takes no --stack\n${USAGE}`);
+    if (args.partitions) args.target = "kubernetes";
     if (args.clients && args.target !== "docker") throw new Error(`--clients runs the docker (dev) topology only\n${USAGE}`);
     if (!Number.isInteger(args.kills) || args.kills < 1 || args.kills > 100) throw new Error(`--kills must be a whole number from 1 to 100\n${USAGE}`);
     if (args.stack && args.clients) throw new Error(`--stack and --clients do not go together\n${USAGE}`);
@@ -364,13 +366,18 @@ export async function main(): Promise<number> {
         process.stderr.write(`${(e as Error).message}\n`);
         return 2;
     }
-    const skip = args.stack ? undefined : tile38SkipReason();
-    if (args.partitions && !skip) {
+    if (args.partitions) {
+        const reason = partitionDrillSkipReason();
+        if (reason) {
+            process.stderr.write(`drill: cannot run: ${reason}\n`);
+            return 3;
+        }
         const rs = await drillPartitions({ scenarios: args.partitionScenarios, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
         process.stdout.write(describePartitionResults(rs));
         if (args.json) process.stdout.write(`${JSON.stringify(rs)}\n`);
         return rs.every(partitionGoalsMet) ? 0 : 1;
     }
+    const skip = args.stack ? undefined : tile38SkipReason();
     if (skip) {
         process.stderr.write(`drill: cannot run: ${skip}\n`);
         return 3;

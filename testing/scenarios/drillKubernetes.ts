@@ -23,7 +23,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ipLiteralLines } from "../fixtures/podsim/k8sCluster";
 import { sleep, waitFor } from "../probe/wait";
 import { KubeStack, kubeStackSkipReason, KubeTarget } from "../fixtures/kube/kubeStack";
 import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck, losePod } from "../fixtures/kube/kubeScenarios";
@@ -65,6 +64,15 @@ export interface KubernetesDrillResult extends DrillResult {
     planned_longest_pause_ms: number;
     /** Nodes whose points differ from the leader's at the end (ids and objects). */
     nodes_differing_from_leader: number;
+}
+
+/** Any IPv4 literal, or an IPv6 literal of two or more groups (`::` alone, a wildcard, is none). */
+const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/;
+const IPV6 = /(?<![\w:.-])(?:[0-9a-f]{1,4}:){1,7}:?[0-9a-f]{1,4}(?![\w:])/i;
+
+/** The lines of `text` that hold an IP literal (a sentinel's `bind * -::*` wildcards are not addresses). */
+export function ipLiteralLines(text: string): string[] {
+    return text.split("\n").filter((l) => IPV4.test(l) || IPV6.test(l.replace(/^bind .*/, "")));
 }
 
 /** The config files on the pods' volumes and the rendered sentinel templates with an IP literal. */

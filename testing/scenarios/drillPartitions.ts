@@ -1,8 +1,9 @@
 /**
- * The partition drill (issue 19): real network cuts between the pods of the `kubernetes` target in
- * the pod simulator (the k8s stack's real rendered objects, every pod in a network namespace of its
- * own; cuts are iptables DROP rules in a pod's namespace: testing/fixtures/podsim/partition.ts).
- * The client pod is never cut: it stands on the old leader's side of every cut.
+ * The partition drill (issue 19): real network cuts between the pods of the `kubernetes` target
+ * deployed on the real single-node cluster (testing/fixtures/kube/kubeStack.ts: a kubelet runs
+ * the pods, each in a network namespace of its own; cuts are iptables DROP rules inside a pod's
+ * namespace: testing/fixtures/kube/podNetworkCuts.ts). The client pod is never cut: it stands on
+ * the old leader's side of every cut.
  *
  * Writers, all in the client pod, one write every 10 ms each: one through the sentinels (ioredis,
  * as users connect) and one pinned to each Tile38 pod (what each node acknowledges, and when).
@@ -19,16 +20,17 @@
  * Figures per scenario: cut → the old leader's first refused write (`read only`), cut → a new
  * leader named by every sentinel, writes the old leader acknowledged more than the bound
  * (down-after + 1 s) after the cut, acknowledged writes lost (by id), the time two nodes
- * acknowledged writes at once, fences logged, and whether the data matched.
+ * acknowledged writes at once, fences the Tile38 containers logged (`kubectl logs`), and whether
+ * the data matched. The cut moment is when the rules are in place.
  *
- * `npm run drill -- --partitions [--scenarios a,b] [--json]`, or `--json` alone: the last line is
- * one JSON object. Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN), iptables, tile38-server,
- * redis-server, busybox and dnsmasq.
+ * `npm run drill -- --partitions [--scenarios a,b] [--json]`: on a stack deployed as
+ * `--target kubernetes` deploys it (a cluster of its own); `--json`: the last line is one JSON
+ * object. Needs what the Kubernetes suite needs (kubeStackSkipReason), and iptables and nsenter.
  */
-import { K8sCluster } from "../fixtures/podsim/k8sCluster";
-import { netnsSkipReason } from "../fixtures/podsim/netns";
-import { PodCuts, partitionSkipReason } from "../fixtures/podsim/partition";
-import { SimPod } from "../fixtures/podsim/podSim";
+import { KubeStack, kubeStackSkipReason, KubeTarget, mainContainer } from "../fixtures/kube/kubeStack";
+import { PodNetworkCuts, podCutSkipReason } from "../fixtures/kube/podNetworkCuts";
+import { StatefulPod } from "../fixtures/kube/statefulSetChecks";
+import { runCommand } from "../command";
 import { sleep } from "../probe/wait";
 import { Ack, WriteError } from "../probe/writer";
 
@@ -64,7 +66,7 @@ export interface PartitionResult {
     concurrent_leaders_ms: number;
     /** Per node: writes the client pinned to it got acknowledged, and its stints of acknowledging ([from, to] ms after the cut). */
     acknowledged_by_node: Record<string, { acknowledged: number; stints: [number, number][] }>;
-    /** "fenced" lines the Tile38 nodes logged during the scenario. */
+    /** "fenced" lines the Tile38 containers logged during the scenario (`kubectl logs`). */
     fences: number;
     /** Leaders (role master) at the end. */
     leaders_at_end: number;
@@ -74,19 +76,19 @@ export interface PartitionResult {
     converge_ms: number | null;
     /** Per node, what it held that the leader did not (empty when identical). */
     differences: string[];
+    /** The whole scenario: writers started → result. */
+    scenario_ms: number;
 }
 
 export interface PartitionDrillOptions {
     scenarios?: readonly PartitionScenario[];
-    /** Stack file to render. @default "k8s" */
-    stack?: string;
     /** Progress lines. @default none */
     log?: (line: string) => void;
 }
 
 /** Why the drill cannot run here, or undefined. */
 export function partitionDrillSkipReason(): string | undefined {
-    return netnsSkipReason() ?? partitionSkipReason();
+    return kubeStackSkipReason() ?? podCutSkipReason();
 }
 
 interface NodeWrites {
@@ -128,33 +130,50 @@ export function concurrentAckMs(perNode: Pick<NodeWrites, "acks" | "errors">[]):
     return total;
 }
 
-function fenceLines(p: SimPod): number {
-    return (p.proc?.log().match(/\] fenced: /g) ?? []).length;
+/** `] fenced: ` lines the Tile38 containers logged since `since` (ms), by `kubectl logs --since-time`. */
+async function fencesSince(s: KubeTarget, since: number): Promise<number> {
+    const counts = await Promise.all(
+        s.checks.nodes.map(async (n) => {
+            const r = await runCommand(s.cluster.kubectlPath, ["--kubeconfig", s.cluster.kubeconfig, "logs", "-n", s.checks.namespace, n.name, "-c", mainContainer(n.name), `--since-time=${new Date(since).toISOString()}`], { timeoutMs: 20_000 });
+            if (r.code !== 0) throw new Error(`kubectl logs ${n.name}: ${r.stderr.trim()}`);
+            return (r.stdout.match(/\] fenced: /g) ?? []).length;
+        }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
 }
 
-async function leadersNow(c: K8sCluster): Promise<SimPod[]> {
+async function leadersNow(s: KubeTarget): Promise<StatefulPod[]> {
+    const c = s.checks;
     const st = await Promise.all(c.nodes.map(async (n) => ((await c.nodeStatus(n))?.role === "master" ? n : undefined)));
-    return st.filter((n): n is SimPod => n !== undefined);
+    return st.filter((n): n is StatefulPod => n !== undefined);
 }
 
-/** Runs one scenario on a healthy cluster (see the file comment); heals whatever happens. */
-export async function runPartitionScenario(c: K8sCluster, scenario: PartitionScenario, say: (l: string) => void = () => undefined): Promise<PartitionResult> {
+/**
+ * Runs one scenario on the healthy stack (see the file comment); heals whatever happens and stops
+ * its writers, so that the stack is left as healthy as it was found.
+ */
+export async function runPartitionScenario(s: KubeTarget, scenario: PartitionScenario, say: (l: string) => void = () => undefined): Promise<PartitionResult> {
+    const c = s.checks;
+    const startedAt = Date.now();
     const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
     const leader = await c.waitHealthy(180_000);
     const old = c.endpoint(leader);
     const followers = c.nodes.filter((n) => n !== leader);
-    const cuts = new PodCuts();
+    const cuts = new PodNetworkCuts(() => c.podStatesAsync());
+    const names = (ps: StatefulPod[]) => ps.map((p) => p.name);
+    const isolate = () => cuts.cut(leader.name, names([...c.sentinels, ...followers]));
+    // Ids unique per run: the stack keeps every point of earlier scenarios and tests.
+    const run = `${scenario}-${Date.now().toString(36)}`;
     const pinned = c.nodes.map((n) => `pin-${n.name}`);
-    const fencesBefore = c.nodes.map(fenceLines);
-    await c.client.startWriter(c.writerOptions(10), `${scenario}-s-`, "sentinels");
-    for (const [i, n] of c.nodes.entries()) await c.client.startWriter({ ...c.writerOptions(10), direct: { host: n.fqdn, port: c.tile38Port } }, `${scenario}-${n.name}-`, pinned[i]);
+    const writers = ["sentinels", ...pinned];
+    const stopped = new Map<string, Awaited<ReturnType<typeof c.client.stopWriter>>>();
     let cutAt = 0;
+    let healedAt = 0;
     let newLeaderAt: number | null = null;
     let described: string[] = [];
-    const isolate = () => cuts.cut(leader, [...c.sentinels, ...followers]);
     try {
-        await sleep(1000);
-        cutAt = Date.now();
+        await c.client.startWriter(c.writerOptions(10), `${run}-s-`, "sentinels");
+        for (const [i, n] of c.nodes.entries()) await c.client.startWriter({ ...c.writerOptions(10), direct: { host: n.fqdn, port: c.tile38Port } }, `${run}-${n.name}-`, pinned[i]);
         const watchLeader = async (untilMs: number) => {
             while (Date.now() < untilMs && newLeaderAt === null) {
                 const named = await c.agreedLeader();
@@ -162,56 +181,65 @@ export async function runPartitionScenario(c: K8sCluster, scenario: PartitionSce
                 else await sleep(100);
             }
         };
-        switch (scenario) {
-            case "isolated":
-            case "from-sentinels":
-                if (scenario === "isolated") isolate();
-                else cuts.cut(leader, c.sentinels);
-                described = cuts.describe();
-                say(`${scenario}: ${described.join("; ")}`);
-                await watchLeader(cutAt + 60_000);
-                await sleep(3000);
-                break;
-            case "from-followers":
-                cuts.cut(leader, followers);
-                described = cuts.describe();
-                say(`${scenario}: ${described.join("; ")}`);
-                await watchLeader(cutAt + 3 * downAfter);
-                break;
-            case "one-sentinel": {
-                const s = c.sentinels[0];
-                cuts.cut(s, [...c.nodes, ...c.sentinels.filter((x) => x !== s)]);
-                described = cuts.describe();
-                say(`${scenario}: ${described.join("; ")}`);
-                await watchLeader(cutAt + 3 * downAfter);
-                break;
-            }
-            case "flapping":
-                for (let t = cutAt; t < cutAt + 30_000; t = Date.now()) {
-                    isolate();
-                    if (described.length === 0) described = [`${cuts.describe().join("; ")} for 2 s, healed 2 s, for 30 s`];
-                    await watchLeader(Date.now() + 2000);
-                    await sleep(Math.max(0, t + 2000 - Date.now()));
-                    cuts.healAll();
-                    await watchLeader(Date.now() + 2000);
-                    await sleep(Math.max(0, t + 4000 - Date.now()));
+        /** The cut in place (its moment: the rules applied) and described. */
+        const cutNow = async (make: () => Promise<void>) => {
+            await make();
+            cutAt = Date.now();
+            described = cuts.describe();
+            say(`${scenario}: ${described.join("; ")}`);
+        };
+        try {
+            await sleep(1000);
+            switch (scenario) {
+                case "isolated":
+                case "from-sentinels":
+                    await cutNow(scenario === "isolated" ? isolate : () => cuts.cut(leader.name, names(c.sentinels)));
+                    await watchLeader(cutAt + 60_000);
+                    await sleep(3000);
+                    break;
+                case "from-followers":
+                    await cutNow(() => cuts.cut(leader.name, names(followers)));
+                    await watchLeader(cutAt + 3 * downAfter);
+                    break;
+                case "one-sentinel": {
+                    const one = c.sentinels[0];
+                    await cutNow(() => cuts.cut(one.name, names([...c.nodes, ...c.sentinels.filter((x) => x !== one)])));
+                    await watchLeader(cutAt + 3 * downAfter);
+                    break;
                 }
-                say(`${scenario}: ${described.join("; ")}`);
-                break;
+                case "flapping": {
+                    await cutNow(isolate);
+                    described = [`${described.join("; ")} for 2 s, healed 2 s, for 30 s`];
+                    // Each phase counts from the moment its rules were applied or removed.
+                    for (let t = cutAt; ; t = Date.now()) {
+                        await watchLeader(t + 2000);
+                        await sleep(Math.max(0, t + 2000 - Date.now()));
+                        await cuts.healAll();
+                        const healed = Date.now();
+                        await watchLeader(healed + 2000);
+                        await sleep(Math.max(0, healed + 2000 - Date.now()));
+                        if (Date.now() >= cutAt + 30_000) break;
+                        await isolate();
+                    }
+                    break;
+                }
+            }
+        } finally {
+            await cuts.healAll();
+            healedAt = Date.now();
         }
+        say(`${scenario}: healed ${healedAt - cutAt} ms after the cut; waiting for one healthy leader`);
+        await c.waitHealthy(180_000);
+        await sleep(1000);
+        for (const w of writers) stopped.set(w, await c.client.stopWriter(w));
     } finally {
-        cuts.healAll();
+        for (const w of writers) if (!stopped.has(w)) await c.client.stopWriter(w).catch(() => undefined);
     }
-    const healedAt = Date.now();
-    say(`${scenario}: healed ${healedAt - cutAt} ms after the cut; waiting for one healthy leader`);
-    await c.waitHealthy(180_000);
-    await sleep(1000);
-    const viaSentinels = await c.client.stopWriter("sentinels");
-    const perNode: NodeWrites[] = [];
-    for (const [i, n] of c.nodes.entries()) {
-        const w = await c.client.stopWriter(pinned[i]);
-        perNode.push({ node: n.name, acks: w.acks, errors: w.errorLog });
-    }
+    const viaSentinels = stopped.get("sentinels")!;
+    const perNode: NodeWrites[] = c.nodes.map((n, i) => {
+        const w = stopped.get(pinned[i])!;
+        return { node: n.name, acks: w.acks, errors: w.errorLog };
+    });
     const same = await c.waitIdenticalData(120_000);
     const final = await c.waitHealthy(60_000);
     const held = new Set((await c.collectionOn(final)).keys());
@@ -220,7 +248,7 @@ export async function runPartitionScenario(c: K8sCluster, scenario: PartitionSce
     const oldWrites = perNode[c.nodes.indexOf(leader)];
     const bound = downAfter + 1000;
     const refused = oldWrites.errors.find((e) => e.sentAt >= cutAt && /read only/i.test(e.message));
-    const leaders = await leadersNow(c);
+    const leaders = await leadersNow(s);
     const result: PartitionResult = {
         scenario,
         cuts: described,
@@ -236,29 +264,32 @@ export async function runPartitionScenario(c: K8sCluster, scenario: PartitionSce
         lost_window_ms: lost.length ? [Math.min(...lost.map((a) => a.ackAt)) - cutAt, Math.max(...lost.map((a) => a.ackAt)) - cutAt] : null,
         concurrent_leaders_ms: concurrentAckMs(perNode),
         acknowledged_by_node: Object.fromEntries(perNode.map((w) => [w.node, { acknowledged: w.acks.length, stints: ackStints(w).map(([a, b]) => [a - cutAt, b - cutAt] as [number, number]) }])),
-        fences: c.nodes.reduce((n, p, i) => n + fenceLines(p) - fencesBefore[i], 0),
+        fences: await fencesSince(s, startedAt),
         leaders_at_end: leaders.length,
         data_identical: same.identical,
         converge_ms: same.ms,
         differences: same.differences,
+        scenario_ms: Date.now() - startedAt,
     };
     say(`${scenario}: ${JSON.stringify(result)}`);
     return result;
 }
 
-/** Runs the drill (see the file comment) on a cluster of its own; cleans up whatever happens. */
+/** Runs the drill (see the file comment) on a stack of its own, deployed as `--target kubernetes` deploys it; removes it whatever happens. */
 export async function drillPartitions(opts: PartitionDrillOptions = {}): Promise<PartitionResult[]> {
     const reason = partitionDrillSkipReason();
     if (reason) throw new Error(`the partition drill cannot run here: ${reason}`);
     const say = opts.log ?? (() => undefined);
-    say("rendering the stack under mocks and starting the pod simulator");
-    const c = await K8sCluster.start("cut", { stack: opts.stack ?? "k8s", healthyTimeoutMs: 180_000 });
+    say("starting a single-node cluster and deploying the k8s stack with pulumi up");
+    const s = await KubeStack.start("partitions", say);
     try {
+        await s.checks.waitHealthy(240_000);
         const results: PartitionResult[] = [];
-        for (const s of opts.scenarios ?? PARTITION_SCENARIOS) results.push(await runPartitionScenario(c, s, say));
+        for (const sc of opts.scenarios ?? PARTITION_SCENARIOS) results.push(await runPartitionScenario(s, sc, say));
         return results;
     } finally {
-        await c.destroy();
+        say("removing the stack and stopping the cluster");
+        await s.destroy();
     }
 }
 
@@ -272,7 +303,8 @@ export function describePartitionResults(rs: PartitionResult[]): string {
                     `${r.scenario.padEnd(15)} failover ${r.failover ? `yes (${r.old_leader} → ${r.new_leader}, ${ms(r.cut_to_new_leader_ms)})` : "no"}; ` +
                     `fence ${ms(r.cut_to_fence_ms)} (bound ${r.bound_ms} ms), acknowledged after the bound ${r.acknowledged_after_bound ?? "n/a"}; ` +
                     `writes ${r.writes_acknowledged} acknowledged, ${r.writes_lost} lost${r.lost_window_ms ? ` (acknowledged ${r.lost_window_ms[0]}..${r.lost_window_ms[1]} ms after the cut)` : ""}; ` +
-                    `two leaders at once ${r.concurrent_leaders_ms} ms; fences ${r.fences}; leaders at the end ${r.leaders_at_end}; data ${r.data_identical ? `identical (${ms(r.converge_ms)} after healing)` : `DIFFERS: ${r.differences.join("; ")}`}`,
+                    `two leaders at once ${r.concurrent_leaders_ms} ms; fences ${r.fences}; leaders at the end ${r.leaders_at_end}; data ${r.data_identical ? `identical (${ms(r.converge_ms)} after healing)` : `DIFFERS: ${r.differences.join("; ")}`}; ` +
+                    `scenario ${(r.scenario_ms / 1000).toFixed(1)} s`,
             )
             .join("\n") + "\n"
     );

@@ -21,7 +21,9 @@ describe("parseDrillArgs", () => {
         expect(() => parseDrillArgs(["--partitions", "--scenarios", "kill"])).toThrow(/unknown kill \(known: isolated, from-sentinels/);
         expect(() => parseDrillArgs(["--partitions", "--clients"])).toThrow(/do not go together/);
         expect(() => parseDrillArgs(["--scenarios", "kill"])).toThrow(/goes with --clients or --partitions/);
-        expect(() => parseDrillArgs(["--partitions", "--target", "kubernetes"])).toThrow(/takes no --target or --stack/);
+        expect(parseDrillArgs(["--partitions"])).toMatchObject({ target: "kubernetes" });
+        expect(parseDrillArgs(["--partitions", "--target", "kubernetes"])).toMatchObject({ partitions: true, target: "kubernetes" });
+        expect(() => parseDrillArgs(["--partitions", "--stack", "dev"])).toThrow(/takes no --stack/);
     });
 
     it("takes --cascade with points, spacings, faults and a record file, and refuses bad values naming the fix", () => {
