@@ -51,14 +51,19 @@
 #   leading      leads and takes writes. Ready.
 #                  a sentinel reports it down or fails it over (fenced at once) ...... unconfirmed
 #                  no majority has confirmed it for FENCE_AFTER_MS (fenced) .......... unconfirmed
-#                  its AOF beyond AOF_COMPACT_RATIO x its compacted size (and at least
-#                  AOF_COMPACT_MIN_BYTES), every other node following it caught up, no
+#                  its AOF would pass AOF_COMPACT_RATIO x its compacted size before a rewrite
+#                  started one step later ended (compaction_due: AOF_GROWTH a step, the last
+#                  rewrite's COMPACT_STEPS; AOF_PREV_SIZE, its size at its previous step in
+#                  `leading`, forgotten when it becomes a leader again), at least
+#                  AOF_COMPACT_MIN_BYTES, every other node following it caught up, no
 #                  hand-over, no backup upload (AOFSHRINK) ........................... compacting
 #                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
 #   compacting   leads and takes writes while Tile38 rewrites its AOF from memory (writes
 #                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
-#                for the rewrite to end (handover_now, tile38-handover.sh).
-#                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK) . leading
+#                for the rewrite to end (handover_now, tile38-handover.sh). Counts its steps
+#                (COMPACT_RUN_STEPS).
+#                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK), its
+#                  steps the next trigger's COMPACT_STEPS ............................ leading
 #   role master in any follower state (promoted by the sentinels) .................. leading
 #   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
 #   (write_aof_floor, tile38-node.sh): Tile38 resumes a follow from a shorter AOF by appending the
@@ -161,7 +166,7 @@ mark_ready() {
 # leader_step STATS: a step with role master; STATS: the node's SERVER stats (JSON).
 leader_step() {
   local stats="$1" answers named id read_only now age replacing confirmed
-  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) enter leading ;; esac
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
   id=$(printf '%s' "$stats" | json_field id)

@@ -477,9 +477,50 @@ master_port:1'`,
         const server = (stats: string) => `'{"ok":true,"stats":{${stats}}}'`;
 
         it("is due beyond the ratio over the compacted size, above the minimum, never with ratio 0", () => withDir((dir) => {
-            const due = (size: number, base: number, ratio = "2") =>
-                sh(`compaction_due ${size} ${base} && echo due || echo no`, { ...env(dir), AOF_COMPACT_RATIO: ratio }, libs).trim();
+            const due = (size: number, base: number, ratio = "2", growth = 0, steps = 1) =>
+                sh(`compaction_due ${size} ${base} ${growth} ${steps} && echo due || echo no`, { ...env(dir), AOF_COMPACT_RATIO: ratio }, libs).trim();
             expect([due(999, 0), due(2001, 1000), due(2000, 1000), due(5000, 0, "0"), due(3001, 1000, "3")]).toEqual(["no", "due", "no", "no", "due"]);
+            // Headroom: the AOF grows 100 bytes a step and a rewrite took 2 steps; started one step
+            // later, it would end at size + 300 bytes, which must stay within 2 x 1000.
+            expect([due(1700, 1000, "2", 100, 2), due(1701, 1000, "2", 100, 2), due(1601, 1000, "2", 100, 3)]).toEqual(["no", "due", "due"]);
+            // Never below the minimum, whatever the growth.
+            expect(due(999, 100, "2", 10_000, 5)).toBe("no");
+        }));
+
+        it("estimates the AOF's growth per step: the larger of this step's and half the previous estimate, a shrink as 0", () => withDir((dir) => {
+            const growth = (delta: number, previous: number) => sh(`aof_growth ${delta} ${previous}`, env(dir), libs).trim();
+            expect([growth(300, 100), growth(100, 1000), growth(600, 1000), growth(-5000, 0), growth(-5000, 3)]).toEqual(["300", "500", "600", "0", "1"]);
+        }));
+
+        it("a leader's steps keep the trigger's facts: its growth per step and the steps its last rewrite took", () => withDir((dir) => {
+            const stubs = [
+                `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1150')} ;; esac; }`,
+                `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
+                `node_call() { echo slave_priority:100; }; aof_size_on_disk() { echo 1800; }; sleep() { :; }`,
+                "NODE_STATE=leading",
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
+            fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\n");
+            // 1500, 1600, 1700 bytes: 100 a step; a rewrite assumed to take 1 step until one has run:
+            // due once 1700 + 100 x 2 > 2000 would hold one step later, i.e. at 1801.
+            expect(run(`for s in 1500 1600 1700; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`)).toBe("leading 100");
+            // At 1850 (150 bytes this step): due; the rewrite runs this step and 2 more; then the
+            // compacted size is recorded, and the next growth is counted from it.
+            const body = [
+                `for s in 1500 1600 1700 1850; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`,
+                `compaction_step 1900; compaction_step 1950; echo "$NODE_STATE $COMPACT_RUN_STEPS"`,
+                `echo 'aof_rewrite_in_progress:0' > "$DATA_DIR/rewriting"; compaction_step 2000`,
+                `echo "$NODE_STATE $COMPACT_STEPS $AOF_PREV_SIZE $(cat "$DATA_DIR/.tile38-ha-compacted")"`,
+                // Then 100 bytes a step again (the estimate decays from 150 to 100): due when
+                // size + 100 x 4 > 2 x 1150, i.e. past 1900.
+                `echo 'aof_rewrite_in_progress:1' > "$DATA_DIR/rewriting"`,
+                `for s in 1250 1350 1450 1550 1650 1750 1850 1950; do compaction_step $s; echo "$s $NODE_STATE $AOF_GROWTH"; done`,
+            ].join("\n");
+            expect(run(body).split("\n")).toEqual([
+                "compacting 150", "compacting 3", "leading 3 1150 1150",
+                "1250 leading 100", "1350 leading 100", "1450 leading 100", "1550 leading 100", "1650 leading 100", "1750 leading 100", "1850 leading 100", "1950 compacting 100",
+            ]);
         }));
 
         it("a leader compacts only with every follower caught up and no backup upload, then records the compacted size", () => withDir((dir) => {
