@@ -166,6 +166,7 @@ mark_ready() {
 # leader_step STATS: a step with role master; STATS: the node's SERVER stats (JSON).
 leader_step() {
   local stats="$1" answers named id read_only now age replacing confirmed
+  # shellcheck disable=SC2034 # read by compaction_step (tile38-compaction.sh): a follower's AOF grew by the leader's writes
   case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
