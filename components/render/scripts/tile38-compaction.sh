@@ -141,6 +141,23 @@ compaction_waits() {
 # (and then reloads it in place, `reloading`).
 COMPACTION_MARKER_KEY='!tile38-ha'
 
+# rewritten_since_mine LEADER: LEADER rewrote its AOF after this node's file was made: its
+# compaction object (its epoch) is not this file's first command and their first
+# TILE38_CHECKSUM_BYTES differ. The rewrite closed this node's link; Tile38 still counts it caught
+# up until it reconnects a second later and fetches the new AOF whole (checksum.go), and this
+# node's file is no prefix of the new one meanwhile. A check in that second is no evidence of
+# divergence (seen: a follower checked its AOF just after its reload while its leader compacted
+# again, and resynced from scratch). Tile38 compares that first chunk at every connection, so a
+# follower caught up since holds the leader's: this lasts until the reconnection only.
+rewritten_since_mine() {
+  local epoch
+  [ "$(aof_size_on_disk)" -ge "$TILE38_CHECKSUM_BYTES" ] || return 1
+  epoch=$(node_call "$1" GET "$COMPACTION_MARKER_KEY" aof-epoch | sed -n 2p)
+  [ -n "$epoch" ] || return 1
+  head -c 4096 "$DATA_DIR/appendonly.aof" | grep -qF "$epoch" && return 1
+  [ "$(aof_matches "$1" "$TILE38_CHECKSUM_BYTES")" != + ]
+}
+
 # first_key: the first collection key of this node (KEYS answers in key order).
 first_key() { node_call_self KEYS '*' | sed -n 3p; }
 

@@ -16,6 +16,8 @@
 #                  caught up, its AOF a prefix of the leader's ................... verified
 #                  it counts its AOF twice (see reloading), its file a prefix .... reloading
 #                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
+#                  (not while its leader's rewrite is the reason: rewritten_since_mine, or its
+#                  file emptied for the fetch that follows; checked again once caught up)
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
@@ -295,6 +297,10 @@ follower_matches_leader() {
   if [ -n "$2" ] && [ $(($2 - size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
     if [ "$size" -gt 0 ] && [ "$(aof_matches "$1" "$size")" = + ]; then
       reloading "$1" "it reports an AOF of $2 bytes but its file holds $size, a prefix of $1's (its leader compacted its AOF)"
+    elif [ "$size" = 0 ] || rewritten_since_mine "$1"; then
+      # Emptied to fetch the leader's AOF whole, not written yet (the stats that said caught up
+      # were read before), or about to be: checked again once caught up (at least the floor).
+      return 0
     else
       diverged "$1" "it reports an AOF of $2 bytes but its file holds $size: it kept in memory what it held before following $1"
     fi
@@ -302,6 +308,8 @@ follower_matches_leader() {
   fi
   if [ "$size" -gt 0 ]; then
     theirs=$(aof_matches "$1" "$size")
+    # Its leader compacted a moment ago: Tile38 fetches the new AOF whole; checked again then.
+    [ "$theirs" = + ] || ! rewritten_since_mine "$1" || return 0
     case "$theirs" in
       +) ;;
       -EOF* | -ERR*EOF*)

@@ -571,6 +571,30 @@ master_port:1'`,
             expect(sh(body, env(dir), libs).trim()).toBe("compacting");
         }));
 
+        it("a follower whose leader compacted a moment ago (its file emptied, or no prefix of the new one while Tile38 reconnects) waits instead of diverging", () => withDir((dir) => {
+            const stubs = [
+                // Leader c:1 compacted: its aof-epoch object is E2; this node's file starts with E1.
+                `node_call() { case "$2" in GET) printf '$2\\n%s\\n+OK\\n' "$(cat "$DATA_DIR/epoch")" ;; esac; }`,
+                `node_role() { echo master; }; follow_the_sentinels() { :; }; node_call_self() { :; }`,
+                `aof_matches() { echo +0123; }; NODE_STATE=following`,
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir, "a:1 b:1 c:1"), libs).trim();
+            const aof = path.join(dir, "appendonly.aof");
+            fs.writeFileSync(aof, `*5\r\n$3\r\nset\r\n$10\r\n!tile38-ha\r\n$9\r\naof-epoch\r\n$6\r\nstring\r\n$2\r\nE1\r\n${"x".repeat(600_000)}`);
+            fs.writeFileSync(path.join(dir, "epoch"), "E2");
+            // No prefix of the leader's new AOF: not diverged, checked again.
+            expect(run(`follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("following");
+            // Counting its AOF twice with an emptied file (the fetch not written yet): the same.
+            fs.writeFileSync(aof, "");
+            expect(run(`follower_matches_leader c:1 900000; echo "$NODE_STATE"`)).toBe("following");
+            // The same epoch on both sides (no rewrite since): a real difference diverges, as before.
+            fs.writeFileSync(aof, `*5\r\n$3\r\nset\r\n$10\r\n!tile38-ha\r\n$9\r\naof-epoch\r\n$6\r\nstring\r\n$2\r\nE2\r\n${"x".repeat(600_000)}`);
+            expect(run(`follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
+            // A leader that never compacted (no epoch object): likewise.
+            fs.writeFileSync(path.join(dir, "epoch"), "");
+            expect(run(`node_call() { :; }; follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
+        }));
+
         it("a follower that counts its AOF twice, its file a prefix of its leader's (the leader compacted), reloads in place at priority 0, one node at a time, never waiting for a dead one for long", () => withDir((dir) => {
             const stubs = [
                 // Leader c:1 (id L, AOF 2000 bytes); b:1 comes before a:1 in TILE38_NODES.
