@@ -20,6 +20,7 @@ import { waitFor } from "../../testing/probe/wait";
 import { lostWrites, PointWriter, idsOn } from "../../testing/probe/writer";
 import { aofFigures, watchLeaderAof } from "../../testing/probe/aofWatch";
 import { longestPause } from "../../testing/scenarios/drillReport";
+import { EventLoopLag, pausesExplained, spansWhere } from "../../testing/probe/pauseCause";
 import { resp } from "../../components/status/resp";
 import "./jestTimeout";
 
@@ -59,6 +60,11 @@ describeWithTile38("AOF compaction (real tile38-server and sentinels, dev topolo
                     promotable: infos.filter((i) => /role:slave/.test(i) && Number(/slave_priority:(\d+)/.exec(i)?.[1] ?? 0) > 0).length,
                 };
             }, 200);
+            // Where the longest pauses fell: the leader's rewrite (sampled every 20 ms), a follower
+            // away, or this process not scheduled (the writer's acknowledgement is then late whatever
+            // the server did).
+            const lag = new EventLoopLag().start();
+            const rewriting = new Sampler(async () => /aof_rewrite_in_progress:1/.test(String(await resp(c.topo.nodes[leader].port, ["INFO", "persistence"], c.passwords.tile38, { host: c.topo.nodes[leader].host, timeoutMs: 1000 }))), 20);
 
             // Fleet tracking: every id moves at every round (its last position is the one to keep).
             const at = (id: number, round: number) => [(33 + round / 1000).toFixed(6), (-112 - id / 100_000).toFixed(6)];
@@ -85,16 +91,18 @@ describeWithTile38("AOF compaction (real tile38-server and sentinels, dev topolo
             };
             await waitFor(reloadsDone, { timeoutMs: 120_000, what: "a compaction and both followers' reload after each" });
             await waitFor(async () => reloadsDone() && (await c.health()).healthy && (await Promise.all([0, 1, 2].map((i) => c.nodeStatus(i)))).every((s) => s && !(s.role === "slave" && !s.caughtUp)), { timeoutMs: 120_000, what: "the cluster healthy again" });
-            const pause = longestPause(w.acks, churnAt, Date.now());
+            const settledAt = Date.now();
+            const pause = longestPause(w.acks, churnAt, settledAt);
             await w.close();
             const figures = aofFigures(await aof.stop());
             const view = await followerView.stop();
+            const spans = [...lag.stop(), ...spansWhere(await rewriting.stop(), (r) => r, "the leader rewrites its AOF"), ...spansWhere(view, (v) => v.answering < 2, "a follower restarts")];
             let longestNoPromotable = 0;
             for (let i = 0, since: number | undefined; i < view.length; i++) {
                 if (view[i].value.promotable > 0) since = undefined;
                 else longestNoPromotable = Math.max(longestNoPromotable, view[i].at - (since ??= view[i].at));
             }
-            process.stderr.write(`compaction: ${figures.compactions} compactions, AOF at worst ${figures.worstRatio} x compacted, longest pause ${pause} ms, longest time without a promotable follower ${longestNoPromotable} ms (samples every 200 ms)\n`);
+            process.stderr.write(`compaction: ${figures.compactions} compactions, AOF at worst ${figures.worstRatio} x compacted, longest pause ${pause} ms, longest time without a promotable follower ${longestNoPromotable} ms (samples every 200 ms); longest pauses: ${pausesExplained(w.acks, churnAt, settledAt, spans).join("; ")}\n`);
 
             // One follower restarts at a time: never both away at once.
             expect(view.filter((s) => s.value.answering === 0)).toEqual([]);
