@@ -44,6 +44,8 @@ import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
 import { lostAroundKills, PointWriter } from "../probe/writer";
 import { longestPause } from "./drillReport";
+import { EventLoopLag, pausesExplained, spansWhere } from "../probe/pauseCause";
+import { Sampler } from "../probe/sampler";
 import { resp } from "../../components/status/resp";
 
 /** The compaction step's churn: 10 k vehicles reporting every 5 s (issue 27). */
@@ -187,13 +189,20 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             const rounds = Math.min(o.updatesPerPoint, 20);
             o.say(`compaction: ${rounds} more rounds of ${o.points} updates under the writer, ${CHURN_PER_SECOND} a second`);
             const churn = bulkClient(bc.target());
+            // Where the longest pauses fell (this process late, the leader rewriting): see pauseCause.ts.
+            const lag = new EventLoopLag().start();
+            const l = c.topo.nodes[leader];
+            const rewriting = new Sampler(async () => /aof_rewrite_in_progress:1/.test(String(await resp(l.port, ["INFO", "persistence"], c.passwords.tile38, { host: l.host, timeoutMs: 1000 }))), 20);
             const churnAt = Date.now();
             for (let k = 0; k < rounds; k++) await loadPoints(churn, o.points, { batch: 200, perSecond: CHURN_PER_SECOND });
             churn.disconnect();
             await healthy();
-            compactionPauseMs = longestPause(w.acks, churnAt, Date.now());
+            const settledAt = Date.now();
+            compactionPauseMs = longestPause(w.acks, churnAt, settledAt);
             churnFigures = aofFigures(aofWatch.samples.filter((x) => x.at >= churnAt));
-            o.say(`compaction: longest pause ${compactionPauseMs} ms, ${churnFigures.compactions} compactions, the AOF at worst ${churnFigures.worstRatio ?? "-"} × its compacted size`);
+            const spans = [...lag.stop(), ...spansWhere(await rewriting.stop(), (r) => r, "the leader rewrites its AOF")];
+            o.say(`compaction: longest pause ${compactionPauseMs} ms, ${churnFigures.compactions} compactions, the AOF at worst ${churnFigures.worstRatio ?? "-"} × its compacted size; ${machine()}`);
+            o.say(`compaction: longest pauses: ${pausesExplained(w.acks, churnAt, settledAt, spans, 5).join("; ")}`);
         }
 
         await sleep(500);
