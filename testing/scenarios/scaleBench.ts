@@ -211,7 +211,8 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         const identical = await sameDataEverywhere(c, leader);
         const ids = await idsOf(c, leader);
         const { lost } = lostAroundKills(w.acks, ids, [killedAt]);
-        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost; every node identical: ${identical}`);
+        const lostSpan = lost.length ? ` (acknowledged from ${new Date(lost[0].ackAt).toISOString()} to ${new Date(lost[lost.length - 1].ackAt).toISOString()}, ids ${lost[0].id} to ${lost[lost.length - 1].id})` : "";
+        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost${lostSpan}; every node identical: ${identical}`);
 
         const aof = aofFigures(await aofWatch.stop());
         o.say(`AOF: ${aof.compactions} compactions, at worst ${aof.worstRatio ?? "-"} × its compacted size`);
