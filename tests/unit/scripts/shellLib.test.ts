@@ -497,6 +497,8 @@ master_port:1'`,
                 `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1150')} ;; esac; }`,
                 `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
                 `node_call() { echo slave_priority:100; }; aof_size_on_disk() { echo 1800; }; sleep() { :; }`,
+                // rewrite_status's one connection: INFO persistence, then SERVER.
+                `rsend() { cat >/dev/null; cat "$DATA_DIR/rewriting"; echo ${server('"aof_size":1150')}; }`,
                 "NODE_STATE=leading",
             ].join("\n");
             const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
@@ -528,6 +530,7 @@ master_port:1'`,
                 `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1200')} ;; esac; }`,
                 `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*2\\n$10\\n!tile38-ha\\n$5\\nfleet\\n' ;; esac; }`,
                 `node_call() { echo slave_priority:100; }`,
+                `rsend() { cat >/dev/null; cat "$DATA_DIR/rewriting"; echo ${server('"aof_size":1200')}; }`,
                 `aof_size_on_disk() { echo 3000; }`,
                 "NODE_STATE=leading",
             ].join("\n");
@@ -565,6 +568,7 @@ master_port:1'`,
             const body = [
                 `node_server() { echo ${server('"caught_up":false')}; }`,
                 `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) echo aof_rewrite_in_progress:1 ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
+                `rsend() { cat >/dev/null; echo aof_rewrite_in_progress:1; }`,
                 `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
                 `compaction_step 900000; echo "$NODE_STATE"`,
             ].join("\n");
