@@ -4,6 +4,8 @@
  * did (a rewrite under way, a follower away). On a shared, loaded machine a single pause figure
  * says little; this says where it fell (issue 27: the pause under compaction).
  */
+import { resp } from "../../components/status/resp";
+import { Sampler } from "./sampler";
 import { Ack } from "./writer";
 
 /** A span of time and what happened in it. */
@@ -32,6 +34,11 @@ export class EventLoopLag {
         if (this.timer) clearInterval(this.timer);
         return this.spans;
     }
+}
+
+/** Samples every 20 ms whether `node` rewrites its AOF (INFO persistence; a rewrite of 10 k points takes 20-200 ms). */
+export function watchRewriting(node: { host: string; port: number }, password: string): Sampler<boolean> {
+    return new Sampler(async () => /aof_rewrite_in_progress:1/.test(String(await resp(node.port, ["INFO", "persistence"], password, { host: node.host, timeoutMs: 1000 }))), 20);
 }
 
 /** Spans in which `holds(sample)` was true, from samples taken in time order (each span runs from its first sample to the next sample after its last). */

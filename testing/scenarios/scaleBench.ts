@@ -44,8 +44,7 @@ import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
 import { lostAroundKills, PointWriter } from "../probe/writer";
 import { longestPause } from "./drillReport";
-import { EventLoopLag, pausesExplained, spansWhere } from "../probe/pauseCause";
-import { Sampler } from "../probe/sampler";
+import { EventLoopLag, pausesExplained, spansWhere, watchRewriting } from "../probe/pauseCause";
 import { resp } from "../../components/status/resp";
 
 /** The compaction step's churn: 10 k vehicles reporting every 5 s (issue 27). */
@@ -191,8 +190,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             const churn = bulkClient(bc.target());
             // Where the longest pauses fell (this process late, the leader rewriting): see pauseCause.ts.
             const lag = new EventLoopLag().start();
-            const l = c.topo.nodes[leader];
-            const rewriting = new Sampler(async () => /aof_rewrite_in_progress:1/.test(String(await resp(l.port, ["INFO", "persistence"], c.passwords.tile38, { host: l.host, timeoutMs: 1000 }))), 20);
+            const rewriting = watchRewriting(c.topo.nodes[leader], c.passwords.tile38);
             const churnAt = Date.now();
             for (let k = 0; k < rounds; k++) await loadPoints(churn, o.points, { batch: 200, perSecond: CHURN_PER_SECOND });
             churn.disconnect();

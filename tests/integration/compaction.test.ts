@@ -20,7 +20,7 @@ import { waitFor } from "../../testing/probe/wait";
 import { lostWrites, PointWriter, idsOn } from "../../testing/probe/writer";
 import { aofFigures, watchLeaderAof } from "../../testing/probe/aofWatch";
 import { longestPause } from "../../testing/scenarios/drillReport";
-import { EventLoopLag, pausesExplained, spansWhere } from "../../testing/probe/pauseCause";
+import { EventLoopLag, pausesExplained, spansWhere, watchRewriting } from "../../testing/probe/pauseCause";
 import { resp } from "../../components/status/resp";
 import "./jestTimeout";
 
@@ -64,7 +64,7 @@ describeWithTile38("AOF compaction (real tile38-server and sentinels, dev topolo
             // away, or this process not scheduled (the writer's acknowledgement is then late whatever
             // the server did).
             const lag = new EventLoopLag().start();
-            const rewriting = new Sampler(async () => /aof_rewrite_in_progress:1/.test(String(await resp(c.topo.nodes[leader].port, ["INFO", "persistence"], c.passwords.tile38, { host: c.topo.nodes[leader].host, timeoutMs: 1000 }))), 20);
+            const rewriting = watchRewriting(c.topo.nodes[leader], c.passwords.tile38);
 
             // Fleet tracking: every id moves at every round (its last position is the one to keep).
             const at = (id: number, round: number) => [(33 + round / 1000).toFixed(6), (-112 - id / 100_000).toFixed(6)];
