@@ -90,7 +90,9 @@ followers_in_sync() {
     [ "$(printf '%s' "$stats" | json_field caught_up)" = true ] || { echo "$node has not caught up"; return 1; }
     [ "$(printf '%s' "$stats" | json_field aof_size)" -lt $(($1 + TILE38_CHECKSUM_BYTES)) ] 2>/dev/null || { echo "$node still reloads after the last compaction"; return 1; }
     # Promotable: its node_life has checked it since it (re)started; one that restarts at priority
-    # 0 and is caught up in a compaction before that check resyncs whole (seen: diverged).
+    # 0 and is caught up in a compaction before that check resyncs whole (seen: diverged). A
+    # reload's restart starts promotable, so a compaction may still meet its first check: that
+    # check tells the rewrite from a divergence (rewritten_since_mine).
     [ "$(node_call "$node" INFO replication | info_field slave_priority)" -gt 0 ] 2>/dev/null || { echo "$node is not promotable yet"; return 1; }
   done
 }
