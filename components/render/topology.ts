@@ -50,7 +50,7 @@ export interface Topology {
     startupTimeoutSeconds: number;
     /** Milliseconds a leader goes without a majority of sentinels confirming it before it turns read-only. */
     fenceAfterMilliseconds: number;
-    /** The leader compacts its AOF beyond this many times its compacted size (0 = never). */
+    /** The leader keeps its AOF below this many times its compacted size (0 = never compacts). */
     aofCompactionRatio: number;
     /** ... and only above this many bytes. */
     aofCompactionMinBytes: number;

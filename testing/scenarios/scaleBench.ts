@@ -44,6 +44,7 @@ import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
 import { lostAroundKills, PointWriter } from "../probe/writer";
 import { longestPause } from "./drillReport";
+import { EventLoopLag, pausesExplained, spansWhere, watchRewriting } from "../probe/pauseCause";
 import { resp } from "../../components/status/resp";
 
 /** The compaction step's churn: 10 k vehicles reporting every 5 s (issue 27). */
@@ -187,13 +188,19 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             const rounds = Math.min(o.updatesPerPoint, 20);
             o.say(`compaction: ${rounds} more rounds of ${o.points} updates under the writer, ${CHURN_PER_SECOND} a second`);
             const churn = bulkClient(bc.target());
+            // Where the longest pauses fell (this process late, the leader rewriting): see pauseCause.ts.
+            const lag = new EventLoopLag().start();
+            const rewriting = watchRewriting(c.topo.nodes[leader], c.passwords.tile38);
             const churnAt = Date.now();
             for (let k = 0; k < rounds; k++) await loadPoints(churn, o.points, { batch: 200, perSecond: CHURN_PER_SECOND });
             churn.disconnect();
             await healthy();
-            compactionPauseMs = longestPause(w.acks, churnAt, Date.now());
+            const settledAt = Date.now();
+            compactionPauseMs = longestPause(w.acks, churnAt, settledAt);
             churnFigures = aofFigures(aofWatch.samples.filter((x) => x.at >= churnAt));
-            o.say(`compaction: longest pause ${compactionPauseMs} ms, ${churnFigures.compactions} compactions, the AOF at worst ${churnFigures.worstRatio ?? "-"} × its compacted size`);
+            const spans = [...lag.stop(), ...spansWhere(await rewriting.stop(), (r) => r, "the leader rewrites its AOF")];
+            o.say(`compaction: longest pause ${compactionPauseMs} ms, ${churnFigures.compactions} compactions, the AOF at worst ${churnFigures.worstRatio ?? "-"} × its compacted size; ${machine()}`);
+            o.say(`compaction: longest pauses: ${pausesExplained(w.acks, churnAt, settledAt, spans, 5).join("; ")}`);
         }
 
         await sleep(500);
@@ -202,7 +209,8 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         const identical = await sameDataEverywhere(c, leader);
         const ids = await idsOf(c, leader);
         const { lost } = lostAroundKills(w.acks, ids, [killedAt]);
-        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost; every node identical: ${identical}`);
+        const lostSpan = lost.length ? ` (acknowledged from ${new Date(lost[0].ackAt).toISOString()} to ${new Date(lost[lost.length - 1].ackAt).toISOString()}, ids ${lost[0].id} to ${lost[lost.length - 1].id})` : "";
+        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost${lostSpan}; every node identical: ${identical}`);
 
         const aof = aofFigures(await aofWatch.stop());
         o.say(`AOF: ${aof.compactions} compactions, at worst ${aof.worstRatio ?? "-"} × its compacted size`);

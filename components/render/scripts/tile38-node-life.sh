@@ -16,6 +16,8 @@
 #                  caught up, its AOF a prefix of the leader's ................... verified
 #                  it counts its AOF twice (see reloading), its file a prefix .... reloading
 #                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
+#                  (not while its leader's rewrite is the reason: rewritten_since_mine, or its
+#                  file emptied for the fetch that follows; checked again once caught up)
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
@@ -51,14 +53,19 @@
 #   leading      leads and takes writes. Ready.
 #                  a sentinel reports it down or fails it over (fenced at once) ...... unconfirmed
 #                  no majority has confirmed it for FENCE_AFTER_MS (fenced) .......... unconfirmed
-#                  its AOF beyond AOF_COMPACT_RATIO x its compacted size (and at least
-#                  AOF_COMPACT_MIN_BYTES), every other node following it caught up, no
+#                  its AOF would pass AOF_COMPACT_RATIO x its compacted size before a rewrite
+#                  started one step later ended (compaction_due: AOF_GROWTH a step, the last
+#                  rewrite's COMPACT_STEPS; AOF_PREV_SIZE, its size at its previous step in
+#                  `leading`, forgotten when it becomes a leader again), at least
+#                  AOF_COMPACT_MIN_BYTES, every other node following it caught up, no
 #                  hand-over, no backup upload (AOFSHRINK) ........................... compacting
 #                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
 #   compacting   leads and takes writes while Tile38 rewrites its AOF from memory (writes
 #                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
-#                for the rewrite to end (handover_now, tile38-handover.sh).
-#                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK) . leading
+#                for the rewrite to end (handover_now, tile38-handover.sh). Counts its steps
+#                (COMPACT_RUN_STEPS).
+#                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK), its
+#                  steps the next trigger's COMPACT_STEPS ............................ leading
 #   role master in any follower state (promoted by the sentinels) .................. leading
 #   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
 #   (write_aof_floor, tile38-node.sh): Tile38 resumes a follow from a shorter AOF by appending the
@@ -161,7 +168,8 @@ mark_ready() {
 # leader_step STATS: a step with role master; STATS: the node's SERVER stats (JSON).
 leader_step() {
   local stats="$1" answers named id read_only now age replacing confirmed
-  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) enter leading ;; esac
+  # shellcheck disable=SC2034 # read by compaction_step (tile38-compaction.sh): a follower's AOF grew by the leader's writes
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
   id=$(printf '%s' "$stats" | json_field id)
@@ -289,6 +297,10 @@ follower_matches_leader() {
   if [ -n "$2" ] && [ $(($2 - size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
     if [ "$size" -gt 0 ] && [ "$(aof_matches "$1" "$size")" = + ]; then
       reloading "$1" "it reports an AOF of $2 bytes but its file holds $size, a prefix of $1's (its leader compacted its AOF)"
+    elif [ "$size" = 0 ] || rewritten_since_mine "$1"; then
+      # Emptied to fetch the leader's AOF whole, not written yet (the stats that said caught up
+      # were read before), or about to be: checked again once caught up (at least the floor).
+      return 0
     else
       diverged "$1" "it reports an AOF of $2 bytes but its file holds $size: it kept in memory what it held before following $1"
     fi
@@ -296,6 +308,8 @@ follower_matches_leader() {
   fi
   if [ "$size" -gt 0 ]; then
     theirs=$(aof_matches "$1" "$size")
+    # Its leader compacted a moment ago: Tile38 fetches the new AOF whole; checked again then.
+    [ "$theirs" = + ] || ! rewritten_since_mine "$1" || return 0
     case "$theirs" in
       +) ;;
       -EOF* | -ERR*EOF*)

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { recordScaleBench, ScaleBenchResult } from "../../../testing/scenarios/scaleBench";
 import { aofFigures } from "../../../testing/probe/aofWatch";
+import { pausesExplained, spansWhere } from "../../../testing/probe/pauseCause";
 
 const result = (points: number, updates: number, killMs: number): ScaleBenchResult => ({
     points,
@@ -62,5 +63,15 @@ describe("aofFigures", () => {
         expect(aofFigures(at([[0, 100], [0, 400], [0, 50], [0, 90], [0, 40], [0, 70]]))).toEqual({ compactions: 2, worstRatio: 1.8 });
         // Another leader's file is not a compaction; its ratio waits for its own first compaction.
         expect(aofFigures([...at([[0, 400], [0, 100], [1, 60], [1, 500]]), { at: 9, value: undefined }])).toEqual({ compactions: 1, worstRatio: 1 });
+    });
+});
+
+describe("pausesExplained and spansWhere", () => {
+    it("lists the longest gaps between acknowledgements with the spans they overlapped", () => {
+        const acks = [100, 110, 400, 410, 420, 600].map((ackAt, i) => ({ id: `w${i}`, sentAt: ackAt - 5, ackAt }));
+        const rewrite = spansWhere([{ at: 150, value: false }, { at: 170, value: true }, { at: 190, value: true }, { at: 210, value: false }, { at: 590, value: true }], (v) => v, "rewrite");
+        expect(rewrite).toEqual([{ from: 170, to: 210, what: "rewrite" }, { from: 590, to: 590, what: "rewrite" }]);
+        const lines = pausesExplained(acks, 100, 600, [...rewrite, { from: 450, to: 520, what: "event loop 60 ms late" }], 2);
+        expect(lines).toEqual([`290 ms from ${new Date(110).toISOString()}: rewrite`, `180 ms from ${new Date(420).toISOString()}: rewrite, event loop 60 ms late`]);
     });
 });

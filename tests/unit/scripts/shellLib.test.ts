@@ -505,9 +505,52 @@ master_port:1'`,
         const server = (stats: string) => `'{"ok":true,"stats":{${stats}}}'`;
 
         it("is due beyond the ratio over the compacted size, above the minimum, never with ratio 0", () => withDir((dir) => {
-            const due = (size: number, base: number, ratio = "2") =>
-                sh(`compaction_due ${size} ${base} && echo due || echo no`, { ...env(dir), AOF_COMPACT_RATIO: ratio }, libs).trim();
+            const due = (size: number, base: number, ratio = "2", growth = 0, steps = 1) =>
+                sh(`compaction_due ${size} ${base} ${growth} ${steps} && echo due || echo no`, { ...env(dir), AOF_COMPACT_RATIO: ratio }, libs).trim();
             expect([due(999, 0), due(2001, 1000), due(2000, 1000), due(5000, 0, "0"), due(3001, 1000, "3")]).toEqual(["no", "due", "no", "no", "due"]);
+            // Headroom: the AOF grows 100 bytes a step and a rewrite took 2 steps; started one step
+            // later, it would end at size + 300 bytes, which must stay within 2 x 1000.
+            expect([due(1700, 1000, "2", 100, 2), due(1701, 1000, "2", 100, 2), due(1601, 1000, "2", 100, 3)]).toEqual(["no", "due", "due"]);
+            // Never below the minimum, whatever the growth.
+            expect(due(999, 100, "2", 10_000, 5)).toBe("no");
+        }));
+
+        it("estimates the AOF's growth per step: the larger of this step's and half the previous estimate, a shrink as 0", () => withDir((dir) => {
+            const growth = (delta: number, previous: number) => sh(`aof_growth ${delta} ${previous}`, env(dir), libs).trim();
+            expect([growth(300, 100), growth(100, 1000), growth(600, 1000), growth(-5000, 0), growth(-5000, 3)]).toEqual(["300", "500", "600", "0", "1"]);
+        }));
+
+        it("a leader's steps keep the trigger's facts: its growth per step and the steps its last rewrite took", () => withDir((dir) => {
+            const stubs = [
+                `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1150')} ;; esac; }`,
+                `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
+                `node_call() { echo slave_priority:100; }; aof_size_on_disk() { echo 1800; }; sleep() { :; }`,
+                // rewrite_status's one connection: INFO persistence, then SERVER.
+                `rsend() { cat >/dev/null; cat "$DATA_DIR/rewriting"; echo ${server('"aof_size":1150')}; }`,
+                "NODE_STATE=leading",
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
+            fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\n");
+            // 1500, 1600, 1700 bytes: 100 a step; a rewrite assumed to take 1 step until one has run:
+            // due once 1700 + 100 x 2 > 2000 would hold one step later, i.e. at 1801.
+            expect(run(`for s in 1500 1600 1700; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`)).toBe("leading 100");
+            // At 1850 (150 bytes this step): due; the rewrite runs this step and 2 more; then the
+            // compacted size is recorded, and the next growth is counted from it.
+            const body = [
+                `for s in 1500 1600 1700 1850; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`,
+                `compaction_step 1900; compaction_step 1950; echo "$NODE_STATE $COMPACT_RUN_STEPS"`,
+                `echo 'aof_rewrite_in_progress:0' > "$DATA_DIR/rewriting"; compaction_step 2000`,
+                `echo "$NODE_STATE $COMPACT_STEPS $AOF_PREV_SIZE $(cat "$DATA_DIR/.tile38-ha-compacted")"`,
+                // Then 100 bytes a step again (the estimate decays from 150 to 100): due when
+                // size + 100 x 4 > 2 x 1150, i.e. past 1900.
+                `echo 'aof_rewrite_in_progress:1' > "$DATA_DIR/rewriting"`,
+                `for s in 1250 1350 1450 1550 1650 1750 1850 1950; do compaction_step $s; echo "$s $NODE_STATE $AOF_GROWTH"; done`,
+            ].join("\n");
+            expect(run(body).split("\n")).toEqual([
+                "compacting 150", "compacting 3", "leading 3 1150 1150",
+                "1250 leading 100", "1350 leading 100", "1450 leading 100", "1550 leading 100", "1650 leading 100", "1750 leading 100", "1850 leading 100", "1950 compacting 100",
+            ]);
         }));
 
         it("a leader compacts only with every follower caught up and no backup upload, then records the compacted size", () => withDir((dir) => {
@@ -515,6 +558,7 @@ master_port:1'`,
                 `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1200')} ;; esac; }`,
                 `node_call_self() { echo "$*" >> "$DATA_DIR/calls"; case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*2\\n$10\\n!tile38-ha\\n$5\\nfleet\\n' ;; esac; }`,
                 `node_call() { echo slave_priority:100; }`,
+                `rsend() { cat >/dev/null; cat "$DATA_DIR/rewriting"; echo ${server('"aof_size":1200')}; }`,
                 `aof_size_on_disk() { echo 3000; }`,
                 "NODE_STATE=leading",
             ].join("\n");
@@ -552,10 +596,35 @@ master_port:1'`,
             const body = [
                 `node_server() { echo ${server('"caught_up":false')}; }`,
                 `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) echo aof_rewrite_in_progress:1 ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
+                `rsend() { cat >/dev/null; echo aof_rewrite_in_progress:1; }`,
                 `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
                 `compaction_step 900000; echo "$NODE_STATE"`,
             ].join("\n");
             expect(sh(body, env(dir), libs).trim()).toBe("compacting");
+        }));
+
+        it("a follower whose leader compacted a moment ago (its file emptied, or no prefix of the new one while Tile38 reconnects) waits instead of diverging", () => withDir((dir) => {
+            const stubs = [
+                // Leader c:1 compacted: its aof-epoch object is E2; this node's file starts with E1.
+                `node_call() { case "$2" in GET) printf '$2\\n%s\\n+OK\\n' "$(cat "$DATA_DIR/epoch")" ;; esac; }`,
+                `node_role() { echo master; }; follow_the_sentinels() { :; }; node_call_self() { :; }`,
+                `aof_matches() { echo +0123; }; NODE_STATE=following`,
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir, "a:1 b:1 c:1"), libs).trim();
+            const aof = path.join(dir, "appendonly.aof");
+            fs.writeFileSync(aof, `*5\r\n$3\r\nset\r\n$10\r\n!tile38-ha\r\n$9\r\naof-epoch\r\n$6\r\nstring\r\n$2\r\nE1\r\n${"x".repeat(600_000)}`);
+            fs.writeFileSync(path.join(dir, "epoch"), "E2");
+            // No prefix of the leader's new AOF: not diverged, checked again.
+            expect(run(`follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("following");
+            // Counting its AOF twice with an emptied file (the fetch not written yet): the same.
+            fs.writeFileSync(aof, "");
+            expect(run(`follower_matches_leader c:1 900000; echo "$NODE_STATE"`)).toBe("following");
+            // The same epoch on both sides (no rewrite since): a real difference diverges, as before.
+            fs.writeFileSync(aof, `*5\r\n$3\r\nset\r\n$10\r\n!tile38-ha\r\n$9\r\naof-epoch\r\n$6\r\nstring\r\n$2\r\nE2\r\n${"x".repeat(600_000)}`);
+            expect(run(`follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
+            // A leader that never compacted (no epoch object): likewise.
+            fs.writeFileSync(path.join(dir, "epoch"), "");
+            expect(run(`node_call() { :; }; follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
         }));
 
         it("a follower that counts its AOF twice, its file a prefix of its leader's (the leader compacted), reloads in place at priority 0, one node at a time, never waiting for a dead one for long", () => withDir((dir) => {
