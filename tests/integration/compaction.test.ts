@@ -45,7 +45,7 @@ describeWithTile38("AOF compaction (real tile38-server and sentinels, dev topolo
         "the leader compacts under churn, the followers reload one at a time, every node ends with the leader's data and nothing acknowledged is lost",
         withLogs(() => h, async () => {
             h = new Harness("tile38-ha-compaction");
-            const c = (cluster = await Tile38Cluster.start({ label: "compaction", sentinelPort: SENTINEL_PORT, tile38Port: TILE38_PORT, harness: h, stack: { tile38: { aofCompactionMinMegabytes: 2 } } }));
+            const c = (cluster = await Tile38Cluster.start({ label: "compaction", sentinelPort: SENTINEL_PORT, tile38Port: TILE38_PORT, harness: h, stack: { tile38: { aofCompactionRatio: 2, aofCompactionMinMegabytes: 2 } } }));
             const leader = await c.waitHealthy(60_000);
             const followers = [0, 1, 2].filter((i) => i !== leader);
             const w = (writer = new PointWriter({ sentinels: c.topo.sentinels, masterName: c.topo.masterName, tile38Password: c.passwords.tile38, sentinelPassword: c.passwords.sentinel, key: "compaction-writes" }));
