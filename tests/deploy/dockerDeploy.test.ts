@@ -246,7 +246,7 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         process.stdout.write(`\ndeploy suite figures (real pulumi up, real Docker engine):\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n")}\n`);
     }, 10 * MINUTE);
 
-    it(`a0. a stack release ${PREVIOUS_VERSION} created upgrades safely: no volume, sentinel or store touched; only the stateless containers replaced (rolled by a), the exporters new`, async () => {
+    it(`a0. a stack release ${PREVIOUS_VERSION} created upgrades safely: no volume or store touched; only containers replaced (the nodes, their agents and the sentinels, rolled by a), the exporters new`, async () => {
         if (await previousReleaseSkipReason()) return void (figures[`upgrade from ${PREVIOUS_VERSION}`] = `skipped: ${await previousReleaseSkipReason()}`);
         const old = await checkoutPreviousRelease(path.join(h.root, `release-${PREVIOUS_VERSION}`));
         try {
@@ -263,10 +263,12 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
             figures[`upgrade ${PREVIOUS_VERSION} → this tree: preview steps`] = JSON.stringify(previewOperations(preview.stdout));
             // 0.3.0 turns metrics on: the Tile38 nodes (a new METRICS_PORT) and the backup agents
             // (a new script, a health check) are replaced, one node at a time; the exporters are new.
+            // The sentinels' start script changed (the node program's shared library, lib.sh): they
+            // are replaced one at a time too, their volumes (id, epoch, known peers) kept.
             const container = (urn: string, name: RegExp) => urn.includes("docker:index/container:Container::") && name.test(urn.split("::").pop()!);
             expect(
                 recreatingSteps(preview.stdout, {
-                    replaceable: (urn) => container(urn, /^t38deploy-tile38-\d+(-backup)?$/),
+                    replaceable: (urn) => container(urn, /^t38deploy-(tile38-\d+(-backup)?|sentinel-\d+)$/),
                     // This release adds the live password switch (a one-shot container, run before any replacement).
                     creatable: (urn) => container(urn, /^t38deploy-(sentinel-\d+-exporter|password-switch)$/) || /SentinelExporters::|PasswordSwitch::|RemoteImage::t38deploy-sentinel-exporter-image$/.test(urn),
                 }),
