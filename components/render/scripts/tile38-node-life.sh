@@ -12,7 +12,10 @@
 #
 #   catching-up  follows and has never caught up (the server refuses INFO). Not ready. Follows
 #                the leader the sentinels name if its own is not that one (follow_the_sentinels).
-#   following    follows a leader its AOF has not been checked against yet. Not ready.
+#   following    follows a leader its AOF has not been checked against yet. Not ready;
+#                promotable only while trusted (TRUSTED_LEADER: its file was found a prefix of
+#                its leader's, this one's or the one it followed before, and nothing has cut,
+#                emptied or doubled it since; checked as soon as it follows a new leader).
 #                  caught up, its AOF a prefix of the leader's ................... verified
 #                  it counts its AOF twice (see reloading), its file a prefix .... reloading
 #                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
@@ -21,7 +24,7 @@
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
-#                  it counts its AOF twice (its leader compacted: see reloading) . following
+#                  its file shrank, or it counts its AOF twice (untrusted) ....... following
 #   reloading    Tile38 found its AOF no prefix of its leader's (the leader rewrote its AOF:
 #                AOFSHRINK closes every follower's link), emptied the file, fetched the
 #                leader's whole and applied it over its memory: it counts its AOF twice
@@ -36,7 +39,8 @@
 #                it resyncs from scratch after RESYNC_SETTLE_MS, once its leader answers (it never
 #                waits for a dead node: it is not promotable while it waits).
 #                  a later check that matches ................................... verified
-#   orphaned     its leader does not answer and its link is down (the leader died): it ranks
+#   orphaned     its leader does not answer and its link is down (the leader died); promotable
+#                only if still trusted (never once its data is in doubt). It ranks
 #                itself among the followers of that leader by AOF size, replica-priority
 #                REPLICA_PRIORITY + the number of them holding more (Sentinel prefers the lowest
 #                priority, and with Tile38 it cannot tell the most advanced follower: a follower
@@ -79,8 +83,8 @@
 # it hands over (lead_by_name). While a hand-over runs (its marker, handover_live) its read-only
 # state is the hand-over's: no step changes it. A follower has replica-priority 0 until it has
 # caught up once (Tile38 #750; not `caught_up`, which turns false on every follower the moment the
-# leader dies and would leave Sentinel no follower to promote), and in `diverged`; it is never
-# read-only. The stall guard (tile38-fence.sh) runs beside this loop: it acts the moment the
+# leader dies and would leave Sentinel no follower to promote), while it is not trusted (see
+# TRUSTED_LEADER), and in `diverged` and `reloading`; it is never read-only. The stall guard (tile38-fence.sh) runs beside this loop: it acts the moment the
 # process runs again after a stall, before the next step could.
 
 # Present while the node is ready (leading, or verified and promotable); the Docker health check
@@ -136,6 +140,7 @@ node_life() {
       follower_step "$info" "$stats"
       have=$(printf '%s\n' "$info" | info_field slave_priority)
       [ "$(printf '%s' "$stats" | json_field caught_up_once)" = true ] || want=0
+      [ -n "$TRUSTED_LEADER" ] || want=0
       case $NODE_STATE in diverged | reloading) want=0 ;; esac
       [ "$NODE_STATE" != orphaned ] || [ "$want" = 0 ] || want=$((want + ORPHAN_RANK))
     fi
@@ -233,6 +238,7 @@ follower_step() {
     node_call_self READONLY no >/dev/null && log "a follower is never read-only: cleared"
   fi
   leader=$(info_leader "$info")
+  keep_trust "$(printf '%s' "$stats" | json_field aof_size)"
   if leader_lost "$leader" "$stats"; then
     ORPHAN_RANK=$(followers_ahead "$leader" "$(printf '%s' "$stats" | json_field aof_size)")
     [ "$NODE_STATE" = diverged ] || enter orphaned
@@ -248,11 +254,64 @@ follower_step() {
     enter following
   fi
   if [ "$NODE_STATE" = verified ] && [ "$leader" != "$VERIFIED_LEADER" ]; then enter following; fi
-  # Its leader compacted: checked again below (reloading).
-  if [ "$NODE_STATE" = verified ] && counts_aof_twice "$(printf '%s' "$stats" | json_field aof_size)"; then enter following; fi
-  if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ] && [ "$leader" != "$VERIFIED_LEADER" ]; then
-    follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
+  if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ]; then
+    [ "$leader" = "$VERIFIED_LEADER" ] || follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
+  elif [ "$leader" != "$TRUSTED_LEADER" ]; then
+    trust_if_prefix "$leader"
   fi
+}
+
+# Promotable (replica-priority above 0) only while TRUSTED_LEADER is set: this node's AOF file was
+# found a prefix of that leader's AOF (TRUSTED_SIZE bytes then) and nothing since can have made
+# its data anything else: its file never shrank below that size (Tile38 truncates it, or empties
+# it, when it follows a leader that does not hold it), its server never counted it twice, it never
+# reloaded or diverged. The trust survives a change of leader (a failover moves the followers to
+# the promoted node; the cascade's fault 0 s after a failover must find one promotable) until the
+# new leader's AOF is checked. Every server run starts untrusted. It was `caught_up_once` alone
+# (sticky in Tile38): a node whose follow failed with `Protocol error` for 26 s after its leader
+# compacted kept priority 100 and was promoted, and 437 k of 1 M points were lost (cascade, 1 M).
+TRUSTED_LEADER=""
+TRUSTED_SIZE=0
+
+# trust LEADER SIZE: the first SIZE bytes of this node's AOF file are LEADER's.
+trust() {
+  [ -n "$TRUSTED_LEADER" ] || log "promotable: its AOF file ($2 bytes) is a prefix of $1's"
+  TRUSTED_LEADER=$1
+  TRUSTED_SIZE=$2
+}
+
+# distrust WHY: not promotable until its AOF is found a prefix of its leader's again.
+distrust() {
+  [ -z "$TRUSTED_LEADER" ] || log "not promotable: $1"
+  TRUSTED_LEADER=""
+  TRUSTED_SIZE=0
+}
+
+# keep_trust REPORTED: the trust ends when the file shrank since it was checked, or the server
+# reports REPORTED bytes of AOF that its file does not hold (counts_aof_twice).
+keep_trust() {
+  local size why=""
+  size=$(aof_size_on_disk)
+  if [ -n "$TRUSTED_LEADER" ] && [ "$size" -lt "$TRUSTED_SIZE" ]; then
+    why="its AOF file shrank from $TRUSTED_SIZE to $size bytes (Tile38 cut it to follow its leader)"
+  elif counts_aof_twice "$1"; then
+    why="its server reports an AOF of $1 bytes, its file holds $size"
+  fi
+  [ -n "$why" ] || return 0
+  distrust "$why"
+  # Checked again (its leader compacted: see reloading).
+  [ "$NODE_STATE" != verified ] || enter following
+}
+
+# trust_if_prefix LEADER: a follower still catching up with LEADER is trusted once its file is a
+# prefix of LEADER's; any other answer waits for the full check once caught up (while it catches
+# up, Tile38 may be cutting the file itself).
+trust_if_prefix() {
+  local size
+  size=$(aof_size_on_disk)
+  [ "$size" -gt 0 ] || return 0
+  [ "$(aof_matches "$1" "$size")" = + ] && trust "$1" "$size"
+  return 0
 }
 
 # aof_matches LEADER SIZE: "+" when this node's first SIZE bytes of AOF are LEADER's too, else
@@ -306,28 +365,29 @@ follower_matches_leader() {
     fi
     return 0
   fi
-  if [ "$size" -gt 0 ]; then
-    theirs=$(aof_matches "$1" "$size")
-    # Its leader compacted a moment ago: Tile38 fetches the new AOF whole; checked again then.
-    [ "$theirs" = + ] || ! rewritten_since_mine "$1" || return 0
-    case "$theirs" in
-      +) ;;
-      -EOF* | -ERR*EOF*)
-        # This node's file is longer than the leader's file right now. A leader just promoted may
-        # not have flushed its buffered writes yet (seen right after a hand-over on a real
-        # kubelet: two followers resynced for nothing): diverged only if it lasts.
-        now=$(now_ms)
-        [ -n "$AOF_LONGER_SINCE" ] || AOF_LONGER_SINCE=$now
-        if [ $((now - AOF_LONGER_SINCE)) -ge "$AOF_FLUSH_GRACE_MS" ]; then
-          diverged "$1" "its AOF ($size bytes) has been longer than its leader $1's for $((now - AOF_LONGER_SINCE)) ms: it holds writes the leader never had"
-        fi
-        return 0 ;;
-      +* | -*) diverged "$1" "its AOF ($size bytes) is not a prefix of its leader $1's (${theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
-      *) return 0 ;; # no answer: ask again next time
-    esac
-  fi
+  # Empty: checked again once it holds at least the leader's floor object.
+  [ "$size" -gt 0 ] || return 0
+  theirs=$(aof_matches "$1" "$size")
+  # Its leader compacted a moment ago: Tile38 fetches the new AOF whole; checked again then.
+  [ "$theirs" = + ] || ! rewritten_since_mine "$1" || return 0
+  case "$theirs" in
+    +) ;;
+    -EOF* | -ERR*EOF*)
+      # This node's file is longer than the leader's file right now. A leader just promoted may
+      # not have flushed its buffered writes yet (seen right after a hand-over on a real
+      # kubelet: two followers resynced for nothing): diverged only if it lasts.
+      now=$(now_ms)
+      [ -n "$AOF_LONGER_SINCE" ] || AOF_LONGER_SINCE=$now
+      if [ $((now - AOF_LONGER_SINCE)) -ge "$AOF_FLUSH_GRACE_MS" ]; then
+        diverged "$1" "its AOF ($size bytes) has been longer than its leader $1's for $((now - AOF_LONGER_SINCE)) ms: it holds writes the leader never had"
+      fi
+      return 0 ;;
+    +* | -*) diverged "$1" "its AOF ($size bytes) is not a prefix of its leader $1's (${theirs#[+-]}): it may hold writes the leader never had"; return 0 ;;
+    *) return 0 ;; # no answer: ask again next time
+  esac
   AOF_LONGER_SINCE=""
   DIVERGED_SINCE=""
+  trust "$1" "$size"
   VERIFIED_LEADER=$1
   enter verified
 }
@@ -335,6 +395,7 @@ follower_matches_leader() {
 # reloading LEADER WHY: following -> reloading (see the state; reload_step, tile38-compaction.sh).
 reloading() {
   log "$2: reloading its file in place"
+  distrust "it reloads its file"
   RELOAD_LEADER=$1
   # shellcheck disable=SC2034 # read by reload_step (tile38-compaction.sh)
   RELOAD_SINCE=$(now_ms)
@@ -352,7 +413,7 @@ RESYNC_SETTLE_MS=5000
 diverged() {
   local now
   now=$(now_ms)
-  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$now; log "diverged: $2; resyncing in $((RESYNC_SETTLE_MS / 1000)) s"; fi
+  if [ -z "$DIVERGED_SINCE" ]; then DIVERGED_SINCE=$now; log "diverged: $2; resyncing in $((RESYNC_SETTLE_MS / 1000)) s"; distrust "it diverged"; fi
   enter diverged
   [ $((now - DIVERGED_SINCE)) -ge "$RESYNC_SETTLE_MS" ] || return 0
   node_call "$1" PING | grep -q PONG || return 0

@@ -15,6 +15,10 @@ const busybox = which("busybox");
 const describeSh = busybox ? describe : describe.skip;
 
 /** Runs `body` in busybox sh after sourcing lib.sh (and `extra` libraries); returns stdout. */
+/** The node life with what it includes before it (as the start script does), as node a:1. */
+const NODE_LIFE = ["tile38-node.sh", "tile38-compaction.sh", "tile38-node-life.sh"];
+const nodeLifeEnv = (env: Record<string, string>) => ({ NODE_HOST: "a", NODE_PORT: "1", TILE38_PASSWORD: "pw", ...env });
+
 function sh(body: string, env: Record<string, string> = {}, extra: string[] = []): string {
     const libs = ["lib.sh", ...extra].map((f) => `. '${path.join(SCRIPTS_DIR, f)}'`).join("\n");
     return execFileSync(busybox!, ["sh", "-c", `set -eu\nLOG_TAG=test\n${libs}\n${body}`], {
@@ -314,8 +318,51 @@ master_host:\${1%:*}
 master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3}'; follower_step "$_info" "$_stats"; echo "$1 $NODE_STATE"; }`,
                 "step a:1; step b:1; step a:1",
             ].join("\n");
-            const out = sh(body, { DATA_DIR: dir }, ["tile38-node-life.sh"]).trim().split("\n");
+            const out = sh(body, nodeLifeEnv({ DATA_DIR: dir }), NODE_LIFE).trim().split("\n");
             expect(out).toEqual(["a:1 verified", "b:1 diverged", "a:1 verified"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("node_life: a follower is promotable only while trusted: its file a prefix of a leader's, never cut, emptied or counted twice since", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
+        try {
+            const aof = path.join(dir, "appendonly.aof");
+            fs.writeFileSync(aof, "abc");
+            // a:1 and b:1 hold "abcdef"; c:1 holds something else.
+            const body = [
+                `node_call() { case "$1" in a:1|b:1) echo "+$(printf abcdef | head -c "$4" | md5sum | cut -d' ' -f1)" ;; c:1) echo "+0" ;; esac; }`,
+                "node_call_self() { :; }; follow_the_sentinels() { :; }; node_role() { echo master; }",
+                "AOF_FLUSH_GRACE_MS=0; RESYNC_SETTLE_MS=999999; NODE_STATE=following",
+                `step() { _info="role:slave
+master_host:\${1%:*}
+master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_only":false,"aof_size":'"$3"'}'; follower_step "$_info" "$_stats"; echo "$1 $NODE_STATE [$TRUSTED_LEADER]"; }`,
+                // Not caught up, never checked: untrusted until its file is found a prefix.
+                "TRUSTED_LEADER=''; step c:1 false 3",
+                "step a:1 false 3",
+                "step a:1 true 3",
+                // A new leader (a failover): trusted still, then against that one.
+                "step b:1 false 3",
+                // Tile38 cut the file (to bytes no leader holds, while it catches up): untrusted, not diverged.
+                "printf zz > \"$DATA_DIR/appendonly.aof\"; step b:1 false 2",
+                // Fetched again: trusted at once, verified once caught up.
+                "printf abcd > \"$DATA_DIR/appendonly.aof\"; step b:1 false 4",
+                "step b:1 true 4",
+                // Its server counts 600 KiB its file does not hold: untrusted, and `verified` is left.
+                "step b:1 true 614400",
+            ].join("\n");
+            const out = sh(body, nodeLifeEnv({ DATA_DIR: dir }), NODE_LIFE).trim().split("\n");
+            expect(out).toEqual([
+                "c:1 following []",
+                "a:1 following [a:1]",
+                "a:1 verified [a:1]",
+                "b:1 following [b:1]",
+                "b:1 following []",
+                "b:1 following [b:1]",
+                "b:1 verified [b:1]",
+                "b:1 reloading []",
+            ]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -362,7 +409,7 @@ master_port:1'`,
                 // Never caught up: not orphaned (priority 0 anyway).
                 `NODE_STATE=following; _stats='{"caught_up":false,"caught_up_once":false,"aof_size":500}'; node_role() { return 1; }; follower_step "$_info" "$_stats"; echo "$NODE_STATE"`,
             ].join("\n");
-            const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1 c:1 e:1 f:1" }, ["tile38-node-life.sh"]).trim().split("\n");
+            const out = sh(body, nodeLifeEnv({ DATA_DIR: dir, TILE38_NODES: "a:1 b:1 c:1 e:1 f:1" }), NODE_LIFE).trim().split("\n");
             expect(out).toEqual(["orphaned 1", "following", "following"]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -385,7 +432,7 @@ master_port:1'`,
                 `_stats='{"caught_up":false,"caught_up_once":true,"read_only":false,"aof_size":500}'`,
                 `for i in 1 2 3; do follower_step "$_info" "$_stats"; echo "$NODE_STATE"; done`,
             ].join("\n");
-            const out = sh(body, { DATA_DIR: dir, SELF: "a:1", TILE38_NODES: "a:1 b:1" }, ["tile38-node-life.sh"]).trim().split("\n");
+            const out = sh(body, nodeLifeEnv({ DATA_DIR: dir, TILE38_NODES: "a:1 b:1" }), NODE_LIFE).trim().split("\n");
             expect(out).toEqual(["orphaned", "orphaned", "orphaned"]);
             // Only at the third check, and to the named node only.
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("FOLLOW"))).toEqual(["FOLLOW b 1"]);
@@ -405,7 +452,7 @@ master_port:1'`,
             const run = (own: string) => {
                 fs.writeFileSync(path.join(dir, "appendonly.aof"), own);
                 fs.writeFileSync(calls, "");
-                const answer = sh(`${stub}\naof_matches l:1 ${Buffer.byteLength(own)}`, { DATA_DIR: dir }, ["tile38-node-life.sh"]).trim();
+                const answer = sh(`${stub}\naof_matches l:1 ${Buffer.byteLength(own)}`, nodeLifeEnv({ DATA_DIR: dir }), NODE_LIFE).trim();
                 return { answer, calls: fs.readFileSync(calls, "utf8").trim().split("\n") };
             };
             // A prefix of 2 MB: two windows of 512 KiB, the second aligned to 4 KiB.
