@@ -19,6 +19,7 @@
 #                  caught up, its AOF a prefix of the leader's ................... verified
 #                  it counts its AOF twice (see reloading), its file a prefix .... reloading
 #                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
+#                  not caught up, its AOF no prefix of the leader's for STUCK_NOT_PREFIX_MS diverged
 #                  (not while its leader's rewrite is the reason: rewritten_since_mine, or its
 #                  file emptied for the fetch that follows; checked again once caught up)
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
@@ -255,9 +256,10 @@ follower_step() {
   fi
   if [ "$NODE_STATE" = verified ] && [ "$leader" != "$VERIFIED_LEADER" ]; then enter following; fi
   if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ]; then
+    NOT_PREFIX_SINCE=""
     [ "$leader" = "$VERIFIED_LEADER" ] || follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
   elif [ "$leader" != "$TRUSTED_LEADER" ]; then
-    trust_if_prefix "$leader"
+    trust_if_prefix "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
   fi
 }
 
@@ -303,15 +305,35 @@ keep_trust() {
   [ "$NODE_STATE" != verified ] || enter following
 }
 
-# trust_if_prefix LEADER: a follower still catching up with LEADER is trusted once its file is a
-# prefix of LEADER's; any other answer waits for the full check once caught up (while it catches
-# up, Tile38 may be cutting the file itself).
+# trust_if_prefix LEADER REPORTED: a follower still catching up with LEADER is trusted once its
+# file is a prefix of LEADER's, and its server counts no more than its file (REPORTED: the AOF size
+# it reports; counted twice, it is settled once caught up: see reloading); a diverged one that is
+# such a prefix again (Tile38 cut it to the common prefix itself) is following again. While it catches up, Tile38 may be cutting the file itself, so another answer
+# is not a divergence yet; only one that lasts STUCK_NOT_PREFIX_MS is: Tile38 resumes the follow at
+# the end of its own file, and when that is no prefix of the leader's the stream it reads from there
+# starts mid-command (`Protocol error`) on every retry, for ever. Counted from NOT_PREFIX_SINCE.
+STUCK_NOT_PREFIX_MS=15000
+NOT_PREFIX_SINCE=""
 trust_if_prefix() {
-  local size
+  local size theirs now
   size=$(aof_size_on_disk)
-  [ "$size" -gt 0 ] || return 0
-  [ "$(aof_matches "$1" "$size")" = + ] && trust "$1" "$size"
-  return 0
+  [ "$size" -gt 0 ] && ! counts_aof_twice "$2" || return 0
+  theirs=$(aof_matches "$1" "$size")
+  case "$theirs" in
+    +)
+      NOT_PREFIX_SINCE=""
+      trust "$1" "$size"
+      [ "$NODE_STATE" != diverged ] || { DIVERGED_SINCE=""; enter following; }
+      return 0 ;;
+    +* | -*EOF*) ;;
+    *) return 0 ;; # no answer, or an error: ask again next time
+  esac
+  # Its leader rewrote its AOF a moment ago: Tile38 fetches the new one whole.
+  if rewritten_since_mine "$1"; then NOT_PREFIX_SINCE=""; return 0; fi
+  now=$(now_ms)
+  [ -n "$NOT_PREFIX_SINCE" ] || NOT_PREFIX_SINCE=$now
+  [ $((now - NOT_PREFIX_SINCE)) -ge "$STUCK_NOT_PREFIX_MS" ] || return 0
+  diverged "$1" "it has not caught up with $1 and its AOF ($size bytes) has been no prefix of that leader's for over $((STUCK_NOT_PREFIX_MS / 1000)) s (${theirs#[+-]}): its follow cannot resume"
 }
 
 # aof_matches LEADER SIZE: "+" when this node's first SIZE bytes of AOF are LEADER's too, else

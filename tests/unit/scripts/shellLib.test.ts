@@ -351,6 +351,10 @@ master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_
                 "step b:1 true 4",
                 // Its server counts 600 KiB its file does not hold: untrusted, and `verified` is left.
                 "step b:1 true 614400",
+                // Not caught up with c:1, whose AOF its file is no prefix of, for STUCK_NOT_PREFIX_MS: diverged.
+                "NODE_STATE=following; STUCK_NOT_PREFIX_MS=0; step c:1 false 4",
+                // Its file a prefix of its leader's again (Tile38 cut it to the common prefix): following, trusted.
+                "step b:1 false 4",
             ].join("\n");
             const out = sh(body, nodeLifeEnv({ DATA_DIR: dir }), NODE_LIFE).trim().split("\n");
             expect(out).toEqual([
@@ -362,6 +366,8 @@ master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_
                 "b:1 following [b:1]",
                 "b:1 verified [b:1]",
                 "b:1 reloading []",
+                "c:1 diverged []",
+                "b:1 following [b:1]",
             ]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
