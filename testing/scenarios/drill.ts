@@ -76,9 +76,11 @@ interface Args {
     faults: CascadeFault[];
     /** Cascade: also write the figures, with date, machine and command, to this Markdown file. */
     record?: string;
+    /** Cascade on a cluster of its own: `tile38.aofCompactionRatio` (default the stack's, 0: off). */
+    compactionRatio?: number;
 }
 
-const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]] [--cascade [--points N] [--spacings ${DEFAULT_SPACINGS_S.join(",")}] [--faults ${CASCADE_FAULTS.join(",")}] [--record FILE.md]]`;
+const USAGE = `usage: npm run drill -- [--kills N] [--json] [--target docker|kubernetes] [--stack NAME] [--clients [--scenarios ${SCENARIOS.join(",")}]] [--partitions [--scenarios ${PARTITION_SCENARIOS.join(",")}]] [--cascade [--points N] [--spacings ${DEFAULT_SPACINGS_S.join(",")}] [--faults ${CASCADE_FAULTS.join(",")}] [--compaction-ratio R] [--record FILE.md]]`;
 
 /** A list of whole numbers of seconds, each 0-600. */
 function parseSpacings(v: string | undefined): number[] {
@@ -103,6 +105,7 @@ export function parseDrillArgs(argv: string[]): Args {
             args.record = f;
         }
         else if (a === "--points") args.points = Number(argv[++i]);
+        else if (a === "--compaction-ratio") args.compactionRatio = Number(argv[++i]);
         else if (a === "--spacings") args.spacings = parseSpacings(argv[++i]);
         else if (a === "--faults") {
             const fs = String(argv[++i]).split(",");
@@ -123,6 +126,9 @@ export function parseDrillArgs(argv: string[]): Args {
     }
     if (args.cascade && (args.clients || args.partitions)) throw new Error(`--cascade does not go with --clients or --partitions\n${USAGE}`);
     if (!Number.isInteger(args.points) || args.points < 0 || args.points > 50_000_000) throw new Error(`--points must be a whole number from 0 to 50000000\n${USAGE}`);
+    if (args.compactionRatio !== undefined && (!args.cascade || args.stack || args.target === "kubernetes" || !(args.compactionRatio === 0 || (Number.isInteger(args.compactionRatio) && args.compactionRatio >= 2)))) {
+        throw new Error(`--compaction-ratio goes with --cascade on a cluster of its own, and is 0 (off) or a whole number from 2\n${USAGE}`);
+    }
     if (args.record && !args.cascade) throw new Error(`--record goes with --cascade\n${USAGE}`);
     if (args.points > 0 && !args.cascade) throw new Error(`--points goes with --cascade\n${USAGE}`);
     if (args.clients && args.partitions) throw new Error(`--clients and --partitions do not go together\n${USAGE}`);
@@ -350,7 +356,8 @@ async function cascade(args: Args): Promise<CascadeResult> {
         const m = await c.sentinelMaster(0);
         return runCascade(c, { ...opts, downAfterMs: Number(m["down-after-milliseconds"]) });
     }
-    const c = await Tile38Cluster.start({ label: "tile38-ha-cascade", sentinelPort: 27100, tile38Port: 27110 }, 90000);
+    const stack = args.compactionRatio === undefined ? undefined : { tile38: { aofCompactionRatio: args.compactionRatio } };
+    const c = await Tile38Cluster.start({ label: "tile38-ha-cascade", sentinelPort: 27100, tile38Port: 27110, stack }, 90000);
     try {
         return await runCascade(c, { ...opts, downAfterMs: c.stack.cfg.sentinel.downAfterMilliseconds });
     } finally {

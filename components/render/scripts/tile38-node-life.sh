@@ -311,7 +311,9 @@ keep_trust() {
 # such a prefix again (Tile38 cut it to the common prefix itself) is following again. While it catches up, Tile38 may be cutting the file itself, so another answer
 # is not a divergence yet; only one that lasts STUCK_NOT_PREFIX_MS is: Tile38 resumes the follow at
 # the end of its own file, and when that is no prefix of the leader's the stream it reads from there
-# starts mid-command (`Protocol error`) on every retry, for ever. Counted from NOT_PREFIX_SINCE.
+# starts mid-command (`Protocol error`) on every retry, for ever (likely path, 1 M-point cascade: its
+# checksums compared with the leader's file before a compaction swapped it, `AOF pos` served from
+# the new one). Counted from NOT_PREFIX_SINCE.
 STUCK_NOT_PREFIX_MS=15000
 NOT_PREFIX_SINCE=""
 trust_if_prefix() {
@@ -328,8 +330,9 @@ trust_if_prefix() {
     +* | -*EOF*) ;;
     *) return 0 ;; # no answer, or an error: ask again next time
   esac
-  # Its leader rewrote its AOF a moment ago: Tile38 fetches the new one whole.
-  if rewritten_since_mine "$1"; then NOT_PREFIX_SINCE=""; return 0; fi
+  # Also when its leader rewrote its AOF (rewritten_since_mine): Tile38 fetches the new file whole
+  # at its next connection, a prefix from its first bytes on; one that still holds the old file
+  # after STUCK_NOT_PREFIX_MS resumed in the middle of the new one.
   now=$(now_ms)
   [ -n "$NOT_PREFIX_SINCE" ] || NOT_PREFIX_SINCE=$now
   [ $((now - NOT_PREFIX_SINCE)) -ge "$STUCK_NOT_PREFIX_MS" ] || return 0

@@ -42,5 +42,9 @@ describe("parseDrillArgs", () => {
         expect(() => parseDrillArgs(["--points", "10"])).toThrow(/--points goes with --cascade/);
         expect(() => parseDrillArgs(["--record", "x.md"])).toThrow(/--record goes with --cascade/);
         expect(() => parseDrillArgs(["--cascade", "--clients"])).toThrow(/--cascade does not go with --clients or --partitions/);
+        expect(parseDrillArgs(["--cascade", "--compaction-ratio", "2"])).toMatchObject({ cascade: true, compactionRatio: 2 });
+        expect(() => parseDrillArgs(["--cascade", "--compaction-ratio", "1"])).toThrow(/0 \(off\) or a whole number from 2/);
+        expect(() => parseDrillArgs(["--cascade", "--stack", "dev", "--compaction-ratio", "2"])).toThrow(/--compaction-ratio goes with --cascade on a cluster of its own/);
+        expect(() => parseDrillArgs(["--compaction-ratio", "2"])).toThrow(/--compaction-ratio goes with --cascade/);
     });
 });
