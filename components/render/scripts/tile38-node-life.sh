@@ -13,13 +13,14 @@
 #   catching-up  follows and has never caught up (the server refuses INFO). Not ready. Follows
 #                the leader the sentinels name if its own is not that one (follow_the_sentinels).
 #   following    follows a leader its AOF has not been checked against yet. Not ready;
-#                promotable only while trusted (TRUSTED_LEADER: its file was found a prefix of
+#                promotable only while trusted (TRUSTED_LEADER: caught up and found a prefix of
 #                its leader's, this one's or the one it followed before, and nothing has cut,
-#                emptied or doubled it since; checked as soon as it follows a new leader).
+#                emptied or doubled its file since).
 #                  caught up, its AOF a prefix of the leader's ................... verified
 #                  it counts its AOF twice (see reloading), its file a prefix .... reloading
 #                  its AOF not a prefix, or longer for AOF_FLUSH_GRACE_MS ........ diverged
-#                  not caught up, its AOF no prefix of the leader's for STUCK_NOT_PREFIX_MS diverged
+#                  not caught up with a leader that answers, its AOF neither growing nor a
+#                  prefix of the leader's for STUCK_FOLLOW_MS (follow_stuck) .......... diverged
 #                  (not while its leader's rewrite is the reason: rewritten_since_mine, or its
 #                  file emptied for the fetch that follows; checked again once caught up)
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
@@ -61,7 +62,8 @@
 #                  its AOF would pass AOF_COMPACT_RATIO x its compacted size before a rewrite
 #                  started one step later ended (compaction_due: AOF_GROWTH a step, the last
 #                  rewrite's COMPACT_STEPS; AOF_PREV_SIZE, its size at its previous step in
-#                  `leading`, forgotten when it becomes a leader again), at least
+#                  `leading`, forgotten when it becomes a leader again; a promoted follower
+#                  counts its compacted size from its size at promotion), at least
 #                  AOF_COMPACT_MIN_BYTES, every other node following it caught up, no
 #                  hand-over, no backup upload (AOFSHRINK) ........................... compacting
 #                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
@@ -175,7 +177,7 @@ mark_ready() {
 leader_step() {
   local stats="$1" answers named id read_only now age replacing confirmed
   # shellcheck disable=SC2034 # read by compaction_step (tile38-compaction.sh): a follower's AOF grew by the leader's writes
-  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; enter leading ;; esac
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; count_compaction_from_now; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
   id=$(printf '%s' "$stats" | json_field id)
@@ -256,20 +258,23 @@ follower_step() {
   fi
   if [ "$NODE_STATE" = verified ] && [ "$leader" != "$VERIFIED_LEADER" ]; then enter following; fi
   if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ]; then
-    NOT_PREFIX_SINCE=""
+    STUCK_SINCE=""
     [ "$leader" = "$VERIFIED_LEADER" ] || follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
-  elif [ "$leader" != "$TRUSTED_LEADER" ]; then
-    trust_if_prefix "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
+  else
+    follow_stuck "$leader"
   fi
 }
 
-# Promotable (replica-priority above 0) only while TRUSTED_LEADER is set: this node's AOF file was
-# found a prefix of that leader's AOF (TRUSTED_SIZE bytes then) and nothing since can have made
-# its data anything else: its file never shrank below that size (Tile38 truncates it, or empties
-# it, when it follows a leader that does not hold it), its server never counted it twice, it never
-# reloaded or diverged. The trust survives a change of leader (a failover moves the followers to
-# the promoted node; the cascade's fault 0 s after a failover must find one promotable) until the
-# new leader's AOF is checked. Every server run starts untrusted. It was `caught_up_once` alone
+# Promotable (replica-priority above 0) only while TRUSTED_LEADER is set: this node had caught up
+# with that leader and found its AOF file a prefix of that leader's (TRUSTED_SIZE bytes then), and
+# nothing since can have made its data anything else: its file never shrank below that size
+# (Tile38 truncates it, or empties it, when it follows a leader that does not hold it), its server
+# never counted it twice, it never reloaded or diverged. The trust survives a change of leader (a
+# failover moves the followers to the promoted node; the cascade's fault 0 s after a failover must
+# find one promotable) until it has caught up with the new one and checked. Not before it has
+# caught up: a prefix is not enough (a 1 M-point cascade: a follower whose file Tile38 had cut to
+# a prefix of its compacted leader's could never resume from there, and was promoted). Every
+# server run starts untrusted. It was `caught_up_once` alone
 # (sticky in Tile38): a node whose follow failed with `Protocol error` for 26 s after its leader
 # compacted kept priority 100 and was promoted, and 437 k of 1 M points were lost (cascade, 1 M).
 TRUSTED_LEADER=""
@@ -305,38 +310,35 @@ keep_trust() {
   [ "$NODE_STATE" != verified ] || enter following
 }
 
-# trust_if_prefix LEADER REPORTED: a follower still catching up with LEADER is trusted once its
-# file is a prefix of LEADER's, and its server counts no more than its file (REPORTED: the AOF size
-# it reports; counted twice, it is settled once caught up: see reloading); a diverged one that is
-# such a prefix again (Tile38 cut it to the common prefix itself) is following again. While it catches up, Tile38 may be cutting the file itself, so another answer
-# is not a divergence yet; only one that lasts STUCK_NOT_PREFIX_MS is: Tile38 resumes the follow at
-# the end of its own file, and when that is no prefix of the leader's the stream it reads from there
-# starts mid-command (`Protocol error`) on every retry, for ever (likely path, 1 M-point cascade: its
-# checksums compared with the leader's file before a compaction swapped it, `AOF pos` served from
-# the new one). Counted from NOT_PREFIX_SINCE.
-STUCK_NOT_PREFIX_MS=15000
-NOT_PREFIX_SINCE=""
-trust_if_prefix() {
+# follow_stuck LEADER: a follower that has not caught up with LEADER, which answers, and whose AOF
+# file has neither grown nor been a prefix of LEADER's for STUCK_FOLLOW_MS diverges (and resyncs):
+# its follow cannot resume. Seen after a compaction at 1 M points: Tile38 resumed at the end of its
+# file and read mid-command from its leader (`strconv.ParseInt`, `Protocol error`) on every retry
+# for as long as it was left. A follow that makes progress grows the file, and while Tile38 cuts
+# or reloads it the server answers nothing (no step). Counted from STUCK_SINCE at STUCK_SIZE.
+STUCK_FOLLOW_MS=15000
+STUCK_SINCE=""
+STUCK_SIZE=""
+follow_stuck() {
   local size theirs now
   size=$(aof_size_on_disk)
-  [ "$size" -gt 0 ] && ! counts_aof_twice "$2" || return 0
   theirs=$(aof_matches "$1" "$size")
   case "$theirs" in
-    +)
-      NOT_PREFIX_SINCE=""
-      trust "$1" "$size"
-      [ "$NODE_STATE" != diverged ] || { DIVERGED_SINCE=""; enter following; }
-      return 0 ;;
     +* | -*EOF*) ;;
-    *) return 0 ;; # no answer, or an error: ask again next time
+    *) STUCK_SINCE=""; return 0 ;; # LEADER does not answer: not this node's fault
   esac
-  # Also when its leader rewrote its AOF (rewritten_since_mine): Tile38 fetches the new file whole
-  # at its next connection, a prefix from its first bytes on; one that still holds the old file
-  # after STUCK_NOT_PREFIX_MS resumed in the middle of the new one.
   now=$(now_ms)
-  [ -n "$NOT_PREFIX_SINCE" ] || NOT_PREFIX_SINCE=$now
-  [ $((now - NOT_PREFIX_SINCE)) -ge "$STUCK_NOT_PREFIX_MS" ] || return 0
-  diverged "$1" "it has not caught up with $1 and its AOF ($size bytes) has been no prefix of that leader's for over $((STUCK_NOT_PREFIX_MS / 1000)) s (${theirs#[+-]}): its follow cannot resume"
+  if [ "$theirs" = + ] && [ "$size" != "$STUCK_SIZE" ]; then
+    STUCK_SINCE=$now
+    STUCK_SIZE=$size
+    return 0
+  fi
+  [ -n "$STUCK_SINCE" ] || { STUCK_SINCE=$now; STUCK_SIZE=$size; }
+  [ $((now - STUCK_SINCE)) -ge "$STUCK_FOLLOW_MS" ] || return 0
+  case "$theirs" in
+    +) diverged "$1" "it has not caught up with $1, which answers, and its AOF has stayed at $size bytes for over $((STUCK_FOLLOW_MS / 1000)) s: its follow cannot resume" ;;
+    *) diverged "$1" "it has not caught up with $1, which answers, and its AOF ($size bytes) has been no prefix of that leader's for over $((STUCK_FOLLOW_MS / 1000)) s (${theirs#[+-]}): its follow cannot resume" ;;
+  esac
 }
 
 # aof_matches LEADER SIZE: "+" when this node's first SIZE bytes of AOF are LEADER's too, else

@@ -325,7 +325,7 @@ master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3
         }
     });
 
-    it("node_life: a follower is promotable only while trusted: its file a prefix of a leader's, never cut, emptied or counted twice since", () => {
+    it("node_life: a follower is promotable only while trusted (caught up, its file a prefix of a leader's, never cut, emptied or counted twice since); one whose follow is stuck diverges", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
         try {
             const aof = path.join(dir, "appendonly.aof");
@@ -338,36 +338,36 @@ master_port:\${1##*:}"; _stats='{"caught_up":true,"read_only":false,"aof_size":3
                 `step() { _info="role:slave
 master_host:\${1%:*}
 master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_only":false,"aof_size":'"$3"'}'; follower_step "$_info" "$_stats"; echo "$1 $NODE_STATE [$TRUSTED_LEADER]"; }`,
-                // Not caught up, never checked: untrusted until its file is found a prefix.
-                "TRUSTED_LEADER=''; step c:1 false 3",
+                // Untrusted until caught up and checked: a prefix alone is not enough.
+                "step c:1 false 3",
                 "step a:1 false 3",
                 "step a:1 true 3",
-                // A new leader (a failover): trusted still, then against that one.
+                // A new leader (a failover): still trusted until it has caught up with that one.
                 "step b:1 false 3",
-                // Tile38 cut the file (to bytes no leader holds, while it catches up): untrusted, not diverged.
+                // Tile38 cut the file: untrusted, also once it holds a prefix again, until caught up.
                 "printf zz > \"$DATA_DIR/appendonly.aof\"; step b:1 false 2",
-                // Fetched again: trusted at once, verified once caught up.
                 "printf abcd > \"$DATA_DIR/appendonly.aof\"; step b:1 false 4",
                 "step b:1 true 4",
                 // Its server counts 600 KiB its file does not hold: untrusted, and `verified` is left.
                 "step b:1 true 614400",
-                // Not caught up with c:1, whose AOF its file is no prefix of, for STUCK_NOT_PREFIX_MS: diverged.
-                "NODE_STATE=following; STUCK_NOT_PREFIX_MS=0; step c:1 false 4",
-                // Its file a prefix of its leader's again (Tile38 cut it to the common prefix): following, trusted.
-                "step b:1 false 4",
+                // Not caught up with c:1, which answers, its file no prefix of c:1's, for STUCK_FOLLOW_MS: diverged.
+                "NODE_STATE=following; STUCK_FOLLOW_MS=0; step c:1 false 4",
+                // Not caught up with b:1, its file a prefix that does not grow: diverged at the second look.
+                "NODE_STATE=following; DIVERGED_SINCE=''; STUCK_SINCE=''; STUCK_SIZE=''; step b:1 false 4; step b:1 false 4",
             ].join("\n");
             const out = sh(body, nodeLifeEnv({ DATA_DIR: dir }), NODE_LIFE).trim().split("\n");
             expect(out).toEqual([
                 "c:1 following []",
-                "a:1 following [a:1]",
+                "a:1 following []",
                 "a:1 verified [a:1]",
-                "b:1 following [b:1]",
+                "b:1 following [a:1]",
                 "b:1 following []",
-                "b:1 following [b:1]",
+                "b:1 following []",
                 "b:1 verified [b:1]",
                 "b:1 reloading []",
                 "c:1 diverged []",
-                "b:1 following [b:1]",
+                "b:1 following []",
+                "b:1 diverged []",
             ]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
