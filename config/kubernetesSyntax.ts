@@ -5,7 +5,7 @@
  * `pulumi up` (found with `npm run validate:k8s`); checking them here reports it before. Pure.
  */
 import type { StackConfig } from "./types";
-import type { ConfigIssue } from "./validate";
+import type { ConfigIssue } from "./issues";
 
 const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const DECIMAL_SUFFIX: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };

@@ -2,13 +2,10 @@ import { validateKubernetesSyntax } from "./kubernetesSyntax";
 import { Field } from "./field";
 import { SecretKey, SECTION_FIELDS } from "./schema";
 import { StackConfig } from "./types";
+import { ConfigIssue } from "./issues";
 
-/** One problem in the stack config: the key, what is wrong, and how to fix it. */
-export interface ConfigIssue {
-    key: string;
-    message: string;
-    fix: string;
-}
+export type { ConfigIssue } from "./issues";
+export { ConfigValidationError, formatIssues } from "./issues";
 
 const NS = "tile38-ha";
 
@@ -255,18 +252,4 @@ export function validateConfig(cfg: StackConfig, secretsSet: ReadonlySet<SecretK
         add("backup.keyPrefix", `${JSON.stringify(cfg.backup.keyPrefix)} must end with / and not start with /`, 'use e.g. "tile38/dev/"');
     }
     return issues;
-}
-
-/** A readable report of every issue, one per line. */
-export function formatIssues(issues: ConfigIssue[], subject = "the stack config"): string {
-    const lines = issues.map((i) => `  - ${i.key}: ${i.message}. Fix: ${i.fix}.`);
-    return `tile38-ha: ${subject} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
-}
-
-/** Thrown by `loadStackConfig` and the components' constructors with the whole report. */
-export class ConfigValidationError extends Error {
-    constructor(readonly issues: ConfigIssue[], subject?: string) {
-        super(formatIssues(issues, subject));
-        this.name = "ConfigValidationError";
-    }
 }
