@@ -635,6 +635,18 @@ master_port:1'`,
             expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1200");
         }));
 
+        it("a follower promoted to leader counts compaction from its size at promotion, not from a mark of an earlier term", () => withDir((dir) => {
+            fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "2900000\n");
+            const body = [
+                "sentinel_answers() { :; }; named_leader() { return 1; }; confirms_this_incarnation() { return 1; }; replacing_me() { return 1; }",
+                "lead_by_name() { :; }; step_down_if_deposed() { :; }; handover_live() { return 1; }; fence() { :; }",
+                `compaction_step() { echo "compaction_step $1 base $(compacted_size "$1")"; }`,
+                "aof_size_on_disk() { echo 95000000; }; FENCE_AFTER_MS=999999; LAST_CONFIRMED_MS=$(now_ms); NODE_STATE=verified",
+                `leader_step '{"id":"x","read_only":false,"aof_size":95000000}'; leader_step '{"id":"x","read_only":false,"aof_size":95000000}'; echo "$NODE_STATE"`,
+            ].join("\n");
+            expect(sh(body, env(dir), libs).trim().split("\n").filter((l) => !l.includes(" state "))).toEqual(["compaction_step 95000000 base 95000000", "compaction_step 95000000 base 95000000", "leading"]);
+        }));
+
         it("a collection that sorts before the compaction's own object: never compacted", () => withDir((dir) => {
             const body = [
                 `node_call_self() { case "$1" in AOFSHRINK|SET) echo "$1" >> "$DATA_DIR/calls"; echo +OK ;; KEYS) printf '*2\\n$2\\n!a\\n$5\\nfleet\\n' ;; esac; }`,
