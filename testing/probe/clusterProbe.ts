@@ -178,6 +178,23 @@ export abstract class ClusterProbe {
         return l >= 0 && l !== except && (await this.nodeStatus(l))?.role === "master" ? l : undefined;
     }
 
+    /**
+     * Converged: every running sentinel names the same running leader (none answers without one),
+     * it reports role master, and every other running node follows it; its index, else undefined
+     * (for waitFor).
+     */
+    async convergedLeader(): Promise<number | undefined> {
+        const named = await this.sentinelLeaders();
+        if (named.some((l, i) => this.sentinelRunning(i) && !l)) return undefined;
+        const leader = await this.leadingNode();
+        if (leader === undefined || !this.nodeRunning(leader)) return undefined;
+        for (let i = 0; i < this.topo.nodes.length; i++) {
+            if (i === leader || !this.nodeRunning(i)) continue;
+            if ((await this.nodeStatus(i))?.following !== this.endpoint(leader)) return undefined;
+        }
+        return leader;
+    }
+
     /** Leader index the sentinels agree on now (or -1). */
     async agreedLeader(): Promise<number> {
         const leaders = (await this.sentinelLeaders()).filter((l, i) => this.sentinelRunning(i) && l);

@@ -165,18 +165,6 @@ const log = (quiet: boolean, msg: string) => {
     if (!quiet) process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 };
 
-/** Kill → every running sentinel names the same running master and every other running node follows it. */
-async function converged(c: ClusterProbe): Promise<boolean> {
-    const leader = await c.agreedLeader();
-    if (leader < 0 || !c.nodeRunning(leader) || (await c.sentinelLeaders()).some((l, i) => c.sentinelRunning(i) && !l)) return false;
-    if ((await c.nodeStatus(leader))?.role !== "master") return false;
-    for (let i = 0; i < c.topo.nodes.length; i++) {
-        if (i === leader || !c.nodeRunning(i)) continue;
-        if ((await c.nodeStatus(i))?.following !== c.endpoint(leader)) return false;
-    }
-    return true;
-}
-
 /**
  * The drill on any running cluster: `kills` leader kills (each restarted once the sentinels agree
  * on a new leader), then one planned hand-over (a SIGTERM to the leader's start script, as `docker
@@ -221,7 +209,7 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
             }
             await c.restartNode(leader);
             const ack = await waitFor(() => writer.firstAckAfter(goneAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
-            await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence", intervalMs: 50 });
+            await waitFor(() => c.convergedLeader(), { timeoutMs: 120000, what: "convergence", intervalMs: 50 });
             const conv = Date.now() - killedAt;
             // Slow convergence is worth its evidence: what the restarted node and the sentinels said.
             if (conv > 10000) log(quiet, `kill ${k}: slow convergence; logs:\n${await c.logTails(25)}`);
@@ -239,7 +227,7 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
         const stopped = Date.now();
         await waitFor(() => writer.firstAckSentAfter(stopped), { timeoutMs: 60000, what: "a write after the hand-over" });
         await c.restartNode(leader);
-        await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence after the hand-over and restart", intervalMs: 100 });
+        await waitFor(() => c.convergedLeader(), { timeoutMs: 120000, what: "convergence after the hand-over and restart", intervalMs: 100 });
         await sleep(1000);
         await writer.stop();
         const plannedEnd = Date.now();

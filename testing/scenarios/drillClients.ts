@@ -87,17 +87,6 @@ async function sentinelViews(c: Tile38Cluster, leader: string): Promise<{ agreed
     return { agreed, masters };
 }
 
-/** Every running sentinel names the same running leader and every other running node follows it. */
-async function converged(c: Tile38Cluster): Promise<number | undefined> {
-    const leader = await c.agreedLeader();
-    if (leader < 0 || !c.nodeRunning(leader) || (await c.nodeStatus(leader))?.role !== "master") return undefined;
-    for (let i = 0; i < 3; i++) {
-        if (i === leader || !c.nodeRunning(i)) continue;
-        if ((await c.nodeStatus(i))?.following !== c.endpoint(leader)) return undefined;
-    }
-    return leader;
-}
-
 /** The leader the sentinels agree on, once it is not `old` and reports role master. */
 async function newLeader(c: Tile38Cluster, old: number): Promise<number> {
     return waitFor(
@@ -131,7 +120,7 @@ function watchSentinels(c: Tile38Cluster, w: Window, old: string): () => Promise
 
 /** Waits until every writer has acknowledged a write sent after `t` (bounded; a stuck client only delays). */
 async function settle(writers: Map<ClientName, ClientWriter>, t: number, c: Tile38Cluster): Promise<void> {
-    await waitFor(() => converged(c), { timeoutMs: 120000, what: "convergence", intervalMs: 100 });
+    await waitFor(() => c.convergedLeader(), { timeoutMs: 120000, what: "convergence", intervalMs: 100 });
     const until = Date.now() + RESUME_BOUND_MS;
     while (Date.now() < until && [...writers.values()].some((w) => !w.firstAckSentAfter(Math.max(t, Date.now() - 1000)))) await sleep(200);
     await sleep(2000);
