@@ -27,7 +27,7 @@ import { StalledLeader } from "../fixtures/stalledLeader";
 import { ClusterProbe } from "../probe/clusterProbe";
 import { AlertWatch } from "../probe/alertWatch";
 import { freeze, processSubtree, scriptLoops, thaw } from "../probe/processTree";
-import { waitFor } from "../probe/wait";
+import { sleep, waitFor } from "../probe/wait";
 
 /**
  * For every shipped alert, the state in which the suites see it fire on a real Prometheus (this
@@ -167,6 +167,7 @@ async function strayAndStalledFollower(t: AlertDrillTarget, watch: AlertWatch): 
     let problems: string[];
     const firingMs: Record<string, number> = {};
     let back = 0;
+    let hold: { stop(): Promise<void> } | undefined;
     try {
         const at = Date.now();
         mustSucceed(await p.nodeCall(f, ["FOLLOW", "no", "one"]), "FOLLOW no one");
@@ -174,37 +175,64 @@ async function strayAndStalledFollower(t: AlertDrillTarget, watch: AlertWatch): 
         await statusWhere(t, `${p.endpoint(f)} also a leader`, (x) => x.leader === p.endpoint(leader) && x.problems.some((m) => m.includes(`node ${p.endpoint(f)} also reports itself a leader`)) && x.exitCode === 1);
         // Writes it misses (the lag the status must report, measured by the drill on both nodes),
         // then it follows the leader through a link that stalls after the handshake.
-        for (let k = 0; k < 50; k++) mustSucceed(await p.nodeCall(leader, ["SET", COLLECTION, `k${k}`, "POINT", 33 + k / 1000, -115]), "SET on the leader");
+        const missWrites = async () => {
+            for (let k = 0; k < 50; k++) mustSucceed(await p.nodeCall(leader, ["SET", COLLECTION, `k${k}`, "POINT", 33 + Math.random() / 1000, -115]), "SET on the leader");
+        };
+        await missWrites();
         const cut = Date.now();
         mustSucceed(await p.nodeCall(f, ["FOLLOW", stalled.host, stalled.port], 5000), `FOLLOW the stalled leader ${stalled.endpoint}`);
+        // Sentinel re-points a replica that follows another address once failover-timeout has
+        // passed (+fix-slave-config; right after a failover the sentinels' watchdogs hold it at
+        // 2 s): the drill keeps the follower on the stalled leader, with writes it misses again.
+        hold = holdOnStalledLeader(p, f, stalled, missWrites);
         firingMs.Tile38HaFollowerNotCaughtUp = await fired(t, watch, "Tile38HaFollowerNotCaughtUp", cut);
-        // The status and the nodes' AOFs are read together, and only count while the follower still
-        // follows the stalled proxy: Sentinel re-points a replica that follows another address once
-        // failover-timeout has passed (+fix-slave-config, SLAVEOF), and it then catches up (seen in CI
-        // under load, between a matching status and a later AOF read).
-        let aofLag = 0;
-        const s = await statusWhere(t, `${p.endpoint(f)} not caught up behind ${p.endpoint(leader)}`, async (x) => {
+        // The status and both nodes' AOFs read in one pass, while the follower stays on the proxy.
+        let lags = "";
+        const s = await statusWhere(t, `${p.endpoint(f)} not caught up behind ${p.endpoint(leader)}, by as many bytes as the nodes' AOFs differ`, async (x) => {
             const n = x.nodes.find((v) => v.node === p.endpoint(f));
             if (!(n?.caughtUp === false && n.following === stalled.endpoint && x.exitCode === 1)) return false;
             const [ls, fs] = [await p.nodeStatus(leader), await p.nodeStatus(f)];
             if (fs?.following !== stalled.endpoint || fs.caughtUp || !ls) return false;
-            aofLag = ls.aofSize - fs.aofSize;
-            return true;
+            lags = `status ${String(n.lagBytes)}, AOFs ${ls.aofSize - fs.aofSize}`;
+            return n.lagBytes === ls.aofSize - fs.aofSize && n.lagBytes > 0;
+        }).catch((e: Error) => {
+            throw new Error(`${e.message}; lag seen last: ${lags}`);
         });
-        const view = s.nodes.find((v) => v.node === p.endpoint(f))!;
-        if (view.lagBytes !== aofLag || !(view.lagBytes! > 0)) {
-            throw new Error(`status says ${p.endpoint(f)} is ${view.lagBytes} bytes behind; the nodes' AOFs say ${aofLag}`);
-        }
         verdict = s.verdict;
         problems = s.problems;
     } finally {
         back = Date.now();
+        await hold?.stop();
         thaw(loops);
         await stalled.close();
     }
     await p.waitHealthy(t.healthyTimeoutMs ?? 90_000);
     await cleared(t, ["Tile38HaTwoLeaders", "Tile38HaFollowerNotCaughtUp"]);
     return { step: "stray leader, then a follower of a stalled leader", firingMs, clearedMs: Date.now() - back, verdict, problems };
+}
+
+/**
+ * Every 250 ms until stopped: node `f` follows `stalled` again (then `missed()` writes on the
+ * leader what it misses) whenever something re-pointed it.
+ */
+function holdOnStalledLeader(p: AlertDrillTarget["probe"], f: number, stalled: StalledLeader, missed: () => Promise<void>): { stop(): Promise<void> } {
+    let stopped = false;
+    const loop = (async () => {
+        while (!stopped) {
+            const st = await p.nodeStatus(f);
+            if (st && st.following !== stalled.endpoint && !stopped) {
+                await p.nodeCall(f, ["FOLLOW", stalled.host, stalled.port], 5000);
+                await missed();
+            }
+            await sleep(250);
+        }
+    })();
+    return {
+        stop: async () => {
+            stopped = true;
+            await loop;
+        },
+    };
 }
 
 async function sentinelNamesAnother(t: AlertDrillTarget, watch: AlertWatch): Promise<AlertDrillStep> {
