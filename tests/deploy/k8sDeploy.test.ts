@@ -134,6 +134,11 @@ const skip = kubeStackSkipReason();
 const TIMELINE_RECORD = process.env.TILE38_HA_K8S_DAY_RECORD;
 const PROJECT_DIR = path.join(__dirname, "../..");
 
+/** The sentinels' down-after, as the first sentinel reports it (ms). */
+async function downAfterMs(s: KubeStack): Promise<number> {
+    return Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
+}
+
 /**
  * A `pulumi up` (`run`) with its timeline recorded (testing/probe/kubeTimeline.ts): printed,
  * summed up in the figures (`what: up start → every (re)created pod Ready s`), and written to
@@ -287,7 +292,9 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         figures["b: the kubelet ending the old pod"] = kubeletTermination(s, leader.name, before.uid);
         expect(text).toMatch(/leadership moved to \S+ in \d+ ms/);
         expect(first.ackAt).toBeLessThanOrEqual(goneAt);
-        expect(longestPause(acks, t0, goneAt)).toBeLessThanOrEqual(2000);
+        // A hand-over, not a failover: the pause (a printed figure: ~1.3-1.6 s idle, 2.1 s at load 6)
+        // stays below down-after, which a failover's pause exceeds by the election and promotion.
+        expect(longestPause(acks, t0, goneAt)).toBeLessThan(await downAfterMs(s));
         expect(goneAt - resumedAt).toBeLessThanOrEqual(3000);
         expect(back.ip).not.toBe(before.ip);
         expect(status).toMatchObject({ role: "slave", following: s.checks.endpoint(next) });
@@ -324,7 +331,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost; a real Prometheus sees it: every target up and the roles before, the failover alert fires, no-writable-leader resolves, the pod re-targeted at its new IP", withPodLogs(async () => {
         const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
-        const downAfter = Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
+        const downAfter = await downAfterMs(s);
         // The live check: Prometheus with the shipped rules, scraping every pod at its IP.
         const cluster = clusterName(s);
         let targets = podTargets(s, { backups: true });
@@ -395,7 +402,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     test("c2. cascade: leader pods lost 0 s and 5 s after the previous failover, then a frozen leader 2 s after: each failed over, nothing acknowledged lost beyond the window, every node holds the leader's data", withPodLogs(async () => {
         await s.checks.waitSettled(4 * MINUTE);
-        const downAfter = Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
+        const downAfter = await downAfterMs(s);
         // The cascade has its own writer (this process, through the node) and its own accounting of
         // the kill and thaw windows: the suite's writer pauses meanwhile.
         const r = await log.paused(async () => {
@@ -516,7 +523,8 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         figures["d: max Tile38 pods unavailable at once"] = seen.maxUnavailable.tile38;
         expect(order).toEqual(["tile38-2", "tile38-1", "tile38-0"]);
         expect(seen.maxUnavailable.tile38).toBeLessThanOrEqual(1);
-        expect(pause).toBeLessThanOrEqual(2000);
+        // Hand-overs, not failovers (see b).
+        expect(pause).toBeLessThan(await downAfterMs(s));
         const images = s.cluster.kubectl(["get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=tile38", "-o", "jsonpath={.items[*].spec.containers[0].image}"]).trim().split(/\s+/);
         expect(images).toEqual(s.checks.nodes.map(() => s.images.tags.tile38Next));
         await expectNothingLostAndSameData("d");

@@ -177,7 +177,9 @@ mark_ready() {
 leader_step() {
   local stats="$1" answers named id read_only now age replacing confirmed
   # shellcheck disable=SC2034 # read by compaction_step (tile38-compaction.sh): a follower's AOF grew by the leader's writes
-  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; count_compaction_from_now; enter leading ;; esac
+  # A leader is trusted again as a follower only once it has caught up and checked (see
+  # TRUSTED_LEADER): its own writes are in no leader's AOF yet.
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; TRUSTED_LEADER=""; count_compaction_from_now; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
   id=$(printf '%s' "$stats" | json_field id)
