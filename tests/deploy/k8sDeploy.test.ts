@@ -270,7 +270,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(st.sentinels.every((v) => v.answers && v.quorumOk)).toBe(true);
     }));
 
-    test("b. kubectl delete pod of the leader: preStop hand-over in kubectl logs, 0 lost, pause ≤ 2 s, pod gone ≤ 3 s after, back as a follower with a new IP", withPodLogs(async () => {
+    test("b. kubectl delete pod of the leader: preStop hand-over in kubectl logs, 0 lost, pause below down-after (a hand-over), pod gone ≤ 3 s after, back as a follower with a new IP", withPodLogs(async () => {
         const leader = await s.checks.waitSettled(4 * MINUTE);
         const before = s.checks.state(leader.name)!;
         const logs = followLogs(s, leader.name, 2 * MINUTE);
@@ -506,7 +506,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     partitionTest("c4e. partition: a flapping cut of the leader (2 s cut, 2 s healed, 30 s): never two nodes acknowledging, one leader at the end", partition("flapping", () => undefined), 6 * MINUTE);
 
-    test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pause ≤ 2 s", withPodLogs(async () => {
+    test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pauses below down-after (hand-overs)", withPodLogs(async () => {
         await s.checks.waitSettled(4 * MINUTE);
         const watcher = new PodWatcher(s);
         s.stack.writeConfig(kubeStackConfig(s.cluster, s.images.tags, { tile38Image: s.images.tags.tile38Next }));
