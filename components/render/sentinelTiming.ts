@@ -8,7 +8,11 @@ import { Topology } from "./topology";
  * - PING-PERIOD 250 (1000): a frozen leader's down-after only starts at the first PING it leaves
  *   unanswered, up to 1 s after the freeze (the cascade drill: freezes failed over 0.4-0.9 s
  *   later than kills).
- * - ASK-PERIOD 250 (1000): the quorum's agreement on a down leader waited up to 1 s more.
+ *   Not lower: once the leader is down, Sentinel only promotes a replica whose INFO is younger
+ *   than 5 × PING-PERIOD, and it asks replicas for INFO once a second then whatever INFO-PERIOD
+ *   says; at 100 the first failover of a cascade found no good replica (`-failover-abort-no-good-slave`).
+ * - ASK-PERIOD 250 (1000): the quorum's agreement on a down leader waited up to 1 s more. Not
+ *   lower: a peer's vote is forgotten after 5 × ASK-PERIOD, too short for a loaded machine.
  * - INFO-PERIOD 1000 (10000): a follower stayed unpromotable in the sentinels' eyes for up to
  *   10 s after it was (every rolling change and first deploy waited for it).
  * - MIN-LINK-RECONNECT-PERIOD down-after, within 1-15 s (15000): a link younger than this is not

@@ -3,7 +3,9 @@
  * `spacing` after the previous failover's first acknowledged write, while a sentinel-aware client
  * (ioredis) writes a point every 10 ms on top of `points` preloaded points.
  *
- * Per step it reports:
+ * Per step it reports (the fault's time: when the leader stopped serving, the send time of the last
+ * PING it answered while the fault was made, lastAnswer.ts):
+ * - promoted_ms: fault → every sentinel names a new leader that reports role master;
  * - failover_ms: fault → the acknowledgement of the first write sent once the fault took effect
  *   (a frozen leader's last answers may still arrive after it);
  * - no_promotable_replica_ms: from the previous failover's first acknowledged write until the
@@ -26,6 +28,7 @@ import { ClusterProbe } from "../probe/clusterProbe";
 import { collectionDigest, collectionOn, describeDifference, sameCollection } from "../probe/points";
 import { bulkClient, loadPoints } from "../probe/pointLoader";
 import { Ack, lostWrites, PointWriter, REPLICATION_WINDOW_MS } from "../probe/writer";
+import { lastAnswerBefore } from "../probe/lastAnswer";
 import { sleep, waitFor } from "../probe/wait";
 import { machine } from "../machine";
 
@@ -205,8 +208,8 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
     const steps: CascadeStep[] = [];
     /**
      * When an acknowledged write may be lost with its leader, as in any asynchronous failover: from
-     * 100 ms before a fault was ordered until 100 ms after it took effect (`docker kill` and
-     * `docker pause` take a while), and from a frozen leader's thaw until 2 s after it.
+     * 100 ms before the leader's last answer until 100 ms after the call that made the fault
+     * returned, and from a frozen leader's thaw until 2 s after it.
      */
     const windows: [number, number][] = [];
     const faultTimes: number[] = [];
@@ -221,16 +224,11 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             if (spacing === null) await c.waitHealthy(120000);
             else await sleep(Math.max(0, previousAck! + spacing * 1000 - Date.now()));
             const leader = await waitFor(() => c.leadingNode(), { timeoutMs: 60000, what: "a leader the sentinels agree on", intervalMs: 50 });
-            const faultAt = Date.now();
+            if (fault !== "kill") unavailable.add(leader);
+            const made = await lastAnswerBefore(c.topo.nodes[leader], c.passwords.tile38, () => (fault === "kill" ? c.killNode(leader) : fault === "freeze" ? c.freezeNode(leader) : cut.cutNode(leader)));
+            const [faultAt, goneAt] = [made.lastAnswerAt, made.madeAt];
             faultTimes.push(faultAt);
             const noPromotable = previousAck === undefined ? null : unpromotableMs(samples, previousAck, faultAt);
-            if (fault === "kill") {
-                await c.killNode(leader);
-            } else {
-                unavailable.add(leader);
-                await (fault === "freeze" ? c.freezeNode(leader) : cut.cutNode(leader));
-            }
-            const goneAt = Date.now();
             let promotedAt: number | undefined;
             windows.push([faultAt - REPLICATION_WINDOW_MS, goneAt + REPLICATION_WINDOW_MS]);
             log(`step ${k}: ${fault} of node ${leader + 1} (${c.endpoint(leader)})${spacing === null ? "" : ` ${spacing} s after the previous failover`}; no promotable replica for ${noPromotable} ms before it`);
