@@ -120,7 +120,16 @@ export abstract class ClusterProbe {
 
     /** SENTINEL REPLICAS of sentinel `i`, one record per replica. */
     async sentinelReplicas(i: number): Promise<Record<string, string>[]> {
-        const r = await this.sentinelCall(i, ["SENTINEL", "REPLICAS", this.topo.masterName]);
+        return this.sentinelRecords(i, "REPLICAS");
+    }
+
+    /** SENTINEL SENTINELS of sentinel `i`: the other sentinels it knows, one record each. */
+    async otherSentinels(i: number): Promise<Record<string, string>[]> {
+        return this.sentinelRecords(i, "SENTINELS");
+    }
+
+    private async sentinelRecords(i: number, what: "REPLICAS" | "SENTINELS"): Promise<Record<string, string>[]> {
+        const r = await this.sentinelCall(i, ["SENTINEL", what, this.topo.masterName]);
         return Array.isArray(r) ? r.map(pairs) : [];
     }
 

@@ -323,7 +323,7 @@ async function cascade(args: Args): Promise<CascadeResult> {
         progress("starting a single-node cluster and deploying the k8s stack with pulumi up");
         const s = await KubeStack.start("cascade", progress);
         try {
-            await s.checks.waitHealthy(240_000);
+            await s.probe.waitHealthy(240_000);
             const c = await KubeCascadeCluster.attach(s);
             try {
                 const m = await c.sentinelMaster(0);

@@ -25,7 +25,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { sleep, waitFor } from "../probe/wait";
 import { KubeStack, kubeStackSkipReason, KubeTarget } from "../fixtures/kube/kubeStack";
-import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck, losePod } from "../fixtures/kube/kubeScenarios";
+import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck } from "../fixtures/kube/kubeScenarios";
 import { DrillResult, longestPause, median, writesResumedAfter } from "./drillReport";
 
 /** Options of {@link drillKubernetes}. */
@@ -43,9 +43,9 @@ export interface KubernetesDrillOptions {
 /** Every Tile38 and sentinel pod's log (and its previous container's) into `dir`. */
 function saveLogs(s: KubeTarget, dir: string, label: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    for (const p of [...s.checks.nodes, ...s.checks.sentinels]) {
-        fs.writeFileSync(path.join(dir, `${label}-${p.name}.log`), s.checks.logs(p.name));
-        fs.writeFileSync(path.join(dir, `${label}-${p.name}.previous.log`), s.checks.logs(p.name, true));
+    for (const p of [...s.probe.nodes, ...s.probe.sentinels]) {
+        fs.writeFileSync(path.join(dir, `${label}-${p.name}.log`), s.probe.logs(p.name));
+        fs.writeFileSync(path.join(dir, `${label}-${p.name}.previous.log`), s.probe.logs(p.name, true));
     }
 }
 
@@ -82,7 +82,7 @@ export function ipLiteralsInConfigs(s: KubeTarget): { file: string; lines: strin
     for (const v of fs.existsSync(volumes) ? fs.readdirSync(volumes) : []) {
         for (const f of ["config", "sentinel.conf"]) if (fs.existsSync(path.join(volumes, v, f))) files.push(path.join(volumes, v, f));
     }
-    const cm = JSON.parse(s.cluster.kubectl(["get", "configmap", "-n", s.checks.namespace, s.checks.configMapName, "-o", "json"])) as { data: Record<string, string> };
+    const cm = JSON.parse(s.cluster.kubectl(["get", "configmap", "-n", s.probe.namespace, s.probe.configMapName, "-o", "json"])) as { data: Record<string, string> };
     const rendered = Object.entries(cm.data)
         .filter(([k]) => k.endsWith(".conf"))
         .map(([k, text]) => ({ file: `ConfigMap:${k}`, lines: ipLiteralLines(text) }));
@@ -93,9 +93,9 @@ export function ipLiteralsInConfigs(s: KubeTarget): { file: string; lines: strin
 export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDrillOptions = {}): Promise<KubernetesDrillResult> {
     const say = opts.log ?? (() => undefined);
     const runs = opts.runs ?? 5;
-    const c = s.checks;
+    const c = s.probe;
     await c.refresh();
-    const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
+    const downAfter = Number((await c.sentinelMaster(0))["down-after-milliseconds"]);
     const goneMs = opts.goneMs ?? downAfter + 2000;
     const log = new AckLog(s, "drill");
     await log.start();
@@ -106,25 +106,25 @@ export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDri
     let nxdomain = 0;
     for (let run = 1; run <= runs; run++) {
         const leader = await c.waitSettled(240_000);
-        const old = c.endpoint(leader);
-        const before = c.state(leader.name)!;
-        const { killedAt, back } = await losePod(s, leader.name);
+        const pod = c.nodes[leader];
+        const before = c.state(pod.name)!;
+        const { killedAt, back } = await c.losePod(pod.name);
         const uncordon = sleep(Math.max(0, killedAt + goneMs - Date.now())).then(back);
         try {
-            const gone = await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `CoreDNS to stop resolving ${leader.fqdn}`, intervalMs: 100 }).catch(() => false);
+            const gone = await waitFor(async () => ((await s.cluster.resolve(pod.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `CoreDNS to stop resolving ${pod.fqdn}`, intervalMs: 100 }).catch(() => false);
             if (gone) nxdomain++;
-            const next = await convergedOnNewLeader(s, old, 120_000);
+            const next = await convergedOnNewLeader(s, leader, 120_000);
             converge.push(Date.now() - killedAt);
             const ack = await firstHeldAck(s, log, next, killedAt, 60_000);
             failover.push(ack.ackAt - killedAt);
-            say(`run ${run}: ${leader.name} lost (gone ${goneMs} ms, NXDOMAIN ${gone ? "yes" : "NO"}); ${next.name} leads; failover ${ack.ackAt - killedAt} ms, converged ${converge[converge.length - 1]} ms`);
+            say(`run ${run}: ${pod.name} lost (gone ${goneMs} ms, NXDOMAIN ${gone ? "yes" : "NO"}); ${c.nodes[next].name} leads; failover ${ack.ackAt - killedAt} ms, converged ${converge[converge.length - 1]} ms`);
         } catch (e) {
             failed++;
             say(`run ${run}: FAILED: ${(e as Error).message}`);
             if (opts.failureLogDir) saveLogs(s, opts.failureLogDir, `run${run}`);
         }
         await uncordon;
-        const after = await c.waitReplaced(leader.name, before.uid, 180_000).catch(() => undefined);
+        const after = await c.waitReplaced(pod.name, before.uid, 180_000).catch(() => undefined);
         if (after && after.ip !== before.ip) ipChanges++;
     }
     let leader = await c.waitSettled(240_000);
@@ -133,13 +133,13 @@ export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDri
     const unplannedIds = await c.idsOn(leader);
     const unplannedLost = unplannedAcks.filter((a) => !unplannedIds.has(a.id));
 
-    say(`planned hand-over: kubectl delete pod ${leader.name}`);
-    const old = c.endpoint(leader);
-    const before = c.state(leader.name)!;
-    const tp = deletePod(s, leader.name);
-    const next = await convergedOnNewLeader(s, old, 120_000);
+    const pod = c.nodes[leader];
+    say(`planned hand-over: kubectl delete pod ${pod.name}`);
+    const before = c.state(pod.name)!;
+    const tp = deletePod(s, pod.name);
+    const next = await convergedOnNewLeader(s, leader, 120_000);
     await firstHeldAck(s, log, next, tp, 60_000);
-    await c.waitReplaced(leader.name, before.uid, 180_000);
+    await c.waitReplaced(pod.name, before.uid, 180_000);
     leader = await c.waitHealthy(240_000);
     const acks = await log.stop();
     const ids = await c.idsOn(leader);
@@ -174,7 +174,7 @@ export async function drillKubernetes(opts: KubernetesDrillOptions = {}): Promis
     say("starting a single-node cluster and deploying the k8s stack with pulumi up");
     const s = await KubeStack.start("drill", say);
     try {
-        await s.checks.waitHealthy(240_000);
+        await s.probe.waitHealthy(240_000);
         return await drillDeployedKubernetes(s, opts);
     } finally {
         say("removing the stack and stopping the cluster");

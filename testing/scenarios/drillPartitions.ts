@@ -2,8 +2,8 @@
  * The partition drill (issue 19): real network cuts between the pods of the `kubernetes` target
  * deployed on the real single-node cluster (testing/fixtures/kube/kubeStack.ts: a kubelet runs
  * the pods, each in a network namespace of its own; cuts are iptables DROP rules inside a pod's
- * namespace: testing/fixtures/kube/podNetworkCuts.ts). The client pod is never cut: it stands on
- * the old leader's side of every cut.
+ * namespace: testing/fixtures/kube/podNetworkCuts.ts). The client pod is never cut, nor is the
+ * node (this process, whence the probe dials): both stand on the old leader's side of every cut.
  *
  * Writers, all in the client pod, one write every 10 ms each: one through the sentinels (ioredis,
  * as users connect) and one pinned to each Tile38 pod (what each node acknowledges, and when).
@@ -27,9 +27,9 @@
  * `--target kubernetes` deploys it (a cluster of its own); `--json`: the last line is one JSON
  * object. Needs what the Kubernetes suite needs (kubeStackSkipReason), and iptables and nsenter.
  */
-import { KubeStack, kubeStackSkipReason, KubeTarget, mainContainer } from "../fixtures/kube/kubeStack";
+import { KubeStack, kubeStackSkipReason, KubeTarget } from "../fixtures/kube/kubeStack";
 import { PodNetworkCuts, podCutSkipReason } from "../fixtures/kube/podNetworkCuts";
-import { StatefulPod } from "../fixtures/kube/statefulSetChecks";
+import { mainContainer, StatefulPod } from "../fixtures/kube/statefulPods";
 import { runCommand } from "../command";
 import { sleep } from "../probe/wait";
 import { Ack, WriteError } from "../probe/writer";
@@ -133,8 +133,8 @@ export function concurrentAckMs(perNode: Pick<NodeWrites, "acks" | "errors">[]):
 /** `] fenced: ` lines the Tile38 containers logged since `since` (ms), by `kubectl logs --since-time`. */
 async function fencesSince(s: KubeTarget, since: number): Promise<number> {
     const counts = await Promise.all(
-        s.checks.nodes.map(async (n) => {
-            const r = await runCommand(s.cluster.kubectlPath, ["--kubeconfig", s.cluster.kubeconfig, "logs", "-n", s.checks.namespace, n.name, "-c", mainContainer(n.name), `--since-time=${new Date(since).toISOString()}`], { timeoutMs: 20_000 });
+        s.probe.nodes.map(async (n) => {
+            const r = await runCommand(s.cluster.kubectlPath, ["--kubeconfig", s.cluster.kubeconfig, "logs", "-n", s.probe.namespace, n.name, "-c", mainContainer(n.name), `--since-time=${new Date(since).toISOString()}`], { timeoutMs: 20_000 });
             if (r.code !== 0) throw new Error(`kubectl logs ${n.name}: ${r.stderr.trim()}`);
             return (r.stdout.match(/\] fenced: /g) ?? []).length;
         }),
@@ -142,10 +142,10 @@ async function fencesSince(s: KubeTarget, since: number): Promise<number> {
     return counts.reduce((a, b) => a + b, 0);
 }
 
-async function leadersNow(s: KubeTarget): Promise<StatefulPod[]> {
-    const c = s.checks;
-    const st = await Promise.all(c.nodes.map(async (n) => ((await c.nodeStatus(n))?.role === "master" ? n : undefined)));
-    return st.filter((n): n is StatefulPod => n !== undefined);
+/** The nodes that report role master now. */
+async function leadersNow(s: KubeTarget): Promise<number[]> {
+    const st = await Promise.all(s.probe.nodes.map((_n, i) => s.probe.nodeStatus(i)));
+    return st.flatMap((x, i) => (x?.role === "master" ? [i] : []));
 }
 
 /**
@@ -153,31 +153,32 @@ async function leadersNow(s: KubeTarget): Promise<StatefulPod[]> {
  * its writers, so that the stack is left as healthy as it was found.
  */
 export async function runPartitionScenario(s: KubeTarget, scenario: PartitionScenario, say: (l: string) => void = () => undefined): Promise<PartitionResult> {
-    const c = s.checks;
+    const c = s.probe;
     const startedAt = Date.now();
-    const downAfter = Number((await c.sentinelMaster(c.sentinels[0]))["down-after-milliseconds"]);
+    const downAfter = Number((await c.sentinelMaster(0))["down-after-milliseconds"]);
     const leader = await c.waitHealthy(180_000);
-    const old = c.endpoint(leader);
-    const followers = c.nodes.filter((n) => n !== leader);
+    const leaderPod = c.nodes[leader];
+    const followers = c.nodes.filter((n) => n !== leaderPod);
     const cuts = new PodNetworkCuts(() => c.podStatesAsync());
     const names = (ps: StatefulPod[]) => ps.map((p) => p.name);
-    const isolate = () => cuts.cut(leader.name, names([...c.sentinels, ...followers]));
+    const isolate = () => cuts.cut(leaderPod.name, names([...c.sentinels, ...followers]));
     // Ids unique per run: the stack keeps every point of earlier scenarios and tests.
     const run = `${scenario}-${Date.now().toString(36)}`;
     const pinned = c.nodes.map((n) => `pin-${n.name}`);
     const writers = ["sentinels", ...pinned];
-    const stopped = new Map<string, Awaited<ReturnType<typeof c.client.stopWriter>>>();
+    const client = s.client;
+    const stopped = new Map<string, Awaited<ReturnType<typeof client.stopWriter>>>();
     let cutAt = 0;
     let healedAt = 0;
     let newLeaderAt: number | null = null;
     let described: string[] = [];
     try {
-        await c.client.startWriter(c.writerOptions(10), `${run}-s-`, "sentinels");
-        for (const [i, n] of c.nodes.entries()) await c.client.startWriter({ ...c.writerOptions(10), direct: { host: n.fqdn, port: c.tile38Port } }, `${run}-${n.name}-`, pinned[i]);
+        await client.startWriter(c.writerOptions(10), `${run}-s-`, "sentinels");
+        for (const [i, n] of c.nodes.entries()) await client.startWriter({ ...c.writerOptions(10), direct: { host: n.fqdn, port: c.tile38Port } }, `${run}-${n.name}-`, pinned[i]);
         const watchLeader = async (untilMs: number) => {
             while (Date.now() < untilMs && newLeaderAt === null) {
                 const named = await c.agreedLeader();
-                if (named && named !== old) newLeaderAt = Date.now();
+                if (named >= 0 && named !== leader) newLeaderAt = Date.now();
                 else await sleep(100);
             }
         };
@@ -193,12 +194,12 @@ export async function runPartitionScenario(s: KubeTarget, scenario: PartitionSce
             switch (scenario) {
                 case "isolated":
                 case "from-sentinels":
-                    await cutNow(scenario === "isolated" ? isolate : () => cuts.cut(leader.name, names(c.sentinels)));
+                    await cutNow(scenario === "isolated" ? isolate : () => cuts.cut(leaderPod.name, names(c.sentinels)));
                     await watchLeader(cutAt + 60_000);
                     await sleep(3000);
                     break;
                 case "from-followers":
-                    await cutNow(() => cuts.cut(leader.name, names(followers)));
+                    await cutNow(() => cuts.cut(leaderPod.name, names(followers)));
                     await watchLeader(cutAt + 3 * downAfter);
                     break;
                 case "one-sentinel": {
@@ -231,9 +232,9 @@ export async function runPartitionScenario(s: KubeTarget, scenario: PartitionSce
         say(`${scenario}: healed ${healedAt - cutAt} ms after the cut; waiting for one healthy leader`);
         await c.waitHealthy(180_000);
         await sleep(1000);
-        for (const w of writers) stopped.set(w, await c.client.stopWriter(w));
+        for (const w of writers) stopped.set(w, await client.stopWriter(w));
     } finally {
-        for (const w of writers) if (!stopped.has(w)) await c.client.stopWriter(w).catch(() => undefined);
+        for (const w of writers) if (!stopped.has(w)) await client.stopWriter(w).catch(() => undefined);
     }
     const viaSentinels = stopped.get("sentinels")!;
     const perNode: NodeWrites[] = c.nodes.map((n, i) => {
@@ -245,15 +246,15 @@ export async function runPartitionScenario(s: KubeTarget, scenario: PartitionSce
     const held = new Set((await c.collectionOn(final)).keys());
     const all = [...viaSentinels.acks, ...perNode.flatMap((w) => w.acks)];
     const lost = all.filter((a) => !held.has(a.id));
-    const oldWrites = perNode[c.nodes.indexOf(leader)];
+    const oldWrites = perNode[leader];
     const bound = downAfter + 1000;
     const refused = oldWrites.errors.find((e) => e.sentAt >= cutAt && /read only/i.test(e.message));
     const leaders = await leadersNow(s);
     const result: PartitionResult = {
         scenario,
         cuts: described,
-        old_leader: leader.name,
-        new_leader: final.name,
+        old_leader: leaderPod.name,
+        new_leader: c.nodes[final].name,
         failover: final !== leader,
         cut_to_fence_ms: refused ? refused.at - cutAt : null,
         cut_to_new_leader_ms: newLeaderAt === null ? null : newLeaderAt - cutAt,
@@ -283,7 +284,7 @@ export async function drillPartitions(opts: PartitionDrillOptions = {}): Promise
     say("starting a single-node cluster and deploying the k8s stack with pulumi up");
     const s = await KubeStack.start("partitions", say);
     try {
-        await s.checks.waitHealthy(240_000);
+        await s.probe.waitHealthy(240_000);
         const results: PartitionResult[] = [];
         for (const sc of opts.scenarios ?? PARTITION_SCENARIOS) results.push(await runPartitionScenario(s, sc, say));
         return results;

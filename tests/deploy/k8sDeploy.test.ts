@@ -71,8 +71,10 @@ import { lostAroundKills, REPLICATION_WINDOW_MS } from "../../testing/probe/writ
 import { sleep, waitFor } from "../../testing/probe/wait";
 import { runCommand } from "../../testing/command";
 import { KubeCascadeCluster } from "../../testing/fixtures/kube/kubeCascadeCluster";
-import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, losePod, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "../../testing/fixtures/kube/kubeScenarios";
-import { BUCKET, KEY_PREFIX, KubeletChecks, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "../../testing/fixtures/kube/kubeStack";
+import { AckLog, aofHolders, convergedOnNewLeader, deletePod, firstHeldAck, followLogs, kubeletTermination, MachineSampler, PodWatcher, tile38Servers, watchPodGone } from "../../testing/fixtures/kube/kubeScenarios";
+import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NAMESPACE, STORAGE_CLASS } from "../../testing/fixtures/kube/kubeStack";
+import { KubeProbe } from "../../testing/fixtures/kube/kubeProbe";
+import { statefulPods } from "../../testing/fixtures/kube/statefulPods";
 import { PulumiStack } from "../../testing/fixtures/pulumiCli";
 import { drillDeployedKubernetes } from "../../testing/scenarios/drillKubernetes";
 import { clusterName, DRILL_PROMETHEUS_PORT, expectedView, followPodTargets, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "../../testing/fixtures/kube/kubeMetrics";
@@ -136,7 +138,7 @@ const PROJECT_DIR = path.join(__dirname, "../..");
 
 /** The sentinels' down-after, as the first sentinel reports it (ms). */
 async function downAfterMs(s: KubeStack): Promise<number> {
-    return Number((await s.checks.sentinelMaster(s.checks.sentinels[0]))["down-after-milliseconds"]);
+    return Number((await s.probe.sentinelMaster(0))["down-after-milliseconds"]);
 }
 
 /**
@@ -179,9 +181,9 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     /** Acknowledged writes the leader does not hold, except those within the replication window of a leader SIGKILL. */
     const lostWrites = async () => {
-        const leader = await s.checks.waitHealthy(4 * MINUTE);
+        const leader = await s.probe.waitHealthy(4 * MINUTE);
         const acks = await log.pull();
-        const ids = await s.checks.idsOn(leader);
+        const ids = await s.probe.idsOn(leader);
         const { lost, inWindow } = lostAroundKills(acks, ids, leaderKills);
         return { acks: acks.length, lost: lost.map((a) => a.id), lostInWindow: inWindow.length };
     };
@@ -194,7 +196,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     /** Nothing lost, and (the writer paused) every node holds exactly the leader's points. */
     const expectNothingLostAndSameData = async (what: string) => {
         await expectNothingLost(what);
-        const same = await log.paused(() => s.checks.waitIdenticalData(3 * MINUTE));
+        const same = await log.paused(() => s.probe.waitIdenticalData(3 * MINUTE));
         expect(same.differences).toEqual([]);
     };
 
@@ -217,7 +219,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         });
         figures["cluster usable ms"] = s.cluster.startMs;
         figures["first pulumi up s"] = (s.firstUpMs / 1000).toFixed(1);
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.probe.waitHealthy(4 * MINUTE);
         figures["apply → healthy s (from start)"] = ((Date.now() - t0) / 1000).toFixed(1);
         log = new AckLog(s);
         await log.start();
@@ -239,19 +241,19 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     });
 
     test("a. every pod Ready; sentinels and replicas known by their stable names only; a backup uploaded", withPodLogs(async () => {
-        const states = s.checks.podStates();
-        for (const p of [...s.checks.nodes, ...s.checks.sentinels]) expect({ pod: p.name, ready: states.get(p.name)?.ready }).toEqual({ pod: p.name, ready: true });
-        const leader = await s.checks.waitHealthy(MINUTE);
-        const fqdns = new Set(s.checks.nodes.map((n) => n.fqdn));
-        const sentinelFqdns = new Set(s.checks.sentinels.map((n) => n.fqdn));
-        for (const sentinel of s.checks.sentinels) {
-            const m = await s.checks.sentinelMaster(sentinel);
+        const states = s.probe.podStates();
+        for (const p of [...s.probe.nodes, ...s.probe.sentinels]) expect({ pod: p.name, ready: states.get(p.name)?.ready }).toEqual({ pod: p.name, ready: true });
+        const leader = s.probe.nodes[await s.probe.waitHealthy(MINUTE)];
+        const fqdns = new Set(s.probe.nodes.map((n) => n.fqdn));
+        const sentinelFqdns = new Set(s.probe.sentinels.map((n) => n.fqdn));
+        for (const [i] of s.probe.sentinels.entries()) {
+            const m = await s.probe.sentinelMaster(i);
             expect(m.ip).toBe(leader.fqdn);
-            for (const r of await s.checks.sentinelList(sentinel, "REPLICAS")) {
+            for (const r of await s.probe.sentinelReplicas(i)) {
                 expect(IP.test(r.ip)).toBe(false);
                 expect(fqdns.has(r.ip)).toBe(true);
             }
-            for (const o of await s.checks.sentinelList(sentinel, "SENTINELS")) {
+            for (const o of await s.probe.otherSentinels(i)) {
                 expect(IP.test(o.ip)).toBe(false);
                 expect(sentinelFqdns.has(o.ip)).toBe(true);
             }
@@ -261,35 +263,36 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 5 * MINUTE);
 
     test("a2. npm run status of the k8s stack, every pod reached through kubectl port-forward: healthy, the leader and followers the checks see", withPodLogs(async () => {
-        const leader = await s.checks.waitHealthy(MINUTE);
+        const leader = s.probe.nodes[await s.probe.waitHealthy(MINUTE)];
         const st = await kubernetesStatus(await s.stack.outputs(), { kubectl: s.cluster.kubectlPath, kubeconfig: s.cluster.kubeconfig, localPortsFrom: 28160 });
         figures["a2: status verdict"] = `${st.verdict}${st.problems.length ? `: ${st.problems.join("; ")}` : ""}`;
         expect(st.exitCode).toBe(0);
-        expect(st.leader).toBe(`${leader.fqdn}:${s.checks.tile38Port}`);
+        expect(st.leader).toBe(`${leader.fqdn}:${s.probe.tile38Port}`);
         expect(st.nodes.filter((n) => n.role === "follower" && n.caughtUp && n.following === st.leader)).toHaveLength(2);
         expect(st.sentinels.every((v) => v.answers && v.quorumOk)).toBe(true);
     }));
 
     test("b. kubectl delete pod of the leader: preStop hand-over in kubectl logs, 0 lost, pause below down-after (a hand-over), pod gone ≤ 3 s after, back as a follower with a new IP", withPodLogs(async () => {
-        const leader = await s.checks.waitSettled(4 * MINUTE);
-        const before = s.checks.state(leader.name)!;
-        const logs = followLogs(s, leader.name, 2 * MINUTE);
-        const gone = await watchPodGone(s, leader.name, before.uid, 2 * MINUTE);
+        const leader = await s.probe.waitSettled(4 * MINUTE);
+        const pod = s.probe.nodes[leader];
+        const before = s.probe.state(pod.name)!;
+        const logs = followLogs(s, pod.name, 2 * MINUTE);
+        const gone = await watchPodGone(s, pod.name, before.uid, 2 * MINUTE);
         await sleep(1000);
-        const t0 = deletePod(s, leader.name);
-        const [next, goneAt] = await Promise.all([convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE), gone.goneAt]).finally(gone.stop);
+        const t0 = deletePod(s, pod.name);
+        const [next, goneAt] = await Promise.all([convergedOnNewLeader(s, leader, MINUTE), gone.goneAt]).finally(gone.stop);
         const first = await firstHeldAck(s, log, next, t0, MINUTE);
         const text = await logs;
-        const back = await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
-        await s.checks.waitHealthy(4 * MINUTE);
-        const status = await s.checks.nodeStatus(leader);
+        const back = await s.probe.waitReplaced(pod.name, before.uid, 3 * MINUTE);
+        await s.probe.waitHealthy(4 * MINUTE);
+        const status = await s.probe.nodeStatus(leader);
         const acks = await log.pull();
         // The hand-over ends when writes resume on the new leader: after the longest pause.
         const resumedAt = t0 + writesResumedAfter(acks.filter((a) => a.ackAt >= t0 && a.ackAt <= goneAt), t0);
         figures["b: delete → writes resume ms"] = resumedAt - t0;
         figures["b: longest write pause ms"] = longestPause(acks, t0, goneAt);
         figures["b: hand-over → old pod gone ms"] = goneAt - resumedAt;
-        figures["b: the kubelet ending the old pod"] = kubeletTermination(s, leader.name, before.uid);
+        figures["b: the kubelet ending the old pod"] = kubeletTermination(s, pod.name, before.uid);
         expect(text).toMatch(/leadership moved to \S+ in \d+ ms/);
         expect(first.ackAt).toBeLessThanOrEqual(goneAt);
         // A hand-over, not a failover: the pause (a printed figure: ~1.3-1.6 s idle, 2.1 s at load 6)
@@ -297,9 +300,9 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(longestPause(acks, t0, goneAt)).toBeLessThan(await downAfterMs(s));
         expect(goneAt - resumedAt).toBeLessThanOrEqual(3000);
         expect(back.ip).not.toBe(before.ip);
-        expect(status).toMatchObject({ role: "slave", following: s.checks.endpoint(next) });
-        expect(tile38Servers()).toBe(s.checks.nodes.length);
-        expect(new Set(aofHolders()).size).toBe(s.checks.nodes.length);
+        expect(status).toMatchObject({ role: "slave", following: s.probe.endpoint(next) });
+        expect(tile38Servers()).toBe(s.probe.nodes.length);
+        expect(new Set(aofHolders()).size).toBe(s.probe.nodes.length);
         await expectNothingLost("b");
     }), 10 * MINUTE);
 
@@ -307,11 +310,11 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const sampler = new MachineSampler(s);
         try {
             for (let round = 1; round <= 2; round++) {
-                const leader = await s.checks.waitHealthy(4 * MINUTE);
-                const before = s.checks.state(leader.name)!;
+                const leader = s.probe.nodes[await s.probe.waitHealthy(4 * MINUTE)];
+                const before = s.probe.state(leader.name)!;
                 deletePod(s, leader.name, { force: true });
-                await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
-                await s.checks.waitHealthy(4 * MINUTE);
+                await s.probe.waitReplaced(leader.name, before.uid, 3 * MINUTE);
+                await s.probe.waitHealthy(4 * MINUTE);
             }
         } finally {
             const seen = await sampler.stop();
@@ -323,14 +326,15 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         // Afterwards every replica is Ready: a follower whose AOF is not a prefix of its new leader's
         // resyncs first (NotReady meanwhile), so this waits, bounded.
         const t = Date.now();
-        await waitFor(() => s.checks.nodes.every((n) => s.checks.state(n.name)?.ready), { timeoutMs: 3 * MINUTE, what: "every Tile38 pod Ready", intervalMs: 500 });
+        await waitFor(() => s.probe.nodes.every((n) => s.probe.state(n.name)?.ready), { timeoutMs: 3 * MINUTE, what: "every Tile38 pod Ready", intervalMs: 500 });
         figures["b2: every Tile38 pod Ready after the second round, ms"] = Date.now() - t;
         await expectNothingLostAndSameData("b2");
     }), 15 * MINUTE);
 
     test("c. the leader's pod lost (SIGKILL, force-deleted, held back): failover while its name is NXDOMAIN, ≤ down-after + 2 s, 0 lost; a real Prometheus sees it: every target up and the roles before, the failover alert fires, no-writable-leader resolves, the pod re-targeted at its new IP", withPodLogs(async () => {
-        const leader = await s.checks.waitSettled(4 * MINUTE);
-        const before = s.checks.state(leader.name)!;
+        const leaderIndex = await s.probe.waitSettled(4 * MINUTE);
+        const leader = s.probe.nodes[leaderIndex];
+        const before = s.probe.state(leader.name)!;
         const downAfter = await downAfterMs(s);
         // The live check: Prometheus with the shipped rules, scraping every pod at its IP.
         const cluster = clusterName(s);
@@ -357,14 +361,14 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const watch = new AlertWatch(live, cluster);
         let sightings: Map<string, AlertSighting> | undefined;
         try {
-            const { killedAt, back } = await losePod(s, leader.name);
+            const { killedAt, back } = await s.probe.losePod(leader.name);
             leaderKills.push(killedAt);
             const failoverFired = live.waitForAlert("Tile38HaFailover", "firing", MINUTE, { tile38_ha_cluster: cluster }).then(() => Date.now());
             failoverFired.catch(() => undefined); // awaited below; not unhandled meanwhile
             let first;
             try {
                 await waitFor(async () => ((await s.cluster.resolve(leader.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `NXDOMAIN for ${leader.fqdn}`, intervalMs: 100 });
-                const next = await convergedOnNewLeader(s, s.checks.endpoint(leader), MINUTE);
+                const next = await convergedOnNewLeader(s, leaderIndex, MINUTE);
                 first = await firstHeldAck(s, log, next, killedAt, MINUTE);
                 // The whole failover happened while the lost pod's name did not resolve.
                 expect(await s.cluster.resolve(leader.fqdn, 1000)).toEqual([]);
@@ -389,19 +393,19 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             sightings ??= await watch.stop();
             figures["c: alerts active during the kill"] = describeSightings(sightings);
         }
-        const returned = await s.checks.waitReplaced(leader.name, before.uid, 3 * MINUTE);
+        const returned = await s.probe.waitReplaced(leader.name, before.uid, 3 * MINUTE);
         expect(returned.ip).not.toBe(before.ip);
         // The pod is back at a new IP: Prometheus follows it there.
         targets = podTargets(s, { backups: true });
         await live.setTargets(targets);
-        await matchesTruth((await s.checks.waitHealthy(4 * MINUTE)).name, "every target up again at the returned pod's new IP");
+        await matchesTruth(s.probe.nodes[await s.probe.waitHealthy(4 * MINUTE)].name, "every target up again at the returned pod's new IP");
         await live.stop();
         prom = undefined;
         await expectNothingLostAndSameData("c");
     }), 10 * MINUTE);
 
     test("c2. cascade: leader pods lost 0 s and 5 s after the previous failover, then a frozen leader 2 s after: each failed over, nothing acknowledged lost beyond the window, every node holds the leader's data", withPodLogs(async () => {
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
         const downAfter = await downAfterMs(s);
         // The cascade has its own writer (this process, through the node) and its own accounting of
         // the kill and thaw windows: the suite's writer pauses meanwhile.
@@ -416,11 +420,11 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         process.stderr.write(`${describeCascade(r)}${JSON.stringify(r)}\n`);
         Object.assign(figures, cascadeFigures(r, "c2: cascade"));
         expectCascadeSurvived(r, 4);
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
     }), 12 * MINUTE);
 
     test("c3. the alert drill on the k8s stack: each alert but the backup ones fires in the state it names (a real Prometheus, the shipped expressions, `for` cut to 1 s, its targets following the pods' IPs), status (port-forwards) agrees, all clears", withPodLogs(async () => {
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
         const outputs = await s.stack.outputs();
         // Each status its own block of local ports: the previous block's port-forwards may still be exiting.
         let round = 0;
@@ -456,7 +460,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         } finally {
             await drillProm.stop();
         }
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
         await expectNothingLostAndSameData("c3");
     }), 15 * MINUTE);
 
@@ -468,7 +472,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
      */
     const partition = (scenario: PartitionScenario, more: (r: PartitionResult) => void) =>
         withPodLogs(async () => {
-            await s.checks.waitSettled(4 * MINUTE);
+            await s.probe.waitSettled(4 * MINUTE);
             const r = await log.paused(() => runPartitionScenario(s, scenario, (l) => process.stderr.write(`[c4 ${scenario}] ${l}\n`)));
             figures[`c4: partition ${scenario}`] = describePartitionResults([r]).trim();
             expect(r.differences).toEqual([]);
@@ -507,7 +511,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     partitionTest("c4e. partition: a flapping cut of the leader (2 s cut, 2 s healed, 30 s): never two nodes acknowledging, one leader at the end", partition("flapping", () => undefined), 6 * MINUTE);
 
     test("d. pulumi up of an image change rolls one pod at a time in the controller's order: 0 lost, pauses below down-after (hand-overs)", withPodLogs(async () => {
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
         const watcher = new PodWatcher(s);
         s.stack.writeConfig(kubeStackConfig(s.cluster, s.images.tags, { tile38Image: s.images.tags.tile38Next }));
         const t0 = Date.now();
@@ -526,12 +530,12 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         // Hand-overs, not failovers (see b).
         expect(pause).toBeLessThan(await downAfterMs(s));
         const images = s.cluster.kubectl(["get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=tile38", "-o", "jsonpath={.items[*].spec.containers[0].image}"]).trim().split(/\s+/);
-        expect(images).toEqual(s.checks.nodes.map(() => s.images.tags.tile38Next));
+        expect(images).toEqual(s.probe.nodes.map(() => s.images.tags.tile38Next));
         await expectNothingLostAndSameData("d");
     }), 20 * MINUTE);
 
     test("e. a node drain through the Eviction API: the PDBs hold (one Tile38 pod and one sentinel away at most), nothing lost", withPodLogs(async () => {
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
         const watcher = new PodWatcher(s);
         let drain;
         try {
@@ -539,7 +543,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         } finally {
             s.cluster.tryKubectl(["uncordon", NODE_NAME]);
         }
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.probe.waitHealthy(4 * MINUTE);
         const seen = await watcher.stop();
         figures["e: drain exit / max unavailable Tile38, sentinels"] = `${drain.code} / ${seen.maxUnavailable.tile38}, ${seen.maxUnavailable.sentinel}`;
         // The evicted pods' replacements cannot run on the cordoned node, so the budget refuses the rest.
@@ -552,24 +556,24 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
 
     /** IP-literal replica addresses any running sentinel knows. */
     const replicasKnownByIp = async () => {
-        await s.checks.refresh();
-        const lists = await Promise.all(s.checks.sentinels.filter((x) => s.checks.running(x)).map((x) => s.checks.sentinelList(x, "REPLICAS").catch(() => [])));
+        await s.probe.refresh();
+        const lists = await Promise.all(s.probe.sentinels.flatMap((_x, i) => (s.probe.sentinelRunning(i) ? [s.probe.sentinelReplicas(i).catch(() => [])] : [])));
         return lists.flat().map((r) => r.ip).filter((ip) => net.isIP(ip) !== 0);
     };
 
     test("h. a sentinel pod deleted: back with a new IP under the same name and id, never a fourth sentinel", withPodLogs(async () => {
-        await s.checks.waitSettled(4 * MINUTE);
-        const sentinel = s.checks.sentinels[1];
-        const known = async () => Promise.all(s.checks.sentinels.map(async (x) => new Set((await s.checks.sentinelList(x, "SENTINELS")).map((p) => `${p.name}@${p.ip}`))));
+        await s.probe.waitSettled(4 * MINUTE);
+        const sentinel = s.probe.sentinels[1];
+        const known = async () => Promise.all(s.probe.sentinels.map(async (_x, i) => new Set((await s.probe.otherSentinels(i)).map((p) => `${p.name}@${p.ip}`))));
         const before = await known();
-        const state = s.checks.state(sentinel.name)!;
+        const state = s.probe.state(sentinel.name)!;
         let maxOthers = 0;
         let sampling = true;
         const sampler = (async () => {
             while (sampling) {
-                for (const x of s.checks.sentinels) {
+                for (const [i] of s.probe.sentinels.entries()) {
                     try {
-                        maxOthers = Math.max(maxOthers, Number((await s.checks.sentinelMaster(x))["num-other-sentinels"]));
+                        maxOthers = Math.max(maxOthers, Number((await s.probe.sentinelMaster(i))["num-other-sentinels"]));
                     } catch {
                         /* restarting */
                     }
@@ -579,60 +583,63 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         })();
         try {
             deletePod(s, sentinel.name);
-            const back = await s.checks.waitReplaced(sentinel.name, state.uid, 3 * MINUTE);
+            const back = await s.probe.waitReplaced(sentinel.name, state.uid, 3 * MINUTE);
             expect(back.ip).not.toBe(state.ip);
-            await s.checks.waitHealthy(4 * MINUTE);
+            await s.probe.waitHealthy(4 * MINUTE);
             await sleep(5000); // hellos every 2 s: time for a ghost to appear
         } finally {
             sampling = false;
             await sampler;
         }
         figures["h: most other sentinels a sentinel counted"] = maxOthers;
-        expect(maxOthers).toBe(s.checks.sentinels.length - 1);
+        expect(maxOthers).toBe(s.probe.sentinels.length - 1);
         expect(await known()).toEqual(before);
         expect(ipLiteralsInConfigs(s)).toEqual([]);
         await expectNothingLost("h");
     }), 10 * MINUTE);
 
     test("i. a replica a sentinel learned by its pod IP (a follower between REPLCONF listening-port and ip-address) is forgotten", withPodLogs(async () => {
-        const k = s.checks;
+        const k = s.probe;
         const leader = await k.waitSettled(4 * MINUTE);
         // What every follower does for an instant, held long enough for the sentinels' INFO of the
-        // leader (every 10 s) to list this connection (the client pod) by its IP.
-        const held = k.client.pipeline(leader.fqdn, k.tile38Port, [["AUTH", k.passwords.tile38], ["REPLCONF", "listening-port", k.tile38Port]], 3000, 15_000);
+        // leader (every 10 s) to list this connection (the client pod) by its IP. Made from the
+        // client pod, not from this process: the replica must be known by a pod's IP, as a
+        // follower pod's would be (from here it would be the node's address).
+        const held = s.client.pipeline(k.nodes[leader].fqdn, k.tile38Port, [["AUTH", k.passwords.tile38], ["REPLCONF", "listening-port", k.tile38Port]], 3000, 15_000);
         const seen = await waitFor(async () => (await replicasKnownByIp())[0], { timeoutMs: 30_000, what: "a sentinel to list the client pod as a replica by its IP", intervalMs: 200 });
         expect(net.isIP(seen)).toBe(4);
         await held;
         const t0 = Date.now();
         await waitFor(async () => ((await replicasKnownByIp()).length === 0 ? true : undefined), { timeoutMs: 2 * MINUTE, what: "every sentinel to forget the replica known by IP", intervalMs: 500 });
         figures["i: replica known by IP forgotten after ms"] = Date.now() - t0;
-        expect((await k.waitHealthy(4 * MINUTE)).name).toBe(leader.name);
+        expect(k.nodes[await k.waitHealthy(4 * MINUTE)].name).toBe(k.nodes[leader].name);
         await waitFor(() => (ipLiteralsInConfigs(s).length === 0 ? true : undefined), { timeoutMs: 30_000, what: "the rewritten sentinel configs to hold no IP" });
     }), 10 * MINUTE);
 
     test("j. sentinels naming the leader by its pod IP: the leader hands over to a follower known by name, nothing lost", withPodLogs(async () => {
-        const k = s.checks;
+        const k = s.probe;
         const old = await k.waitSettled(4 * MINUTE);
-        const m = await k.sentinelMaster(k.sentinels[0]);
-        const ip = k.state(old.name)!.ip;
+        const m = await k.sentinelMaster(0);
+        const ip = k.state(k.nodes[old].name)!.ip;
         // Every sentinel forgets the leader and then monitors its IP, all at config epoch 0 (one
         // re-monitoring alone would adopt its peers' higher-epoch hellos again).
-        for (const x of k.sentinels) expect(await k.sentinelCall(x, ["SENTINEL", "REMOVE", k.masterName])).toBe("OK");
-        for (const x of k.sentinels) {
+        for (const [x] of k.sentinels.entries()) expect(await k.sentinelCall(x, ["SENTINEL", "REMOVE", k.masterName])).toBe("OK");
+        for (const [x] of k.sentinels.entries()) {
             expect(await k.sentinelCall(x, ["SENTINEL", "MONITOR", k.masterName, ip, k.tile38Port, m.quorum])).toBe("OK");
             const set = ["down-after-milliseconds", "failover-timeout", "parallel-syncs"].flatMap((f) => [f, m[f]]);
             expect(await k.sentinelCall(x, ["SENTINEL", "SET", k.masterName, ...set, "auth-pass", k.passwords.tile38])).toBe("OK");
         }
         const t0 = Date.now();
+        // A leader named by IP is no node's endpoint (agreedLeader: -1).
         const leader = await waitFor(
             async () => {
-                const n = k.nodeAt(await k.agreedLeader());
-                return n && n.name !== old.name ? n : undefined;
+                const n = await k.agreedLeader();
+                return n >= 0 && n !== old ? n : undefined;
             },
             { timeoutMs: 2 * MINUTE, what: "the sentinels to name a leader by name other than the old one", intervalMs: 200 },
         );
         figures["j: named by IP → a leader by name ms"] = Date.now() - t0;
-        expect((await k.waitHealthy(4 * MINUTE)).name).toBe(leader.name);
+        expect(k.nodes[await k.waitHealthy(4 * MINUTE)].name).toBe(k.nodes[leader].name);
         expect(await k.nodeStatus(old)).toMatchObject({ role: "slave", following: k.endpoint(leader) });
         await expectNothingLost("j");
         await waitFor(async () => ((await replicasKnownByIp()).length === 0 ? true : undefined), { timeoutMs: 2 * MINUTE, what: "every sentinel to forget the old leader's IP", intervalMs: 500 });
@@ -640,19 +647,19 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 10 * MINUTE);
 
     test("k. every pod deleted at once (kubectl delete pod -l …): one leader, nothing lost, the same data everywhere", withPodLogs(async () => {
-        await s.checks.waitSettled(4 * MINUTE);
+        await s.probe.waitSettled(4 * MINUTE);
         s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, "-l", "app.kubernetes.io/part-of=tile38-ha", "--wait=false"]);
         await sleep(3000);
-        const leader = await s.checks.waitHealthy(6 * MINUTE);
-        const roles = await Promise.all(s.checks.nodes.map((n) => s.checks.nodeStatus(n)));
+        const leader = await s.probe.waitHealthy(6 * MINUTE);
+        const roles = await Promise.all(s.probe.nodes.map((_n, i) => s.probe.nodeStatus(i)));
         expect(roles.filter((r) => r?.role === "master")).toHaveLength(1);
-        expect((await s.checks.nodeStatus(leader))?.role).toBe("master");
+        expect((await s.probe.nodeStatus(leader))?.role).toBe("master");
         await expectNothingLostAndSameData("k");
         expect(ipLiteralsInConfigs(s)).toEqual([]);
     }), 12 * MINUTE);
 
     test("k2. the backup store refuses the agents' keys: the three backup alerts fire (a real Prometheus, the shipped expressions, `for` cut to 1 s), status says stale; keys back: all clear", withPodLogs(async () => {
-        await s.checks.waitHealthy(4 * MINUTE);
+        await s.probe.waitHealthy(4 * MINUTE);
         const cluster = clusterName(s);
         const backupProm = await RealPrometheus.start({ port: BACKUP_PROMETHEUS_PORT, targets: podTargets(s, { backups: true }), drillRules: true, scrapeIntervalSeconds: SCRAPE_INTERVAL_S });
         const outputs = await s.stack.outputs();
@@ -687,16 +694,16 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
     }), 10 * MINUTE);
 
     test("f. total loss (every pod and PVC deleted): the restore from the backup brings every point back", withPodLogs(async () => {
-        const leader = await s.checks.waitSettled(4 * MINUTE);
+        const leader = await s.probe.waitSettled(4 * MINUTE);
         await log.stop();
         await expectNothingLost("f (before the loss)");
-        const same = await s.checks.waitIdenticalData(3 * MINUTE);
+        const same = await s.probe.waitIdenticalData(3 * MINUTE);
         expect(same.differences).toEqual([]);
-        const expected = await s.checks.collectionOn(leader);
+        const expected = await s.probe.collectionOn(leader);
         // A backup that holds the leader's whole AOF as it is now (by the size its manifest
         // records): one uploaded after this moment may still be a round that read the size before
         // the last writes (seen in a CI-like run: the last 64 writes missing from the restore).
-        const aofSize = (await s.checks.nodeStatus(leader))!.aofSize;
+        const aofSize = (await s.probe.nodeStatus(leader))!.aofSize;
         const manifests = () => s.backupObjects().filter((k) => k.startsWith("manifests/"));
         const backedUp = (k: string) => {
             try {
@@ -718,12 +725,12 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         // Pods the StatefulSets recreated while their old claims were still terminating wait for a
         // claim that is gone: delete them once more so that the controller creates claim and pod.
         s.cluster.kubectl(["delete", "pod", "-n", NAMESPACE, "-l", selector, "--grace-period=0", "--force", "--wait=false"]);
-        const restored = await s.checks.waitHealthy(15 * MINUTE);
-        const got = await s.checks.collectionOn(restored);
+        const restored = await s.probe.waitHealthy(15 * MINUTE);
+        const got = await s.probe.collectionOn(restored);
         figures["f: total loss → healthy s"] = ((Date.now() - t0) / 1000).toFixed(1);
         figures["f: points restored / expected"] = `${got.size} / ${expected.size}`;
         if (!sameCollection(got, expected)) throw new Error(`the restored leader differs from the data before the loss: ${describeDifference(got, expected)}`);
-        const all = await s.checks.waitIdenticalData(3 * MINUTE);
+        const all = await s.probe.waitIdenticalData(3 * MINUTE);
         expect(all.differences).toEqual([]);
     }), 25 * MINUTE);
 
@@ -749,22 +756,26 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             const o = await stack.outputs();
             const c = o.connection as { masterName: string; sentinels: { host: string; port: number }[]; tile38Password: string; sentinelPassword: string };
             const nodes = o.tile38Endpoints as { host: string; port: number }[];
-            const pods = [
-                ...nodes.map((e) => ({ name: e.host.split(".")[0], kind: "tile38" as const, fqdn: e.host })),
-                ...c.sentinels.map((e) => ({ name: e.host.split(".")[0], kind: "sentinel" as const, fqdn: e.host })),
-            ];
+            const pods = statefulPods(nodes, c.sentinels);
             expect(pods.map((p) => p.name)).toEqual(["geo-tile38-0", "geo-tile38-1", "geo-tile38-2", "geo-sentinel-0", "geo-sentinel-1", "geo-sentinel-2"]);
-            const facts = { masterName: c.masterName, tile38Port: nodes[0].port, sentinelPort: c.sentinels[0].port, passwords: { tile38: c.tile38Password, sentinel: c.sentinelPassword } };
-            const checks = new KubeletChecks(s.cluster, pods, facts, s.checks.client, "geo", "geo-tile38-ha-scripts");
+            const probe = new KubeProbe(s.cluster, {
+                pods,
+                masterName: c.masterName,
+                tile38Port: nodes[0].port,
+                sentinelPort: c.sentinels[0].port,
+                passwords: { tile38: c.tile38Password, sentinel: c.sentinelPassword },
+                namespace: "geo",
+                configMapName: "geo-tile38-ha-scripts",
+            });
             const t0 = Date.now();
-            await checks.waitSettled(6 * MINUTE);
+            await probe.waitSettled(6 * MINUTE);
             figures["l: consumer up done → settled s"] = ((Date.now() - t0) / 1000).toFixed(1);
             // The team's scheduling reached the pods.
             const sts = JSON.parse(s.cluster.kubectl(["get", "statefulset", "geo-tile38", "-n", "geo", "-o", "json"])) as { metadata: { labels: Record<string, string> }; spec: { template: { spec: { tolerations?: unknown[] } } } };
             expect(sts.metadata.labels.team).toBe("geo");
             expect(sts.spec.template.spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "geo", effect: "NoSchedule" }]);
             const drillFrom = Date.now();
-            const r = await drillDeployedKubernetes({ cluster: s.cluster, checks, workDir: s.workDir }, { runs: 1, log: (l) => process.stderr.write(`[l drill] ${l}\n`) });
+            const r = await drillDeployedKubernetes({ cluster: s.cluster, probe, client: s.client, workDir: s.workDir }, { runs: 1, log: (l) => process.stderr.write(`[l drill] ${l}\n`) });
             // A failed run: what the team's pods said meanwhile (the suite's own pod logs are the main cluster's).
             if (r.unplanned.failed_runs > 0) process.stderr.write(`[l] geo pods since the drill:\n${[...s.podLogs.lines("geo-tile38-", drillFrom), ...s.podLogs.lines("geo-sentinel-", drillFrom, /[+-](sdown|odown|failover|switch|try-failover|elected|promoted|selected)|tile38-ha/)].slice(-150).join("\n")}\n`);
             figures["l: consumer kill → first acknowledged write ms (down-after + 1.5 s = 4500)"] = r.unplanned.failover_ms.max;
@@ -774,7 +785,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             expect(r.planned.writes_lost).toBe(0);
             expect(r.nodes_differing_from_leader).toBe(0);
             // The first cluster never noticed: same leader set-up, still healthy.
-            await s.checks.waitHealthy(MINUTE);
+            await s.probe.waitHealthy(MINUTE);
         } finally {
             if (deployed) {
                 const down = await stack.run(["destroy", "--yes"], 10 * MINUTE);
