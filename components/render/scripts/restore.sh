@@ -20,7 +20,7 @@ while [ "$(date +%s)" -lt "$_end" ]; do
       rm -f "$_r/request"
       case "$_status" in
         ok)
-          _size=$(wc -c < "$_d/appendonly.aof" | tr -d ' ')
+          _size=$(stat -c %s "$_d/appendonly.aof")
           _sha=$(sha256sum "$_d/appendonly.aof" | cut -d' ' -f1)
           if [ "$_size" != "$_b" ] || [ "$_sha" != "$_c" ]; then
             _log "the restored appendonly.aof does not match backup $_a (size $_size/$_b, sha256 $_sha/$_c): removing it"

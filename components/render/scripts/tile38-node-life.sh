@@ -380,8 +380,8 @@ AOF_FLUSH_GRACE_MS=3000
 AOF_LONGER_SINCE=""
 follower_matches_leader() {
   local size theirs now
-  size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
-  [ -n "$size" ] || return 0
+  [ -f "$DATA_DIR/appendonly.aof" ] || return 0
+  size=$(aof_size_on_disk)
   if [ -n "$2" ] && [ $(($2 - size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
     if [ "$size" -gt 0 ] && [ "$(aof_matches "$1" "$size")" = + ]; then
       reloading "$1" "it reports an AOF of $2 bytes but its file holds $size, a prefix of $1's (its leader compacted its AOF)"

@@ -75,11 +75,10 @@ has_local_data() { [ -s "$DATA_DIR/appendonly.aof" ]; }
 AOF_FLOOR_BYTES=1048576
 AOF_FLOOR_OBJECT_BYTES=1100000
 
-# aof_size_on_disk: bytes of this node's AOF file (0 when there is none).
+# aof_size_on_disk: bytes of this node's AOF file (0 when there is none). stat, not `wc -c`:
+# busybox wc reads the whole file, about 1 s of CPU at 1 M points, several times a tick.
 aof_size_on_disk() {
-  local size
-  size=$(wc -c 2>/dev/null < "$DATA_DIR/appendonly.aof" | tr -d ' ')
-  echo "${size:-0}"
+  stat -c %s "$DATA_DIR/appendonly.aof" 2>/dev/null || echo 0
 }
 
 # aof_rewriting: this node's server is rewriting its AOF (AOFSHRINK, see tile38-compaction.sh).
