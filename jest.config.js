@@ -8,8 +8,8 @@ const common = {
 };
 module.exports = {
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/unit/jestTimeout.ts"] },
-    { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/integration/jestTimeout.ts"] },
-    { ...common, displayName: "deploy", testMatch: ["<rootDir>/tests/deploy/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/tests/integration/jestTimeout.ts"] },
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/testing/jest/unitTimeout.ts"] },
+    { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/testing/jest/serverTimeout.ts"] },
+    { ...common, displayName: "deploy", testMatch: ["<rootDir>/tests/deploy/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/testing/jest/serverTimeout.ts"] },
   ],
 };

@@ -16,7 +16,6 @@ import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
 import { resp } from "../../components/status/resp";
 import { sleep, waitFor } from "../../testing/probe/wait";
 import { networkCutSkipReason } from "../../testing/fixtures/networkCut";
-import "./jestTimeout";
 
 const SENTINEL_PORT = 27500;
 const TILE38_PORT = 27510;

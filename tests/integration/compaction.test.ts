@@ -22,7 +22,6 @@ import { aofFigures, watchLeaderAof } from "../../testing/probe/aofWatch";
 import { longestPause } from "../../testing/scenarios/drillReport";
 import { EventLoopLag, pausesExplained, spansWhere, watchRewriting } from "../../testing/probe/pauseCause";
 import { resp } from "../../components/status/resp";
-import "./jestTimeout";
 
 const SENTINEL_PORT = 27540;
 const TILE38_PORT = 27550;

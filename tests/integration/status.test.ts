@@ -11,7 +11,6 @@ import { runCommand } from "../../testing/command";
 import { describeWithTile38, Tile38Cluster } from "../../testing/fixtures/loopback/cluster";
 import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
 import { waitFor } from "../../testing/probe/wait";
-import "./jestTimeout";
 
 const SENTINEL_PORT = 27730;
 const TILE38_PORT = 27720;
