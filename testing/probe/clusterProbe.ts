@@ -100,7 +100,13 @@ export abstract class ClusterProbe {
 
     /** `host:port` each running sentinel names as leader (undefined: not running / no answer). */
     async sentinelLeaders(): Promise<(string | undefined)[]> {
-        return Promise.all(
+        return (await this.sentinelLeadersAnswered()).leaders;
+    }
+
+    /** {@link sentinelLeaders}, and when the last answer arrived (ms since the epoch): what they name was true by then. */
+    async sentinelLeadersAnswered(): Promise<{ leaders: (string | undefined)[]; at: number }> {
+        let at = 0;
+        const leaders = await Promise.all(
             this.topo.sentinels.map(async (_s, i) => {
                 if (!this.sentinelRunning(i)) return undefined;
                 try {
@@ -108,9 +114,12 @@ export abstract class ClusterProbe {
                     return Array.isArray(r) && r.length === 2 ? `${String(r[0])}:${String(r[1])}` : undefined;
                 } catch {
                     return undefined;
+                } finally {
+                    at = Math.max(at, Date.now());
                 }
             }),
         );
+        return { leaders, at };
     }
 
     /** SENTINEL MASTER of sentinel `i` as a record. */
@@ -183,8 +192,18 @@ export abstract class ClusterProbe {
 
     /** The leader the sentinels agree on, when it reports role master and is not `except`; else undefined (for waitFor). */
     async leadingNode(except = -1): Promise<number | undefined> {
-        const l = await this.agreedLeader();
-        return l >= 0 && l !== except && (await this.nodeStatus(l))?.role === "master" ? l : undefined;
+        return (await this.leadingNodeSince(except))?.index;
+    }
+
+    /**
+     * {@link leadingNode}, and since when it is known to lead: the sentinels' last answer (a
+     * sentinel names a node only once that node reported role master, so its role check after
+     * them adds nothing to when it was true, only the check's own round trip).
+     */
+    async leadingNodeSince(except = -1): Promise<{ index: number; at: number } | undefined> {
+        const { leaders, at } = await this.sentinelLeadersAnswered();
+        const l = this.agreedAmong(leaders);
+        return l >= 0 && l !== except && (await this.nodeStatus(l))?.role === "master" ? { index: l, at } : undefined;
     }
 
     /**
@@ -206,8 +225,13 @@ export abstract class ClusterProbe {
 
     /** Leader index the sentinels agree on now (or -1). */
     async agreedLeader(): Promise<number> {
-        const leaders = (await this.sentinelLeaders()).filter((l, i) => this.sentinelRunning(i) && l);
-        return new Set(leaders).size === 1 ? this.indexOf(leaders[0]) : -1;
+        return this.agreedAmong(await this.sentinelLeaders());
+    }
+
+    /** Node index every running sentinel that names one names in `leaders` (as {@link sentinelLeaders} gives them), or -1. */
+    private agreedAmong(leaders: (string | undefined)[]): number {
+        const named = leaders.filter((l, i) => this.sentinelRunning(i) && l);
+        return new Set(named).size === 1 ? this.indexOf(named[0]) : -1;
     }
 
 }

@@ -235,8 +235,8 @@ export async function runCascade(c: CascadeCluster, opts: CascadeOptions): Promi
             let next: number | undefined;
             let ack: Ack | undefined;
             try {
-                next = await waitFor(() => c.leadingNode(leader), { timeoutMs: NO_FAILOVER_AFTER_MS, what: "a new leader", intervalMs: 50 });
-                promotedAt = Date.now();
+                const promoted = await waitFor(() => c.leadingNodeSince(leader), { timeoutMs: NO_FAILOVER_AFTER_MS, what: "a new leader", intervalMs: 20 });
+                [next, promotedAt] = [promoted.index, promoted.at];
             } catch (e) {
                 log(`step ${k}: NO FAILOVER: ${(e as Error).message}\n${await c.logTails(30)}`);
             }
