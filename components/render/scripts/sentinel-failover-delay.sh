@@ -23,6 +23,26 @@ saw_config_epoch() {
   FAILOVER_SEEN_EPOCH=$1
 }
 
+# An attempt that never completed blocks the next one just as long (Sentinel counts from its vote):
+# a fresh cluster's sentinels that found the first leader down before it ever answered tried a
+# failover with no replica to promote, and the leader lost 20 s later stayed lost until 36 s after
+# that try (the scale bench at 10 k points: 28-32 s to fail over). Once no sentinel runs a failover
+# any more (the caller checks every one), such an attempt counts as a failover seen ended.
+FAILOVER_ATTEMPT_EPOCH=""
+# saw_attempt_end LEADER_EPOCH CONFIG_EPOCH NOW_MS: FAILOVER_SEEN_MS becomes NOW_MS once per
+# LEADER_EPOCH above CONFIG_EPOCH (this sentinel voted in an epoch whose failover never completed).
+saw_attempt_end() {
+  attempt_unseen "$1" "$2" || return 0
+  FAILOVER_ATTEMPT_EPOCH=$1
+  # shellcheck disable=SC2034 # read by the watchdog (sentinel-start.sh)
+  FAILOVER_SEEN_MS=$3
+}
+
+# attempt_unseen LEADER_EPOCH CONFIG_EPOCH: whether saw_attempt_end would count an attempt now.
+attempt_unseen() {
+  [ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt "$2" ] && [ "$1" != "$FAILOVER_ATTEMPT_EPOCH" ]
+}
+
 # rearmed_failover_timeout SEEN_MS NOW_MS: the failover-timeout to hold now, the last failover
 # having been seen complete at SEEN_MS (empty: none since this sentinel started).
 rearmed_failover_timeout() {

@@ -167,6 +167,8 @@ EOF_MASTER
     *)
       _now=$(now_ms)
       saw_config_epoch "$_epoch" "$_now"
+      _voted=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "leader-epoch" && $3 == m { print $4 }' "$DATA_DIR/sentinel.conf")
+      if attempt_unseen "$_voted" "$_epoch" && no_failover_running; then saw_attempt_end "$_voted" "$_epoch" "$_now"; fi
       _want=$(rearmed_failover_timeout "$FAILOVER_SEEN_MS" "$_now")
       _set=$(failover_timeout_change "$_ft" "$_want")
       if [ -n "$_set" ]; then
@@ -192,6 +194,14 @@ EOF_MASTER
   while [ "$_i" -lt 30 ] && [ "$(master_entry)" != "$_new_ep" ]; do sleep 0.1; _i=$((_i + 1)); done
   sentinel_call "$SELF" SENTINEL SET "$MASTER_NAME" failover-timeout "$FAILOVER_TIMEOUT_MS" >/dev/null
   log "watchdog: SENTINEL MASTER now lists $(master_entry) (failover-timeout back to $FAILOVER_TIMEOUT_MS)"
+}
+
+# no_failover_running: every sentinel answers, and none is failing the leader over.
+no_failover_running() {
+  for _s in $SENTINELS; do
+    _f=$(sentinel_master "$_s" flags) && [ -n "$_f" ] || return 1
+    case "$_f" in *failover_in_progress*) return 1 ;; esac
+  done
 }
 
 # master_entry: host:port this sentinel's SENTINEL MASTER entry lists (what SENTINEL MASTERS shows).

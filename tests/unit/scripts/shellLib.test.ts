@@ -386,6 +386,9 @@ master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_
         expect(run(`rearmed_failover_timeout 1000 60000`)).toBe("18000");
         // The first epoch seen is no failover; a changed one is, at the time it was seen.
         expect(run(`saw_config_epoch 3 100; echo "[$FAILOVER_SEEN_MS]"; saw_config_epoch 3 200; echo "[$FAILOVER_SEEN_MS]"; saw_config_epoch 4 300; echo "[$FAILOVER_SEEN_MS]"`)).toBe("[]\n[]\n[300]");
+        // A vote in an epoch whose failover never completed (leader-epoch 5 above config-epoch 4) counts once, when seen ended; a completed one (5, 5) does not.
+        expect(run(`attempt_unseen 5 4 && echo yes; saw_attempt_end 5 4 700; echo "[$FAILOVER_SEEN_MS]"; attempt_unseen 5 4 || echo counted; saw_attempt_end 5 4 900; echo "[$FAILOVER_SEEN_MS]"`)).toBe("yes\n[700]\ncounted\n[700]");
+        expect(run(`attempt_unseen 5 5 || echo no; attempt_unseen '' 5 || echo none; saw_attempt_end 5 5 700; echo "[$FAILOVER_SEEN_MS]"`)).toBe("no\nnone\n[]");
         // Lowered at once, raised in doublings or to the rendered value, else left.
         expect(run(`failover_timeout_change 18000 2000`)).toBe("2000");
         expect(run(`failover_timeout_change 2000 3000`)).toBe("");
