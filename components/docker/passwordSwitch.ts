@@ -61,7 +61,7 @@ export class DockerPasswordSwitch extends pulumi.ComponentResource {
         const nodeNames = topo.nodes.map((n) => `${n.name}-data`);
         const sentinelNames = topo.sentinels.map((s) => `${s.name}-data`);
         const scriptPath = `${SCRIPT_DIR}/password-switch.sh`;
-        const script = renderPasswordSwitchScript(topo, nodeNames.map(switchMountPath), sentinelNames.map(switchMountPath));
+        const script = renderPasswordSwitchScript(topo, { nodeDirs: nodeNames.map(switchMountPath), sentinelDirs: sentinelNames.map(switchMountPath) });
         const mount = (v: docker.Volume, volumeName: string) => ({ volumeName: v.name, containerPath: switchMountPath(volumeName), readOnly: true });
         this.container = new docker.Container(
             name,

@@ -10,6 +10,7 @@ import { ClusterConfiguration } from "./clusterConfiguration";
 import { CONFIGMAP_KEYS, contentHash, objectLabels, objectNames, sentinelTemplateKey, serviceFqdn } from "./common";
 import { ClusterMonitors } from "./monitors";
 import { ClusterNetworkPolicies } from "./networkPolicies";
+import { KubernetesPasswordSwitch } from "./passwordSwitch";
 import { SentinelServiceAccount } from "./sentinelServiceAccount";
 import { SentinelStatefulSet } from "./sentinelStatefulSet";
 import { Tile38ServiceAccount } from "./serviceAccount";
@@ -90,6 +91,14 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
         const backups = cfg.backup.enabled ? new KubernetesClusterBackups(`${name}-backups`, { config: cfg, staticCredentials }, { parent: this }) : undefined;
         const backup = backups?.hook;
 
+        const sentinelServiceAccount = new SentinelServiceAccount(`${name}-sentinel-sa`, { config: cfg }, inNamespace);
+        // Before the cluster Secret changes and any pod rolls: the running processes accept the new
+        // passwords (the Job reads the old ones from the Secret as still deployed).
+        const passwordSwitch = new KubernetesPasswordSwitch(
+            `${name}-password-switch`,
+            { config: cfg, topology: plan.topology, tile38Password: passwords.tile38, sentinelPassword: passwords.sentinel },
+            { ...childOpts, dependsOn: [...afterNamespace, sentinelServiceAccount] },
+        );
         const configuration = new ClusterConfiguration(
             `${name}-config`,
             {
@@ -97,16 +106,21 @@ export class KubernetesTile38Cluster extends pulumi.ComponentResource {
                 topology: plan.topology,
                 passwords: { tile38: passwords.tile38, sentinel: passwords.sentinel, backupAccessKeyId: secrets.backupAccessKeyId, backupSecretAccessKey: secrets.backupSecretAccessKey },
             },
-            inNamespace,
+            { ...childOpts, dependsOn: [...afterNamespace, passwordSwitch] },
         );
         const serviceAccount = new Tile38ServiceAccount(`${name}-sa`, { config: cfg, extraAnnotations: backup?.serviceAccountAnnotations }, inNamespace);
-        const sentinelServiceAccount = new SentinelServiceAccount(`${name}-sentinel-sa`, { config: cfg }, inNamespace);
         const data = configuration.data;
         // Pods are admitted only once their ServiceAccount exists: create both accounts first.
         const afterConfig: pulumi.ComponentResourceOptions = { ...childOpts, dependsOn: [...afterNamespace, configuration, serviceAccount, sentinelServiceAccount] };
         const tile38 = new Tile38StatefulSet(
             `${name}-tile38`,
-            { config: cfg, topology: plan.topology, configHash: contentHash(data[CONFIGMAP_KEYS.tile38Start], data[CONFIGMAP_KEYS.tile38Stop]), backup },
+            {
+                config: cfg,
+                topology: plan.topology,
+                configHash: contentHash(data[CONFIGMAP_KEYS.tile38Start], data[CONFIGMAP_KEYS.tile38Stop]),
+                backup,
+                passwordsGeneration: passwordSwitch.generation,
+            },
             afterConfig,
         );
         const sentinels = new SentinelStatefulSet(

@@ -26,6 +26,8 @@ export function kubernetesObjectNames(prefix: string) {
         configMap: p("tile38-ha-scripts"),
         /** Secret with both passwords. */
         secret: p("tile38-ha-auth"),
+        /** Job (and its ConfigMap) that switches the running pods to new passwords (passwordSwitch.ts). */
+        passwordSwitch: p("tile38-ha-password-switch"),
         /** ServiceAccount of the Tile38 pods (and their backup sidecars: IRSA). */
         serviceAccount: sets.tile38,
         /**
@@ -262,3 +264,6 @@ export function contentHash(...parts: string[]): string {
 
 /** Pod-template annotation that carries {@link contentHash}. */
 export const CONFIG_HASH_ANNOTATION = "tile38-ha/config-hash";
+
+/** Tile38 pod-template annotation that carries the passwords' generation: a rotation rolls the pods. */
+export const PASSWORDS_ANNOTATION = "tile38-ha/passwords";

@@ -6,6 +6,7 @@ import { Topology } from "../render/topology";
 import { tile38ReadyCommand } from "../render/tile38Scripts";
 import {
     CONFIG_HASH_ANNOTATION,
+    PASSWORDS_ANNOTATION,
     CONFIGMAP_KEYS,
     containerSecurityContext,
     MOUNTS,
@@ -92,6 +93,11 @@ export interface Tile38StatefulSetOptions {
     configHash: string;
     /** Backup additions. */
     backup?: Tile38BackupHook;
+    /**
+     * The passwords' generation (KubernetesPasswordSwitch.generation); a change rolls the pods
+     * onto the cluster Secret's new passwords once the running processes accept them. Default: none.
+     */
+    passwordsGeneration?: pulumi.Input<string>;
 }
 
 /** The Tile38 container's environment (see TILE38_SCRIPT_ENV in components/render/tile38Scripts.ts). */
@@ -124,7 +130,8 @@ export function buildTile38StatefulSetSpec(cfg: StackConfig, topo: Topology, opt
     const ports: k8s.types.input.core.v1.ContainerPort[] = [{ name: TILE38_PORT_NAMES.tile38, containerPort: cfg.tile38.port, protocol: "TCP" }];
     if (metrics !== undefined) ports.push({ name: TILE38_PORT_NAMES.metrics, containerPort: metrics, protocol: "TCP" });
 
-    const annotations: Record<string, string> = { [CONFIG_HASH_ANNOTATION]: options.configHash };
+    const annotations: Record<string, pulumi.Input<string>> = { [CONFIG_HASH_ANNOTATION]: options.configHash };
+    if (options.passwordsGeneration !== undefined) annotations[PASSWORDS_ANNOTATION] = options.passwordsGeneration;
     if (metrics !== undefined) {
         Object.assign(annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": String(metrics), "prometheus.io/path": "/metrics" });
     }
@@ -229,6 +236,8 @@ export interface Tile38StatefulSetArgs {
     configHash: string;
     /** Backup additions to every pod. Default: none. */
     backup?: Tile38BackupHook;
+    /** See {@link Tile38StatefulSetOptions.passwordsGeneration}. Default: none. */
+    passwordsGeneration?: pulumi.Input<string>;
 }
 
 /** The Tile38 replica set: headless Service, StatefulSet and PodDisruptionBudget. */
@@ -245,7 +254,7 @@ export class Tile38StatefulSet extends pulumi.ComponentResource {
         this.headlessService = new k8s.core.v1.Service(`${name}-headless`, buildTile38HeadlessServiceSpec(args.config), { parent: this });
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             name,
-            buildTile38StatefulSetSpec(args.config, args.topology, { configHash: args.configHash, backup: args.backup }),
+            buildTile38StatefulSetSpec(args.config, args.topology, { configHash: args.configHash, backup: args.backup, passwordsGeneration: args.passwordsGeneration }),
             // The pods' names must resolve from their first second: create the headless Service first.
             { parent: this, dependsOn: [this.headlessService], ...statefulSetReplacementOptions() },
         );

@@ -94,7 +94,7 @@ describe("npm run synth", () => {
                 expect.arrayContaining(["kubernetes.io/hostname", "topology.kubernetes.io/zone"]),
             );
         }
-        const configMap = of("kubernetes:core/v1:ConfigMap")[0].inputs.data as Record<string, string>;
+        const configMap = of("kubernetes:core/v1:ConfigMap").find((c) => c.inputs.metadata.name === "tile38-ha-scripts")!.inputs.data as Record<string, string>;
         const template = configMap["sentinel-0.conf"];
         expect(template).toContain("sentinel resolve-hostnames yes");
         expect(template).toContain("sentinel announce-hostnames yes");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tile38-ha: switches a running cluster to new passwords, live, before a `pulumi up` replaces its
-# containers (Docker: a one-shot container that runs whenever a password changes, before any
-# sentinel or node is replaced). Tile38 and Sentinel both keep a connection authenticated when
+# containers or rolls its pods (Docker: a one-shot container; Kubernetes: a Job; either runs
+# whenever a password changes, before any sentinel or node is replaced or restarted). Tile38 and Sentinel both keep a connection authenticated when
 # the password changes, so nothing already connected notices; each step is one round trip:
 #  1. every sentinel accepts the new sentinel password besides the old one (ACL SETUSER default
 #     >NEW: requirepass is the default user's password) and uses it towards its peers
@@ -21,10 +21,11 @@
 # (step 3 reopens the sentinels' links once).
 # Environment: TILE38_PASSWORD, SENTINEL_PASSWORD: the new passwords. The old ones are read from
 # the processes' own files on their volumes, mounted read-only: NODE_DIRS and SENTINEL_DIRS (in
-# the order of TILE38_NODES and SENTINELS).
+# the order of TILE38_NODES and SENTINELS; Docker), and/or from OLD_PASSWORDS_DIR: the cluster
+# Secret as deployed before this update, mounted (Kubernetes: a pod's volume is not reachable).
 set -eu
 # @settings
-: "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${NODE_DIRS:?}" "${SENTINEL_DIRS:?}"
+: "${MASTER_NAME:?}" "${SENTINELS:?}" "${TILE38_NODES:?}" "${NODE_DIRS?}" "${SENTINEL_DIRS?}" "${OLD_PASSWORDS_DIR?}"
 . ./lib.sh
 . ./config-password.sh
 
@@ -53,6 +54,21 @@ working_password() {
 # nth N WORDS...: the Nth word (1-based).
 nth() { shift "$1"; echo "$1"; }
 
+# volume_password N DIRS FILE: the password FILE requires in the Nth directory of DIRS (the Nth
+# process's volume); nothing without DIRS.
+volume_password() {
+  [ -n "$2" ] || return 0
+  # shellcheck disable=SC2086 # one directory per word
+  config_password "$(nth "$1" $2)/$3"
+}
+
+# secret_password KEY: the old password under KEY of the Secret in OLD_PASSWORDS_DIR; nothing
+# without it (a first deploy has no Secret yet).
+secret_password() {
+  [ -n "$OLD_PASSWORDS_DIR" ] || return 0
+  cat "$OLD_PASSWORDS_DIR/$1" 2>/dev/null || true
+}
+
 # replies_ok: true when there are replies on stdin (AUTH's left out) and each is +OK, the last
 # one (QUIT's) aside.
 replies_ok() {
@@ -69,13 +85,12 @@ switch_sentinels() {
   _i=0
   for _s in $SENTINELS; do
     _i=$((_i + 1))
-    # shellcheck disable=SC2086 # one directory per word
-    _dir=$(nth "$_i" $SENTINEL_DIRS)
     _st=0
-    _pw=$(working_password "$_s" "$SENTINEL_PASSWORD" "$(config_password "$_dir/sentinel.conf")") || _st=$?
+    _pw=$(working_password "$_s" "$SENTINEL_PASSWORD" "$(volume_password "$_i" "$SENTINEL_DIRS" sentinel.conf)" \
+      "$(secret_password sentinel-password)") || _st=$?
     case $_st in
       2) log "sentinel $_s does not answer: left alone (its replacement starts with the new passwords)"; continue ;;
-      1) fail "sentinel $_s refuses both the new sentinel password and the one in its sentinel.conf"; continue ;;
+      1) fail "sentinel $_s refuses both the new sentinel password and its old one"; continue ;;
     esac
     if [ "$_pw" != "$SENTINEL_PASSWORD" ]; then
       if { resp ACL SETUSER default on ">$SENTINEL_PASSWORD"; resp SENTINEL CONFIG SET sentinel-pass "$SENTINEL_PASSWORD"; } |
@@ -96,13 +111,12 @@ switch_nodes() {
   _i=0
   for _n in $TILE38_NODES; do
     _i=$((_i + 1))
-    # shellcheck disable=SC2086 # one directory per word
-    _dir=$(nth "$_i" $NODE_DIRS)
     _st=0
-    _pw=$(working_password "$_n" "$TILE38_PASSWORD" "$(config_password "$_dir/config")") || _st=$?
+    _pw=$(working_password "$_n" "$TILE38_PASSWORD" "$(volume_password "$_i" "$NODE_DIRS" config)" \
+      "$(secret_password tile38-password)") || _st=$?
     case $_st in
       2) log "Tile38 node $_n does not answer: left alone (its replacement starts with the new passwords)"; continue ;;
-      1) fail "Tile38 node $_n refuses both the new Tile38 password and the one in its config file"; continue ;;
+      1) fail "Tile38 node $_n refuses both the new Tile38 password and its old one"; continue ;;
     esac
     if { resp CONFIG SET requirepass "$TILE38_PASSWORD"; resp CONFIG SET leaderauth "$TILE38_PASSWORD"; resp CONFIG REWRITE; } |
       rsend "$_n" "$_pw" | replies_ok; then

@@ -12,11 +12,10 @@ const topo = () => dockerTopology(parseStackConfig({ target: "docker" }, { stack
 describe("renderPasswordSwitchScript", () => {
     it("names every node and sentinel with its volume, and holds no password", () => {
         const t = topo();
-        const script = renderPasswordSwitchScript(
-            t,
-            t.nodes.map((n) => switchMountPath(`${n.name}-data`)),
-            t.sentinels.map((s) => switchMountPath(`${s.name}-data`)),
-        );
+        const script = renderPasswordSwitchScript(t, {
+            nodeDirs: t.nodes.map((n) => switchMountPath(`${n.name}-data`)),
+            sentinelDirs: t.sentinels.map((s) => switchMountPath(`${s.name}-data`)),
+        });
         expect(script).toContain("TILE38_NODES='127.0.0.1:9851 127.0.0.1:9852 127.0.0.1:9853'");
         expect(script).toContain("SENTINELS='127.0.0.1:5000 127.0.0.1:5001 127.0.0.1:5002'");
         expect(script).toContain("SENTINEL_DIRS='/volumes/tile38-ha-dev-sentinel-1-data /volumes/tile38-ha-dev-sentinel-2-data /volumes/tile38-ha-dev-sentinel-3-data'");
@@ -28,7 +27,8 @@ describe("renderPasswordSwitchScript", () => {
 
     it("refuses a directory list that does not match the topology", () => {
         const t = topo();
-        expect(() => renderPasswordSwitchScript(t, ["/a"], ["/b", "/c", "/d"])).toThrow(/3 nodes and 3 sentinels need as many directories \(got 1 and 3\)/);
+        expect(() => renderPasswordSwitchScript(t, { nodeDirs: ["/a"], sentinelDirs: ["/b", "/c", "/d"] })).toThrow(/3 nodes and 3 sentinels need as many directories \(got 1 and 3\)/);
+        expect(() => renderPasswordSwitchScript(t, {})).toThrow(/no source of the old passwords/);
     });
 });
 

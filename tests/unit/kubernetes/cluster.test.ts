@@ -27,7 +27,9 @@ pulumi.runtime.setMocks(
                     ? { bucket: `${args.name}-fake`, arn: `arn:aws:s3:::${args.name}-fake` }
                     : args.type.startsWith("aws:iam/")
                       ? { arn: `arn:aws:iam::123456789012:${args.type.includes("role") ? "role" : "policy"}/${args.name}`, name: args.name }
-                      : {};
+                      : args.type === "random:index/randomId:RandomId"
+                        ? { hex: "0a1b2c3d" }
+                        : {};
             return { id: `${args.name}_id`, state: { ...args.inputs, ...extra } };
         },
         call: (args) => args.inputs,
@@ -120,14 +122,17 @@ const STS = "kubernetes:apps/v1:StatefulSet";
 const SVC = "kubernetes:core/v1:Service";
 
 describe("KubernetesTile38Cluster under mocks", () => {
-    it("declares every object once, with fixed names, under tile38-ha:kubernetes components", () => {
+    it("declares every object once, with fixed names (the new passwords' Secret: their generation), under tile38-ha:kubernetes components", () => {
         const kinds = k8sObjects(main).map((r) => `${r.type} ${r.inputs.metadata.name}`).sort();
         expect(kinds).toEqual([
             "kubernetes:apps/v1:StatefulSet sentinel",
             "kubernetes:apps/v1:StatefulSet tile38",
+            "kubernetes:batch/v1:Job tile38-ha-password-switch",
+            "kubernetes:core/v1:ConfigMap tile38-ha-password-switch",
             "kubernetes:core/v1:ConfigMap tile38-ha-scripts",
             "kubernetes:core/v1:Namespace tile38",
             "kubernetes:core/v1:Secret tile38-ha-auth",
+            "kubernetes:core/v1:Secret tile38-ha-auth-0a1b2c3d",
             "kubernetes:core/v1:Service sentinel",
             "kubernetes:core/v1:Service sentinel-headless",
             "kubernetes:core/v1:Service tile38-headless",
@@ -146,6 +151,7 @@ describe("KubernetesTile38Cluster under mocks", () => {
             "tile38-ha:kubernetes:ClusterBackups",
             "tile38-ha:kubernetes:ClusterConfiguration",
             "tile38-ha:kubernetes:ClusterNetworkPolicies",
+            "tile38-ha:kubernetes:PasswordSwitch",
             "tile38-ha:kubernetes:SentinelServiceAccount",
             "tile38-ha:kubernetes:SentinelStatefulSet",
             "tile38-ha:kubernetes:Tile38ServiceAccount",
@@ -185,10 +191,10 @@ describe("KubernetesTile38Cluster under mocks", () => {
         for (const v of values) expect(await pulumi.isSecret(v)).toBe(true);
     });
 
-    it("never puts a password into another resource's inputs", () => {
+    it("never puts a password into another resource's inputs, nor into a Secret's or a generation's outside a wire secret", () => {
+        const unwrapped = (v: Any): Any => (isWireSecret(v) ? "[secret]" : Array.isArray(v) ? v.map(unwrapped) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapped(x)])) : v);
         for (const r of recorded) {
-            if (r.type === "kubernetes:core/v1:Secret") continue;
-            const text = JSON.stringify(r.inputs);
+            const text = JSON.stringify(/^(kubernetes:core\/v1:Secret|random:index\/randomId:RandomId)$/.test(r.type) ? unwrapped(r.inputs) : r.inputs);
             expect(text).not.toContain(TILE38_PASSWORD);
             expect(text).not.toContain(SENTINEL_PASSWORD);
         }
@@ -345,12 +351,15 @@ describe("a second cluster in the same namespace, from typed arguments only", ()
     it("names every object after the component, so that the first cluster's names stay free", () => {
         const names = k8sObjects(geo).map((r) => `${r.type.split(":")[2]} ${r.inputs.metadata.name}`).sort();
         expect(names).toEqual([
+            "ConfigMap geo-tile38-ha-password-switch",
             "ConfigMap geo-tile38-ha-scripts",
+            "Job geo-tile38-ha-password-switch",
             "NetworkPolicy geo-sentinel",
             "NetworkPolicy geo-tile38",
             "PodDisruptionBudget geo-sentinel",
             "PodDisruptionBudget geo-tile38",
             "Secret geo-tile38-ha-auth",
+            "Secret geo-tile38-ha-auth-0a1b2c3d",
             "Service geo-sentinel",
             "Service geo-sentinel-headless",
             "Service geo-tile38-headless",
@@ -384,7 +393,9 @@ describe("a second cluster in the same namespace, from typed arguments only", ()
     it("puts the team's labels, annotations and scheduling on every object and pod", () => {
         for (const r of k8sObjects(geo)) {
             expect(r.inputs.metadata.labels.team).toBe("geo");
-            expect(r.inputs.metadata.annotations).toEqual({ "example.com/owner": "geo-team" });
+            // The switch Job's own: a failed Job is replaced by the next update.
+            const { "pulumi.com/replaceUnready": _replaceUnready, ...annotations } = r.inputs.metadata.annotations;
+            expect(annotations).toEqual({ "example.com/owner": "geo-team" });
         }
         for (const name of ["geo-tile38", "geo-sentinel"]) {
             const sts = one(geo, STS, name).inputs;
