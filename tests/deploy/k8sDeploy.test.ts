@@ -38,6 +38,9 @@
  *      is due;
  *   d. a rolling update from `pulumi up` of an image change: one pod at a time in the
  *      controller's order, 0 lost, longest write pause ≤ 2 s;
+ *   d2. a password rotation from `pulumi up` (new Tile38 and sentinel passwords): the switch Job
+ *      first, then the Tile38 pods roll; the writer switches once refused, 0 lost, longest write
+ *      pause below down-after, no password in the state, the outputs, pulumi's or the Job's log;
  *   e. a node drain through the Eviction API: the PDBs hold (never more than one Tile38 pod and
  *      one sentinel away), nothing lost;
  *   f. total loss (every pod and PVC deleted): the restore from the backup brings every point back;
@@ -56,6 +59,7 @@
  * port-forwards 28200-28239 (127.0.0.1); the backup store's outage (k2): Prometheus 28195, the
  * status's port-forwards 28240-28279 (127.0.0.1).
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -76,6 +80,7 @@ import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NA
 import { KubeProbe } from "../../testing/fixtures/kube/kubeProbe";
 import { statefulPods } from "../../testing/fixtures/kube/statefulPods";
 import { PulumiStack } from "../../testing/fixtures/pulumiCli";
+import { RespError } from "../../components/status/resp";
 import { drillDeployedKubernetes } from "../../testing/scenarios/drillKubernetes";
 import { clusterName, DRILL_PROMETHEUS_PORT, expectedView, followPodTargets, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "../../testing/fixtures/kube/kubeMetrics";
 import { describeAlertDrill, runAlertDrill } from "../../testing/scenarios/alertDrill";
@@ -232,12 +237,13 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         await s?.destroy();
     }, 5 * MINUTE);
 
-    test(`a0. the stack release ${PREVIOUS_VERSION} created updates in place: no resource replaced or deleted`, () => {
+    test(`a0. the stack release ${PREVIOUS_VERSION} created updates in place: no resource replaced or deleted, only the password switch new`, () => {
         const ops = s.upgradeOperations;
         figures[`a0: upgrade ${PREVIOUS_VERSION} → this tree: preview steps`] = typeof ops === "string" ? ops : JSON.stringify(ops);
         if (typeof ops === "string") return;
         expect(ops.recreating).toBe(0);
-        for (const op of ["create", "replace", "create-replacement", "delete-replaced", "delete", "discard"]) expect(`${op}: ${ops[op] ?? 0}`).toBe(`${op}: 0`);
+        expect(`create: ${(ops.create ?? 0) - (ops["create (new since)"] ?? 0)}`).toBe("create: 0");
+        for (const op of ["replace", "create-replacement", "delete-replaced", "delete", "discard"]) expect(`${op}: ${ops[op] ?? 0}`).toBe(`${op}: 0`);
     });
 
     test("a. every pod Ready; sentinels and replicas known by their stable names only; a backup uploaded", withPodLogs(async () => {
@@ -532,6 +538,68 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         const images = s.cluster.kubectl(["get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=tile38", "-o", "jsonpath={.items[*].spec.containers[0].image}"]).trim().split(/\s+/);
         expect(images).toEqual(s.probe.nodes.map(() => s.images.tags.tile38Next));
         await expectNothingLostAndSameData("d");
+    }), 20 * MINUTE);
+
+    // After d (its up must see the stack's own passwords); every later test uses the new ones (KubeStack.rotated).
+    test("d2. pulumi up of new Tile38 and sentinel passwords: the switch Job first, then the Tile38 pods roll; writes go on (the client switches once refused), 0 lost, pause below down-after, no password in plain text", withPodLogs(async () => {
+        await s.probe.waitSettled(4 * MINUTE);
+        const old = { ...s.probe.passwords };
+        const next = { tile38: `t38.${crypto.randomBytes(12).toString("hex")}`, sentinel: `sen.${crypto.randomBytes(12).toString("hex")}` };
+        await s.client.expectRotation({ tile38Password: next.tile38, sentinelPassword: next.sentinel });
+        await s.stack.setSecret("tile38Password", next.tile38);
+        await s.stack.setSecret("sentinelPassword", next.sentinel);
+        const t0 = Date.now();
+        const up = await recordedUp("Kubernetes: rotation of both passwords", "d2", (ev) => s.stack.up(15 * MINUTE, ev), { cluster: s.cluster, podLogs: s.podLogs, namespace: NAMESPACE, ...STACK_PODS });
+        const t1 = Date.now();
+        if (up.code !== 0) throw new Error(`pulumi up exited ${up.code}:\n${up.stdout.slice(-5000)}\n${up.stderr.slice(-3000)}`);
+        s.rotated(next);
+        // Writes go on after the up, with the new passwords.
+        const writer = async () => s.client.acks(log.all.length);
+        await waitFor(async () => ((await log.pull()).filter((a) => a.ackAt > t1).length >= 50 ? true : undefined), { timeoutMs: 30_000, what: "writes after the rotation" }).catch(async (e: Error) => {
+            throw new Error(`${e.message}; the writer: ${JSON.stringify(await writer())}`);
+        });
+        const { switchedAt, recentErrors } = await writer();
+        const pause = longestPause(await log.pull(), t0, t1);
+        figures["d2: longest write pause ms"] = pause;
+        figures["d2: the writer switched passwords s after up start"] = switchedAt ? ((switchedAt - t0) / 1000).toFixed(1) : "never";
+        process.stdout.write(`\nd2: the writer's latest errors: ${recentErrors.join(" | ")}\n`);
+        expect(switchedAt).toBeDefined();
+        expect(pause).toBeLessThan(await downAfterMs(s));
+
+        // The Job ran (and succeeded) before the Tile38 pods rolled.
+        const job = JSON.parse(s.cluster.kubectl(["get", "job", "-n", NAMESPACE, "tile38-ha-password-switch", "-o", "json"])) as { status: { succeeded?: number; completionTime: string } };
+        expect(job.status.succeeded).toBe(1);
+        const jobLog = s.cluster.kubectl(["logs", "-n", NAMESPACE, "job/tile38-ha-password-switch"]);
+        process.stdout.write(`\nd2: the switch Job's log:\n${jobLog}\n`);
+        expect(jobLog).toMatch(/every process that answers is on the new passwords/);
+        const started = s.probe.nodes.map((n) => Date.parse(s.cluster.kubectl(["get", "pod", "-n", NAMESPACE, n.name, "-o", "jsonpath={.status.startTime}"])));
+        figures["d2: Job completed → last Tile38 pod started s"] = ((Math.max(...started) - Date.parse(job.status.completionTime)) / 1000).toFixed(1);
+        for (const t of started) expect(t).toBeGreaterThanOrEqual(Date.parse(job.status.completionTime));
+
+        // The new passwords everywhere; the old Tile38 one refused by every node.
+        const accepts = async (host: string, port: number, password: string) => !((await s.client.pipeline(host, port, [["AUTH", password]]))[0] instanceof RespError);
+        for (const n of s.probe.nodes) {
+            expect([n.name, await accepts(n.fqdn, s.probe.topo.nodes[0].port, next.tile38)]).toEqual([n.name, true]);
+            expect([n.name, await accepts(n.fqdn, s.probe.topo.nodes[0].port, old.tile38)]).toEqual([n.name, false]);
+        }
+        const oldSentinel: string[] = [];
+        for (const x of s.probe.sentinels) {
+            expect([x.name, await accepts(x.fqdn, s.probe.topo.sentinels[0].port, next.sentinel)]).toEqual([x.name, true]);
+            if (await accepts(x.fqdn, s.probe.topo.sentinels[0].port, old.sentinel)) oldSentinel.push(x.name);
+        }
+        figures["d2: sentinels that still accept the old sentinel password (until they restart)"] = oldSentinel.join(" ") || "none";
+        await s.probe.waitHealthy(MINUTE);
+
+        // No password in plain text: pulumi's output, the state, the outputs, the Job's log.
+        const exported = (await s.stack.must(["stack", "export"], MINUTE)).stdout;
+        const outputs = (await s.stack.must(["stack", "output", "--json"], MINUTE)).stdout;
+        for (const [what, pw] of Object.entries({ "new Tile38": next.tile38, "new sentinel": next.sentinel, "old Tile38": old.tile38, "old sentinel": old.sentinel })) {
+            for (const [where, text] of Object.entries({ "pulumi up": `${up.stdout}${up.stderr}`, state: exported, outputs, "the Job's log": jobLog })) expect(`${what} password in ${where}: ${text.includes(pw)}`).toBe(`${what} password in ${where}: false`);
+        }
+        // Run again with nothing changed: nothing to do (the Job does not run again).
+        const preview = await s.stack.run(["preview", "--expect-no-changes", "--diff"], 5 * MINUTE);
+        expect(preview.code === 0 ? "no changes" : preview.stdout.slice(-3000)).toBe("no changes");
+        await expectNothingLostAndSameData("d2");
     }), 20 * MINUTE);
 
     test("e. a node drain through the Eviction API: the PDBs hold (one Tile38 pod and one sentinel away at most), nothing lost", withPodLogs(async () => {
