@@ -7,6 +7,7 @@ export * from "./statefulSetReplacement";
 export * from "./tile38StatefulSet";
 export * from "./sentinelStatefulSet";
 export * from "./sentinelExporter";
+export * from "./passwordSwitch";
 export * from "./networkPolicies";
 export * from "./monitors";
 export * from "./cluster";

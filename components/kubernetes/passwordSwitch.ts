@@ -126,9 +126,9 @@ export interface KubernetesPasswordSwitchArgs {
  * The live password switch of a Kubernetes cluster: a Secret with the new passwords and a Job
  * that switches the running pods to them, re-run exactly when a password changes. Order it
  * before the cluster Secret (the Job reads the old passwords from it) and before the
- * StatefulSets; pulumi-kubernetes awaits the Job, and a failed one fails the `pulumi up` before
- * anything else changes. The Tile38 pods' template carries {@link generation}: they roll onto the
- * new passwords once every process accepts them.
+ * StatefulSets (`dependsOn`); pulumi-kubernetes awaits the Job, and a failed one fails the
+ * `pulumi up` before anything else changes. The Tile38 pods' template carries {@link generation}:
+ * they roll onto the new passwords once every process accepts them.
  */
 export class KubernetesPasswordSwitch extends pulumi.ComponentResource {
     readonly configMap: k8s.core.v1.ConfigMap;
@@ -137,7 +137,7 @@ export class KubernetesPasswordSwitch extends pulumi.ComponentResource {
     /** The new passwords (immutable; replaced under a new name when one changes). */
     readonly secret: k8s.core.v1.Secret;
     readonly job: k8s.batch.v1.Job;
-    /** The passwords' generation, known once the Job completed. */
+    /** The passwords' generation (for pod templates: order those resources after this component with `dependsOn`). */
     readonly generation: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesPasswordSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -159,7 +159,10 @@ export class KubernetesPasswordSwitch extends pulumi.ComponentResource {
             dependsOn: [this.configMap],
             customTimeouts: { create: `${PASSWORD_SWITCH_DEADLINE_SECONDS + 60}s`, update: `${PASSWORD_SWITCH_DEADLINE_SECONDS + 60}s` },
         });
-        this.generation = pulumi.all([this.job.metadata, this.generationId.hex]).apply(([, generation]) => generation);
+        // Not derived from the Job's outputs: a property that depends on the Job (replaced delete
+        // first: its name is fixed) would have Pulumi replace the Tile38 StatefulSet with it, every
+        // pod at once (seen in the deploy suite). The order comes from the options' dependsOn.
+        this.generation = this.generationId.hex;
         this.registerOutputs({ job: this.job, secret: this.secret });
     }
 }
