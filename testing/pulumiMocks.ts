@@ -78,8 +78,8 @@ export function installMocks(stack: string, config: Record<string, unknown>, sec
     return recorded;
 }
 
-/** Waits until no new resource has registered for `quietMs` (bounded by `timeoutMs`). */
-export async function settle(recorded: RecordedResource[], quietMs = 300, timeoutMs = 20000): Promise<void> {
+/** Waits until no new resource has registered (nothing added to `recorded`) for `quietMs` (bounded by `timeoutMs`). */
+export async function settle(recorded: readonly unknown[], quietMs = 300, timeoutMs = 20000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = -1;
     while (Date.now() < deadline) {

@@ -4,7 +4,7 @@
  * while, as a real one does).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isWireSecret } from "../../../testing/pulumiMocks";
+import { isWireSecret, settle } from "../../../testing/pulumiMocks";
 import { k8sStackConfig } from "../../../testing/unitKubernetesConfig";
 
 type Any = any;
@@ -38,14 +38,6 @@ const { clusterArgsFromConfig } = require("../../../components/clusterArgs") as 
 const TILE38_PASSWORD = "t38-Rotated-Password-1234";
 const SENTINEL_PASSWORD = "sentinel-Rotated-Password-5678";
 
-async function settle(quietMs = 300, timeoutMs = 20000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = -1;
-    while (Date.now() < deadline && events.length !== last) {
-        last = events.length;
-        await new Promise((r) => setTimeout(r, quietMs));
-    }
-}
 const at = (what: Event["what"], type: string, name?: string) => {
     const i = events.findIndex((e) => e.what === what && e.type === type && e.name.startsWith("rot") && (name === undefined || e.inputs.metadata?.name === name));
     expect(i).toBeGreaterThanOrEqual(0);
@@ -61,7 +53,7 @@ beforeAll(async () => {
     const cfg = k8sStackConfig();
     sw = new kube.KubernetesPasswordSwitch("alone", { config: cfg, topology: kube.planKubernetesCluster(cfg).topology, tile38Password: "a", sentinelPassword: "b" });
     new kube.KubernetesTile38Cluster("rot", { ...clusterArgsFromConfig(cfg), tile38Password: TILE38_PASSWORD, sentinelPassword: pulumi.secret(SENTINEL_PASSWORD) });
-    await settle();
+    await settle(events);
 }, 30_000);
 
 describe("KubernetesPasswordSwitch in a cluster", () => {
