@@ -82,6 +82,8 @@ export function buildPasswordSwitchJobSpec(cfg: StackConfig, script: string, new
                             command: ["sh", `${MOUNTS.scripts}/${PASSWORD_SWITCH_SCRIPT_KEY}`],
                             env: [newPassword("TILE38_PASSWORD", K8S_SECRET_KEYS.tile38Password), newPassword("SENTINEL_PASSWORD", K8S_SECRET_KEYS.sentinelPassword)],
                             resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                            // A failure's log tail becomes the container's status, which pulumi-kubernetes reports.
+                            terminationMessagePolicy: "FallbackToLogsOnError",
                             securityContext: containerSecurityContext(),
                             volumeMounts: [
                                 { name: "scripts", mountPath: MOUNTS.scripts, readOnly: true },

@@ -41,6 +41,8 @@
  *   d2. a password rotation from `pulumi up` (new Tile38 and sentinel passwords): the switch Job
  *      first, then the Tile38 pods roll; the writer switches once refused, 0 lost, longest write
  *      pause below down-after, no password in the state, the outputs, pulumi's or the Job's log;
+ *   d3. a pod that refuses both passwords: the Job fails, and so does `pulumi up`, naming it,
+ *      before the Secret or any pod changes; fixed, the next `pulumi up` goes through;
  *   e. a node drain through the Eviction API: the PDBs hold (never more than one Tile38 pod and
  *      one sentinel away), nothing lost;
  *   f. total loss (every pod and PVC deleted): the restore from the backup brings every point back;
@@ -80,7 +82,7 @@ import { BUCKET, KEY_PREFIX, KubeStack, kubeStackConfig, kubeStackSkipReason, NA
 import { KubeProbe } from "../../testing/fixtures/kube/kubeProbe";
 import { statefulPods } from "../../testing/fixtures/kube/statefulPods";
 import { PulumiStack } from "../../testing/fixtures/pulumiCli";
-import { RespError } from "../../components/status/resp";
+import { resp, RespError } from "../../components/status/resp";
 import { drillDeployedKubernetes } from "../../testing/scenarios/drillKubernetes";
 import { clusterName, DRILL_PROMETHEUS_PORT, expectedView, followPodTargets, MetricsView, metricsView, podTargets, PROMETHEUS_PORT, RULE_FILE, SCRAPE_INTERVAL_S } from "../../testing/fixtures/kube/kubeMetrics";
 import { describeAlertDrill, runAlertDrill } from "../../testing/scenarios/alertDrill";
@@ -601,6 +603,47 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
         expect(preview.code === 0 ? "no changes" : preview.stdout.slice(-3000)).toBe("no changes");
         await expectNothingLostAndSameData("d2");
     }), 20 * MINUTE);
+
+    test("d3. a pod that refuses both passwords: the switch Job fails and so does pulumi up, naming it, before anything changes; fixed, the next up goes through", withPodLogs(async () => {
+        await s.probe.waitSettled(4 * MINUTE);
+        const current = { ...s.probe.passwords };
+        const stray = `stray.${crypto.randomBytes(12).toString("hex")}`;
+        const next = `t38.${crypto.randomBytes(12).toString("hex")}`;
+        const leader = await s.probe.waitHealthy(MINUTE);
+        const victim = [0, 1, 2].find((i) => i !== leader)!;
+        const n = s.probe.topo.nodes[victim];
+        // A password changed by hand on one follower (its config file keeps the stack's).
+        expect(await s.probe.nodeCall(victim, ["CONFIG", "SET", "requirepass", stray])).toBe("OK");
+        const podStarts = () => s.probe.nodes.map((p) => s.cluster.kubectl(["get", "pod", "-n", NAMESPACE, p.name, "-o", "jsonpath={.metadata.uid}"]));
+        const secretUid = () => s.cluster.kubectl(["get", "secret", "-n", NAMESPACE, "tile38-ha-auth", "-o", "jsonpath={.metadata.uid}"]);
+        const before = { pods: podStarts(), secret: secretUid() };
+        await s.stack.setSecret("tile38Password", next);
+        const failed = await s.stack.up(10 * MINUTE);
+        const out = `${failed.stdout}${failed.stderr}`;
+        process.stdout.write(`\nd3: pulumi up's end:\n${out.slice(-2500)}\n`);
+        figures["d3: failed pulumi up s"] = (failed.durationMs / 1000).toFixed(1);
+        expect(failed.code).not.toBe(0);
+        expect(out).toMatch(/tile38-ha-password-switch/);
+        expect(out).toMatch(/refuses both the new Tile38 password and its old one/);
+        const jobLog = s.cluster.kubectl(["logs", "-n", NAMESPACE, "job/tile38-ha-password-switch"]);
+        expect(jobLog).toMatch(new RegExp(`Tile38 node ${n.host}:${n.port} refuses both`));
+        expect(jobLog).toMatch(/nothing changed/);
+        // Nothing changed: the same Secret and pods; every node still takes the stack's password.
+        expect({ pods: podStarts(), secret: secretUid() }).toEqual(before);
+        for (const [i] of s.probe.nodes.entries()) if (i !== victim) expect(await s.probe.nodeCall(i, ["PING"])).toBe("PONG");
+        for (const pw of [next, stray, current.tile38, current.sentinel]) {
+            expect(out.includes(pw)).toBe(false);
+            expect(jobLog.includes(pw)).toBe(false);
+        }
+        // Fixed by hand, and the stack's password back: the failed Job is replaced, the up goes through.
+        expect(await resp(n.port, ["CONFIG", "SET", "requirepass", current.tile38], stray, { host: n.host, timeoutMs: 2000 })).toBe("OK");
+        await s.stack.setSecret("tile38Password", current.tile38);
+        const fixed = await s.stack.up(15 * MINUTE);
+        if (fixed.code !== 0) throw new Error(`pulumi up exited ${fixed.code}:\n${fixed.stdout.slice(-5000)}\n${fixed.stderr.slice(-3000)}`);
+        figures["d3: pulumi up once fixed s"] = (fixed.durationMs / 1000).toFixed(1);
+        await s.probe.waitHealthy(2 * MINUTE);
+        await expectNothingLostAndSameData("d3");
+    }), 30 * MINUTE);
 
     test("e. a node drain through the Eviction API: the PDBs hold (one Tile38 pod and one sentinel away at most), nothing lost", withPodLogs(async () => {
         await s.probe.waitSettled(4 * MINUTE);

@@ -16,8 +16,8 @@
 #     would still answer PING (Tile38 answers PING without a password) but never INFO again
 #     until its links reopen; in this order no link is ever left unauthenticated.
 # A process that does not answer is left alone (its replacement starts with the new passwords);
-# one that answers but refuses both the new password and its old one stops the switch (exit 1),
-# and with it the `pulumi up`. Run again with nothing to change, it changes nothing that matters
+# one that answers but refuses both the new password and its old one stops the switch (exit 1)
+# before it changes anything (every process is asked first), and with it the `pulumi up`. Run again with nothing to change, it changes nothing that matters
 # (step 3 reopens the sentinels' links once).
 # Environment: TILE38_PASSWORD, SENTINEL_PASSWORD: the new passwords. The old ones are read from
 # the processes' own files on their volumes, mounted read-only: NODE_DIRS and SENTINEL_DIRS (in
@@ -79,6 +79,33 @@ replies_ok() {
 FAILED=""
 fail() { log "$1"; FAILED=1; }
 
+# sentinel_password_now N HOST:PORT / node_password_now N HOST:PORT: the password the Nth sentinel
+# (node) accepts, the new one first (working_password's status when none).
+sentinel_password_now() {
+  working_password "$2" "$SENTINEL_PASSWORD" "$(volume_password "$1" "$SENTINEL_DIRS" sentinel.conf)" "$(secret_password sentinel-password)"
+}
+node_password_now() {
+  working_password "$2" "$TILE38_PASSWORD" "$(volume_password "$1" "$NODE_DIRS" config)" "$(secret_password tile38-password)"
+}
+
+# check_all: fails (naming each) when a process answers but refuses both its new and its old
+# password; asked before anything changes, so that a switch never stops halfway.
+check_all() {
+  _i=0
+  for _s in $SENTINELS; do
+    _i=$((_i + 1))
+    _st=0; sentinel_password_now "$_i" "$_s" >/dev/null || _st=$?
+    [ "$_st" != 1 ] || fail "sentinel $_s refuses both the new sentinel password and its old one"
+  done
+  _i=0
+  for _n in $TILE38_NODES; do
+    _i=$((_i + 1))
+    _st=0; node_password_now "$_i" "$_n" >/dev/null || _st=$?
+    [ "$_st" != 1 ] || fail "Tile38 node $_n refuses both the new Tile38 password and its old one"
+  done
+  [ -z "$FAILED" ]
+}
+
 # switch_sentinels: step 1 on every sentinel; the ones that answered go to SWITCHED_SENTINELS.
 SWITCHED_SENTINELS=""
 switch_sentinels() {
@@ -86,8 +113,7 @@ switch_sentinels() {
   for _s in $SENTINELS; do
     _i=$((_i + 1))
     _st=0
-    _pw=$(working_password "$_s" "$SENTINEL_PASSWORD" "$(volume_password "$_i" "$SENTINEL_DIRS" sentinel.conf)" \
-      "$(secret_password sentinel-password)") || _st=$?
+    _pw=$(sentinel_password_now "$_i" "$_s") || _st=$?
     case $_st in
       2) log "sentinel $_s does not answer: left alone (its replacement starts with the new passwords)"; continue ;;
       1) fail "sentinel $_s refuses both the new sentinel password and its old one"; continue ;;
@@ -112,8 +138,7 @@ switch_nodes() {
   for _n in $TILE38_NODES; do
     _i=$((_i + 1))
     _st=0
-    _pw=$(working_password "$_n" "$TILE38_PASSWORD" "$(volume_password "$_i" "$NODE_DIRS" config)" \
-      "$(secret_password tile38-password)") || _st=$?
+    _pw=$(node_password_now "$_i" "$_n") || _st=$?
     case $_st in
       2) log "Tile38 node $_n does not answer: left alone (its replacement starts with the new passwords)"; continue ;;
       1) fail "Tile38 node $_n refuses both the new Tile38 password and its old one"; continue ;;
@@ -141,6 +166,7 @@ point_sentinels_at_nodes() {
 main() {
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
+  if ! check_all; then log "nothing changed: the cluster keeps its passwords (see above)"; exit 1; fi
   switch_sentinels
   switch_nodes
   # A node left on its old password: the sentinels keep the one it requires.

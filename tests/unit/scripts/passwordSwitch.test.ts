@@ -122,11 +122,21 @@ describeSh("password-switch.sh (busybox sh) with the old passwords from a mounte
         ]);
     }, 60000);
 
-    it("fails, naming the process, when one accepts neither the new nor the old password", async () => {
+    it("fails, naming the process, when one accepts neither the new nor the old password, before it changes anything", async () => {
         node.passwords = ["something-else"];
         const r = await run({ TILE38_PASSWORD: "new-t38", SENTINEL_PASSWORD: "new-sen" });
         expect(r.code).toBe(1);
         expect(r.out).toMatch(/Tile38 node 127\.0\.0\.1:\d+ refuses both the new Tile38 password and its old one/);
-        expect(r.out).toMatch(/NOT on the new passwords/);
+        expect(r.out).toMatch(/nothing changed: the cluster keeps its passwords/);
+        expect(sentinel.commands).toEqual([]);
+        expect(node.commands).toEqual([]);
+    }, 60000);
+
+    it("run again once switched, changes nothing that matters (accepts the new passwords first)", async () => {
+        node.passwords = ["new-t38"];
+        sentinel.passwords = ["new-sen"];
+        const r = await run({ TILE38_PASSWORD: "new-t38", SENTINEL_PASSWORD: "new-sen" });
+        expect(r.code).toBe(0);
+        expect(sentinel.commands.filter((c) => c[0] === "ACL")).toEqual([]);
     }, 60000);
 });
