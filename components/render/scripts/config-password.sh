@@ -20,3 +20,10 @@ tile38_password() {
   [ -z "${PASSWORD_IN_CONFIG:-}" ] || password=$(config_password "$DATA_DIR/config")
   echo "${password:-$TILE38_PASSWORD}"
 }
+
+# sentinel_conf_value FILE KEY [MASTER]: the value of `sentinel KEY [MASTER] VALUE` in a
+# sentinel.conf (Sentinel rewrites it on SENTINEL SET / SENTINEL CONFIG SET, so it holds the value
+# in force: auth-pass towards the nodes, sentinel-pass towards the peers); nothing without one.
+sentinel_conf_value() {
+  awk -v k="$2" -v m="${3:-}" '$1 == "sentinel" && $2 == k && (m == "" || $3 == m) { print (m == "" ? $3 : $4); exit }' "$1" 2>/dev/null | tr -d '"'
+}

@@ -13,6 +13,7 @@ set -eu
 : "${PARALLEL_SYNCS:?}" "${WATCHDOG_STRIKES:?}" "${TILE38_NODES:?}"
 . ./lib.sh
 . ./sentinel-failover-delay.sh
+. ./config-password.sh
 
 export LC_ALL=C
 : "${SELF:?SELF must be set}" "${SENTINEL_TEMPLATE:?SENTINEL_TEMPLATE must be set}"
@@ -111,6 +112,12 @@ peers_leader() {
 watchdog() {
   clear_strikes REMONITOR_STRIKES
   while sleep 1; do
+    # A live rotation (password-switch.sh) changes the passwords under a running container, whose
+    # environment keeps the old ones: use those in force, from this sentinel's own sentinel.conf.
+    _t=$(sentinel_conf_value "$DATA_DIR/sentinel.conf" auth-pass "$MASTER_NAME")
+    _s=$(sentinel_conf_value "$DATA_DIR/sentinel.conf" sentinel-pass)
+    TILE38_PASSWORD=${_t:-$TILE38_PASSWORD}
+    SENTINEL_PASSWORD=${_s:-$SENTINEL_PASSWORD}
     forget_replicas_known_by_ip
     end_reconf_phase || true
     _mine=$(sentinel_leader "$SELF") || { clear_strikes REMONITOR_STRIKES; continue; }

@@ -159,6 +159,21 @@ describeSh("lib.sh under busybox sh", () => {
         }
     });
 
+    it("sentinel_conf_value reads the passwords a sentinel uses in force (auth-pass of its master, sentinel-pass), as written and as Sentinel rewrites them", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38sc-"));
+        try {
+            fs.writeFileSync(path.join(dir, "sentinel.conf"), 'port 5000\nsentinel monitor mymaster a 1 2\nsentinel auth-pass other x\nsentinel auth-pass mymaster "t.new"\nsentinel sentinel-pass s.new\n');
+            fs.writeFileSync(path.join(dir, "none.conf"), "port 5000\n");
+            const read = (f: string, args: string) => sh(`sentinel_conf_value '${path.join(dir, f)}' ${args}`, {}, ["config-password.sh"]);
+            expect(read("sentinel.conf", "auth-pass mymaster")).toBe("t.new\n");
+            expect(read("sentinel.conf", "sentinel-pass")).toBe("s.new\n");
+            expect(read("none.conf", "sentinel-pass")).toBe("");
+            expect(read("missing", "auth-pass mymaster")).toBe("");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("write_tile38_config keeps a password switched live when the server restarts in the same container", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "t38cfg-"));
         try {
