@@ -91,19 +91,24 @@ node_password_now() {
 # check_all: fails (naming each) when a process answers but refuses both its new and its old
 # password; asked before anything changes, so that a switch never stops halfway.
 check_all() {
-  _i=0
-  for _s in $SENTINELS; do
-    _i=$((_i + 1))
-    _st=0; sentinel_password_now "$_i" "$_s" >/dev/null || _st=$?
-    [ "$_st" != 1 ] || fail "sentinel $_s refuses both the new sentinel password and its old one"
-  done
-  _i=0
-  for _n in $TILE38_NODES; do
-    _i=$((_i + 1))
-    _st=0; node_password_now "$_i" "$_n" >/dev/null || _st=$?
-    [ "$_st" != 1 ] || fail "Tile38 node $_n refuses both the new Tile38 password and its old one"
-  done
+  # shellcheck disable=SC2086 # one endpoint per word
+  check_each sentinel_password_now "sentinel" "sentinel" $SENTINELS
+  # shellcheck disable=SC2086
+  check_each node_password_now "Tile38 node" "Tile38" $TILE38_NODES
   [ -z "$FAILED" ]
+}
+
+# check_each PASSWORD_NOW KIND PASSWORD HOST:PORT...: fail for each process (the Nth of its kind)
+# that answers but refuses both its new and its old PASSWORD.
+check_each() {
+  _now=$1 _kind=$2 _what=$3
+  shift 3
+  _i=0
+  for _e in "$@"; do
+    _i=$((_i + 1))
+    _st=0; "$_now" "$_i" "$_e" >/dev/null || _st=$?
+    [ "$_st" != 1 ] || fail "$_kind $_e refuses both the new $_what password and its old one"
+  done
 }
 
 # switch_sentinels: step 1 on every sentinel; the ones that answered go to SWITCHED_SENTINELS.
