@@ -231,6 +231,7 @@ suite(`Kubernetes objects on a real kube-apiserver ${KUBERNETES_VERSION}`, () =>
         }, 120_000);
 
         const statefulSets = (list: Manifest[]) => list.filter((m) => m.object.kind === "StatefulSet");
+        const isJob = (m: Manifest) => m.object.kind === "Job";
         /** Top-level spec fields of a StatefulSet that differ between two manifests. */
         const changedSpecFields = (a: KubeObject, b: KubeObject) => {
             const sa = a.spec as Record<string, unknown>;
@@ -249,10 +250,26 @@ suite(`Kubernetes objects on a real kube-apiserver ${KUBERNETES_VERSION}`, () =>
                     const old = statefulSets(original).find((o) => o.object.metadata.name === s.object.metadata.name)!;
                     expect(changedSpecFields(old.object, s.object)).toEqual(["template"]);
                 }
-                const reports = await applyAll(admin, updated);
+                // The password-switch Job runs the sentinel image: its template changes with it, and a
+                // Job's template is immutable. pulumi-kubernetes replaces a Job whose template changed
+                // (delete first: its name is fixed), which re-runs the switch with nothing to change.
+                const [jobs, inPlace] = [updated.filter(isJob), updated.filter((m) => !isJob(m))];
+                expect(jobs.map((j) => j.object.metadata.name)).toEqual(["tile38-ha-password-switch"]);
+                const oldJob = original.find(isJob)!;
+                expect(changedSpecFields(oldJob.object, jobs[0].object)).toEqual(["template"]);
+                const refused = await applyOne(admin, jobs[0]);
+                expect([refused.outcome, refused.status, refused.message]).toEqual(["refused", 422, expect.stringContaining("field is immutable")]);
+                const reports = await applyAll(admin, inPlace);
                 expect(reports.filter((r) => !isClean(r)).map(formatReport)).toEqual([]);
                 expect(reports.filter((r) => r.outcome === "configured").map((r) => r.id).sort()).toEqual([`StatefulSet ${ns}/sentinel`, `StatefulSet ${ns}/tile38`]);
+                const replaceJob = async (from: Manifest, to: Manifest) => {
+                    expect((await admin.delete(from.object, "Background")).status).toBe(200);
+                    const created = await applyOne(admin, to);
+                    expect([created.outcome, created.message, created.differences]).toEqual(["created", undefined, []]);
+                };
+                await replaceJob(oldJob, jobs[0]);
                 // Back to the original for the next test.
+                await replaceJob(jobs[0], oldJob);
                 expect((await applyAll(admin, original)).filter((r) => !isClean(r)).map(formatReport)).toEqual([]);
             }),
         );
