@@ -23,10 +23,14 @@
 #                  prefix of the leader's for STUCK_FOLLOW_MS (follow_stuck) .......... diverged
 #                  (not while its leader's rewrite is the reason: rewritten_since_mine, or its
 #                  file emptied for the fetch that follows; checked again once caught up)
+#                  caught up, its AOF not starting like its leader's rewritten one for
+#                  STUCK_FOLLOW_MS (rewrite_pending: it resumed in the wrong file) .. diverged
 #   verified     caught up with VERIFIED_LEADER, its AOF a prefix of that one's. Ready once a
 #                majority of the sentinels list it as a replica they could promote.
 #                  following another leader ..................................... following
 #                  its file shrank, or it counts its AOF twice (untrusted) ....... following
+#                  its AOF no longer starts like its leader's (starts_like_leader:
+#                  the leader rewrote it, or a follow resumed in another file; untrusted) following
 #   reloading    Tile38 found its AOF no prefix of its leader's (the leader rewrote its AOF:
 #                AOFSHRINK closes every follower's link), emptied the file, fetched the
 #                leader's whole and applied it over its memory: it counts its AOF twice
@@ -261,8 +265,13 @@ follower_step() {
   if [ "$NODE_STATE" = verified ] && [ "$leader" != "$VERIFIED_LEADER" ]; then enter following; fi
   if [ "$(printf '%s' "$stats" | json_field caught_up)" = true ]; then
     STUCK_SINCE=""
-    [ "$leader" = "$VERIFIED_LEADER" ] || follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
+    if [ "$leader" = "$VERIFIED_LEADER" ]; then
+      starts_like_leader "$leader"
+    else
+      follower_matches_leader "$leader" "$(printf '%s' "$stats" | json_field aof_size)"
+    fi
   else
+    REWRITE_PENDING_SINCE=""
     follow_stuck "$leader"
   fi
 }
@@ -365,6 +374,47 @@ aof_matches() {
   echo +
 }
 
+# starts_like_leader LEADER: a verified follower's AOF must still begin as LEADER's does. Tile38
+# resumes a follow at an offset it found by comparing checksums of its AOF with its leader's, then
+# asks for the leader's AOF from that offset in another request; a leader whose rewrite
+# (AOFSHRINK) ended in between serves its new file from that offset (checked on tile38-server
+# 1.37.0 by tests/integration/tile38Resume.test.ts: the middle of a command of the new file). The
+# follower appends the middle of another file to its own: a protocol error at every retry, or, on
+# a command boundary, a silent splice that catches up and misses writes (most likely the 1 M-point
+# cascade's broken streams, where a leader compacted while its followers reconnected to it after a
+# failover). Its file then no longer starts like its leader's, while a follower that resumed in the
+# right file keeps the start it was verified with. First AOF_HEAD_BYTES (a compaction's own object
+# makes every compacted file's start unique). Not promotable from the first difference; checked
+# again in `following`.
+AOF_HEAD_BYTES=4096
+starts_like_leader() {
+  local size len mine theirs
+  size=$(aof_size_on_disk)
+  len=$((size < AOF_HEAD_BYTES ? size : AOF_HEAD_BYTES))
+  [ "$len" -gt 0 ] || return 0
+  mine=$(head -c "$len" "$DATA_DIR/appendonly.aof" | md5sum | cut -d' ' -f1)
+  theirs=$(node_call "$1" AOFMD5 0 "$len" | head -n 1)
+  case $theirs in
+    +"$mine" | "" | -*) return 0 ;; # the same start; no answer or an error: asked again next step
+  esac
+  distrust "its AOF no longer starts like its leader $1's (the leader rewrote it, or this node resumed its follow in another file)"
+  enter following
+}
+
+# rewrite_pending LEADER: LEADER rewrote its AOF after this node's file was made (rewritten_since_mine)
+# and Tile38 has not fetched the new one yet: it reconnects a second later and does. Checked again
+# next step; a follower still caught up with a file that does not start like its leader's
+# STUCK_FOLLOW_MS later resumed its follow in the wrong file (starts_like_leader): diverged.
+# Counted from REWRITE_PENDING_SINCE (cleared while not caught up: the fetch is under way).
+REWRITE_PENDING_SINCE=""
+rewrite_pending() {
+  local now
+  now=$(now_ms)
+  [ -n "$REWRITE_PENDING_SINCE" ] || REWRITE_PENDING_SINCE=$now
+  [ $((now - REWRITE_PENDING_SINCE)) -ge "$STUCK_FOLLOW_MS" ] || return 0
+  diverged "$1" "caught up with $1 for over $((STUCK_FOLLOW_MS / 1000)) s with an AOF that does not start like that leader's rewritten one: its follow resumed in the wrong file"
+}
+
 # follower_matches_leader LEADER AOF_SIZE: once caught up with LEADER, this node's AOF must be a
 # prefix of the leader's. Tile38 reloads its memory only when it truncates an AOF of more than
 # 512 KiB to a common prefix; a smaller AOF, or one with no common start, stays in memory and the
@@ -385,10 +435,12 @@ follower_matches_leader() {
   if [ -n "$2" ] && [ $(($2 - size)) -ge "$TILE38_CHECKSUM_BYTES" ]; then
     if [ "$size" -gt 0 ] && [ "$(aof_matches "$1" "$size")" = + ]; then
       reloading "$1" "it reports an AOF of $2 bytes but its file holds $size, a prefix of $1's (its leader compacted its AOF)"
-    elif [ "$size" = 0 ] || rewritten_since_mine "$1"; then
+    elif [ "$size" = 0 ]; then
       # Emptied to fetch the leader's AOF whole, not written yet (the stats that said caught up
-      # were read before), or about to be: checked again once caught up (at least the floor).
+      # were read before): checked again once caught up (at least the floor).
       return 0
+    elif rewritten_since_mine "$1"; then
+      rewrite_pending "$1"
     else
       diverged "$1" "it reports an AOF of $2 bytes but its file holds $size: it kept in memory what it held before following $1"
     fi
@@ -398,7 +450,7 @@ follower_matches_leader() {
   [ "$size" -gt 0 ] || return 0
   theirs=$(aof_matches "$1" "$size")
   # Its leader compacted a moment ago: Tile38 fetches the new AOF whole; checked again then.
-  [ "$theirs" = + ] || ! rewritten_since_mine "$1" || return 0
+  if [ "$theirs" != + ] && rewritten_since_mine "$1"; then rewrite_pending "$1"; return 0; fi
   case "$theirs" in
     +) ;;
     -EOF* | -ERR*EOF*)
@@ -416,6 +468,7 @@ follower_matches_leader() {
   esac
   AOF_LONGER_SINCE=""
   DIVERGED_SINCE=""
+  REWRITE_PENDING_SINCE=""
   trust "$1" "$size"
   VERIFIED_LEADER=$1
   enter verified

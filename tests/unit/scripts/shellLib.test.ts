@@ -3,6 +3,7 @@
  * (the shell of the Tile38 and Redis Alpine images) with canned server replies: RESP framing and
  * reply parsing, the sentinels' majority vote, the Tile38 config writer.
  */
+import * as crypto from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -699,6 +700,9 @@ master_port:1'`,
             fs.writeFileSync(path.join(dir, "epoch"), "E2");
             // No prefix of the leader's new AOF: not diverged, checked again.
             expect(run(`follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("following");
+            // ... unless it stays so while caught up for STUCK_FOLLOW_MS: its follow resumed in the wrong file.
+            expect(run(`STUCK_FOLLOW_MS=0; follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
+            expect(run(`STUCK_FOLLOW_MS=0; follower_matches_leader c:1 0; echo "$NODE_STATE"`)).toBe("diverged");
             // Counting its AOF twice with an emptied file (the fetch not written yet): the same.
             fs.writeFileSync(aof, "");
             expect(run(`follower_matches_leader c:1 900000; echo "$NODE_STATE"`)).toBe("following");
@@ -708,6 +712,34 @@ master_port:1'`,
             // A leader that never compacted (no epoch object): likewise.
             fs.writeFileSync(path.join(dir, "epoch"), "");
             expect(run(`node_call() { :; }; follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
+        }));
+
+        it("a verified follower whose AOF no longer starts like its leader's (the leader rewrote it, or a follow resumed in another file) is not promotable and is checked again", () => withDir((dir) => {
+            const aof = path.join(dir, "appendonly.aof");
+            fs.writeFileSync(aof, `*2\r\n$3\r\nset\r\n${"x".repeat(5000)}`);
+            const head = crypto.createHash("md5").update(fs.readFileSync(aof).subarray(0, 4096)).digest("hex");
+            const stubs = [
+                `node_call() { [ "$2 $3 $4" = "AOFMD5 0 4096" ] && cat "$DATA_DIR/answer"; }`,
+                `node_role() { echo master; }; follow_the_sentinels() { :; }; node_call_self() { :; }; leader_lost() { return 1; }`,
+                `_info='role:slave
+master_host:c
+master_port:1'`,
+                `_stats='{"caught_up":true,"caught_up_once":true,"read_only":false,"aof_size":5013}'`,
+                `NODE_STATE=verified; VERIFIED_LEADER=c:1; TRUSTED_LEADER=c:1; TRUSTED_SIZE=5013`,
+            ].join("\n");
+            const run = (body: string) => sh(`${stubs}\n${body}`, env(dir, "a:1 b:1 c:1"), libs).trim().split("\n").filter((l) => !/ (state|not promotable)/.test(l)).join("\n");
+            const after = `follower_step "$_info" "$_stats"; echo "$NODE_STATE \${TRUSTED_LEADER:-untrusted}"`;
+            // The same start: still verified and trusted.
+            fs.writeFileSync(path.join(dir, "answer"), `+${head}\n`);
+            expect(run(after)).toBe("verified c:1");
+            // No answer, or an error: asked again next step.
+            fs.writeFileSync(path.join(dir, "answer"), "");
+            expect(run(after)).toBe("verified c:1");
+            fs.writeFileSync(path.join(dir, "answer"), "-ERR EOF\n");
+            expect(run(after)).toBe("verified c:1");
+            // Another start: not promotable, back to following (checked against the leader again).
+            fs.writeFileSync(path.join(dir, "answer"), `+${"0".repeat(32)}\n`);
+            expect(run(after)).toBe("following untrusted");
         }));
 
         it("a follower that counts its AOF twice, its file a prefix of its leader's (the leader compacted), reloads in place at priority 0, one node at a time, never waiting for a dead one for long", () => withDir((dir) => {
