@@ -603,7 +603,7 @@ master_port:1'`,
             ].join("\n");
             const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
             fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
-            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\n");
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\nconnected_slaves:2\n");
             // 1500, 1600, 1700 bytes: 100 a step; a rewrite assumed to take 1 step until one has run:
             // due once 1700 + 100 x 2 > 2000 would hold one step later, i.e. at 1801.
             expect(run(`for s in 1500 1600 1700; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`)).toBe("leading 100");
@@ -616,7 +616,7 @@ master_port:1'`,
                 `echo "$NODE_STATE $COMPACT_STEPS $AOF_PREV_SIZE $(cat "$DATA_DIR/.tile38-ha-compacted")"`,
                 // Then 100 bytes a step again (the estimate decays from 150 to 100): due when
                 // size + 100 x 4 > 2 x 1150, i.e. past 1900.
-                `echo 'aof_rewrite_in_progress:1' > "$DATA_DIR/rewriting"`,
+                `printf 'aof_rewrite_in_progress:1\\nconnected_slaves:2\\n' > "$DATA_DIR/rewriting"`,
                 `for s in 1250 1350 1450 1550 1650 1750 1850 1950; do compaction_step $s; echo "$s $NODE_STATE $AOF_GROWTH"; done`,
             ].join("\n");
             expect(run(body).split("\n")).toEqual([
@@ -635,13 +635,17 @@ master_port:1'`,
                 "NODE_STATE=leading",
             ].join("\n");
             const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
-            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\n");
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\nconnected_slaves:2\n");
             // No compacted size known: the current size becomes the base, nothing to do.
             expect(run(`compaction_step 3000; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 3000");
             fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
             // A follower not caught up, or not promotable yet: not now.
             expect(run(`node_server() { echo ${server('"following":"a:1","caught_up":false')}; }; compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
             expect(run(`node_call() { echo slave_priority:0; }; compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
+            // Both caught up, but one of them still connecting (one AOF stream open): not now.
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\nconnected_slaves:1\n");
+            expect(run(`compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
+            fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\nconnected_slaves:2\n");
             // A backup upload under way: not now; a stale upload mark does not block.
             fs.writeFileSync(path.join(dir, ".tile38-ha-uploading"), "");
             expect(run(`compaction_step 3000; echo "$NODE_STATE"`)).toBe("leading");
@@ -676,15 +680,17 @@ master_port:1'`,
             expect(fs.existsSync(path.join(dir, "calls"))).toBe(false);
         }));
 
-        it("a leader that counts its AOF twice (promoted while reloading) compacts at once", () => withDir((dir) => {
-            const body = [
-                `node_server() { echo ${server('"caught_up":false')}; }`,
-                `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) echo aof_rewrite_in_progress:1 ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
+        it("a leader that counts its AOF twice (promoted while reloading) compacts once every follower's AOF stream is open, caught up or not", () => withDir((dir) => {
+            const body = (streams: number) => [
+                `node_server() { echo ${server('"following":"a:1","caught_up":false')}; }`,
+                `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) printf 'aof_rewrite_in_progress:1\\nconnected_slaves:${streams}\\n' ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
                 `rsend() { cat >/dev/null; echo aof_rewrite_in_progress:1; }`,
                 `aof_size_on_disk() { echo 100; }; NODE_STATE=leading`,
                 `compaction_step 900000; echo "$NODE_STATE"`,
             ].join("\n");
-            expect(sh(body, env(dir), libs).trim()).toBe("compacting");
+            // One of the two followers between its checksums and `AOF <pos>`: not yet.
+            expect(sh(body(1), env(dir), libs).trim()).toBe("leading");
+            expect(sh(body(2), env(dir), libs).trim().split("\n").pop()).toBe("compacting");
         }));
 
         it("a follower whose leader compacted a moment ago (its file emptied, or no prefix of the new one while Tile38 reconnects) waits instead of diverging", () => withDir((dir) => {
