@@ -104,10 +104,10 @@ export interface Tile38Settings {
      * about a second, and how many steps its last rewrite took), only while every follower is in sync and
      * never during a hand-over, a failover or a backup upload. Each follower then reloads the compacted file
      * in place, one at a time (a restart that loads it, no re-download). 0 turns compaction off; otherwise at
-     * least 2 (2 is the tested value). Off by default until an open issue is fixed: after a cascade of leader
-     * losses a compaction once spliced a follower's AOF, which was then promoted (docs/operations.md, "Status
-     * and known limits"). A ratio (AOF bytes over compacted bytes).
-     * @default 0
+     * least 2 (2, the default, is the tested value). After a compaction every follower fetches the compacted
+     * file and is not promotable until it has caught up (docs/operations.md, "AOF compaction"). A ratio (AOF
+     * bytes over compacted bytes).
+     * @default 2
      */
     aofCompactionRatio: number;
     /**

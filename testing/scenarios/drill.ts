@@ -76,7 +76,7 @@ interface Args {
     faults: CascadeFault[];
     /** Cascade: also write the figures, with date, machine and command, to this Markdown file. */
     record?: string;
-    /** Cascade on a cluster of its own: `tile38.aofCompactionRatio` (default the stack's, 0: off). */
+    /** Cascade on a cluster of its own: `tile38.aofCompactionRatio` (default the stack's; the product's is 2). */
     compactionRatio?: number;
 }
 

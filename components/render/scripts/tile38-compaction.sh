@@ -232,6 +232,7 @@ compact() {
 reload_step() {
   if [ $(($(now_ms) - RELOAD_SINCE)) -lt "$RELOAD_TURN_MS" ] && ! reload_turn "$1"; then return 0; fi
   aof_size_on_disk > "$COMPACTED_MARK"
+  save_trust_for_reload "$1"
   restart_as_follower "reloading its AOF (a prefix of $1's) in place"
 }
 

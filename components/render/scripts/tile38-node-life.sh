@@ -39,7 +39,9 @@
 #                Its file is a prefix of the leader's, so a restart loads the right data: it
 #                restarts in place (no download) once no node before it in TILE38_NODES is
 #                reloading (at most RELOAD_TURN_MS: it never waits for a dead node), one node
-#                at a time. Replica-priority 0 until then; not ready.
+#                at a time. Replica-priority 0 until then; not ready. The restarted run trusts
+#                the file (found a prefix just before: RELOAD_TRUST_MARK) once its server has
+#                caught up with a leader (trust_after_reload), in any follower state.
 #                  following another leader ..................................... following
 #   diverged     may hold writes its leader never had: replica-priority 0 (never promoted), and
 #                it resyncs from scratch after RESYNC_SETTLE_MS, once its leader answers (it never
@@ -124,6 +126,9 @@ enter() {
 node_life() {
   # current: the replica-priority this loop last set (a leader's INFO does not report its own).
   local step=0 current="" info role followed stats want have
+  # This run's only chance to read a reload's trust (see RELOAD_TRUST_MARK).
+  CARRIED_TRUST=$(cat "$RELOAD_TRUST_MARK" 2>/dev/null || true)
+  rm -f "$RELOAD_TRUST_MARK"
   stall_guard "$SERVER_PID" &
   while :; do
     sleep 1
@@ -248,6 +253,7 @@ follower_step() {
   fi
   leader=$(info_leader "$info")
   keep_trust "$(printf '%s' "$stats" | json_field aof_size)"
+  trust_after_reload "$stats"
   if leader_lost "$leader" "$stats"; then
     ORPHAN_RANK=$(followers_ahead "$leader" "$(printf '%s' "$stats" | json_field aof_size)")
     [ "$NODE_STATE" = diverged ] || enter orphaned
@@ -285,7 +291,7 @@ follower_step() {
 # find one promotable) until it has caught up with the new one and checked. Not before it has
 # caught up: a prefix is not enough (a 1 M-point cascade: a follower whose file Tile38 had cut to
 # a prefix of its compacted leader's could never resume from there, and was promoted). Every
-# server run starts untrusted. It was `caught_up_once` alone
+# server run starts untrusted, but for a reload's restart (RELOAD_TRUST_MARK). It was `caught_up_once` alone
 # (sticky in Tile38): a node whose follow failed with `Protocol error` for 26 s after its leader
 # compacted kept priority 100 and was promoted, and 437 k of 1 M points were lost (cascade, 1 M).
 TRUSTED_LEADER=""
@@ -303,6 +309,40 @@ distrust() {
   [ -z "$TRUSTED_LEADER" ] || log "not promotable: $1"
   TRUSTED_LEADER=""
   TRUSTED_SIZE=0
+  CARRIED_TRUST=""
+}
+
+# A restart that reloads the AOF in place (`reloading`) keeps a file found a prefix of its leader's
+# just before it (save_trust_for_reload: RELOAD_TRUST_MARK holds that leader and the size then).
+# The next server run reads the mark once (CARRIED_TRUST) and trusts that file as soon as its
+# server has caught up with a leader (caught_up_once), before node_life's own check: a leader lost
+# in between left every follower untrusted and no failover possible (the scale bench: both
+# followers restarted to reload after a compaction, the leader was killed a second later, and no
+# node led for 120 s). Tile38 resumed the follow from the end of that file; anything that cuts,
+# empties or doubles it since ends the trust (keep_trust), as for any follower.
+RELOAD_TRUST_MARK="$DATA_DIR/.tile38-ha-reload-trust"
+CARRIED_TRUST=""
+
+# save_trust_for_reload LEADER: before a reload's restart, records LEADER and this node's AOF size
+# when its file is a prefix of LEADER's now.
+save_trust_for_reload() {
+  local size
+  rm -f "$RELOAD_TRUST_MARK"
+  size=$(aof_size_on_disk)
+  if [ "$(aof_matches "$1" "$size")" = + ]; then echo "$1 $size" > "$RELOAD_TRUST_MARK"; fi
+}
+
+# trust_after_reload STATS: a run started by a reload trusts its file once its server (STATS: its
+# SERVER stats) has caught up with a leader and the file still holds what was checked.
+trust_after_reload() {
+  local leader size
+  [ -n "$CARRIED_TRUST" ] && [ -z "$TRUSTED_LEADER" ] || return 0
+  [ "$(printf '%s' "$1" | json_field caught_up_once)" = true ] || return 0
+  leader=${CARRIED_TRUST% *}
+  size=${CARRIED_TRUST#* }
+  CARRIED_TRUST=""
+  [ "$(aof_size_on_disk)" -ge "$size" ] || return 0
+  trust "$leader" "$size"
 }
 
 # keep_trust REPORTED: the trust ends when the file shrank since it was checked, or the server

@@ -19,7 +19,7 @@ describe("defaultConfig", () => {
     it("has the shipped values", () => {
         const cfg = defaultConfig("dev", "docker", "linux");
         expect(cfg).toMatchObject({ target: "docker", replicas: 3, sentinels: 3, quorum: 2, masterName: "mymaster" });
-        expect(cfg.tile38).toEqual({ image: DEFAULT_IMAGES.tile38, port: 9851, aofCompactionRatio: 0, aofCompactionMinMegabytes: 64, replicaPriority: 100, startupTimeoutSeconds: 60, metricsPort: 4321 });
+        expect(cfg.tile38).toEqual({ image: DEFAULT_IMAGES.tile38, port: 9851, aofCompactionRatio: 2, aofCompactionMinMegabytes: 64, replicaPriority: 100, startupTimeoutSeconds: 60, metricsPort: 4321 });
         expect(cfg.sentinel).toEqual({ image: DEFAULT_IMAGES.sentinel, port: 5000, downAfterMilliseconds: 3000, parallelSyncs: 1, failoverTimeoutMilliseconds: 18000 });
         expect(cfg.kubernetes.sentinelResources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "128Mi" } });
         expect(cfg.metrics.scraperNamespaceLabels).toEqual({ "kubernetes.io/metadata.name": "monitoring" });

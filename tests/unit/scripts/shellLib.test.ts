@@ -720,6 +720,28 @@ master_port:1'`,
             expect(run(`node_call() { :; }; follower_matches_leader c:1 600050; echo "$NODE_STATE"`)).toBe("diverged");
         }));
 
+        it("a reload's restart keeps the trust of a file found a prefix of its leader's just before, once the new run has caught up with a leader", () => withDir((dir) => {
+            const mark = path.join(dir, ".tile38-ha-reload-trust");
+            const run = (body: string) => sh(`aof_size_on_disk() { cat "$DATA_DIR/size"; }\n${body}`, env(dir, "a:1 b:1 c:1"), libs).trim();
+            fs.writeFileSync(path.join(dir, "size"), "1000");
+            // Before the restart: recorded only when the file is a prefix of the leader's now.
+            run(`aof_matches() { echo -ERR; }; save_trust_for_reload c:1`);
+            expect(fs.existsSync(mark)).toBe(false);
+            run(`aof_matches() { echo +; }; save_trust_for_reload c:1`);
+            expect(fs.readFileSync(mark, "utf8").trim()).toBe("c:1 1000");
+            // The new run: trusted once its server has caught up with a leader, not before.
+            const after = (stats: string) => `CARRIED_TRUST="c:1 1000"; trust_after_reload '${stats}'; echo "\${TRUSTED_LEADER:-untrusted} $TRUSTED_SIZE"`;
+            expect(run(after('{"caught_up_once":false}'))).toBe("untrusted 0");
+            fs.writeFileSync(path.join(dir, "size"), "1200");
+            expect(run(after('{"caught_up_once":true}')).split("\n").pop()).toBe("c:1 1000");
+            // Its file cut below what was checked meanwhile: not trusted.
+            fs.writeFileSync(path.join(dir, "size"), "900");
+            expect(run(after('{"caught_up_once":true}'))).toBe("untrusted 0");
+            // Anything that distrusts it first ends the carried trust too.
+            fs.writeFileSync(path.join(dir, "size"), "1200");
+            expect(run(`CARRIED_TRUST="c:1 1000"; distrust "test"; trust_after_reload '{"caught_up_once":true}'; echo "\${TRUSTED_LEADER:-untrusted}"`)).toBe("untrusted");
+        }));
+
         it("a verified follower whose AOF no longer starts like its leader's (the leader rewrote it, or a follow resumed in another file) is not promotable and is checked again", () => withDir((dir) => {
             const aof = path.join(dir, "appendonly.aof");
             fs.writeFileSync(aof, `*2\r\n$3\r\nset\r\n${"x".repeat(5000)}`);
