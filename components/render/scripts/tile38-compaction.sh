@@ -13,7 +13,9 @@
 # Reads AOF_COMPACT_RATIO, AOF_COMPACT_MIN_BYTES.
 
 # The AOF size after the last compaction this node knows of (its own as leader, or its leader's as
-# the follower that reloaded it), or its size when it began to lead knowing none: the ratio's base.
+# the follower that reloaded it), or its size when it first led knowing none, and the number of
+# objects then ("BYTES OBJECTS"; a mark of an earlier release holds BYTES only): the ratio's base,
+# scaled to the objects held now (compacted_size).
 COMPACTED_MARK="$DATA_DIR/.tile38-ha-compacted"
 # Present while the backup agent uploads the AOF (backup-agent.sh): no compaction replaces the file
 # under it. Older than this many seconds, it is a dead agent's (a stale mark never blocks for ever).
@@ -60,21 +62,36 @@ counts_aof_twice() {
   [ -n "$1" ] && [ $(($1 - $(aof_size_on_disk))) -ge "$TILE38_CHECKSUM_BYTES" ]
 }
 
-# compacted_size SIZE: the ratio's base (COMPACTED_MARK); a leader that knows none takes its
+# compacted_size SIZE OBJECTS: the ratio's base, what a compaction of this node's OBJECTS would
+# write: the mark's bytes beyond the floor object (AOF_FLOOR_BYTES, written once whatever the data)
+# scaled by OBJECTS over its objects (a compacted AOF writes each object once, so it grows with the
+# objects, and only with them). A leader that knows none takes its
 # current SIZE as the base (it cannot tell how much of it is history: at worst it waits for one
-# more doubling), so that a failover never starts with the rewrite of a file that needs none.
+# more doubling). Without the scaling, inserts made a mark stale: one of 2.9 MB written before a
+# 1 M-point load made a new leader rewrite its 95 MB AOF into 120 MB 4 s after a failover; and
+# data that is only inserted is never compacted now (its AOF grows with its objects).
 compacted_size() {
-  local size
-  size=$(cat "$COMPACTED_MARK" 2>/dev/null) || size=""
-  case $size in '' | *[!0-9]*) size=$1; echo "$size" > "$COMPACTED_MARK" ;; esac
-  echo "$size"
+  local mark bytes objects
+  mark=$(cat "$COMPACTED_MARK" 2>/dev/null) || mark=""
+  bytes=${mark%% *}
+  objects=""
+  [ "$bytes" = "$mark" ] || objects=${mark#* }
+  case $bytes in
+    '' | *[!0-9]*) mark_compacted "$1" "${2:-}"; echo "$1"; return 0 ;;
+  esac
+  case "$objects:${2:-}" in
+    *[!0-9:]* | :* | *: | 0:*) echo "$bytes" ;; # objects unknown: the mark as it is
+    *)
+      if [ "$bytes" -gt "$AOF_FLOOR_BYTES" ]; then
+        echo $((AOF_FLOOR_BYTES + (bytes - AOF_FLOOR_BYTES) * $2 / objects))
+      else
+        echo $((bytes * $2 / objects))
+      fi ;;
+  esac
 }
 
-# count_compaction_from_now: a node that becomes leader counts the ratio from its AOF's size now,
-# not from a mark of an earlier term of its own (seen: a mark of 2.9 MB written before a 1 M-point
-# load, and a 95 MB AOF compacted 4 s after a failover into 120 MB, while its followers were
-# still switching to it).
-count_compaction_from_now() { aof_size_on_disk > "$COMPACTED_MARK"; }
+# mark_compacted BYTES OBJECTS: a compaction wrote BYTES for OBJECTS objects (COMPACTED_MARK).
+mark_compacted() { echo "$1${2:+ $2}" > "$COMPACTED_MARK"; }
 
 # backup_uploading: the backup agent's upload mark is present and fresh.
 backup_uploading() {
@@ -121,13 +138,16 @@ followers_streaming() {
   [ "${streams:-0}" -ge "$following" ] 2>/dev/null || { echo "$((following - ${streams:-0})) of the $following nodes following it are still connecting (no AOF stream open)"; return 1; }
 }
 
-# compaction_step SIZE: a leader's step in `leading` or `compacting` (its AOF is SIZE bytes).
+# compaction_step SIZE OBJECTS: a leader's step in `leading` or `compacting` (its AOF is SIZE
+# bytes, it holds OBJECTS objects).
 compaction_step() {
-  local after base behind
+  local status after base behind
   if [ "$NODE_STATE" = compacting ]; then
-    after=$(rewrite_status)
-    if [ "$after" = rewriting ]; then COMPACT_RUN_STEPS=$((COMPACT_RUN_STEPS + 1)); return 0; fi
-    [ -n "$after" ] && echo "$after" > "$COMPACTED_MARK"
+    status=$(rewrite_status)
+    if [ "$status" = rewriting ]; then COMPACT_RUN_STEPS=$((COMPACT_RUN_STEPS + 1)); return 0; fi
+    after=${status%% *}
+    # shellcheck disable=SC2086 # bytes and objects
+    [ -z "$after" ] || mark_compacted $status
     AOF_PREV_SIZE=$after
     # One that ended within the wait in `compact` still took part of a step.
     COMPACT_STEPS=$((COMPACT_RUN_STEPS > 0 ? COMPACT_RUN_STEPS : 1))
@@ -146,7 +166,7 @@ compaction_step() {
     fi
     return 0
   fi
-  base=$(compacted_size "$1")
+  base=$(compacted_size "$1" "${2:-}")
   compaction_due "$1" "$base" "$AOF_GROWTH" "$COMPACT_STEPS" || { COMPACT_WAIT=""; return 0; }
   if backup_uploading; then compaction_waits "a backup upload is under way"; return 0; fi
   if behind=$(followers_in_sync "$1"); then :; else compaction_waits "$behind"; return 0; fi
@@ -154,15 +174,15 @@ compaction_step() {
   compact "its AOF ($1 bytes, growing $AOF_GROWTH a step, a rewrite taking $COMPACT_STEPS) would pass $AOF_COMPACT_RATIO x its compacted size ($base bytes)"
 }
 
-# rewrite_status: "rewriting" while this node's AOFSHRINK runs, else its AOF size (nothing without an
-# answer). Both from one connection: the size read once the rewrite has ended is the ratio's base,
+# rewrite_status: "rewriting" while this node's AOFSHRINK runs, else its AOF size and its number of
+# objects (nothing without an answer). Both from one connection: the size read once the rewrite has ended is the ratio's base,
 # and every write it counts after the swap makes the next trigger late (measured: 130 KB, 0.6 s of
 # churn, read by separate calls under load, the bench's AOF then at 2.05 x its compacted size).
 rewrite_status() {
   { resp INFO persistence; resp OUTPUT json; resp SERVER; } | rsend "$LOCAL_ENDPOINT" "$(tile38_password)" |
     awk '/^aof_rewrite_in_progress:1/ { print "rewriting"; exit } /^\{"ok":true,"stats"/ { print; exit }' | {
     read -r line || return 0
-    if [ "$line" = rewriting ]; then echo rewriting; else printf '%s' "$line" | json_field aof_size; fi
+    if [ "$line" = rewriting ]; then echo rewriting; else echo "$(printf '%s' "$line" | json_field aof_size) $(printf '%s' "$line" | json_field num_objects)"; fi
   }
 }
 
@@ -225,13 +245,13 @@ compact() {
     [ "$(rewrite_status)" = rewriting ] || break
     sleep 0.1
   done
-  compaction_step ""
+  compaction_step "" ""
 }
 
 # reload_step LEADER: a step in `reloading` (this node follows LEADER, which compacted).
 reload_step() {
   if [ $(($(now_ms) - RELOAD_SINCE)) -lt "$RELOAD_TURN_MS" ] && ! reload_turn "$1"; then return 0; fi
-  aof_size_on_disk > "$COMPACTED_MARK"
+  mark_compacted "$(aof_size_on_disk)" "$(node_server "$LOCAL_ENDPOINT" | json_field num_objects)"
   save_trust_for_reload "$1"
   restart_as_follower "reloading its AOF (a prefix of $1's) in place"
 }

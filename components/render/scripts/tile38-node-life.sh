@@ -68,8 +68,8 @@
 #                  its AOF would pass AOF_COMPACT_RATIO x its compacted size before a rewrite
 #                  started one step later ended (compaction_due: AOF_GROWTH a step, the last
 #                  rewrite's COMPACT_STEPS; AOF_PREV_SIZE, its size at its previous step in
-#                  `leading`, forgotten when it becomes a leader again; a promoted follower
-#                  counts its compacted size from its size at promotion), at least
+#                  `leading`, forgotten when it becomes a leader again; the compacted size
+#                  scaled to the objects it holds now: compacted_size), at least
 #                  AOF_COMPACT_MIN_BYTES, every other node following it caught up, no
 #                  hand-over, no backup upload (AOFSHRINK) ........................... compacting
 #                  its aof_size beyond its file (promoted so, which priority 0 prevents) compacting
@@ -188,7 +188,7 @@ leader_step() {
   # shellcheck disable=SC2034 # read by compaction_step (tile38-compaction.sh): a follower's AOF grew by the leader's writes
   # A leader is trusted again as a follower only once it has caught up and checked (see
   # TRUSTED_LEADER): its own writes are in no leader's AOF yet.
-  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; TRUSTED_LEADER=""; count_compaction_from_now; enter leading ;; esac
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; TRUSTED_LEADER=""; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
   id=$(printf '%s' "$stats" | json_field id)
@@ -215,7 +215,7 @@ leader_step() {
       elif [ "$(printf '%s' "$stats" | json_field aof_size)" -lt "$AOF_FLOOR_BYTES" ] 2>/dev/null; then
         write_aof_floor && log "its AOF was below the floor of $AOF_FLOOR_BYTES bytes: the floor object is written"
       else
-        compaction_step "$(printf '%s' "$stats" | json_field aof_size)"
+        compaction_step "$(printf '%s' "$stats" | json_field aof_size)" "$(printf '%s' "$stats" | json_field num_objects)"
       fi ;;
     unconfirmed)
       if [ -n "$confirmed" ]; then

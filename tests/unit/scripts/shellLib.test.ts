@@ -658,16 +658,35 @@ master_port:1'`,
             expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1200");
         }));
 
-        it("a follower promoted to leader counts compaction from its size at promotion, not from a mark of an earlier term", () => withDir((dir) => {
-            fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "2900000\n");
+        it("the ratio's base is the last compacted size scaled to the objects held now (inserts never make a mark stale); a leader that knows none takes its size", () => withDir((dir) => {
+            const mark = path.join(dir, ".tile38-ha-compacted");
+            const base = (size: number, objects: number | "") => sh(`compacted_size ${size} ${objects}`, env(dir), libs).trim();
+            // None known: the current size (and objects) become the mark.
+            expect(base(95_000_000, 1_000_000)).toBe("95000000");
+            expect(fs.readFileSync(mark, "utf8").trim()).toBe("95000000 1000000");
+            // 2.9 MB compacted for 10 000 objects, 1 000 000 now (a load since): the floor object
+            // (1 MiB) once, the rest per object; no rewrite of a 95 MB AOF of inserts.
+            fs.writeFileSync(mark, "2900000 10000\n");
+            expect(Number(base(95_000_000, 1_000_000))).toBe(1_048_576 + Math.floor((2_900_000 - 1_048_576) * 100));
+            // Churn: the same objects, the mark as it is.
+            expect(base(9_000_000, 10_000)).toBe("2900000");
+            // A mark of an earlier release (bytes only), or objects unknown: as it is.
+            fs.writeFileSync(mark, "2900000\n");
+            expect(base(95_000_000, 1_000_000)).toBe("2900000");
+            fs.writeFileSync(mark, "2900000 10000\n");
+            expect(base(95_000_000, "")).toBe("2900000");
+        }));
+
+        it("a follower promoted to leader keeps its mark (no rebase at promotion: the objects scale it)", () => withDir((dir) => {
+            fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "2900000 10000\n");
             const body = [
                 "sentinel_answers() { :; }; named_leader() { return 1; }; confirms_this_incarnation() { return 1; }; replacing_me() { return 1; }",
                 "lead_by_name() { :; }; step_down_if_deposed() { :; }; handover_live() { return 1; }; fence() { :; }",
-                `compaction_step() { echo "compaction_step $1 base $(compacted_size "$1")"; }`,
+                `compaction_step() { echo "compaction_step $1 base $(compacted_size "$1" "$2")"; }`,
                 "aof_size_on_disk() { echo 95000000; }; FENCE_AFTER_MS=999999; LAST_CONFIRMED_MS=$(now_ms); NODE_STATE=verified",
-                `leader_step '{"id":"x","read_only":false,"aof_size":95000000}'; leader_step '{"id":"x","read_only":false,"aof_size":95000000}'; echo "$NODE_STATE"`,
+                `leader_step '{"id":"x","read_only":false,"aof_size":95000000,"num_objects":1000000}'; echo "$NODE_STATE"`,
             ].join("\n");
-            expect(sh(body, env(dir), libs).trim().split("\n").filter((l) => !l.includes(" state "))).toEqual(["compaction_step 95000000 base 95000000", "compaction_step 95000000 base 95000000", "leading"]);
+            expect(sh(body, env(dir), libs).trim().split("\n").filter((l) => !l.includes(" state "))).toEqual([`compaction_step 95000000 base ${1_048_576 + (2_900_000 - 1_048_576) * 100}`, "leading"]);
         }));
 
         it("a collection that sorts before the compaction's own object: never compacted", () => withDir((dir) => {
