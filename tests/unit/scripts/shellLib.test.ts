@@ -670,6 +670,11 @@ master_port:1'`,
             expect(Number(base(95_000_000, 1_000_000))).toBe(1_048_576 + Math.floor((2_900_000 - 1_048_576) * 100));
             // Churn: the same objects, the mark as it is.
             expect(base(9_000_000, 10_000)).toBe("2900000");
+            // A mark of fewer than 1000 objects (a new cluster's: the floor object, the sentinels'
+            // traffic): as it is.
+            fs.writeFileSync(mark, "1100067 1\n");
+            expect(base(3_000_000, 500)).toBe("1100067");
+            expect(base(3_000_000, 50_000)).toBe("1100067");
             // A mark of an earlier release (bytes only), or objects unknown: as it is.
             fs.writeFileSync(mark, "2900000\n");
             expect(base(95_000_000, 1_000_000)).toBe("2900000");
