@@ -151,7 +151,14 @@ compaction_step() {
   local status after base behind
   if [ "$NODE_STATE" = compacting ]; then
     status=$(rewrite_status)
-    if [ "$status" = rewriting ]; then COMPACT_RUN_STEPS=$((COMPACT_RUN_STEPS + 1)); return 0; fi
+    if [ "$status" = rewriting ] || ! rewrite_landed; then
+      COMPACT_RUN_STEPS=$((COMPACT_RUN_STEPS + 1))
+      if [ "$status" != rewriting ] && [ "$COMPACT_RUN_STEPS" -ge "$REWRITE_START_STEPS" ]; then
+        log "AOFSHRINK left no new AOF after $COMPACT_RUN_STEPS steps (see the server's log): not compacted"
+        enter leading
+      fi
+      return 0
+    fi
     after=${status%% *}
     # shellcheck disable=SC2086 # bytes and objects
     [ -z "$after" ] || mark_compacted $status
@@ -180,6 +187,14 @@ compaction_step() {
   COMPACT_WAIT=""
   compact "its AOF ($1 bytes, growing $AOF_GROWTH a step, a rewrite taking $COMPACT_STEPS) would pass $AOF_COMPACT_RATIO x its compacted size ($base bytes)"
 }
+
+# rewrite_landed: the AOF file starts with this compaction's own object (COMPACT_EPOCH): the
+# rewrite has ended. AOFSHRINK answers before its rewrite starts (Tile38 runs it in a goroutine), so
+# "no rewrite in progress" alone may still be the moment before it; a rewrite that never starts
+# (an error in the server's log) is given up after REWRITE_START_STEPS steps.
+COMPACT_EPOCH=""
+REWRITE_START_STEPS=10
+rewrite_landed() { head -c 4096 "$DATA_DIR/appendonly.aof" 2>/dev/null | grep -qF "$COMPACT_EPOCH"; }
 
 # rewrite_status: "rewriting" while this node's AOFSHRINK runs, else its AOF size and its number of
 # objects (nothing without an answer). Both from one connection: the size read once the rewrite has ended is the ratio's base,
@@ -242,14 +257,15 @@ compact() {
     compaction_waits "collection $first sorts before $COMPACTION_MARKER_KEY: a compacted AOF would not start with this compaction's own object (never compacted)"
     return 0
   fi
-  node_call_self SET "$COMPACTION_MARKER_KEY" aof-epoch STRING "$(date +%s)-$$-$SELF" | grep -q '^+OK' || return 0
+  COMPACT_EPOCH="$(date +%s)-$$-$SELF"
+  node_call_self SET "$COMPACTION_MARKER_KEY" aof-epoch STRING "$COMPACT_EPOCH" | grep -q '^+OK' || return 0
   node_call_self AOFSHRINK | grep -q '^+OK' || return 0
   COMPACT_STARTED_MS=$(now_ms)
   COMPACT_RUN_STEPS=0
   log "compacting the AOF: $1"
   enter compacting
   for _ in 1 2 3 4 5 6 7 8 9 10; do
-    [ "$(rewrite_status)" = rewriting ] || break
+    [ "$(rewrite_status)" = rewriting ] || ! rewrite_landed || break
     sleep 0.1
   done
   compaction_step "" ""

@@ -596,7 +596,7 @@ master_port:1'`,
             const stubs = [
                 `node_server() { case "$1" in b:1|c:1) echo ${server('"following":"a:1","caught_up":true,"aof_size":5')} ;; *) echo ${server('"aof_size":1150')} ;; esac; }`,
                 `node_call_self() { case "$1" in AOFSHRINK|SET) echo +OK ;; INFO) cat "$DATA_DIR/rewriting" ;; KEYS) printf '*1\\n$10\\n!tile38-ha\\n' ;; esac; }`,
-                `node_call() { echo slave_priority:100; }; aof_size_on_disk() { echo 1800; }; sleep() { :; }`,
+                `node_call() { echo slave_priority:100; }; aof_size_on_disk() { echo 1800; }; sleep() { :; }; rewrite_landed() { true; }`,
                 // rewrite_status's one connection: INFO persistence, then SERVER.
                 `rsend() { cat >/dev/null; cat "$DATA_DIR/rewriting"; echo ${server('"aof_size":1150')}; }`,
                 "NODE_STATE=leading",
@@ -653,9 +653,18 @@ master_port:1'`,
             // This compaction's own object first, then the rewrite.
             expect(fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter((l) => /^(SET|AOFSHRINK)/.test(l)).map((l) => l.split(" ").slice(0, 3).join(" "))).toEqual(["SET !tile38-ha aof-epoch", "AOFSHRINK"]);
             // Compacting while Tile38 rewrites; the new size recorded when it ends.
-            expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE"`)).toBe("compacting");
+            const epoch = fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").find((l) => l.startsWith("SET !tile38-ha aof-epoch"))!.split(" ").pop()!;
+            const compacting = `NODE_STATE=compacting; COMPACT_EPOCH=${epoch}`;
+            expect(run(`${compacting}; compaction_step 3100; echo "$NODE_STATE"`)).toBe("compacting");
+            // No rewrite in progress, but the file is not the new one yet (AOFSHRINK answers before
+            // its rewrite starts): still compacting; given up after REWRITE_START_STEPS.
             fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:0\n");
-            expect(run(`NODE_STATE=compacting; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1200");
+            fs.writeFileSync(path.join(dir, "appendonly.aof"), "*5\r\n$3\r\nset\r\n$5\r\nfleet\r\n");
+            expect(run(`${compacting}; compaction_step 3100; echo "$NODE_STATE"`)).toBe("compacting");
+            expect(run(`${compacting}; COMPACT_RUN_STEPS=9; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1000");
+            // The new file, which starts with this compaction's own object: the new size recorded.
+            fs.writeFileSync(path.join(dir, "appendonly.aof"), `*5\r\n$3\r\nset\r\n$10\r\n!tile38-ha\r\n$9\r\naof-epoch\r\n$6\r\nstring\r\n$${epoch.length}\r\n${epoch}\r\n`);
+            expect(run(`${compacting}; compaction_step 3100; echo "$NODE_STATE $(cat "$DATA_DIR/.tile38-ha-compacted")"`)).toBe("leading 1200");
         }));
 
         it("the ratio's base is the last compacted size scaled to the objects held now (inserts never make a mark stale); a leader that knows none takes its size", () => withDir((dir) => {
