@@ -100,6 +100,26 @@ compacted_size() {
 # mark_compacted BYTES OBJECTS: a compaction wrote BYTES for OBJECTS objects (COMPACTED_MARK).
 mark_compacted() { echo "$1${2:+ $2}" > "$COMPACTED_MARK"; }
 
+# The leader publishes what its compaction wrote as data (`SET !tile38-ha aof-size STRING "BYTES
+# OBJECTS"`): every follower holds it in memory and takes it as its own mark when it reloads or
+# becomes leader. A follower's own file is no measure: it keeps growing with the leader's writes
+# until its turn to reload (the churn bench: a follower reloaded a 29.5 MB file after a compaction
+# to 2.1 MB, and as leader it let its AOF reach 2 x 29.5 MB before the next one).
+publish_compacted() { node_call_self SET "$COMPACTION_MARKER_KEY" aof-size STRING "$1${2:+ $2}" >/dev/null || true; }
+
+# published_compacted: "BYTES OBJECTS" of the last compaction this node's data holds, if any.
+published_compacted() {
+  node_call_self GET "$COMPACTION_MARKER_KEY" aof-size | sed -n 2p | grep -E '^[0-9]+( [0-9]+)?$'
+}
+
+# mark_from_published: COMPACTED_MARK from the data's last compaction, when it holds one.
+mark_from_published() {
+  local published
+  published=$(published_compacted) || return 1
+  # shellcheck disable=SC2086 # bytes and objects
+  mark_compacted $published
+}
+
 # backup_uploading: the backup agent's upload mark is present and fresh.
 backup_uploading() {
   [ -f "$UPLOAD_MARK" ] || return 1
@@ -161,7 +181,7 @@ compaction_step() {
     fi
     after=${status%% *}
     # shellcheck disable=SC2086 # bytes and objects
-    [ -z "$after" ] || mark_compacted $status
+    [ -z "$after" ] || { mark_compacted $status; publish_compacted $status; }
     AOF_PREV_SIZE=$after
     # One that ended within the wait in `compact` still took part of a step.
     COMPACT_STEPS=$((COMPACT_RUN_STEPS > 0 ? COMPACT_RUN_STEPS : 1))
@@ -274,7 +294,7 @@ compact() {
 # reload_step LEADER: a step in `reloading` (this node follows LEADER, which compacted).
 reload_step() {
   if [ $(($(now_ms) - RELOAD_SINCE)) -lt "$RELOAD_TURN_MS" ] && ! reload_turn "$1"; then return 0; fi
-  mark_compacted "$(aof_size_on_disk)" "$(node_server "$LOCAL_ENDPOINT" | json_field num_objects)"
+  mark_from_published || mark_compacted "$(aof_size_on_disk)" "$(node_server "$LOCAL_ENDPOINT" | json_field num_objects)"
   save_trust_for_reload "$1"
   restart_as_follower "reloading its AOF (a prefix of $1's) in place"
 }

@@ -188,7 +188,7 @@ leader_step() {
   # shellcheck disable=SC2034 # read by compaction_step (tile38-compaction.sh): a follower's AOF grew by the leader's writes
   # A leader is trusted again as a follower only once it has caught up and checked (see
   # TRUSTED_LEADER): its own writes are in no leader's AOF yet.
-  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; TRUSTED_LEADER=""; enter leading ;; esac
+  case $NODE_STATE in unconfirmed | leading | compacting) ;; *) AOF_PREV_SIZE=""; TRUSTED_LEADER=""; mark_from_published || true; enter leading ;; esac
   answers=$(sentinel_answers)
   named=$(named_leader "$answers") || named=""
   id=$(printf '%s' "$stats" | json_field id)

@@ -691,6 +691,19 @@ master_port:1'`,
             expect(base(95_000_000, "")).toBe("2900000");
         }));
 
+        it("the leader publishes what its compaction wrote; a follower takes it as its mark when it reloads or leads, not its own grown file", () => withDir((dir) => {
+            const mark = path.join(dir, ".tile38-ha-compacted");
+            const run = (body: string) => sh(`node_call_self() { echo "$*" >> "$DATA_DIR/calls"; [ "$1 $3" = "GET aof-size" ] && printf '$14\\n%s\\n' "$(cat "$DATA_DIR/published")"; }\n${body}`, env(dir), libs).trim();
+            run(`publish_compacted 2131903 10000`);
+            expect(fs.readFileSync(path.join(dir, "calls"), "utf8").trim()).toBe("SET !tile38-ha aof-size STRING 2131903 10000");
+            fs.writeFileSync(path.join(dir, "published"), "2131903 10000");
+            run(`mark_from_published`);
+            expect(fs.readFileSync(mark, "utf8").trim()).toBe("2131903 10000");
+            // Nothing published (no compaction yet, or data of an earlier release): no mark from it.
+            fs.writeFileSync(path.join(dir, "published"), "");
+            expect(run(`mark_from_published && echo marked || echo none`).split("\n").pop()).toBe("none");
+        }));
+
         it("a follower promoted to leader keeps its mark (no rebase at promotion: the objects scale it)", () => withDir((dir) => {
             fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "2900000 10000\n");
             const body = [
