@@ -77,7 +77,8 @@
 #                meanwhile go to both files). Ready. Fenced like `leading`; a hand-over waits
 #                for the rewrite to end (handover_now, tile38-handover.sh). Counts its steps
 #                (COMPACT_RUN_STEPS).
-#                  the rewrite ended: its new size is the compacted size (COMPACTED_MARK), its
+#                  the rewrite ended (its AOF starts with this compaction's own object): its new
+#                  size is the compacted size (COMPACTED_MARK, published as !tile38-ha aof-size), its
 #                  steps the next trigger's COMPACT_STEPS ............................ leading
 #   role master in any follower state (promoted by the sentinels) .................. leading
 #   In `leading`, a leader whose AOF is below AOF_FLOOR_BYTES writes the floor object
