@@ -208,12 +208,20 @@ export function lostWrites(acks: Ack[], ids: Set<string>, before = Infinity): Ac
  */
 export const REPLICATION_WINDOW_MS = 100;
 
+/** A leader's kill: when the kill order was given and when it returned (ms since epoch). */
+export interface KillSpan {
+    from: number;
+    to: number;
+}
+
 /**
  * {@link lostWrites} split into those acknowledged within {@link REPLICATION_WINDOW_MS} of one of
- * `leaderKills` (ms since epoch), which may be gone, and the rest, which must not.
+ * `leaderKills` (ms since epoch, or the span of a kill order that takes a while, as `docker kill`
+ * does), which may be gone, and the rest, which must not.
  */
-export function lostAroundKills(acks: Ack[], ids: Set<string>, leaderKills: number[], before = Infinity): { lost: Ack[]; inWindow: Ack[] } {
-    const near = (t: number) => leaderKills.some((k) => Math.abs(t - k) <= REPLICATION_WINDOW_MS);
+export function lostAroundKills(acks: Ack[], ids: Set<string>, leaderKills: (number | KillSpan)[], before = Infinity): { lost: Ack[]; inWindow: Ack[] } {
+    const spans = leaderKills.map((k) => (typeof k === "number" ? { from: k, to: k } : k));
+    const near = (t: number) => spans.some((k) => t >= k.from - REPLICATION_WINDOW_MS && t <= k.to + REPLICATION_WINDOW_MS);
     const all = lostWrites(acks, ids, before);
     return { lost: all.filter((a) => !near(a.ackAt)), inWindow: all.filter((a) => near(a.ackAt)) };
 }

@@ -21,7 +21,8 @@
  * - converge_ms: kill → every sentinel names the same live leader and every other running node
  *   follows it;
  * - writes_acknowledged / writes_lost: acknowledged writes of the phase, and those the final
- *   leader does not hold;
+ *   leader does not hold; writes_lost_at_kill: those acknowledged within 100 ms of a leader's
+ *   SIGKILL, which asynchronous replication may lose with it (counted apart, printed, allowed);
  * - nodes_differing_from_leader: followers whose points (ids and objects) differ from the leader's;
  * - fences (own cluster only): times a leader fenced itself (must be 0: no partition here).
  * Prints a table; with `--json` the last line is one JSON object.
@@ -47,7 +48,7 @@ import { describePartitionResults, drillPartitions, PARTITION_SCENARIOS, partiti
 import { Tile38Cluster, tile38SkipReason } from "../fixtures/loopback/cluster";
 import { ClusterProbe } from "../probe/clusterProbe";
 import { collectionOn, describeDifference, sameCollection } from "../probe/points";
-import { Ack, PointWriter } from "../probe/writer";
+import { Ack, KillSpan, lostAroundKills, PointWriter } from "../probe/writer";
 import { runCommand } from "../command";
 import { DeployedCluster, dockerStackOutputs } from "../fixtures/docker/deployedCluster";
 import { KubeCascadeCluster } from "../fixtures/kube/kubeCascadeCluster";
@@ -185,12 +186,14 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
         await waitFor(() => writer.acks.length >= 100, { timeoutMs: 30000, what: "the first 100 writes" });
         const failover: number[] = [];
         const converge: number[] = [];
+        const killSpans: KillSpan[] = [];
         let failed = 0;
         for (let k = 1; k <= kills; k++) {
             const leader = await c.waitHealthy(120000);
             const killedAt = Date.now();
             await c.killNode(leader);
             const goneAt = Date.now();
+            killSpans.push({ from: killedAt, to: goneAt });
             log(quiet, `kill ${k}: node ${leader + 1} (${c.endpoint(leader)}) killed`);
             let next: number;
             try {
@@ -236,6 +239,8 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
         const inPhase = (from: number, to: number) => writer.acks.filter((a: Ack) => a.sentAt >= from && a.sentAt < to);
         const lost = (acks: Ack[]) => acks.filter((a) => !points.has(a.id)).length;
         const unplannedAcks = inPhase(0, unplannedEnd);
+        const unplannedLost = lostAroundKills(unplannedAcks, new Set(points.keys()), killSpans);
+        if (unplannedLost.inWindow.length > 0) log(quiet, `acknowledged at a kill and gone with the leader: ${unplannedLost.inWindow.map((a) => a.id).join(", ")}`);
         const plannedAcks = inPhase(plannedStart, plannedEnd);
         const differing = await nodesDifferingFromLeader(c, final, writer.key, points);
         return {
@@ -245,7 +250,8 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
                 failover_ms: { min: Math.min(...failover), median: median(failover), max: Math.max(...failover) },
                 converge_ms: { median: median(converge), max: Math.max(...converge) },
                 writes_acknowledged: unplannedAcks.length,
-                writes_lost: lost(unplannedAcks),
+                writes_lost: unplannedLost.lost.length,
+                writes_lost_at_kill: unplannedLost.inWindow.length,
             },
             planned: {
                 failover_ms: writesResumedAfter(plannedAcks, plannedStart),

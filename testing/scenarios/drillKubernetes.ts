@@ -24,6 +24,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { sleep, waitFor } from "../probe/wait";
+import { lostAroundKills } from "../probe/writer";
 import { KubeStack, kubeStackSkipReason, KubeTarget } from "../fixtures/kube/kubeStack";
 import { AckLog, convergedOnNewLeader, deletePod, firstHeldAck } from "../fixtures/kube/kubeScenarios";
 import { DrillResult, longestPause, median, writesResumedAfter } from "./drillReport";
@@ -104,11 +105,13 @@ export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDri
     let failed = 0;
     let ipChanges = 0;
     let nxdomain = 0;
+    const kills: number[] = [];
     for (let run = 1; run <= runs; run++) {
         const leader = await c.waitSettled(240_000);
         const pod = c.nodes[leader];
         const before = c.state(pod.name)!;
         const { killedAt, back } = await c.losePod(pod.name);
+        kills.push(killedAt);
         const uncordon = sleep(Math.max(0, killedAt + goneMs - Date.now())).then(back);
         try {
             const gone = await waitFor(async () => ((await s.cluster.resolve(pod.fqdn, 1000)).length === 0 ? true : undefined), { timeoutMs: 5000, what: `CoreDNS to stop resolving ${pod.fqdn}`, intervalMs: 100 }).catch(() => false);
@@ -131,7 +134,8 @@ export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDri
     await sleep(1000);
     const unplannedAcks = [...(await log.pull())];
     const unplannedIds = await c.idsOn(leader);
-    const unplannedLost = unplannedAcks.filter((a) => !unplannedIds.has(a.id));
+    const unplannedLost = lostAroundKills(unplannedAcks, unplannedIds, kills);
+    if (unplannedLost.inWindow.length > 0) say(`acknowledged at a kill and gone with the leader: ${unplannedLost.inWindow.map((a) => a.id).join(", ")}`);
 
     const pod = c.nodes[leader];
     say(`planned hand-over: kubectl delete pod ${pod.name}`);
@@ -153,7 +157,8 @@ export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDri
             failover_ms: { min: Math.min(...failover), median: median(failover), max: Math.max(...failover) },
             converge_ms: { median: median(converge), max: Math.max(...converge) },
             writes_acknowledged: unplannedAcks.length,
-            writes_lost: unplannedLost.length,
+            writes_lost: unplannedLost.lost.length,
+            writes_lost_at_kill: unplannedLost.inWindow.length,
         },
         planned: { failover_ms: writesResumedAfter(plannedAcks, tp), writes_acknowledged: plannedAcks.length, writes_lost: plannedAcks.filter((a) => !ids.has(a.id)).length },
         ip_changes: ipChanges,

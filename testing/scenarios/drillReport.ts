@@ -8,13 +8,25 @@ export interface DrillResult {
         failover_ms: { min: number; median: number; max: number };
         converge_ms: { median: number; max: number };
         writes_acknowledged: number;
+        /** Acknowledged writes the final leader does not hold, outside {@link writes_lost_at_kill}. */
         writes_lost: number;
+        /**
+         * Acknowledged within REPLICATION_WINDOW_MS of a leader's SIGKILL and gone with it:
+         * replication is asynchronous (docs/operations.md, known limits); reported, not a failure.
+         */
+        writes_lost_at_kill: number;
     };
     planned: {
         failover_ms: number;
         writes_acknowledged: number;
         writes_lost: number;
     };
+}
+
+/** "acknowledged / lost" over both phases, with the writes gone with a killed leader named apart. */
+export function ackedLostFigure(r: DrillResult): string {
+    const atKill = r.unplanned.writes_lost_at_kill > 0 ? ` (+${r.unplanned.writes_lost_at_kill} acknowledged at a kill, gone with the leader)` : "";
+    return `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}${atKill}`;
 }
 
 export function median(xs: number[]): number {
@@ -33,6 +45,7 @@ export function describeFigures(r: DrillResult & Record<string, unknown>, target
         ["unplanned: failover ms (kill → first acknowledged write)", `min ${u.failover_ms.min} / median ${u.failover_ms.median} / max ${u.failover_ms.max}`],
         ["unplanned: converge ms (kill → all agree, all follow)", `median ${u.converge_ms.median} / max ${u.converge_ms.max}`],
         ["unplanned: writes acknowledged / lost", `${u.writes_acknowledged} / ${u.writes_lost}`],
+        ["unplanned: acknowledged at a kill and gone with the leader", String(u.writes_lost_at_kill)],
         ["planned hand-over: ms until writes resume", String(r.planned.failover_ms)],
         ["planned hand-over: writes acknowledged / lost", `${r.planned.writes_acknowledged} / ${r.planned.writes_lost}`],
     ];

@@ -67,7 +67,7 @@ import * as net from "net";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { ipLiteralsInConfigs } from "../../testing/scenarios/drillKubernetes";
-import { longestPause, writesResumedAfter } from "../../testing/scenarios/drillReport";
+import { ackedLostFigure, longestPause, writesResumedAfter } from "../../testing/scenarios/drillReport";
 import { cascadeFigures, describeCascade, runCascade } from "../../testing/scenarios/drillCascade";
 import { expectCascadeSurvived } from "../../testing/probe/cascadeExpect";
 import { describeUnless } from "../../testing/fixtures/loopback/cluster";
@@ -890,7 +890,7 @@ describeUnless(skip, "the k8s stack on a real single-node cluster (pulumi up, ku
             // A failed run: what the team's pods said meanwhile (the suite's own pod logs are the main cluster's).
             if (r.unplanned.failed_runs > 0) process.stderr.write(`[l] geo pods since the drill:\n${[...s.podLogs.lines("geo-tile38-", drillFrom), ...s.podLogs.lines("geo-sentinel-", drillFrom, /[+-](sdown|odown|failover|switch|try-failover|elected|promoted|selected)|tile38-ha/)].slice(-150).join("\n")}\n`);
             figures["l: consumer kill → first acknowledged write ms (down-after + 1.5 s = 4500)"] = r.unplanned.failover_ms.max;
-            figures["l: consumer writes acknowledged / lost"] = `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}`;
+            figures["l: consumer writes acknowledged / lost"] = ackedLostFigure(r);
             expect(r.unplanned.failed_runs).toBe(0);
             expect(r.unplanned.writes_lost).toBe(0);
             expect(r.planned.writes_lost).toBe(0);

@@ -14,6 +14,7 @@
  */
 import * as fs from "fs";
 import { runDrill } from "../../testing/scenarios/drill";
+import { ackedLostFigure } from "../../testing/scenarios/drillReport";
 import { mustRun } from "../../testing/command";
 import { addPackageToPython, addPackageToYaml, installConsumer, packTarball, unpackPluginDir } from "../../testing/packageConsumer";
 import { describeUnless, tile38SkipReason } from "../../testing/fixtures/loopback/cluster";
@@ -108,7 +109,7 @@ describeUnless(skip, "a real pulumi up of other teams' programs, from the packed
             await cluster.waitHealthy(2 * MINUTE);
             const r = await runDrill(cluster, 1, true);
             figures[`${what}: kill → first acknowledged write ms (down-after + 1.5 s = ${DOWN_AFTER_MS + 1500})`] = r.unplanned.failover_ms.max;
-            figures[`${what}: writes acknowledged / lost`] = `${r.unplanned.writes_acknowledged + r.planned.writes_acknowledged} / ${r.unplanned.writes_lost + r.planned.writes_lost}`;
+            figures[`${what}: writes acknowledged / lost`] = ackedLostFigure(r);
             expect(r.unplanned.failed_runs).toBe(0);
             expect(r.unplanned.writes_lost).toBe(0);
             expect(r.planned.writes_lost).toBe(0);
