@@ -83,16 +83,34 @@ confirms_this_incarnation() {
 }
 
 # replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or
-# a failover of it in progress: a follower is being promoted right now.
+# a failover of it in progress: a follower is being promoted right now. Not a failover in its
+# reconfiguration phase (the sentinel names the node it promoted) that a later one overtook: a
+# majority names this node, and the node it promoted no longer leads (Tile38 never reports
+# master_link_status, so the sentinel that led a failover stays in that phase, SENTINEL MASTER
+# listing this node with failover_in_progress, until its watchdog ends it; a hand-over that
+# promoted this node meanwhile was fenced by it for 3 s, the scale bench's longest pause).
 replacing_me() {
   local named monitored flags age
   while read -r named monitored flags age; do
     if [ -z "$monitored" ] || ! is_self "$monitored"; then continue; fi
-    case ",$flags," in *,o_down,* | *,failover_in_progress,*) return 0 ;; esac
+    case ",$flags," in
+      *,o_down,*) return 0 ;;
+      *,failover_in_progress,*)
+        if is_self "$named" || ! overtaken_failover "$1" "$named"; then return 0; fi ;;
+    esac
   done <<EOF_ANSWERS
 $1
 EOF_ANSWERS
   return 1
+}
+
+# overtaken_failover ANSWERS PROMOTED: a majority of the sentinels names this node, and PROMOTED,
+# the node a failover of this one promoted, does not lead (asked only then).
+overtaken_failover() {
+  local named
+  named=$(printf '%s\n' "$1" | cut -d' ' -f1 | while read -r n; do if [ -n "$n" ] && is_self "$n"; then echo x; fi; done | wc -l)
+  [ "$named" -ge "$SENTINEL_MAJORITY" ] || return 1
+  [ "$(node_call "$2" INFO replication | info_field role)" != master ]
 }
 
 # named_leader ANSWERS: the leader most answering sentinels name ("host:port"); fails when none answers.
