@@ -1,29 +1,32 @@
 /**
- * `npm run bench -- --points N [--updates-per-point K] [--json] [--record FILE.md]`: the scale
- * bench (testing/scenarios/scaleBench.ts) on a loopback cluster of its own. Prints the figures;
+ * `npm run bench -- --points N [--updates-per-point K] [--repeats R] [--json] [--record FILE.md]`: the scale
+ * bench (testing/scenarios/scaleBench.ts) on a loopback cluster of its own; the kill and the
+ * hand-over run R times (default 3) and their figures are medians. Prints the figures;
  * with --json the last line is one object; --record writes this size's row into FILE.md's table.
  */
 import { parseArgs } from "node:util";
 import { recordScaleBench, runScaleBench } from "../testing/scenarios/scaleBench";
 import { tile38SkipReason } from "../testing/fixtures/loopback/cluster";
 
-const USAGE = "usage: npm run bench -- --points N [--updates-per-point K] [--compaction-min-mb M] [--json] [--record FILE.md]";
+const USAGE = "usage: npm run bench -- --points N [--updates-per-point K] [--repeats R] [--compaction-min-mb M] [--json] [--record FILE.md]";
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
         args: process.argv.slice(2),
-        options: { points: { type: "string", default: "10000" }, "updates-per-point": { type: "string", default: "1" }, "compaction-min-mb": { type: "string" }, json: { type: "boolean", default: false }, record: { type: "string" } },
+        options: { points: { type: "string", default: "10000" }, "updates-per-point": { type: "string", default: "1" }, repeats: { type: "string", default: "3" }, "compaction-min-mb": { type: "string" }, json: { type: "boolean", default: false }, record: { type: "string" } },
         strict: true,
     });
     const points = Number(values.points);
     const updates = Number(values["updates-per-point"]);
     if (!Number.isInteger(points) || points < 1 || points > 50_000_000) throw new Error(`--points must be a whole number from 1 to 50000000\n${USAGE}`);
     if (!Number.isInteger(updates) || updates < 1 || updates > 1000) throw new Error(`--updates-per-point must be a whole number from 1 to 1000\n${USAGE}`);
+    const repeats = Number(values.repeats);
+    if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`--repeats must be a whole number from 1 to 20\n${USAGE}`);
     const minMb = values["compaction-min-mb"] === undefined ? undefined : Number(values["compaction-min-mb"]);
     if (minMb !== undefined && !(Number.isInteger(minMb) && minMb >= 1)) throw new Error(`--compaction-min-mb must be a whole number of MiB, at least 1\n${USAGE}`);
     const skip = tile38SkipReason();
     if (skip) throw new Error(skip);
-    const r = await runScaleBench({ points, updatesPerPoint: updates, ...(minMb === undefined ? {} : { compactionMinMegabytes: minMb }), say: (l) => process.stderr.write(`bench: ${l}\n`) });
+    const r = await runScaleBench({ points, updatesPerPoint: updates, repeats, ...(minMb === undefined ? {} : { compactionMinMegabytes: minMb }), say: (l) => process.stderr.write(`bench: ${l}\n`) });
     if (values.record) recordScaleBench(values.record, r);
     if (!values.json) for (const [k, v] of Object.entries(r)) process.stdout.write(`${k.padEnd(26)} ${Array.isArray(v) ? v.join(", ") : String(v)}\n`);
     process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -10,7 +10,9 @@
  *   kill      SIGKILL to the leader: first acknowledged write on the new leader; the killed node
  *             back (its AOF load time, Tile38's own report) and redundancy restored;
  *   hand-over the leader stopped as a rolling update stops it (SIGTERM, the hand-over): the longest
- *             pause between acknowledged writes, then redundancy restored once it is back;
+ *             pause between acknowledged writes, then redundancy restored once it is back, and
+ *             how much of that is beyond its AOF load;
+ *   (kill and hand-over alternate `repeats` times: their figures are medians, each run printed)
  *   rolling   every node stopped and started in turn, followers first: the whole roll and its
  *             longest pause;
  *   wipe      a follower stopped, its data dir emptied, started: until it holds everything again,
@@ -43,7 +45,7 @@ import { collectionDigest } from "../probe/points";
 import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
 import { lostAroundKills, PointWriter } from "../probe/writer";
-import { longestPause } from "./drillReport";
+import { longestPause, median } from "./drillReport";
 import { EventLoopLag, pausesExplained, spansWhere, watchRewriting } from "../probe/pauseCause";
 import { resp } from "../../components/status/resp";
 
@@ -58,6 +60,8 @@ export interface ScaleBenchOptions {
     points: number;
     /** How many times each id is written (1: loaded once). */
     updatesPerPoint: number;
+    /** How many times the kill and the hand-over run (their figures are medians). */
+    repeats: number;
     /** `tile38.aofCompactionMinMegabytes` of the bench's cluster (default: the product's). */
     compactionMinMegabytes?: number;
     /** Progress lines (stderr). */
@@ -74,12 +78,24 @@ export interface ScaleBenchResult {
     aof_bytes: number;
     /** Each node's Go heap after the load (SERVER heap_size), node 1 first. */
     heap_bytes: number[];
-    /** Tile38's own report of loading its AOF when the killed node came back. */
+    /** How many times the kill and the hand-over ran (alternating); their figures are medians. */
+    repeats: number;
+    /** Tile38's own report of loading its AOF when the killed node came back (median). */
     load_ms: number;
+    /** Kill → the first write acknowledged by the new leader (median). */
     kill_failover_ms: number;
+    /** Kill → redundancy restored, the killed node back (median). */
     kill_redundancy_ms: number;
+    /** The hand-over's longest pause between acknowledged writes (median). */
     handover_pause_ms: number;
+    /** Hand-over start → redundancy restored, the stopped node back (median). */
     handover_redundancy_ms: number;
+    /** The same less that restart's own AOF load (median): what the hand-over costs beyond loading the data. */
+    handover_redundancy_beyond_load_ms: number;
+    /** Each run's kill → first write, hand-over pause, and redundancy beyond the load. */
+    kill_failover_runs_ms: number[];
+    handover_pause_runs_ms: number[];
+    handover_redundancy_beyond_load_runs_ms: number[];
     rolling_ms: number;
     rolling_longest_pause_ms: number;
     wipe_resync_ms: number;
@@ -133,32 +149,46 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         const w = writer;
         await waitFor(() => w.acks.length >= 50, { timeoutMs: 60_000, what: "the writer's first writes" });
 
-        // kill
-        leader = await healthy();
-        const killedAt = Date.now();
-        await c.killNode(leader);
-        const goneAt = Date.now();
-        await waitFor(() => c.leadingNode(leader), { timeoutMs: 120_000, what: "a new leader after the kill", intervalMs: 50 });
-        await c.restartNode(leader);
-        // A write sent just before the kill may have been acknowledged by the old leader meanwhile.
-        const firstAck = await waitFor(() => w.firstAckAfter(goneAt), { timeoutMs: 120_000, what: "a write after the kill", intervalMs: 20 });
-        await healthy();
-        const killRedundancyMs = Date.now() - killedAt;
-        const loaded = [...c.nodeLog(leader).matchAll(/AOF loaded (\d+) commands: ([\d.]+)s/g)].pop();
-        const loadMs = loaded ? Math.round(Number(loaded[2]) * 1000) : -1;
-        o.say(`kill: first write after ${firstAck.ackAt - killedAt} ms, redundancy after ${killRedundancyMs} ms, AOF load ${loadMs} ms`);
+        // kill and hand-over, `repeats` times each (alternating): the medians are the figures.
+        const runs: { killFailover: number; killRedundancy: number; load: number; pause: number; handoverRedundancy: number; handoverLoad: number }[] = [];
+        const killSpans: number[] = [];
+        for (let run = 1; run <= o.repeats; run++) {
+            // kill
+            leader = await healthy();
+            const killedAt = Date.now();
+            await c.killNode(leader);
+            const goneAt = Date.now();
+            killSpans.push(killedAt);
+            await waitFor(() => c.leadingNode(leader), { timeoutMs: 120_000, what: "a new leader after the kill", intervalMs: 50 });
+            const restartAt = Date.now();
+            await c.restartNode(leader);
+            // A write sent just before the kill may have been acknowledged by the old leader meanwhile.
+            const firstAck = await waitFor(() => w.firstAckAfter(goneAt), { timeoutMs: 120_000, what: "a write after the kill", intervalMs: 20 });
+            await healthy();
+            const killRedundancyMs = Date.now() - killedAt;
+            const loadMs = lastLoadMs(c, leader);
+            o.say(`kill ${run}: first write after ${firstAck.ackAt - killedAt} ms, restarted after ${restartAt - killedAt} ms, AOF load ${loadMs} ms, redundancy after ${killRedundancyMs} ms`);
 
-        // hand-over
-        leader = await healthy();
-        const stopAt = Date.now();
-        await c.stopNode(leader);
-        const stoppedAt = Date.now();
-        await waitFor(() => w.firstAckSentAfter(stoppedAt), { timeoutMs: 120_000, what: "a write after the hand-over" });
-        await c.restartNode(leader);
-        await healthy();
-        const handoverRedundancyMs = Date.now() - stopAt;
-        const handoverPauseMs = longestPause(w.acks, stopAt, Date.now());
-        o.say(`hand-over: longest pause ${handoverPauseMs} ms, redundancy after ${handoverRedundancyMs} ms`);
+            // hand-over
+            leader = await healthy();
+            const stopAt = Date.now();
+            await c.stopNode(leader);
+            const stoppedAt = Date.now();
+            await waitFor(() => w.firstAckSentAfter(stoppedAt), { timeoutMs: 120_000, what: "a write after the hand-over" });
+            await c.restartNode(leader);
+            const restartedAt = Date.now();
+            await healthy();
+            const handoverRedundancyMs = Date.now() - stopAt;
+            const handoverPauseMs = longestPause(w.acks, stopAt, Date.now());
+            const handoverLoadMs = lastLoadMs(c, leader);
+            o.say(
+                `hand-over ${run}: longest pause ${handoverPauseMs} ms; stopped after ${stoppedAt - stopAt} ms, restarted after ${restartedAt - stopAt} ms, ` +
+                    `AOF load ${handoverLoadMs} ms, redundancy after ${handoverRedundancyMs} ms (${handoverRedundancyMs - handoverLoadMs} ms beyond the load)`,
+            );
+            runs.push({ killFailover: firstAck.ackAt - killedAt, killRedundancy: killRedundancyMs, load: loadMs, pause: handoverPauseMs, handoverRedundancy: handoverRedundancyMs, handoverLoad: handoverLoadMs });
+        }
+        const med = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
+        const all = (f: (r: (typeof runs)[number]) => number) => runs.map(f);
 
         // rolling restart, followers first
         leader = await healthy();
@@ -209,7 +239,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         leader = await healthy();
         const identical = await sameDataEverywhere(c, leader);
         const ids = await idsOf(c, leader);
-        const { lost } = lostAroundKills(w.acks, ids, [killedAt]);
+        const { lost } = lostAroundKills(w.acks, ids, killSpans);
         const lostSpan = lost.length ? ` (acknowledged from ${new Date(lost[0].ackAt).toISOString()} to ${new Date(lost[lost.length - 1].ackAt).toISOString()}, ids ${lost[0].id} to ${lost[lost.length - 1].id})` : "";
         o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost${lostSpan}; every node identical: ${identical}`);
 
@@ -241,11 +271,16 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             write_ms: writeMs,
             aof_bytes: aofBytes,
             heap_bytes: heapBytes,
-            load_ms: loadMs,
-            kill_failover_ms: firstAck.ackAt - killedAt,
-            kill_redundancy_ms: killRedundancyMs,
-            handover_pause_ms: handoverPauseMs,
-            handover_redundancy_ms: handoverRedundancyMs,
+            repeats: o.repeats,
+            load_ms: med((r) => r.load),
+            kill_failover_ms: med((r) => r.killFailover),
+            kill_redundancy_ms: med((r) => r.killRedundancy),
+            handover_pause_ms: med((r) => r.pause),
+            handover_redundancy_ms: med((r) => r.handoverRedundancy),
+            handover_redundancy_beyond_load_ms: med((r) => r.handoverRedundancy - r.handoverLoad),
+            kill_failover_runs_ms: all((r) => r.killFailover),
+            handover_pause_runs_ms: all((r) => r.pause),
+            handover_redundancy_beyond_load_runs_ms: all((r) => r.handoverRedundancy - r.handoverLoad),
             rolling_ms: rollingMs,
             rolling_longest_pause_ms: rollingPauseMs,
             wipe_resync_ms: wipeMs,
@@ -266,6 +301,12 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         await bc?.cleanup();
         rig.stop();
     }
+}
+
+/** Tile38's own report of loading its AOF in node `i`'s log, the latest (ms; -1 without one). */
+function lastLoadMs(c: Tile38Cluster, i: number): number {
+    const loaded = [...c.nodeLog(i).matchAll(/AOF loaded (\d+) commands: ([\d.]+)s/g)].pop();
+    return loaded ? Math.round(Number(loaded[2]) * 1000) : -1;
 }
 
 /** SERVER heap_size of node `i` (bytes). */
@@ -302,6 +343,7 @@ async function idsOf(c: Tile38Cluster, leader: number): Promise<Set<string>> {
 export { machine } from "../machine";
 
 const COLUMNS: [keyof ScaleBenchResult, string][] = [
+    ["repeats", "kills / hand-overs"],
     ["write_ms", "load N×K writes ms"],
     ["aof_bytes", "AOF bytes"],
     ["load_ms", "AOF load ms"],
@@ -309,6 +351,7 @@ const COLUMNS: [keyof ScaleBenchResult, string][] = [
     ["kill_redundancy_ms", "kill → redundancy ms"],
     ["handover_pause_ms", "hand-over pause ms"],
     ["handover_redundancy_ms", "hand-over → redundancy ms"],
+    ["handover_redundancy_beyond_load_ms", "of which beyond the AOF load ms"],
     ["rolling_ms", "rolling restart ms"],
     ["rolling_longest_pause_ms", "rolling pause ms"],
     ["wipe_resync_ms", "wiped follower resync ms"],
@@ -328,7 +371,7 @@ export function recordScaleBench(file: string, r: ScaleBenchResult): void {
     const head = [
         `<!-- written by npm run bench -- --points N [--updates-per-point K] --record ${path.basename(file)}: each run replaces its own row (points × updates) -->`,
         "",
-        "The scale bench on a loopback cluster (testing/scenarios/scaleBench.ts): every step under a steady writer through the sentinels, each measured from its fault; redundancy = the sentinels agree and every other node follows the leader, caught up and promotable.",
+        "The scale bench on a loopback cluster (testing/scenarios/scaleBench.ts): every step under a steady writer through the sentinels, each measured from its fault; the kill and hand-over figures are medians of their runs (kills / hand-overs); redundancy = the sentinels agree and every other node follows the leader, caught up and promotable.",
         "",
         `| points × updates | ${COLUMNS.map(([, h]) => h).join(" | ")} | identical | measured |`,
         `| --- | ${COLUMNS.map(() => "---").join(" | ")} | --- | --- |`,

@@ -15,11 +15,16 @@ const result = (points: number, updates: number, killMs: number): ScaleBenchResu
     write_ms: 1,
     aof_bytes: 2,
     heap_bytes: [3, 3, 3],
+    repeats: 3,
     load_ms: 4,
     kill_failover_ms: killMs,
     kill_redundancy_ms: 6,
     handover_pause_ms: 7,
     handover_redundancy_ms: 8,
+    handover_redundancy_beyond_load_ms: 5,
+    kill_failover_runs_ms: [killMs, killMs, killMs],
+    handover_pause_runs_ms: [7, 7, 7],
+    handover_redundancy_beyond_load_runs_ms: [5, 5, 5],
     rolling_ms: 9,
     rolling_longest_pause_ms: 10,
     wipe_resync_ms: 11,
@@ -45,11 +50,13 @@ describe("recordScaleBench", () => {
             const rows = fs.readFileSync(file, "utf8").split("\n").filter((l) => /^\| \d/.test(l));
             expect(rows.map((r) => r.split(" | ")[0])).toEqual(["| 10000 × 1", "| 10000 × 100", "| 1000000 × 1"]);
             const cells = (r: string) => r.split(" | ");
-            // kill → first write is the 5th column; the 1 M row is the second run's.
-            expect(cells(rows[2])[4]).toBe("4500");
-            expect(cells(rows[1])[16]).toBe("60.5");
-            expect(cells(rows[0])[16]).toBe("-");
-            expect(cells(rows[0])[17]).toBe("yes");
+            // kill → first write is the 6th column (after the runs); the 1 M row is the second run's.
+            expect(cells(rows[2])[1]).toBe("3");
+            expect(cells(rows[2])[5]).toBe("4500");
+            expect(cells(rows[2])[9]).toBe("5");
+            expect(cells(rows[1])[18]).toBe("60.5");
+            expect(cells(rows[0])[18]).toBe("-");
+            expect(cells(rows[0])[19]).toBe("yes");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
