@@ -10,7 +10,8 @@
 # leader what every sentinel says of it (sentinel_answers). The states (NODE_STATE), and what moves
 # the node between them:
 #
-#   catching-up  follows and has never caught up (the server refuses INFO). Not ready. Follows
+#   catching-up  follows and has never caught up (the server refuses INFO); a server started as a
+#                follower starts here (node_life's STARTED_AS). Not ready. Follows
 #                the leader the sentinels name if its own is not that one (follow_the_sentinels).
 #   following    follows a leader its AOF has not been checked against yet. Not ready;
 #                promotable only while trusted (TRUSTED_LEADER: caught up and found a prefix of
@@ -56,7 +57,7 @@
 #                would pick one by run id and the other's extra writes, acknowledged, were lost).
 #                  its leader answers, or it follows another ................. following
 #                  the sentinels name another node, which leads (3 checks): it follows that one
-#   unconfirmed  leads, read-only. Every leader starts here: a pod back at a new address, or a
+#   unconfirmed  leads, read-only. A server started as the leader starts here: a pod back at a new address, or a
 #                leader restarted after a hand-over that could not happen, is still named while
 #                the sentinels' links point at the old address, and they fail it over moments
 #                later (measured on a real kubelet: 32 writes lost in a rolling update). Not ready.
@@ -124,9 +125,15 @@ enter() {
 }
 
 # node_life: one step a second until the server exits (the start script then kills it).
+# node_life STARTED_AS: the loop, for a server the start script started as `leader` or `follower`.
+# A leader starts in `unconfirmed`; a follower in `catching-up`, its fence clock at its start (as
+# every follower step keeps it), so that a promotion before its first step is one like any other
+# (it started in `unconfirmed`: promoted by a hand-over a moment after its restart, it turned
+# read-only until the sentinels confirmed it, the scale bench's 2.2 s hand-over pause).
 node_life() {
   # current: the replica-priority this loop last set (a leader's INFO does not report its own).
   local step=0 current="" info role followed stats want have
+  if [ "$1" = follower ]; then NODE_STATE=catching-up; LAST_CONFIRMED_MS=$(now_ms); fi
   # This run's only chance to read a reload's trust (see RELOAD_TRUST_MARK).
   CARRIED_TRUST=$(cat "$RELOAD_TRUST_MARK" 2>/dev/null || true)
   rm -f "$RELOAD_TRUST_MARK"

@@ -71,8 +71,10 @@ LISTEN_TIMEOUT=15
 # `caught up`, and never serves (and Docker never restarts an unhealthy container). So the port
 # must be free before the start, and the server must be seen listening on it after.
 
+# start_server ROLE: starts tile38-server (its config written for ROLE, leader or follower) and
+# node_life beside it.
 start_server() {
-  local listen_end status
+  local role="$1" listen_end status
   # Left by an earlier incarnation (this one holds the data directory's lock: that one is gone).
   rm -rf "$HANDOVER_MARK" "$READY_MARK" "$HANDOVER_LOCK"
   if port_listeners "$NODE_PORT" | grep -q .; then
@@ -102,7 +104,7 @@ start_server() {
     fi
     sleep 0.2
   done
-  node_life &
+  node_life "$role" &
   LOOP_PID=$!
   status=0
   wait "$SERVER_PID" || status=$?
@@ -154,13 +156,13 @@ start_follower() {
   priority=$(follower_start_priority "$1")
   log "starting as a follower of $1 (replica-priority $priority; no sentinel reads it before it has caught up)"
   write_tile38_config follower "$1" "$priority"
-  start_server
+  start_server follower
 }
 
 start_leader() {
   log "starting as the leader: $1"
   write_tile38_config leader
-  start_server
+  start_server leader
 }
 
 # One server per data directory. A force-deleted pod keeps running beside its replacement on the

@@ -423,6 +423,34 @@ master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_
         expect(run(`failover_timeout_change 18000 18000`)).toBe("");
     });
 
+    it("node_life: a server started as a follower and promoted before its first step leads at once; one started as the leader waits, read-only, for the sentinels to confirm it", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
+        try {
+            // The hand-over's failover: one sentinel promotes this node (a:1), the others still name the old leader.
+            const answers = ["a:1 b:1 master,failover_in_progress 9000", "b:1 b:1 master 100", "b:1 b:1 master 100"].join("\n");
+            const run = (startedAs: string) => {
+                fs.rmSync(path.join(dir, "calls"), { force: true });
+                const body = [
+                    `sentinel_answers() { printf '${answers}\\n'; }`,
+                    `node_call_self() { case "$1" in INFO) printf 'role:master\\n' ;; *) echo "$*" >> "$DATA_DIR/calls"; echo +OK ;; esac; }`,
+                    `node_server() { echo '{"ok":true,"stats":{"id":"x","read_only":false,"aof_size":5000000,"num_objects":1}}'; }`,
+                    "node_call() { echo role:slave; }; stall_guard() { :; }; tune_sentinels() { :; }; mind_clients() { :; }; handover_live() { false; }",
+                    "lead_by_name() { :; }; step_down_if_deposed() { :; }; compaction_step() { :; }; mark_ready() { :; }",
+                    // One step: the second sleep ends the loop.
+                    `sleep() { [ ! -f "$DATA_DIR/slept" ] || { echo "$NODE_STATE"; exit 0; }; touch "$DATA_DIR/slept"; }`,
+                    `rm -f "$DATA_DIR/slept"; SERVER_STARTED_MS=$(now_ms); node_life ${startedAs}`,
+                ].join("\n");
+                const out = sh(body, nodeLifeEnv({ DATA_DIR: dir, SENTINELS: "s1:5 s2:5 s3:5", FENCE_AFTER_MS: "2000", MASTER_NAME: "m", SERVER_PID: "1", REPLICA_PRIORITY: "100", TUNE_EVERY_STEPS: "30" }), [...NODE_LIFE, "tile38-sentinel-view.sh"]).trim();
+                const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+                return { state: out.split("\n").pop(), readOnly: calls.includes("READONLY yes") };
+            };
+            expect(run("follower")).toEqual({ state: "leading", readOnly: false });
+            expect(run("leader")).toEqual({ state: "unconfirmed", readOnly: true });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("node_life: a follower whose leader died ranks itself by AOF size among that leader's eligible followers (orphaned)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
         try {
