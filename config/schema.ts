@@ -48,7 +48,7 @@ export const SECTION_FIELDS = {
         }),
         aofCompactionRatio: int({
             doc:
-                "AOF compaction: the AOF is kept below this many times its size after the last compaction (once above `aofCompactionMinMegabytes`): the leader rewrites its append-only file (Tile38 `AOFSHRINK`) early enough that what is written until the rewrite ends still fits (from the AOF's growth per node step, about a second, and how many steps its last rewrite took), " +
+                "AOF compaction: the AOF is kept below this many times its size after the last compaction (once above `aofCompactionMinMegabytes`): the leader rewrites its append-only file (Tile38 `AOFSHRINK`) early enough that what is written until the rewrite ends still fits, aiming at 90 % of the bound (from the AOF's growth per node step, about a second, and how many steps its last rewrite took), " +
                 "only while every follower is in sync and never during a hand-over, a failover or a backup upload. Each follower then reloads the compacted file in place, one at a time (a restart that loads it, no re-download). " +
                 "0 turns compaction off; otherwise at least 2 (2, the default, is the tested value). After a compaction every follower fetches the compacted file and is not promotable until it has caught up (docs/operations.md, \"AOF compaction\"). A ratio (AOF bytes over compacted bytes).",
             default: 2,

@@ -617,10 +617,11 @@ master_port:1'`,
         it("is due beyond the ratio over the compacted size, above the minimum, never with ratio 0", () => withDir((dir) => {
             const due = (size: number, base: number, ratio = "2", growth = 0, steps = 1) =>
                 sh(`compaction_due ${size} ${base} ${growth} ${steps} && echo due || echo no`, { ...env(dir), AOF_COMPACT_RATIO: ratio }, libs).trim();
-            expect([due(999, 0), due(2001, 1000), due(2000, 1000), due(5000, 0, "0"), due(3001, 1000, "3")]).toEqual(["no", "due", "no", "no", "due"]);
+            // Aimed at 90 % of the bound: 2 x 1000 bytes is due beyond 1800.
+            expect([due(999, 0), due(1801, 1000), due(1800, 1000), due(5000, 0, "0"), due(2701, 1000, "3")]).toEqual(["no", "due", "no", "no", "due"]);
             // Headroom: the AOF grows 100 bytes a step and a rewrite took 2 steps; started one step
-            // later, it would end at size + 300 bytes, which must stay within 2 x 1000.
-            expect([due(1700, 1000, "2", 100, 2), due(1701, 1000, "2", 100, 2), due(1601, 1000, "2", 100, 3)]).toEqual(["no", "due", "due"]);
+            // later, it would end at size + 300 bytes, which must stay within 90 % of 2 x 1000.
+            expect([due(1500, 1000, "2", 100, 2), due(1501, 1000, "2", 100, 2), due(1401, 1000, "2", 100, 3)]).toEqual(["no", "due", "due"]);
             // Never below the minimum, whatever the growth.
             expect(due(999, 100, "2", 10_000, 5)).toBe("no");
         }));
@@ -642,24 +643,24 @@ master_port:1'`,
             const run = (body: string) => sh(`${stubs}\n${body}`, env(dir), libs).trim();
             fs.writeFileSync(path.join(dir, ".tile38-ha-compacted"), "1000");
             fs.writeFileSync(path.join(dir, "rewriting"), "aof_rewrite_in_progress:1\nconnected_slaves:2\n");
-            // 1500, 1600, 1700 bytes: 100 a step; a rewrite assumed to take 1 step until one has run:
-            // due once 1700 + 100 x 2 > 2000 would hold one step later, i.e. at 1801.
-            expect(run(`for s in 1500 1600 1700; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`)).toBe("leading 100");
-            // At 1850 (150 bytes this step): due; the rewrite runs this step and 2 more; then the
+            // 1300, 1400, 1500 bytes: 100 a step; a rewrite assumed to take 1 step until one has run:
+            // due once size + 100 x 2 > 90 % of 2 x 1000 would hold one step later, i.e. past 1600.
+            expect(run(`for s in 1300 1400 1500; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`)).toBe("leading 100");
+            // At 1650 (150 bytes this step): due; the rewrite runs this step and 2 more; then the
             // compacted size is recorded, and the next growth is counted from it.
             const body = [
-                `for s in 1500 1600 1700 1850; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`,
+                `for s in 1300 1400 1500 1650; do compaction_step $s; done; echo "$NODE_STATE $AOF_GROWTH"`,
                 `compaction_step 1900; compaction_step 1950; echo "$NODE_STATE $COMPACT_RUN_STEPS"`,
                 `echo 'aof_rewrite_in_progress:0' > "$DATA_DIR/rewriting"; compaction_step 2000`,
                 `echo "$NODE_STATE $COMPACT_STEPS $AOF_PREV_SIZE $(cat "$DATA_DIR/.tile38-ha-compacted")"`,
                 // Then 100 bytes a step again (the estimate decays from 150 to 100): due when
-                // size + 100 x 4 > 2 x 1150, i.e. past 1900.
+                // size + 100 x 4 > 90 % of 2 x 1150, i.e. past 1670.
                 `printf 'aof_rewrite_in_progress:1\\nconnected_slaves:2\\n' > "$DATA_DIR/rewriting"`,
-                `for s in 1250 1350 1450 1550 1650 1750 1850 1950; do compaction_step $s; echo "$s $NODE_STATE $AOF_GROWTH"; done`,
+                `for s in 1250 1350 1450 1550 1650 1750; do compaction_step $s; echo "$s $NODE_STATE $AOF_GROWTH"; done`,
             ].join("\n");
             expect(run(body).split("\n")).toEqual([
                 "compacting 150", "compacting 3", "leading 3 1150 1150",
-                "1250 leading 100", "1350 leading 100", "1450 leading 100", "1550 leading 100", "1650 leading 100", "1750 leading 100", "1850 leading 100", "1950 compacting 100",
+                "1250 leading 100", "1350 leading 100", "1450 leading 100", "1550 leading 100", "1650 leading 100", "1750 compacting 100",
             ]);
         }));
 
