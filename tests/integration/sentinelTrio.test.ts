@@ -16,6 +16,7 @@ import { busyboxPath, which } from "../../testing/fixtures/loopback/busybox";
 import { Harness, withLogs } from "../../testing/fixtures/loopback/processes";
 import { renderStack, RenderedStack, testStackConfig } from "../../testing/fixtures/loopback/render";
 import { pairs, resp, respPipeline, RespError } from "../../components/status/resp";
+import { runCommand } from "../../testing/command";
 import { RunningSentinel, startSentinel } from "../../testing/fixtures/loopback/sentinels";
 import { waitFor } from "../../testing/probe/wait";
 
@@ -107,6 +108,22 @@ describe("rendered sentinel trio (real redis-sentinel 7.0, busybox sh)", () => {
                 expect(await resp(s.port, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", cfg.masterName], PASSWORDS.sentinel)).toEqual(["127.0.0.1", String(leader().port)]);
                 // num-other-sentinels is deliberately not asserted: see the header (blocked by the missing Tile38).
             }
+        }),
+    );
+
+    it(
+        "the Docker health check: a new cluster's sentinel is healthy while its master has never answered, before down-after marks it down",
+        withLogs(() => h, async () => {
+            for (const s of trio) {
+                const flags = pairs(await resp(s.port, ["SENTINEL", "MASTER", cfg.masterName], PASSWORDS.sentinel)).flags;
+                expect(flags).toBe("master,disconnected");
+                const r = await runCommand("sh", [stack.sentinelHealth], { env: { PATH: pathValue, SELF: `127.0.0.1:${s.port}`, SENTINEL_PASSWORD: PASSWORDS.sentinel }, timeoutMs: 10_000 });
+                expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+            }
+            // A wrong password: it does not answer SENTINEL MASTER, unhealthy.
+            const bad = await runCommand("sh", [stack.sentinelHealth], { env: { PATH: pathValue, SELF: `127.0.0.1:${trio[0].port}`, SENTINEL_PASSWORD: "wrong" }, timeoutMs: 10_000 });
+            expect(bad.code).toBe(1);
+            expect(bad.stderr).toContain("does not answer SENTINEL MASTER mymaster");
         }),
     );
 
