@@ -56,8 +56,8 @@ export function spansWhere<T>(samples: { at: number; value: T }[], holds: (v: T)
     return out;
 }
 
-/** The `count` longest gaps between acknowledgements in [from, to], each with the spans it overlapped (pure). */
-export function pausesExplained(acks: Ack[], from: number, to: number, spans: Span[], count = 3): string[] {
+/** The gaps between acknowledgements in [from, to] (the first from `from`). */
+function gapsBetween(acks: Ack[], from: number, to: number): { from: number; to: number }[] {
     const gaps: { from: number; to: number }[] = [];
     let prev = from;
     for (const a of acks) {
@@ -65,7 +65,18 @@ export function pausesExplained(acks: Ack[], from: number, to: number, spans: Sp
         gaps.push({ from: prev, to: a.ackAt });
         prev = a.ackAt;
     }
-    return gaps
+    return gaps;
+}
+
+/** The longest gap between acknowledgements in [from, to] that overlapped one of `spans` (0 without one; pure). */
+export function longestGapOverlapping(acks: Ack[], from: number, to: number, spans: Span[]): number {
+    const overlapping = gapsBetween(acks, from, to).filter((g) => spans.some((s) => s.from < g.to && s.to > g.from));
+    return Math.max(0, ...overlapping.map((g) => g.to - g.from));
+}
+
+/** The `count` longest gaps between acknowledgements in [from, to], each with the spans it overlapped (pure). */
+export function pausesExplained(acks: Ack[], from: number, to: number, spans: Span[], count = 3): string[] {
+    return gapsBetween(acks, from, to)
         .sort((a, b) => b.to - b.from - (a.to - a.from))
         .slice(0, count)
         .map((g) => {

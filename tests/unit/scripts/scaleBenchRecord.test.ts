@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { recordScaleBench, ScaleBenchResult } from "../../../testing/scenarios/scaleBench";
 import { aofFigures } from "../../../testing/probe/aofWatch";
-import { pausesExplained, spansWhere } from "../../../testing/probe/pauseCause";
+import { longestGapOverlapping, pausesExplained, spansWhere } from "../../../testing/probe/pauseCause";
 
 const result = (points: number, updates: number, killMs: number): ScaleBenchResult => ({
     points,
@@ -54,9 +54,9 @@ describe("recordScaleBench", () => {
             expect(cells(rows[2])[1]).toBe("3");
             expect(cells(rows[2])[5]).toBe("4500");
             expect(cells(rows[2])[9]).toBe("5");
-            expect(cells(rows[1])[18]).toBe("60.5");
-            expect(cells(rows[0])[18]).toBe("-");
-            expect(cells(rows[0])[19]).toBe("yes");
+            expect(cells(rows[1])[19]).toBe("60.5");
+            expect(cells(rows[0])[19]).toBe("-");
+            expect(cells(rows[0])[20]).toBe("yes");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -80,5 +80,9 @@ describe("pausesExplained and spansWhere", () => {
         expect(rewrite).toEqual([{ from: 170, to: 210, what: "rewrite" }, { from: 590, to: 590, what: "rewrite" }]);
         const lines = pausesExplained(acks, 100, 600, [...rewrite, { from: 450, to: 520, what: "event loop 60 ms late" }], 2);
         expect(lines).toEqual([`290 ms from ${new Date(110).toISOString()}: rewrite`, `180 ms from ${new Date(420).toISOString()}: rewrite, event loop 60 ms late`]);
+        // The longest gap a rewrite overlapped: 290 ms; with only the late event loop's span, 180 ms; none: 0.
+        expect(longestGapOverlapping(acks, 100, 600, rewrite)).toBe(290);
+        expect(longestGapOverlapping(acks, 100, 600, [{ from: 450, to: 520, what: "lag" }])).toBe(180);
+        expect(longestGapOverlapping(acks, 100, 600, [])).toBe(0);
     });
 });
