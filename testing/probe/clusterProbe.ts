@@ -9,13 +9,18 @@ import { acceptsWrites, NodeStatus, nodeStatusCommands, parseNodeStatus } from "
 import { pairs, resp, RespError, respPipeline, RespValue } from "../../components/status/resp";
 import { waitFor } from "./wait";
 
-/** Polls `health` (bounded) until it reports healthy; returns the leader it names. */
-export async function waitUntilHealthy(health: () => Promise<Health>, timeoutMs: number, intervalMs = 100): Promise<string> {
+/**
+ * Polls `health` (bounded) until it reports healthy; returns the leader it names. `onWhy` hears
+ * each reason it was not healthy yet, when it changes (where a wait's time goes).
+ */
+export async function waitUntilHealthy(health: () => Promise<Health>, timeoutMs: number, intervalMs = 100, onWhy?: (why: string) => void): Promise<string> {
     let last: Health | undefined;
     try {
         return await waitFor(
             async () => {
+                const previous = last?.why;
                 last = await health();
+                if (!last.healthy && last.why !== previous) onWhy?.(last.why);
                 return last.healthy ? last.leader : undefined;
             },
             { timeoutMs, what: "a healthy cluster", intervalMs },
@@ -185,9 +190,9 @@ export abstract class ClusterProbe {
         return { healthy: true, leader, why: "healthy" };
     }
 
-    /** Waits (bounded) until {@link health} is healthy; returns the leader's index. */
-    async waitHealthy(timeoutMs: number): Promise<number> {
-        return this.indexOf(await waitUntilHealthy(() => this.health(), timeoutMs));
+    /** Waits (bounded) until {@link health} is healthy; returns the leader's index. `onWhy`: see {@link waitUntilHealthy}. */
+    async waitHealthy(timeoutMs: number, onWhy?: (why: string) => void): Promise<number> {
+        return this.indexOf(await waitUntilHealthy(() => this.health(), timeoutMs, 100, onWhy));
     }
 
     /** The leader the sentinels agree on, when it reports role master and is not `except`; else undefined (for waitFor). */

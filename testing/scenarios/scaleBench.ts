@@ -179,13 +179,15 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             await waitFor(() => w.firstAckSentAfter(stoppedAt), { timeoutMs: 120_000, what: "a write after the hand-over" });
             await c.restartNode(leader);
             const restartedAt = Date.now();
-            await healthy();
+            // Where the wait for redundancy goes: each reason it was not there yet, from when.
+            const waits: string[] = [];
+            await c.waitHealthy(30 * 60_000, (why) => waits.push(`+${Date.now() - stopAt} ms ${why.replace(/\{[^}]*\}/g, (j) => j.slice(0, 120))}`));
             const handoverRedundancyMs = Date.now() - stopAt;
             const handoverPauseMs = longestPause(w.acks, stopAt, Date.now());
             const handoverLoadMs = lastLoadMs(c, leader);
             o.say(
                 `hand-over ${run}: longest pause ${handoverPauseMs} ms; stopped after ${stoppedAt - stopAt} ms, restarted after ${restartedAt - stopAt} ms, ` +
-                    `AOF load ${handoverLoadMs} ms, redundancy after ${handoverRedundancyMs} ms (${handoverRedundancyMs - handoverLoadMs} ms beyond the load)`,
+                    `AOF load ${handoverLoadMs} ms, redundancy after ${handoverRedundancyMs} ms (${handoverRedundancyMs - handoverLoadMs} ms beyond the load); waited for: ${waits.join("; ")}`,
             );
             runs.push({ killFailover: firstAck.ackAt - killedAt, killRedundancy: killRedundancyMs, load: loadMs, pause: handoverPauseMs, handoverRedundancy: handoverRedundancyMs, handoverLoad: handoverLoadMs });
         }
