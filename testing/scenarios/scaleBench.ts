@@ -186,7 +186,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             const handoverPauseMs = longestPause(w.acks, stopAt, Date.now());
             const handoverLoadMs = lastLoadMs(c, leader);
             o.say(
-                `hand-over ${run}: longest pause ${handoverPauseMs} ms; stopped after ${stoppedAt - stopAt} ms, restarted after ${restartedAt - stopAt} ms, ` +
+                `hand-over ${run}: longest pause ${pausesExplained(w.acks, stopAt, Date.now(), [], 1)[0] ?? "-"}; stopped after ${stoppedAt - stopAt} ms, restarted after ${restartedAt - stopAt} ms, ` +
                     `AOF load ${handoverLoadMs} ms, redundancy after ${handoverRedundancyMs} ms (${handoverRedundancyMs - handoverLoadMs} ms beyond the load); waited for: ${waits.join("; ")}`,
             );
             runs.push({ killFailover: firstAck.ackAt - killedAt, killRedundancy: killRedundancyMs, load: loadMs, pause: handoverPauseMs, handoverRedundancy: handoverRedundancyMs, handoverLoad: handoverLoadMs });
