@@ -108,7 +108,11 @@ peers_leader() {
 # others promote a node it already knew (even the old leader), it is left naming a dead node for
 # good (measured: > 10 minutes). Every second: when all answering peers agree on a leader that
 # really leads (INFO role:master) while this sentinel names another node that does not,
-# WATCHDOG_STRIKES times in a row, it forgets its view and monitors the peers' leader.
+# WATCHDOG_STRIKES times in a row, it forgets its view and monitors the peers' leader. At once
+# when this sentinel is still in a failover of its own (failover_in_progress): the node it promoted
+# no longer leads and every peer names one that does, so a later failover overtook it (a hand-over
+# right after a failover, while a restarted node still loaded its AOF and kept the phase going:
+# clients that asked this sentinel were sent to the old, read-only leader for 3 s more).
 watchdog() {
   clear_strikes REMONITOR_STRIKES
   while sleep 1; do
@@ -126,7 +130,10 @@ watchdog() {
       [ "$(node_role "$_mine")" = master ]; then
       clear_strikes REMONITOR_STRIKES; continue
     fi
-    strike REMONITOR_STRIKES "$WATCHDOG_STRIKES" || continue
+    case "$(sentinel_master "$SELF" flags)" in
+      *failover_in_progress*) log "watchdog: its failover was overtaken by a later one" ;;
+      *) strike REMONITOR_STRIKES "$WATCHDOG_STRIKES" || continue ;;
+    esac
     log "watchdog: peers agree on $(spaced_endpoint "$_theirs"), this sentinel names $(spaced_endpoint "$_mine"), which does not lead: re-monitoring"
     remonitor "$_theirs"
     clear_strikes REMONITOR_STRIKES
@@ -162,8 +169,11 @@ forget_replicas_known_by_ip() {
 # every other node that answers follows it, the phase is over in fact: failover-timeout is lowered
 # to 1 ms so that Sentinel ends the phase at its next tick (+failover-end-for-timeout: it switches
 # to the new leader and sends SLAVEOF only to replicas it has not reconfigured), then set back to
-# the rendered value. A node that answers but cannot say whom it follows (catching up) keeps the
-# phase going; a node that does not answer is down, and Sentinel does not wait for it either. Any
+# the rendered value. A node that does not answer is down, and Sentinel does not wait for it
+# either; one that refuses INFO while it catches up (a restarted node loading its AOF: 15 s at 5 M
+# points, all that time SENTINEL MASTERS listed the old leader and a hand-over then met a stale
+# sentinel) does not hold the phase either: it follows the leader the sentinels name once it has
+# caught up (node_life), and any SLAVEOF Sentinel sends at the phase's end names that leader. Any
 # other time a failover-timeout other than the rendered one (this watchdog died half-way) is reset.
 end_reconf_phase() {
   read -r _ft _flags _epoch _listed <<EOF_MASTER
@@ -191,7 +201,7 @@ EOF_MASTER
   for _n in $TILE38_NODES; do
     [ "$_n" = "$_new_ep" ] && continue
     _info=$(rcall "$_n" "$TILE38_PASSWORD" INFO replication)
-    [ -n "$_info" ] || continue
+    case "$_info" in '' | *"catching up"*) continue ;; esac
     [ "$(printf '%s\n' "$_info" | info_field role)" = slave ] || return 0
     [ "$(info_leader "$_info")" = "$_new_ep" ] || return 0
   done
