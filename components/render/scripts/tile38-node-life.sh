@@ -146,6 +146,9 @@ node_life() {
     role=$(printf '%s\n' "$info" | info_field role)
     if [ -z "$role" ]; then
       enter catching-up
+      # A follower's fence clock, as follower_step keeps it: promoted while still loading (a
+      # restarted node, 4 s at 1 M points), it was fenced at once for the time it had loaded.
+      LAST_CONFIRMED_MS=$(now_ms)
       rm -f "$READY_MARK"
       followed=$(config_follow_target) && follow_the_sentinels "$followed"
       continue

@@ -451,6 +451,29 @@ master_port:\${1##*:}"; _stats='{"caught_up":'"$2"',"caught_up_once":true,"read_
         }
     });
 
+    it("node_life: a follower promoted after catching up for longer than the fence's bound (loading its AOF) leads at once: catching-up keeps its fence clock", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
+        try {
+            const answers = ["a:1 b:1 master,failover_in_progress 9000", "b:1 b:1 master 100", "b:1 b:1 master 100"].join("\n");
+            // Simulated time: each step a second; INFO refused (catching up) for 4 steps, then role master.
+            const body = [
+                `echo 10000 > "$DATA_DIR/now"; echo 0 > "$DATA_DIR/steps"; now_ms() { cat "$DATA_DIR/now"; }`,
+                `sentinel_answers() { printf '${answers}\\n'; }`,
+                `node_call_self() { case "$1" in INFO) [ "$(cat "$DATA_DIR/steps")" -le 4 ] || printf 'role:master\\n' ;; *) echo "$*" >> "$DATA_DIR/calls"; echo +OK ;; esac; }`,
+                `node_server() { echo '{"ok":true,"stats":{"id":"x","read_only":false,"aof_size":5000000,"num_objects":1}}'; }`,
+                "node_call() { echo role:slave; }; stall_guard() { :; }; tune_sentinels() { :; }; mind_clients() { :; }; handover_live() { false; }; config_follow_target() { false; }",
+                "lead_by_name() { :; }; step_down_if_deposed() { :; }; compaction_step() { :; }; mark_ready() { :; }",
+                `sleep() { n=$(($(cat "$DATA_DIR/steps") + 1)); [ "$n" -le 5 ] || { echo "$NODE_STATE"; exit 0; }; echo "$n" > "$DATA_DIR/steps"; echo $(($(cat "$DATA_DIR/now") + 1000)) > "$DATA_DIR/now"; }`,
+                `SERVER_STARTED_MS=10000; node_life follower`,
+            ].join("\n");
+            const out = sh(body, nodeLifeEnv({ DATA_DIR: dir, SENTINELS: "s1:5 s2:5 s3:5", FENCE_AFTER_MS: "2000", MASTER_NAME: "m", SERVER_PID: "1", REPLICA_PRIORITY: "100", TUNE_EVERY_STEPS: "30" }), [...NODE_LIFE, "tile38-sentinel-view.sh"]).trim();
+            expect(out.split("\n").pop()).toBe("leading");
+            expect(fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "").not.toContain("READONLY yes");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("node_life: a follower whose leader died ranks itself by AOF size among that leader's eligible followers (orphaned)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-life-"));
         try {
