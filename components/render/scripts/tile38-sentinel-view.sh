@@ -84,11 +84,10 @@ confirms_this_incarnation() {
 
 # replacing_me ANSWERS: true when a sentinel that monitors this node reports it objectively down or
 # a failover of it in progress: a follower is being promoted right now. Not a failover in its
-# reconfiguration phase (the sentinel names the node it promoted) that a later one overtook: a
-# majority names this node, and the node it promoted no longer leads (Tile38 never reports
-# master_link_status, so the sentinel that led a failover stays in that phase, SENTINEL MASTER
-# listing this node with failover_in_progress, until its watchdog ends it; a hand-over that
-# promoted this node meanwhile was fenced by it for 3 s, the scale bench's longest pause).
+# reconfiguration phase (the sentinel names the node it promoted) that a later one overtook
+# (overtaken_failover): Tile38 never reports master_link_status, so the sentinel that led a
+# failover stays in that phase, SENTINEL MASTER listing this node with failover_in_progress, until
+# its watchdog ends it; a hand-over that promoted this node meanwhile was fenced by it for 2-5 s.
 replacing_me() {
   local named monitored flags age
   while read -r named monitored flags age; do
@@ -104,13 +103,18 @@ EOF_ANSWERS
   return 1
 }
 
-# overtaken_failover ANSWERS PROMOTED: a majority of the sentinels names this node, and PROMOTED,
-# the node a failover of this one promoted, does not lead (asked only then).
+# overtaken_failover ANSWERS PROMOTED: PROMOTED, the node a failover of this one promoted, takes
+# no writes (it follows, is read-only, or does not answer: it handed over, or was replaced, since),
+# or a majority of the sentinels names this node. A failover that promoted a node which leads is a
+# replacement, whatever the others say yet.
 overtaken_failover() {
-  local named
+  local stats named
+  stats=$(node_server "$2") || stats=""
+  case $stats in
+    *'"following":'* | *'"read_only":true'* | '') return 0 ;;
+  esac
   named=$(printf '%s\n' "$1" | cut -d' ' -f1 | while read -r n; do if [ -n "$n" ] && is_self "$n"; then echo x; fi; done | wc -l)
-  [ "$named" -ge "$SENTINEL_MAJORITY" ] || return 1
-  [ "$(node_call "$2" INFO replication | info_field role)" != master ]
+  [ "$named" -ge "$SENTINEL_MAJORITY" ]
 }
 
 # named_leader ANSWERS: the leader most answering sentinels name ("host:port"); fails when none answers.

@@ -317,15 +317,19 @@ describeSh("lib.sh under busybox sh", () => {
         expect(run(["tile38-0:9851 tile38-0:9851 master,failover_in_progress 100", "", ""], "replacing_me")).toBe("yes");
         expect(run([ok(100), ok(100), "tile38-1:9851 tile38-1:9851 master,o_down 100"], "replacing_me")).toBe("no");
         // A failover of this node in its reconfiguration phase (naming the node it promoted) that a
-        // later failover overtook: a majority names this node and the promoted one no longer leads.
+        // later failover overtook: the node it promoted takes no writes, or a majority names this node.
         const stale = "tile38-1:9851 tile38-0:9851 master,failover_in_progress 100";
-        const withRole = (role: string) => (answers: string[]) =>
-            sh(`${self}node_call() { echo role:${role}; }\nreplacing_me '${answers.join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
-        expect(withRole("slave")([ok(100), ok(100), stale])).toBe("no");
-        // The promoted node leads: this node is being replaced, whatever the others say yet.
-        expect(withRole("master")([ok(100), ok(100), stale])).toBe("yes");
-        // No majority names this node: a replacement.
-        expect(withRole("slave")([ok(100), "tile38-1:9851 tile38-1:9851 master 100", stale])).toBe("yes");
+        const promoted = (stats: string) => (answers: string[]) =>
+            sh(`${self}node_server() { ${stats ? `echo '{"ok":true,"stats":{${stats}}}'` : "return 1"}; }\nreplacing_me '${answers.join("\n")}' && echo yes || echo no`, viewEnv, ["tile38-sentinel-view.sh"]).trim();
+        const other = "tile38-1:9851 tile38-1:9851 master 100";
+        // It leads (writable) and no majority names this node: a replacement; a majority naming
+        // this node (a later failover) overtook it all the same.
+        expect(promoted('"read_only":false')([other, other, stale])).toBe("yes");
+        expect(promoted('"read_only":false')([ok(100), ok(100), stale])).toBe("no");
+        // It follows, is read-only (handing over), or does not answer: overtaken, even before the others name this node.
+        expect(promoted('"following":"tile38-0:9851","read_only":false')([other, other, stale])).toBe("no");
+        expect(promoted('"read_only":true')([other, other, stale])).toBe("no");
+        expect(promoted("")([other, other, stale])).toBe("no");
         expect(sh(`${self}named_leader '${[ok(1), "tile38-1:9851 tile38-0:9851 master 1", "tile38-1:9851 tile38-1:9851 master 1"].join("\n")}'`, viewEnv, ["tile38-sentinel-view.sh"]).trim()).toBe("tile38-1:9851");
     });
 
