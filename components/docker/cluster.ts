@@ -8,7 +8,7 @@ import { dockerTopology, Endpoint } from "../render/topology";
 import { DockerClusterBackups, dockerRestoreEnv } from "./clusterBackups";
 import { observeLiveCluster, sentinelPasswordRotating } from "./liveLeader";
 import { DockerPasswordSwitch } from "./passwordSwitch";
-import { unknownLivenessWarning } from "./rolloutOrder";
+import { tile38WaitsForSentinels, unknownLivenessWarning } from "./rolloutOrder";
 import { DockerSentinelExporters } from "./sentinelExporters";
 import { DockerSentinelTrio } from "./sentinelTrio";
 import { DockerTile38ReplicaSet } from "./tile38ReplicaSet";
@@ -149,7 +149,9 @@ function buildDockerCluster(parent: pulumi.ComponentResource, config: StackConfi
             tile38Password: passwords.tile38,
             sentinelPassword: passwords.sentinel,
             extraEnv: () => dockerRestoreEnv(config),
-            after: pulumi.all([afterSwitch, sentinelsLast]).apply(([sw, last]): pulumi.Resource[] => (last ? sw : [...sw, ...sentinels.containers])),
+            after: pulumi
+                .all([afterSwitch, sentinelsLast, live ?? pulumi.output(undefined)])
+                .apply(([sw, last, l]): pulumi.Resource[] => (tile38WaitsForSentinels(l, topo.sentinels.length, last) ? [...sw, ...sentinels.containers] : sw)),
         },
         // Not `dependsOn: [sentinels]`: the component itself would then wait for the sentinels,
         // which wait for the switch, which mounts this component's volumes. Its containers wait.

@@ -53,6 +53,19 @@ export function rolloutChain(count: number, live: LiveCluster | undefined, order
     return new Array(count).fill(undefined);
 }
 
+/**
+ * Whether the Tile38 containers of this `pulumi up` wait for the sentinel containers (each kind
+ * rolls on its own chain, {@link rolloutChain}; this is the edge between the two kinds). They do
+ * on a running cluster (sentinels first: the nodes roll under a full trio) and when it is unknown
+ * whether one runs; not when nothing runs (a first deploy, or after `pulumi destroy`): the start
+ * script asks the sentinels until they answer, and waiting for their health check cost a first
+ * deploy 4.4 s. Nor when the sentinels roll last (a sentinel password rotation: `sentinelsLast`).
+ */
+export function tile38WaitsForSentinels(live: LiveCluster | undefined, sentinels: number, sentinelsLast: boolean): boolean {
+    if (sentinelsLast) return false;
+    return clusterLiveness(live, sentinels) !== "not-running";
+}
+
 /** The warning a `pulumi up` gives when it cannot learn whether (or how) the cluster runs; undefined when it can. */
 export function unknownLivenessWarning(live: LiveCluster | undefined, sentinels: readonly Endpoint[]): string | undefined {
     if (clusterLiveness(live, sentinels.length) !== "unknown") return undefined;

@@ -31,7 +31,6 @@ export interface ClientWriter {
     stop(): Promise<void>;
     close(): Promise<void>;
     firstAckSentAfter(t: number): Ack | undefined;
-    firstAckAfter(t: number): Ack | undefined;
 }
 
 export interface WriterTarget {

@@ -133,9 +133,4 @@ export class ProcessWriter {
     firstAckSentAfter(t: number): Ack | undefined {
         return this.acks.find((a) => a.sentAt >= t);
     }
-
-    /** The first write acknowledged at or after `t`. */
-    firstAckAfter(t: number): Ack | undefined {
-        return this.acks.find((a) => a.ackAt >= t);
-    }
 }

@@ -178,15 +178,6 @@ export class PointWriter {
     firstAckSentAfter(t: number): Ack | undefined {
         return this.acks.find((a) => a.sentAt >= t);
     }
-
-    /**
-     * The first write acknowledged at or after `t`. After a kill, with `t` the moment the old
-     * leader was gone, this is when writes resumed: a write sent just after the kill order may
-     * still have been acknowledged by the old leader before it died.
-     */
-    firstAckAfter(t: number): Ack | undefined {
-        return this.acks.find((a) => a.ackAt >= t);
-    }
 }
 
 /** Every id of `key` on the node at `port` (SCAN … IDS), or throws. */

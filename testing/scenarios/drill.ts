@@ -211,7 +211,9 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
                 continue;
             }
             await c.restartNode(leader);
-            const ack = await waitFor(() => writer.firstAckAfter(goneAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
+            // A write sent once the old leader is gone: only a new leader can acknowledge it (an ack read
+            // after goneAt may still be the old leader's last reply).
+            const ack = await waitFor(() => writer.firstAckSentAfter(goneAt), { timeoutMs: 60000, what: "a write after the kill", intervalMs: 20 });
             await waitFor(() => c.convergedLeader(), { timeoutMs: 120000, what: "convergence", intervalMs: 50 });
             const conv = Date.now() - killedAt;
             // Slow convergence is worth its evidence: what the restarted node and the sentinels said.

@@ -164,8 +164,9 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             await waitFor(() => c.leadingNode(leader), { timeoutMs: 120_000, what: "a new leader after the kill", intervalMs: 50 });
             const restartAt = Date.now();
             await c.restartNode(leader);
-            // A write sent just before the kill may have been acknowledged by the old leader meanwhile.
-            const firstAck = await waitFor(() => w.firstAckAfter(goneAt), { timeoutMs: 120_000, what: "a write after the kill", intervalMs: 20 });
+            // A write sent once the old leader is gone: only a new leader can acknowledge it (an ack read
+            // after goneAt may still be the old leader's last reply: one run measured 5 ms).
+            const firstAck = await waitFor(() => w.firstAckSentAfter(goneAt), { timeoutMs: 120_000, what: "a write after the kill", intervalMs: 20 });
             await healthy();
             const killRedundancyMs = Date.now() - killedAt;
             const loadMs = lastLoadMs(c, leader);

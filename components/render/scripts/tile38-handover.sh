@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # tile38-ha: planned hand-over of leadership without losing an acknowledged write. Included by the
 # stop script (Kubernetes preStop, Docker SIGTERM) and run on its own by `npm run failover`.
-#   1. only the leader acts, and only when some follower has caught up once;
+#   1. only the leader acts, and only when some follower has caught up once; it subscribes to the
+#      followers and waits for the moment its failover is seen soonest (tile38-failover-phase.sh);
 #   2. READONLY yes: from here on the leader acknowledges no write;
 #   3. wait until every reachable follower has applied every write (a PUBLISHed nonce reached it);
 #   4. SENTINEL FAILOVER, and wait until most sentinels name the new leader;
@@ -10,7 +11,8 @@
 # writable again once a majority of the sentinels names it and none is failing it over. A marker
 # file with a deadline (handover_live) tells node_life that the read-only state is deliberate.
 # One hand-over at a time per node (a lock in the data directory).
-# Included after lib.sh, tile38-node.sh and tile38-sentinel-view.sh (sentinel_answers, replacing_me).
+# Included after lib.sh, tile38-node.sh, tile38-sentinel-view.sh (sentinel_answers, replacing_me)
+# and tile38-failover-phase.sh (failover_phase).
 # Reads HANDOVER_SYNC_SECONDS, FAILOVER_TIMEOUT_MS.
 
 HANDOVER_MARK="$DATA_DIR/.tile38-ha-handover"
@@ -35,50 +37,65 @@ caught_up_followers() {
 }
 
 # subscribe NODE CHANNEL FILE: subscribes to CHANNEL on NODE, the replies in FILE, for at most
-# HANDOVER_SYNC_SECONDS + 1 s. The PIDs of the feeding sleep and of nc go to FILE.pids: `kill $!`
-# of a background pipeline ends only its last command, and the others kept the preStop hook's
-# output open: on a real kubelet every leader stop took 11 s longer.
+# 2 x HANDOVER_SYNC_SECONDS + 1 s (the wait for every subscription, then the wait for the nonce).
+# The PIDs of the feeding sleep and of nc go to FILE.pids: `kill $!` of a background pipeline ends
+# only its last command, and the others kept the preStop hook's output open: on a real kubelet
+# every leader stop took 11 s longer.
 subscribe() {
   # shellcheck disable=SC2016 # $$ and $1.. expand in the inner shell
-  { resp AUTH "$(tile38_password)"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 1))"; } |
-    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((HANDOVER_SYNC_SECONDS + 2))" "$(endpoint_host "$1")" "$(endpoint_port "$1")" | tr -d '\r' > "$3"
+  { resp AUTH "$(tile38_password)"; resp SUBSCRIBE "$2"; sh -c 'echo $$ >> "$1"; exec sleep "$2"' _ "$3.pids" "$((2 * HANDOVER_SYNC_SECONDS + 1))"; } |
+    sh -c 'echo $$ >> "$1"; exec timeout "$2" nc -w 2 "$3" "$4"' _ "$3.pids" "$((2 * HANDOVER_SYNC_SECONDS + 2))" "$(endpoint_host "$1")" "$(endpoint_port "$1")" | tr -d '\r' > "$3"
 }
 
-# followers_synced NODE... : true once every node that answers holds every write this (read-only)
+# The hand-over's subscriptions and answers (a directory: one file per follower, its PIDs).
+HANDOVER_DIR="$DATA_DIR/.tile38-ha-handover.d"
+HANDOVER_CHANNEL="tile38-ha:handover"
+
+# subscribe_followers NODE...: subscribes to the hand-over's channel on each follower and returns
+# once each has confirmed (one that does not answer within HANDOVER_SYNC_SECONDS counts as down).
+# Done before the leader turns read-only: dialling and AUTH cost 100-300 ms (a DNS lookup per node
+# on Kubernetes) that writes no longer wait for.
+subscribe_followers() {
+  local node end
+  rm -rf "$HANDOVER_DIR"; mkdir -p "$HANDOVER_DIR"
+  for node in "$@"; do
+    subscribe "$node" "$HANDOVER_CHANNEL" "$HANDOVER_DIR/$node" </dev/null 2>/dev/null &
+    echo "$!" >> "$HANDOVER_DIR/all.pids"
+  done
+  end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
+  for node in "$@"; do
+    until grep -q '^subscribe$' "$HANDOVER_DIR/$node" 2>/dev/null || [ "$(date +%s)" -ge "$end" ]; do sleep 0.02; done
+  done
+}
+
+# end_subscriptions: stops every subscription of subscribe_followers and removes its files.
+end_subscriptions() {
+  # shellcheck disable=SC2046 # one PID per word
+  kill $(cat "$HANDOVER_DIR"/*.pids 2>/dev/null) 2>/dev/null || true
+  rm -rf "$HANDOVER_DIR"
+}
+
+# followers_synced NODE... : true once every subscribed node holds every write this (read-only)
 # leader acknowledged. AOF sizes are no measure: they differ between nodes after a failover. A
 # PUBLISH travels the replication stream in order with the writes, so the leader publishes a
 # nonce and each follower delivering it to our subscription has applied every write before it.
+# Needs subscribe_followers first; a node whose subscription was not confirmed counts as down.
 followers_synced() {
-  local dir channel nonce pids node end ok confirmed
-  dir="$DATA_DIR/.tile38-ha-handover.d"
-  rm -rf "$dir"; mkdir -p "$dir"
-  channel="tile38-ha:handover"
+  local nonce node end ok confirmed
   nonce="handover-$$-$(date +%s)"
-  pids=""
-  for node in "$@"; do
-    subscribe "$node" "$channel" "$dir/$node" </dev/null 2>/dev/null &
-    pids="$pids $!"
-  done
+  node_call_self PUBLISH "$HANDOVER_CHANNEL" "$nonce" >/dev/null
   end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
   ok=""
-  # Subscribed first (a follower that does not answer at all counts as down), then publish.
-  for node in "$@"; do
-    until grep -q '^subscribe$' "$dir/$node" 2>/dev/null || [ "$(date +%s)" -ge "$end" ]; do sleep 0.05; done
-  done
-  node_call_self PUBLISH "$channel" "$nonce" >/dev/null
   while [ "$(date +%s)" -lt "$end" ]; do
     ok=1; confirmed=0
     for node in "$@"; do
-      if grep -qx "$nonce" "$dir/$node" 2>/dev/null; then confirmed=$((confirmed + 1))
-      elif grep -q '^subscribe$' "$dir/$node" 2>/dev/null; then ok=""; fi
+      if grep -qx "$nonce" "$HANDOVER_DIR/$node" 2>/dev/null; then confirmed=$((confirmed + 1))
+      elif grep -q '^subscribe$' "$HANDOVER_DIR/$node" 2>/dev/null; then ok=""; fi
     done
     [ "$confirmed" -gt 0 ] || ok=""
     [ -z "$ok" ] || break
-    sleep 0.05
+    sleep 0.02
   done
-  # shellcheck disable=SC2086,SC2046 # one PID per word
-  kill $pids $(cat "$dir"/*.pids 2>/dev/null) 2>/dev/null || true
-  rm -rf "$dir"
   [ -n "$ok" ]
 }
 
@@ -131,7 +148,7 @@ handover() {
 
 # handover_now: the hand-over itself (steps 1-5 above), under the lock.
 handover_now() {
-  local role followers t0 deadline asked inprog sentinel answer leader
+  local role followers t0 deadline asked inprog sentinel answer leader answers answers_pid synced="" order
   role=$(node_role "$LOCAL_ENDPOINT") || { log "the node does not answer: nothing to hand over"; return 0; }
   if [ "$role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
   followers=$(caught_up_followers)
@@ -141,29 +158,43 @@ handover_now() {
     log "its AOF is being compacted: waiting for that to end first (at most ${HANDOVER_SYNC_SECONDS}s)"
     retry_for "$HANDOVER_SYNC_SECONDS" 0.2 not_rewriting || log "the compaction still runs: handing over anyway"
   fi
+  # shellcheck disable=SC2086 # one node per word
+  subscribe_followers $followers
+  # The sentinel asked first is the one whose INFO the moment is timed to.
+  order=""
+  for sentinel in $SENTINELS; do
+    if [ -z "$order" ] && failover_phase "$sentinel"; then order=$sentinel; fi
+  done
+  for sentinel in $SENTINELS; do [ "$sentinel" = "$order" ] || order="$order $sentinel"; done
   t0=$(now_ms)
   deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
   echo "$deadline" > "$HANDOVER_MARK"
-  node_call_self READONLY yes | grep -q '^+OK' || abandon_handover "READONLY yes was refused" || return 1
+  node_call_self READONLY yes | grep -q '^+OK' || { end_subscriptions; abandon_handover "READONLY yes was refused"; return 1; }
   log "read-only; waiting for $(echo "$followers" | tr '\n' ' ')to hold every write"
-  # shellcheck disable=SC2086 # one node per word
-  followers_synced $followers || { abandon_handover "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
-  asked=""; inprog=""
   # A sentinel failing this node over already (down, or asked by a hand-over that ended early):
   # a second failover, from a sentinel that has not heard of the first, would promote a second
-  # follower. Wait for that one, read-only.
-  if replacing_me "$(sentinel_answers)"; then
+  # follower; this node then waits for that one, read-only. Asked while the followers confirm.
+  sentinel_answers > "$HANDOVER_DIR/answers" &
+  answers_pid=$!
+  # shellcheck disable=SC2086 # one node per word
+  followers_synced $followers || synced=no
+  wait "$answers_pid"
+  answers=$(cat "$HANDOVER_DIR/answers")
+  end_subscriptions
+  [ -z "$synced" ] || { abandon_handover "followers did not confirm every write within ${HANDOVER_SYNC_SECONDS}s"; return 1; }
+  asked=""; inprog=""
+  if replacing_me "$answers"; then
     log "the sentinels are failing this node over already: waiting for that failover"
     inprog=1
   fi
-  for sentinel in $SENTINELS; do
+  for sentinel in $order; do
     [ -z "$inprog" ] || break
     answer=$(sentinel_call "$sentinel" SENTINEL FAILOVER "$MASTER_NAME" | head -n 1)
     # Only +OK starts this hand-over's failover. -INPROG is a sentinel still finishing an earlier
     # failover of another node (Tile38 replicas never report master_link_status, so it waits for
     # failover-timeout): another sentinel can start ours, unless that failover is of this node.
     case "$answer" in
-      +OK) log "sentinel $sentinel started the failover"; asked=1; break ;;
+      +OK) log "sentinel $sentinel started the failover, $(( $(now_ms) - t0 )) ms after read-only"; asked=1; break ;;
       -INPROG*)
         log "sentinel $sentinel has a failover in progress"
         if replacing_me "$(sentinel_answers)"; then log "it is failing this node over: waiting for it"; inprog=1; fi ;;

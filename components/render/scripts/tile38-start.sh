@@ -13,6 +13,7 @@ set -eu
 . ./config-password.sh
 . ./tile38-node.sh
 . ./tile38-config.sh
+. ./tile38-failover-phase.sh
 . ./tile38-handover.sh
 . ./tile38-clients.sh
 . ./tile38-sentinel-view.sh
@@ -182,7 +183,7 @@ take_data_lock() {
 }
 
 main() {
-  local deadline leader stale
+  local deadline leader stale NO_ANSWER_LOGGED=""
   check_password TILE38_PASSWORD "$TILE38_PASSWORD"
   check_password SENTINEL_PASSWORD "$SENTINEL_PASSWORD"
   mkdir -p "$DATA_DIR"
@@ -220,13 +221,16 @@ main() {
         log "the sentinels name this empty node while other nodes hold data: waiting for a failover"
       fi
     else
-      log "no sentinel answered yet"
+      [ -n "$NO_ANSWER_LOGGED" ] || log "no sentinel answered yet: asking again every 0.2 s"
+      NO_ANSWER_LOGGED=1
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
       log "no safe role after ${STARTUP_TIMEOUT}s; exiting so that the restart policy retries"
       exit 1
     fi
-    sleep 1
+    # Sentinels that do not answer yet (a first deploy starts them with the nodes): they answer
+    # within a second or two, and every second of this wait is the deploy's.
+    if [ -n "$leader" ]; then sleep 1; else sleep 0.2; fi
   done
 }
 main

@@ -10,6 +10,7 @@ set -eu
 . ./config-password.sh
 . ./tile38-node.sh
 . ./tile38-sentinel-view.sh
+. ./tile38-failover-phase.sh
 . ./tile38-handover.sh
 
 # The server runs: its config file holds the password in force (tile38_password).

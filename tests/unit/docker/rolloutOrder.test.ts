@@ -5,7 +5,7 @@
  */
 import * as net from "net";
 import { askSentinel, observeLiveCluster, sentinelPasswordRotating } from "../../../components/docker/liveLeader";
-import { clusterLiveness, predecessors, rolloutChain, tile38RolloutOrder, unknownLivenessWarning } from "../../../components/docker/rolloutOrder";
+import { clusterLiveness, predecessors, rolloutChain, tile38RolloutOrder, tile38WaitsForSentinels, unknownLivenessWarning } from "../../../components/docker/rolloutOrder";
 
 const nodes = [9851, 9852, 9853].map((port) => ({ host: "127.0.0.1", port }));
 
@@ -113,5 +113,23 @@ describe("sentinelPasswordRotating", () => {
         expect(sentinelPasswordRotating({ answering: 3, refused: 0, wrongPassword: 0 })).toBe(false);
         expect(sentinelPasswordRotating({ answering: 0, refused: 0, wrongPassword: 3 })).toBe(true);
         expect(sentinelPasswordRotating({ answering: 2, refused: 0, wrongPassword: 1 })).toBe(true);
+    });
+});
+
+describe("tile38WaitsForSentinels", () => {
+    const leader = { host: "127.0.0.1", port: 9851 };
+
+    it("waits on a running cluster and when it cannot tell (the nodes roll under a full trio)", () => {
+        expect(tile38WaitsForSentinels({ answering: 2, refused: 1, leader }, 3, false)).toBe(true);
+        expect(tile38WaitsForSentinels({ answering: 0, refused: 1 }, 3, false)).toBe(true);
+        expect(tile38WaitsForSentinels(undefined, 3, false)).toBe(true);
+    });
+
+    it("starts the nodes with the sentinels when nothing runs (a first deploy)", () => {
+        expect(tile38WaitsForSentinels({ answering: 0, refused: 3 }, 3, false)).toBe(false);
+    });
+
+    it("never waits for sentinels that roll last (a sentinel password rotation)", () => {
+        expect(tile38WaitsForSentinels({ answering: 3, refused: 0, leader }, 3, true)).toBe(false);
     });
 });

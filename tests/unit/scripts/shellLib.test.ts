@@ -629,6 +629,41 @@ master_port:1'`,
         expect(run("-ERR unknown subcommand\n")).toBe("");
     });
 
+    describe("the hand-over's moment (tile38-failover-phase.sh)", () => {
+        const wait = (...ages: number[]) => sh(`failover_phase_wait ${ages.join(" ")}`, {}, ["tile38-failover-phase.sh"]).trim();
+
+        it("turns read-only 550 ms after the aimed follower's last INFO (one cycle is 1050 ms)", () => {
+            expect(wait(0)).toBe("550");
+            expect(wait(550)).toBe("0");
+            expect(wait(600)).toBe("1000");
+        });
+
+        it("aims at the follower that keeps the longest wait for any of them shortest", () => {
+            // Aimed at the 400 ms one, the other is asked 300 ms later; aimed at the 100 ms one, 750 ms later.
+            expect(wait(100, 400)).toBe("150");
+            expect(wait(400, 100)).toBe("150");
+            // 100 and 900: aimed at the 100 ms one, the other comes 250 ms later (800 the other way).
+            expect(wait(100, 900)).toBe("450");
+        });
+
+        it("does not wait when no INFO is in the 1 s cycle (a sentinel that asks at once in a failover)", () => {
+            expect(wait(4000)).toBe("0");
+            expect(wait(1200, 3000)).toBe("0");
+        });
+
+        it("times against the followers the sentinel could promote, and sleeps that long", () => {
+            const stubs = [
+                "now_ms() { echo 1000; }",
+                "sleep() { echo \"sleep $1\"; }",
+                "log() { :; }",
+                // info-refresh, slave-priority, flags: priority 0 and a down follower are not candidates.
+                "sentinel_replicas() { printf '400 100 slave\\n100 100 slave\\n900 0 slave\\n200 100 slave,s_down\\n'; }",
+            ].join("\n");
+            expect(sh(`${stubs}\nfailover_phase s:1 && echo ok`, {}, ["tile38-failover-phase.sh"])).toBe("sleep 0.150\nok\n");
+            expect(sh(`sentinel_replicas() { return 1; }\nfailover_phase s:1 || echo refused`, {}, ["tile38-failover-phase.sh"])).toBe("refused\n");
+        });
+    });
+
     describe("AOF compaction (tile38-compaction.sh)", () => {
         const libs = ["tile38-node.sh", "tile38-compaction.sh", "tile38-node-life.sh"];
         const env = (dir: string, nodes = "a:1 b:1 c:1") => ({
