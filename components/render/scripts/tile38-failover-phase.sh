@@ -8,10 +8,13 @@
 # moment, that wait was 90-1080 ms of each hand-over's write pause (the scale bench at 10 k points:
 # pauses 486-1293 ms). Turning read-only PROMOTION_AIM_MS after that sentinel's last INFO of the
 # follower to be promoted lands SLAVEOF shortly before its next one. Which follower Sentinel picks
-# is not known beforehand (Tile38 reports no run id, and the AOF sizes it reports as offsets differ
-# by a write), so the aim is the follower that keeps the longest wait for any of them shortest.
-# The cost is a wait before the pause (at most one INFO cycle), never a longer pause: a missed aim
-# is the random moment of before.
+# is not known beforehand: the one with the largest offset, which Tile38 reports as its AOF size,
+# so under writes mostly the one it read last, whose next INFO is then the furthest away (a wait of
+# up to half a cycle more: bench pauses 488-1173 ms). So the hand-over first has that sentinel read
+# every follower in one timer tick (align_info_phase): whichever it promotes, the next INFO comes
+# at the same moment. Where that fails (no SENTINEL DEBUG), the aim is the follower that keeps the
+# longest wait for any of them shortest. The cost is a wait before the pause (at most one INFO
+# cycle), never a longer pause: a missed aim is the random moment of before.
 
 # ms after the aimed follower's last INFO reply: the sync (50-110 ms) and the three ticks
 # (170-250 ms) still land SLAVEOF before the next INFO, asked 1000-1100 ms after the last reply.
@@ -38,13 +41,29 @@ failover_phase_wait() {
     }'
 }
 
+# align_info_phase SENTINEL: SENTINEL reads every node's INFO in the same timer tick: its INFO
+# period 1 ms for ALIGN_SECONDS (one or two of its ticks, every 50-100 ms), then what it was. A
+# hand-over that dies in between leaves it reading INFO every tick until node_life's tune_sentinels
+# (within 10 s) sets the rendered period again. Fails when SENTINEL has no SENTINEL DEBUG.
+ALIGN_SECONDS=0.15
+align_info_phase() {
+  local period
+  period=$(sentinel_call "$1" SENTINEL DEBUG | reply_fields INFO-PERIOD | head -n 1)
+  [ -n "$period" ] || return 1
+  sentinel_call "$1" SENTINEL DEBUG INFO-PERIOD 1 | grep -q '^+OK' || return 1
+  sleep "$ALIGN_SECONDS"
+  sentinel_call "$1" SENTINEL DEBUG INFO-PERIOD "$period" | grep -q '^+OK'
+}
+
 # failover_phase SENTINEL: waits until the moment failover_phase_wait names for SENTINEL's INFO of
 # the followers it could promote (priority above 0, not down or disconnected). Fails, without
 # waiting, when SENTINEL does not list its replicas.
 failover_phase() {
-  local t rows ages elapsed wait
+  local t rows ages elapsed wait aligned=yes
+  align_info_phase "$1" || aligned=""
   t=$(now_ms)
   rows=$(sentinel_replicas "$1" info-refresh slave-priority flags) || return 1
+  [ -n "$aligned" ] || log "sentinel $1 did not read the followers' INFO at once (no SENTINEL DEBUG): aiming at their own moments"
   # The ages as the sentinel answered: half the round trip ago, on average.
   elapsed=$(( ($(now_ms) - t) / 2 ))
   ages=$(printf '%s\n' "$rows" | awk -v e="$elapsed" '$2 > 0 && $3 !~ /s_down|o_down|disconnected/ { printf "%d ", $1 + e }')

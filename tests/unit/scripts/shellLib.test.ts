@@ -4,7 +4,7 @@
  * reply parsing, the sentinels' majority vote, the Tile38 config writer.
  */
 import * as crypto from "crypto";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -651,16 +651,34 @@ master_port:1'`,
             expect(wait(1200, 3000)).toBe("0");
         });
 
-        it("times against the followers the sentinel could promote, and sleeps that long", () => {
-            const stubs = [
+        // SENTINEL DEBUG as Redis 7.2 answers it (two of its pairs), +OK to a change; every call echoed to stderr.
+        const debugReply = "*4\\n$11\\nINFO-PERIOD\\n$4\\n1000\\n$11\\nPING-PERIOD\\n$3\\n250\\n";
+        const stubs = (debug: string) =>
+            [
                 "now_ms() { echo 1000; }",
                 "sleep() { echo \"sleep $1\"; }",
-                "log() { :; }",
+                "log() { echo \"log $*\"; }",
+                `sentinel_call() { shift; echo "call $*" >&2; if [ $# = 2 ]; then printf '${debug}'; else echo +OK; fi; }`,
                 // info-refresh, slave-priority, flags: priority 0 and a down follower are not candidates.
                 "sentinel_replicas() { printf '400 100 slave\\n100 100 slave\\n900 0 slave\\n200 100 slave,s_down\\n'; }",
             ].join("\n");
-            expect(sh(`${stubs}\nfailover_phase s:1 && echo ok`, {}, ["tile38-failover-phase.sh"])).toBe("sleep 0.150\nok\n");
-            expect(sh(`sentinel_replicas() { return 1; }\nfailover_phase s:1 || echo refused`, {}, ["tile38-failover-phase.sh"])).toBe("refused\n");
+        const phase = (body: string) => {
+            const r = spawnSync(busybox!, ["sh", "-c", `set -eu\nLOG_TAG=test\n. '${path.join(SCRIPTS_DIR, "lib.sh")}'\n. '${path.join(SCRIPTS_DIR, "tile38-failover-phase.sh")}'\n${body}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", LC_ALL: "C" } });
+            return { out: r.stdout, calls: r.stderr };
+        };
+
+        it("has the sentinel read every follower in one tick, then times against the followers it could promote", () => {
+            const r = phase(`${stubs(debugReply)}\nfailover_phase s:1 && echo ok`);
+            // INFO-PERIOD 1 ms for 0.15 s, then its own 1000 again; then the wait for the moment.
+            expect(r.calls).toBe("call SENTINEL DEBUG\ncall SENTINEL DEBUG INFO-PERIOD 1\ncall SENTINEL DEBUG INFO-PERIOD 1000\n");
+            expect(r.out).toBe("sleep 0.15\nlog waiting 150 ms: sentinel s:1 then sees the promotion soonest (ages of its INFO of the followers: 400 100 ms)\nsleep 0.150\nok\n");
+        });
+
+        it("aims at the followers' own moments on a sentinel without SENTINEL DEBUG, and fails on one that lists no replicas", () => {
+            const r = phase(`${stubs("-ERR unknown subcommand\\n")}\nfailover_phase s:1 && echo ok`);
+            expect(r.calls).toBe("call SENTINEL DEBUG\n");
+            expect(r.out).toMatch(/^log sentinel s:1 did not read the followers' INFO at once \(no SENTINEL DEBUG\): aiming at their own moments\nlog waiting 150 ms/);
+            expect(phase(`${stubs(debugReply)}\nsentinel_replicas() { return 1; }\nfailover_phase s:1 || echo refused`).out).toBe("sleep 0.15\nrefused\n");
         });
     });
 
