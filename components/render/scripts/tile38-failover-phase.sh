@@ -59,7 +59,9 @@ align_info_phase() {
 # the followers it could promote (priority above 0, not down or disconnected). Fails, without
 # waiting, when SENTINEL does not list its replicas.
 failover_phase() {
-  local t rows ages elapsed wait aligned=yes
+  # Each call bounded by 1 s: a sentinel that does not answer costs the hand-over 1 s, not 3.
+  # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
+  local t rows ages elapsed wait aligned=yes CALL_TIMEOUT=1 NC_TIMEOUT=1
   align_info_phase "$1" || aligned=""
   t=$(now_ms)
   rows=$(sentinel_replicas "$1" info-refresh slave-priority flags) || return 1

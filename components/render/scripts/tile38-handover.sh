@@ -55,16 +55,17 @@ HANDOVER_CHANNEL="tile38-ha:handover"
 # once each has confirmed (one that does not answer within HANDOVER_SYNC_SECONDS counts as down).
 # Done before the leader turns read-only: dialling and AUTH cost 100-300 ms (a DNS lookup per node
 # on Kubernetes) that writes no longer wait for.
+# Sets SYNC_END, which followers_synced keeps to: both share HANDOVER_SYNC_SECONDS.
 subscribe_followers() {
-  local node end
+  local node
   rm -rf "$HANDOVER_DIR"; mkdir -p "$HANDOVER_DIR"
   for node in "$@"; do
     subscribe "$node" "$HANDOVER_CHANNEL" "$HANDOVER_DIR/$node" </dev/null 2>/dev/null &
     echo "$!" >> "$HANDOVER_DIR/all.pids"
   done
-  end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
+  SYNC_END=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
   for node in "$@"; do
-    until grep -q '^subscribe$' "$HANDOVER_DIR/$node" 2>/dev/null || [ "$(date +%s)" -ge "$end" ]; do sleep 0.02; done
+    until grep -q '^subscribe$' "$HANDOVER_DIR/$node" 2>/dev/null || [ "$(date +%s)" -ge "$SYNC_END" ]; do sleep 0.02; done
   done
 }
 
@@ -79,14 +80,14 @@ end_subscriptions() {
 # leader acknowledged. AOF sizes are no measure: they differ between nodes after a failover. A
 # PUBLISH travels the replication stream in order with the writes, so the leader publishes a
 # nonce and each follower delivering it to our subscription has applied every write before it.
-# Needs subscribe_followers first; a node whose subscription was not confirmed counts as down.
+# Needs subscribe_followers first (its SYNC_END bounds this too); a node whose subscription was not
+# confirmed counts as down.
 followers_synced() {
-  local nonce node end ok confirmed
+  local nonce node ok confirmed
   nonce="handover-$$-$(date +%s)"
   node_call_self PUBLISH "$HANDOVER_CHANNEL" "$nonce" >/dev/null
-  end=$(( $(date +%s) + HANDOVER_SYNC_SECONDS ))
   ok=""
-  while [ "$(date +%s)" -lt "$end" ]; do
+  while [ "$(date +%s)" -lt "$SYNC_END" ]; do
     ok=1; confirmed=0
     for node in "$@"; do
       if grep -qx "$nonce" "$HANDOVER_DIR/$node" 2>/dev/null; then confirmed=$((confirmed + 1))
@@ -117,8 +118,12 @@ abandon_handover() {
 # `timeout` (every call) leaves a watcher process, which inherits every descriptor, for up to 1 s:
 # a lock on a descriptor outlived its hand-over, and every leader pod took 1 s longer to stop.
 HANDOVER_LOCK="$DATA_DIR/.tile38-ha-handover.lock"
-# The longest a hand-over lasts (its marker's deadline; how long another one waits for it).
-HANDOVER_BOUND_SECONDS=$((HANDOVER_SYNC_SECONDS + FAILOVER_TIMEOUT_MS / 1000))
+# The longest a hand-over lasts (its marker's deadline; how long another one waits for it): the
+# subscriptions and the sync share HANDOVER_SYNC_SECONDS, the moment takes at most PHASE_SECONDS
+# (tried on further sentinels for 2 s, each call bounded by 1 s, the wait at most 1.05 s), the
+# failover failover-timeout.
+PHASE_SECONDS=3
+HANDOVER_BOUND_SECONDS=$((HANDOVER_SYNC_SECONDS + PHASE_SECONDS + FAILOVER_TIMEOUT_MS / 1000))
 
 # take_handover_lock: takes the lock if it is free or its owner is gone; fails otherwise.
 take_handover_lock() {
@@ -148,7 +153,7 @@ handover() {
 
 # handover_now: the hand-over itself (steps 1-5 above), under the lock.
 handover_now() {
-  local role followers t0 deadline asked inprog sentinel answer leader answers answers_pid synced="" order
+  local role followers t0 deadline asked inprog sentinel answer leader answers answers_pid synced="" order phase_end
   role=$(node_role "$LOCAL_ENDPOINT") || { log "the node does not answer: nothing to hand over"; return 0; }
   if [ "$role" != master ]; then log "not the leader: nothing to hand over"; return 0; fi
   followers=$(caught_up_followers)
@@ -158,16 +163,17 @@ handover_now() {
     log "its AOF is being compacted: waiting for that to end first (at most ${HANDOVER_SYNC_SECONDS}s)"
     retry_for "$HANDOVER_SYNC_SECONDS" 0.2 not_rewriting || log "the compaction still runs: handing over anyway"
   fi
+  deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
   # shellcheck disable=SC2086 # one node per word
   subscribe_followers $followers
   # The sentinel asked first is the one whose INFO the moment is timed to.
   order=""
+  phase_end=$(( $(now_ms) + 2000 ))
   for sentinel in $SENTINELS; do
-    if [ -z "$order" ] && failover_phase "$sentinel"; then order=$sentinel; fi
+    if [ -z "$order" ] && [ "$(now_ms)" -lt "$phase_end" ] && failover_phase "$sentinel"; then order=$sentinel; fi
   done
   for sentinel in $SENTINELS; do [ "$sentinel" = "$order" ] || order="$order $sentinel"; done
   t0=$(now_ms)
-  deadline=$(( $(date +%s) + HANDOVER_BOUND_SECONDS ))
   echo "$deadline" > "$HANDOVER_MARK"
   node_call_self READONLY yes | grep -q '^+OK' || { end_subscriptions; abandon_handover "READONLY yes was refused"; return 1; }
   log "read-only; waiting for $(echo "$followers" | tr '\n' ' ')to hold every write"
