@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --points N [--updates-per-point K] [--repeats R] [--json] [--record FILE.md]`: the scale
  * bench (testing/scenarios/scaleBench.ts) on a loopback cluster of its own; the kill and the
- * hand-over run R times (default 3) and their figures are medians. Prints the figures;
+ * hand-over run R times (default 5) and their figures are medians. Prints the figures;
  * with --json the last line is one object; --record writes this size's row into FILE.md's table.
  */
 import { parseArgs } from "node:util";
@@ -13,7 +13,7 @@ const USAGE = "usage: npm run bench -- --points N [--updates-per-point K] [--rep
 async function main(): Promise<number> {
     const { values } = parseArgs({
         args: process.argv.slice(2),
-        options: { points: { type: "string", default: "10000" }, "updates-per-point": { type: "string", default: "1" }, repeats: { type: "string", default: "3" }, "compaction-min-mb": { type: "string" }, json: { type: "boolean", default: false }, record: { type: "string" } },
+        options: { points: { type: "string", default: "10000" }, "updates-per-point": { type: "string", default: "1" }, repeats: { type: "string", default: "5" }, "compaction-min-mb": { type: "string" }, json: { type: "boolean", default: false }, record: { type: "string" } },
         strict: true,
     });
     const points = Number(values.points);
