@@ -1,8 +1,11 @@
 /**
- * The scale bench (`npm run bench -- --points N [--updates-per-point K]`): how failover, the
- * hand-over, a rolling restart, a follower's resync and a backup + restore grow with the data. On
- * the dev topology as processes on loopback (three tile38-server nodes run by the rendered start
- * script, three sentinels, the backup agent and the Versity S3 gateway, as bench:backup): it loads
+ * The scale bench (`npm run bench -- --points N [--updates-per-point K] [--stack NAME]`): how
+ * failover, the hand-over, a rolling restart, a follower's resync and a backup + restore grow with
+ * the data. On the dev topology as processes on loopback (three tile38-server nodes run by the
+ * rendered start script, three sentinels, the backup agent and the Versity S3 gateway, as
+ * bench:backup), or on a deployed Docker stack (testing/fixtures/docker/stackBenchTarget.ts: its
+ * containers killed, stopped and started, a follower's volume emptied, its own collections, the
+ * restore after total loss left out: it would destroy the stack's data). It loads
  * N points through a sentinel-aware client (N × K SETs when every id is updated K times: the
  * fleet-tracking churn that makes the AOF grow with updates, not data), then, under a steady
  * writer through the sentinels, one step at a time, each measured from its fault:
@@ -39,8 +42,8 @@ import * as path from "path";
 import { machine } from "../machine";
 import { BackupCluster } from "../fixtures/loopback/backupCluster";
 import { BackupRig } from "../fixtures/loopback/backupRig";
-import { Tile38Cluster } from "../fixtures/loopback/cluster";
-import { bulkClient, loadPoints, pointId } from "../probe/pointLoader";
+import { ClusterProbe } from "../probe/clusterProbe";
+import { bulkClient, loadPoints, pointId, SentinelTarget } from "../probe/pointLoader";
 import { collectionDigest } from "../probe/points";
 import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
@@ -66,6 +69,32 @@ export interface ScaleBenchOptions {
     compactionMinMegabytes?: number;
     /** Progress lines (stderr). */
     say: (line: string) => void;
+}
+
+/**
+ * What the bench runs its steps on: a loopback cluster of its own ({@link runScaleBench}) or a
+ * deployed stack (testing/fixtures/docker/stackBenchTarget.ts).
+ */
+export interface BenchTarget {
+    /** The cluster: kill (SIGKILL), stop (as a rolling update stops a node: the hand-over), restart. */
+    readonly cluster: ClusterProbe;
+    /** Where the bench's sentinel-aware clients find the leader. */
+    readonly clients: SentinelTarget;
+    /** The collection the N points go to, and the one the steady writer writes to. */
+    readonly pointsKey: string;
+    readonly writesKey: string;
+    /** What the figures were measured on (the record's header). */
+    readonly where: string;
+    /** Tile38's own report of loading its AOF at node `i`'s latest start (ms; -1 without one). */
+    loadMs(i: number): Promise<number>;
+    /** Starts node `i`, stopped, with its data directory emptied first. */
+    startWiped(i: number): Promise<void>;
+    /** One backup round of node `i`'s agent, bounded; undefined where there are no backups. */
+    backupOnce?(i: number, timeoutMs: number): Promise<void>;
+    /** Every node, sentinel and data dir destroyed, then the cluster recreated (it restores the newest backup); undefined where that would destroy data the bench does not own. */
+    totalLoss?: { destroy(): Promise<void>; recreate(): Promise<void> };
+    /** Removes what the bench left (its collections on a deployed stack; the whole cluster on loopback). */
+    cleanup(): Promise<void>;
 }
 
 /** One run's figures (ms, bytes); the JSON line of `npm run bench -- --json`. */
@@ -100,8 +129,10 @@ export interface ScaleBenchResult {
     rolling_longest_pause_ms: number;
     wipe_resync_ms: number;
     wipe_downloaded_bytes: number;
-    backup_upload_ms: number;
-    restore_ms: number;
+    /** The leader's agent's upload (undefined without backups). */
+    backup_upload_ms?: number;
+    /** Total loss → the restored leader answers (loopback only). */
+    restore_ms?: number;
     writes_acknowledged: number;
     writes_lost: number;
     data_identical: boolean;
@@ -118,35 +149,76 @@ export interface ScaleBenchResult {
 }
 
 const WRITES = "bench-writes";
+const LOOPBACK = "a loopback cluster (testing/scenarios/scaleBench.ts)";
 
-/** Runs the bench on a cluster of its own and removes it afterwards. */
+/** Runs the bench on a loopback cluster of its own and removes it afterwards. */
 export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchResult> {
+    const target = await loopbackBenchTarget(o);
+    try {
+        return await benchSteps(target, o);
+    } finally {
+        await target.cleanup();
+    }
+}
+
+/** The dev topology on loopback, with its backup agents (stopped: the bench runs them) and S3 store. */
+async function loopbackBenchTarget(o: Pick<ScaleBenchOptions, "compactionMinMegabytes">): Promise<BenchTarget> {
     const rig = await BackupRig.start({ s3Port: BENCH_PORTS.s3, bucket: "tile38-ha-scale-bench", label: "scale-bench" });
     let bc: BackupCluster | undefined;
-    let writer: PointWriter | undefined;
-    let aofWatch: ReturnType<typeof watchLeaderAof> | undefined;
     try {
         // The agents' own loop must not upload behind the bench's back: a long interval, stopped.
         // The product's default ratio (2), explicitly: the bench's figures are for that ratio.
         const stack = { stack: { tile38: { aofCompactionRatio: 2, ...(o.compactionMinMegabytes === undefined ? {} : { aofCompactionMinMegabytes: o.compactionMinMegabytes }) } } };
         bc = await BackupCluster.start({ label: "scale-bench", sentinelPort: BENCH_PORTS.sentinel, tile38Port: BENCH_PORTS.tile38, rig, prefix: "bench/", intervalSeconds: 3600, restoreTimeoutSeconds: 1800, ...stack });
         for (let i = 0; i < 3; i++) await bc.stopAgent(i);
-        const c = bc.cluster;
+    } catch (e) {
+        await bc?.cleanup();
+        rig.stop();
+        throw e;
+    }
+    const b = bc;
+    const c = b.cluster;
+    return {
+        cluster: c,
+        clients: b.target(),
+        pointsKey: "fleet",
+        writesKey: WRITES,
+        where: LOOPBACK,
+        loadMs: async (i) => lastLoadMs(c.nodeLog(i)),
+        startWiped: async (i) => void c.startNode(i, { wipe: true }),
+        backupOnce: async (i, timeoutMs) => {
+            const up = b.backupOnce(i, timeoutMs);
+            if (up.code !== 0) throw new Error(`backup failed: ${up.log}`);
+        },
+        totalLoss: { destroy: () => b.destroyAll({ sentinels: true }), recreate: () => b.recreate() },
+        cleanup: async () => {
+            await b.cleanup();
+            rig.stop();
+        },
+    };
+}
+
+/** The bench's steps on `t` (see the file's header); `t` is left for the caller to clean up. */
+export async function benchSteps(t: BenchTarget, o: ScaleBenchOptions): Promise<ScaleBenchResult> {
+    let writer: PointWriter | undefined;
+    let aofWatch: ReturnType<typeof watchLeaderAof> | undefined;
+    try {
+        const c = t.cluster;
         aofWatch = watchLeaderAof(c);
         const healthy = (timeoutMs = 30 * 60_000) => c.waitHealthy(timeoutMs);
 
         o.say(`loading ${o.points} points × ${o.updatesPerPoint} (pipelines of 10000 SETs through the sentinels' leader)`);
-        const client = bulkClient(bc.target());
-        let t = Date.now();
-        for (let k = 0; k < o.updatesPerPoint; k++) await loadPoints(client, o.points, { batch: 10_000 });
-        const writeMs = Date.now() - t;
+        const client = bulkClient(t.clients);
+        let at = Date.now();
+        for (let k = 0; k < o.updatesPerPoint; k++) await loadPoints(client, o.points, { batch: 10_000, key: t.pointsKey });
+        const writeMs = Date.now() - at;
         client.disconnect();
         let leader = await healthy();
         const aofBytes = (await c.nodeStatus(leader))!.aofSize;
         const heapBytes = await Promise.all([0, 1, 2].map((i) => heapSize(c, i)));
         o.say(`loaded in ${writeMs} ms; leader AOF ${aofBytes} bytes; heaps ${heapBytes.join(", ")} bytes`);
 
-        writer = new PointWriter({ sentinels: c.topo.sentinels, masterName: c.topo.masterName, tile38Password: c.passwords.tile38, sentinelPassword: c.passwords.sentinel, key: WRITES });
+        writer = new PointWriter({ ...t.clients, key: t.writesKey });
         writer.start();
         const w = writer;
         await waitFor(() => w.acks.length >= 50, { timeoutMs: 60_000, what: "the writer's first writes" });
@@ -169,7 +241,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             const firstAck = await waitFor(() => w.firstAckSentAfter(goneAt), { timeoutMs: 120_000, what: "a write after the kill", intervalMs: 20 });
             await healthy();
             const killRedundancyMs = Date.now() - killedAt;
-            const loadMs = lastLoadMs(c, leader);
+            const loadMs = await t.loadMs(leader);
             o.say(`kill ${run}: first write after ${firstAck.ackAt - killedAt} ms, restarted after ${restartAt - killedAt} ms, AOF load ${loadMs} ms, redundancy after ${killRedundancyMs} ms`);
 
             // hand-over
@@ -185,7 +257,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             await c.waitHealthy(30 * 60_000, (why) => waits.push(`+${Date.now() - stopAt} ms ${why.replace(/\{[^}]*\}/g, (j) => j.slice(0, 120))}`));
             const handoverRedundancyMs = Date.now() - stopAt;
             const handoverPauseMs = longestPause(w.acks, stopAt, Date.now());
-            const handoverLoadMs = lastLoadMs(c, leader);
+            const handoverLoadMs = await t.loadMs(leader);
             o.say(
                 `hand-over ${run}: longest pause ${pausesExplained(w.acks, stopAt, Date.now(), [], 1)[0] ?? "-"}; stopped after ${stoppedAt - stopAt} ms, restarted after ${restartedAt - stopAt} ms, ` +
                     `AOF load ${handoverLoadMs} ms, redundancy after ${handoverRedundancyMs} ms (${handoverRedundancyMs - handoverLoadMs} ms beyond the load); waited for: ${waits.join("; ")}`,
@@ -212,7 +284,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         const f = [0, 1, 2].find((x) => x !== leader)!;
         await c.stopNode(f);
         const wipeAt = Date.now();
-        c.startNode(f, { wipe: true });
+        await t.startWiped(f);
         await healthy();
         const wipeMs = Date.now() - wipeAt;
         const downloaded = (await c.nodeStatus(f))!.aofSize;
@@ -224,12 +296,12 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         if (o.updatesPerPoint > 1) {
             const rounds = Math.min(o.updatesPerPoint, 20);
             o.say(`compaction: ${rounds} more rounds of ${o.points} updates under the writer, ${CHURN_PER_SECOND} a second`);
-            const churn = bulkClient(bc.target());
+            const churn = bulkClient(t.clients);
             // Where the longest pauses fell (this process late, the leader rewriting): see pauseCause.ts.
             const lag = new EventLoopLag().start();
             const rewriting = watchRewriting(c.topo.nodes[leader], c.passwords.tile38);
             const churnAt = Date.now();
-            for (let k = 0; k < rounds; k++) await loadPoints(churn, o.points, { batch: 200, perSecond: CHURN_PER_SECOND });
+            for (let k = 0; k < rounds; k++) await loadPoints(churn, o.points, { batch: 200, perSecond: CHURN_PER_SECOND, key: t.pointsKey });
             churn.disconnect();
             await healthy();
             const settledAt = Date.now();
@@ -245,8 +317,8 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         await sleep(500);
         await w.close();
         leader = await healthy();
-        const identical = await sameDataEverywhere(c, leader);
-        const ids = await idsOf(c, leader);
+        const identical = await sameDataEverywhere(c, leader, [t.pointsKey, t.writesKey]);
+        const ids = await idsOf(c, leader, t.writesKey);
         const { lost } = lostAroundKills(w.acks, ids, killSpans);
         const lostSpan = lost.length ? ` (acknowledged from ${new Date(lost[0].ackAt).toISOString()} to ${new Date(lost[lost.length - 1].ackAt).toISOString()}, ids ${lost[0].id} to ${lost[lost.length - 1].id})` : "";
         o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost${lostSpan}; every node identical: ${identical}`);
@@ -255,23 +327,28 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
         o.say(`AOF: ${aof.compactions} compactions, at worst ${aof.worstRatio ?? "-"} × its compacted size`);
 
         // backup + restore
-        t = Date.now();
-        const up = bc.backupOnce(leader, 30 * 60_000);
-        const uploadMs = Date.now() - t;
-        if (up.code !== 0) throw new Error(`backup failed: ${up.log}`);
-        await bc.destroyAll({ sentinels: true });
-        const last = pointId(o.points - 1);
-        t = Date.now();
-        await bc.recreate();
-        await waitFor(
-            async () => {
-                const l = await c.agreedLeader();
-                return l >= 0 && Array.isArray(await resp(c.topo.nodes[l].port, ["GET", "fleet", last, "POINT"], c.passwords.tile38, { timeoutMs: 2000 }).catch(() => null)) ? l : undefined;
-            },
-            { timeoutMs: 30 * 60_000, what: `the restored leader to answer GET fleet ${last}`, intervalMs: 50 },
-        );
-        const restoreMs = Date.now() - t;
-        o.say(`backup uploaded in ${uploadMs} ms; restored after total loss in ${restoreMs} ms`);
+        let uploadMs: number | undefined;
+        let restoreMs: number | undefined;
+        if (t.backupOnce) {
+            at = Date.now();
+            await t.backupOnce(leader, 30 * 60_000);
+            uploadMs = Date.now() - at;
+            if (t.totalLoss) {
+                await t.totalLoss.destroy();
+                const last = pointId(o.points - 1);
+                at = Date.now();
+                await t.totalLoss.recreate();
+                await waitFor(
+                    async () => {
+                        const l = await c.agreedLeader();
+                        return l >= 0 && Array.isArray(await resp(c.topo.nodes[l].port, ["GET", t.pointsKey, last, "POINT"], c.passwords.tile38, { timeoutMs: 2000 }).catch(() => null)) ? l : undefined;
+                    },
+                    { timeoutMs: 30 * 60_000, what: `the restored leader to answer GET ${t.pointsKey} ${last}`, intervalMs: 50 },
+                );
+                restoreMs = Date.now() - at;
+            }
+        }
+        o.say(`backup uploaded in ${uploadMs ?? "-"} ms; restored after total loss in ${restoreMs ?? "-"} ms${t.totalLoss ? "" : " (not on this target: it would destroy data the bench does not own)"}`);
 
         return {
             points: o.points,
@@ -293,8 +370,8 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
             rolling_longest_pause_ms: rollingPauseMs,
             wipe_resync_ms: wipeMs,
             wipe_downloaded_bytes: downloaded,
-            backup_upload_ms: uploadMs,
-            restore_ms: restoreMs,
+            ...(uploadMs === undefined ? {} : { backup_upload_ms: uploadMs }),
+            ...(restoreMs === undefined ? {} : { restore_ms: restoreMs }),
             writes_acknowledged: w.acks.length,
             writes_lost: lost.length,
             data_identical: identical,
@@ -307,19 +384,17 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleBenchRes
     } finally {
         await writer?.close();
         await aofWatch?.stop();
-        await bc?.cleanup();
-        rig.stop();
     }
 }
 
-/** Tile38's own report of loading its AOF in node `i`'s log, the latest (ms; -1 without one). */
-function lastLoadMs(c: Tile38Cluster, i: number): number {
-    const loaded = [...c.nodeLog(i).matchAll(/AOF loaded (\d+) commands: ([\d.]+)s/g)].pop();
+/** Tile38's own report of loading its AOF in a node's log, the latest (ms; -1 without one). */
+export function lastLoadMs(log: string): number {
+    const loaded = [...log.matchAll(/AOF loaded (\d+) commands: ([\d.]+)s/g)].pop();
     return loaded ? Math.round(Number(loaded[2]) * 1000) : -1;
 }
 
 /** SERVER heap_size of node `i` (bytes). */
-async function heapSize(c: Tile38Cluster, i: number): Promise<number> {
+async function heapSize(c: ClusterProbe, i: number): Promise<number> {
     const r = await c.nodeCall(i, ["SERVER"], 10_000);
     const flat = Array.isArray(r) ? r.map(String) : [];
     const at = flat.indexOf("heap_size");
@@ -327,8 +402,8 @@ async function heapSize(c: Tile38Cluster, i: number): Promise<number> {
 }
 
 /** Every node's two collections, by content, equal to the leader's. */
-async function sameDataEverywhere(c: Tile38Cluster, leader: number): Promise<boolean> {
-    for (const key of ["fleet", WRITES]) {
+async function sameDataEverywhere(c: ClusterProbe, leader: number, keys: string[]): Promise<boolean> {
+    for (const key of keys) {
         const want = await collectionDigest(c.topo.nodes[leader], c.passwords.tile38, key);
         for (let i = 0; i < 3; i++) {
             if (i === leader) continue;
@@ -343,9 +418,9 @@ async function sameDataEverywhere(c: Tile38Cluster, leader: number): Promise<boo
 }
 
 /** The writer's ids on the leader. */
-async function idsOf(c: Tile38Cluster, leader: number): Promise<Set<string>> {
-    const r = await c.nodeCall(leader, ["SCAN", WRITES, "LIMIT", 10_000_000, "IDS"], 30_000);
-    if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${WRITES} IDS answered ${JSON.stringify(r).slice(0, 200)}`);
+async function idsOf(c: ClusterProbe, leader: number, key: string): Promise<Set<string>> {
+    const r = await c.nodeCall(leader, ["SCAN", key, "LIMIT", 10_000_000, "IDS"], 30_000);
+    if (!Array.isArray(r) || !Array.isArray(r[1])) throw new Error(`SCAN ${key} IDS answered ${JSON.stringify(r).slice(0, 200)}`);
     return new Set((r[1] as unknown[]).map(String));
 }
 
@@ -377,11 +452,11 @@ const COLUMNS: [keyof ScaleBenchResult, string][] = [
  * Writes (or replaces) this run's row in the Markdown table of `file`: one row per size (points ×
  * updates), each with its date and machine, the rows sorted by size.
  */
-export function recordScaleBench(file: string, r: ScaleBenchResult): void {
+export function recordScaleBench(file: string, r: ScaleBenchResult, where = LOOPBACK, command = "npm run bench -- --points N [--updates-per-point K]"): void {
     const head = [
-        `<!-- written by npm run bench -- --points N [--updates-per-point K] --record ${path.basename(file)}: each run replaces its own row (points × updates) -->`,
+        `<!-- written by ${command} --record ${path.basename(file)}: each run replaces its own row (points × updates) -->`,
         "",
-        "The scale bench on a loopback cluster (testing/scenarios/scaleBench.ts): every step under a steady writer through the sentinels, each measured from its fault; the kill and hand-over figures are medians of their runs (kills / hand-overs); redundancy = the sentinels agree and every other node follows the leader, caught up and promotable.",
+        `The scale bench on ${where}: every step under a steady writer through the sentinels, each measured from its fault; the kill and hand-over figures are medians of their runs (kills / hand-overs); redundancy = the sentinels agree and every other node follows the leader, caught up and promotable.`,
         "",
         `| points × updates | ${COLUMNS.map(([, h]) => h).join(" | ")} | identical | measured |`,
         `| --- | ${COLUMNS.map(() => "---").join(" | ")} | --- | --- |`,

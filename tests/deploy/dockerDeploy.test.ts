@@ -7,6 +7,8 @@
  *   a. bootstrap: one leader, followers caught up, sentinels agree, a backup uploaded;
  *   b. the drill (`npm run drill -- --stack`'s code): `docker kill` of the leader fails over, the
  *      killed container started again rejoins as a follower; a `docker stop` hands over;
+ *   b5. the scale bench on the deployed stack (`npm run bench -- --stack`, 2000 points): its steps
+ *      through docker kill / stop / start and an emptied volume, nothing lost, its collections dropped;
  *   c. an image change rolls: one node down at a time, the leader last, 0 acknowledged writes
  *      lost, the longest write pause ≤ 2 s;
  *   c2. a broken release stops at the first node: `pulumi up` fails with a clear error, the
@@ -52,12 +54,15 @@ import { dockerBackupRecords } from "../../testing/stackStatus";
 import { clusterStatus, formatStatus } from "../../components/status/clusterStatus";
 import { backupRecordsFromMetrics } from "../../components/status/backupMetrics";
 import { DeployTimeline, describeTimeline, recordTimeline, TimelineEvent } from "../../testing/probe/deployTimeline";
-import { machine } from "../../testing/scenarios/scaleBench";
+import { benchSteps, machine, ScaleBenchResult } from "../../testing/scenarios/scaleBench";
+import { dockerBenchTarget, STACK_BENCH_KEYS } from "../../testing/fixtures/docker/stackBenchTarget";
 
 const PROJECT_DIR = path.join(__dirname, "../..");
 const STACK = "deploy-test";
 const KEY_PREFIX = "tile38/deploy-test/";
 const COLLECTION = "fleet";
+/** The scale bench's size on the deployed stack (b5): its steps, not its figures at size. */
+const BENCH_POINTS = 2000;
 const MINUTE = 60_000;
 const figures: Record<string, string | number> = {};
 const PROMETHEUS_PORT = 23090;
@@ -448,6 +453,28 @@ describeUnless(skip, "a real pulumi up of a Docker stack (rolling changes, grace
         expectCascadeSurvived(r, spacingsS.length + 1);
         await cluster.waitHealthy(2 * MINUTE);
     }, 20 * MINUTE);
+
+    it("b5. the scale bench on the deployed stack (`npm run bench -- --stack`): kills, hand-overs, a rolling restart, a follower's volume emptied, a backup; nothing lost, the same data everywhere, its collections dropped", async () => {
+        const target = await dockerBenchTarget(cluster, STACK);
+        let r: ScaleBenchResult;
+        try {
+            r = await benchSteps(target, { points: BENCH_POINTS, updatesPerPoint: 1, repeats: 2, say: () => undefined });
+        } finally {
+            await target.cleanup();
+        }
+        figures[`bench on the stack (${BENCH_POINTS} points, 2 runs): kill → first write / hand-over pause / rolling pause ms`] = `${r.kill_failover_runs_ms.join(", ")} / ${r.handover_pause_runs_ms.join(", ")} / ${r.rolling_longest_pause_ms}`;
+        figures["bench on the stack: wiped follower resync ms / bytes, backup ms"] = `${r.wipe_resync_ms} / ${r.wipe_downloaded_bytes}, ${r.backup_upload_ms ?? "-"}`;
+        expect(r.writes_lost).toBe(0);
+        expect(r.data_identical).toBe(true);
+        expect(r.wipe_downloaded_bytes).toBeGreaterThanOrEqual(r.aof_bytes);
+        expect(r.backup_upload_ms).toBeDefined();
+        expect(r.restore_ms).toBeUndefined();
+        const leader = await cluster.waitHealthy(MINUTE);
+        const keys = await cluster.nodeCall(leader, ["KEYS", "*"]);
+        expect(Array.isArray(keys)).toBe(true);
+        expect(keys).not.toContain(STACK_BENCH_KEYS.points);
+        expect(keys).not.toContain(STACK_BENCH_KEYS.writes);
+    }, 10 * MINUTE);
 
     it("c. rolls a Tile38 image change one node at a time, the leader last, losing nothing", async () => {
         const leader = await cluster.waitHealthy(MINUTE);
