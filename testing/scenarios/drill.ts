@@ -40,7 +40,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { describeFigures, DrillResult, median, writesResumedAfter } from "./drillReport";
+import { describeFigures, DrillResult, longestPause, median, writesResumedAfter } from "./drillReport";
 import { CASCADE_FAULTS, CascadeFault, CascadeResult, cascadeGoalsMet, DEFAULT_SPACINGS_S, describeCascade, recordCascade, runCascade } from "./drillCascade";
 import { describeClientFigures, drillClients, Scenario, SCENARIOS } from "./drillClients";
 import { drillKubernetes } from "./drillKubernetes";
@@ -257,6 +257,7 @@ export async function runDrill(c: ClusterProbe, kills: number, quiet = false): P
             },
             planned: {
                 failover_ms: writesResumedAfter(plannedAcks, plannedStart),
+                pause_ms: longestPause(plannedAcks, plannedStart, plannedEnd),
                 writes_acknowledged: plannedAcks.length,
                 writes_lost: lost(plannedAcks),
             },

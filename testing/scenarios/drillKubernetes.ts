@@ -160,7 +160,7 @@ export async function drillDeployedKubernetes(s: KubeTarget, opts: KubernetesDri
             writes_lost: unplannedLost.lost.length,
             writes_lost_at_kill: unplannedLost.inWindow.length,
         },
-        planned: { failover_ms: writesResumedAfter(plannedAcks, tp), writes_acknowledged: plannedAcks.length, writes_lost: plannedAcks.filter((a) => !ids.has(a.id)).length },
+        planned: { failover_ms: writesResumedAfter(plannedAcks, tp), pause_ms: longestPause(plannedAcks, tp, Date.now()), writes_acknowledged: plannedAcks.length, writes_lost: plannedAcks.filter((a) => !ids.has(a.id)).length },
         ip_changes: ipChanges,
         ip_literals_in_configs: literals,
         down_after_ms: downAfter,

@@ -17,7 +17,10 @@ export interface DrillResult {
         writes_lost_at_kill: number;
     };
     planned: {
+        /** The stop order → the end of the longest gap between acknowledgements (the hand-over's wait for its moment included). */
         failover_ms: number;
+        /** That longest gap: how long writes were not acknowledged. */
+        pause_ms: number;
         writes_acknowledged: number;
         writes_lost: number;
     };
@@ -46,7 +49,8 @@ export function describeFigures(r: DrillResult & Record<string, unknown>, target
         ["unplanned: converge ms (kill → all agree, all follow)", `median ${u.converge_ms.median} / max ${u.converge_ms.max}`],
         ["unplanned: writes acknowledged / lost", `${u.writes_acknowledged} / ${u.writes_lost}`],
         ["unplanned: acknowledged at a kill and gone with the leader", String(u.writes_lost_at_kill)],
-        ["planned hand-over: ms until writes resume", String(r.planned.failover_ms)],
+        ["planned hand-over: ms until writes resume (from the stop order)", String(r.planned.failover_ms)],
+        ["planned hand-over: longest write pause ms", String(r.planned.pause_ms)],
         ["planned hand-over: writes acknowledged / lost", `${r.planned.writes_acknowledged} / ${r.planned.writes_lost}`],
     ];
     for (const [k, v] of Object.entries(r)) if (k !== "unplanned" && k !== "planned") rows.push([k, String(v)]);
