@@ -38,6 +38,21 @@ export function aofFigures(samples: Sample<LeaderAof | undefined>[]): AofFigures
     return { compactions, ...(worst === undefined ? {} : { worstRatio: Math.round(worst * 100) / 100 }) };
 }
 
+/**
+ * When each compaction's swap happened, at the earliest: the time of the sample before the
+ * leader's AOF was seen smaller (the leader unchanged), ms since epoch (pure).
+ */
+export function compactionSwaps(samples: Sample<LeaderAof | undefined>[]): number[] {
+    const swaps: number[] = [];
+    let prev: Sample<LeaderAof | undefined> | undefined;
+    for (const x of samples) {
+        if (!x.value) continue;
+        if (prev?.value && prev.value.leader === x.value.leader && x.value.aofSize < prev.value.aofSize) swaps.push(prev.at);
+        prev = x;
+    }
+    return swaps;
+}
+
 /** Samples the leader's AOF size every `intervalMs` until stopped. */
 export function watchLeaderAof(c: ClusterProbe, intervalMs = 250): Sampler<LeaderAof | undefined> {
     return new Sampler(async () => {

@@ -216,3 +216,26 @@ export function lostAroundKills(acks: Ack[], ids: Set<string>, leaderKills: (num
     const all = lostWrites(acks, ids, before);
     return { lost: all.filter((a) => !near(a.ackAt)), inWindow: all.filter((a) => near(a.ackAt)) };
 }
+
+/**
+ * How long after a compaction's swap the followers may still lack what the leader acknowledged:
+ * Tile38 closes its followers' links when AOFSHRINK ends (aofshrink.go), and each reconnects,
+ * checks its AOF against the new file and fetches it (the scale bench's churn: 26 writes, the
+ * last 256 ms before a kill that came just after a swap). The known cost of compaction
+ * (docs/operations.md, "AOF compaction").
+ */
+export const AFTER_COMPACTION_WINDOW_MS = 5000;
+
+/**
+ * Of `lost` (writes no node kept), those acknowledged after a compaction's swap (ms since epoch,
+ * the sample before the leader's AOF was seen smaller) and up to a kill of the leader that came
+ * within {@link AFTER_COMPACTION_WINDOW_MS} of that swap (the kill's own replication window
+ * included); the rest stay losses.
+ */
+export function lostAfterCompactions(lost: Ack[], swaps: number[], leaderKills: (number | KillSpan)[]): { lost: Ack[]; afterCompaction: Ack[] } {
+    const spans = leaderKills.map((k) => (typeof k === "number" ? { from: k, to: k } : k));
+    const pairs = spans.flatMap((k) => swaps.filter((s) => s <= k.from && k.from - s <= AFTER_COMPACTION_WINDOW_MS).map((s) => ({ s, k })));
+    const explained = (a: Ack) => pairs.some(({ s, k }) => a.ackAt >= s && a.ackAt <= k.to + REPLICATION_WINDOW_MS);
+    return { lost: lost.filter((a) => !explained(a)), afterCompaction: lost.filter(explained) };
+}
+

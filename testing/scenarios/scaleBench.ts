@@ -45,9 +45,9 @@ import { BackupRig } from "../fixtures/loopback/backupRig";
 import { ClusterProbe } from "../probe/clusterProbe";
 import { bulkClient, loadPoints, pointId, SentinelTarget } from "../probe/pointLoader";
 import { collectionDigest } from "../probe/points";
-import { aofFigures, watchLeaderAof } from "../probe/aofWatch";
+import { aofFigures, compactionSwaps, watchLeaderAof } from "../probe/aofWatch";
 import { sleep, waitFor } from "../probe/wait";
-import { lostAroundKills, PointWriter } from "../probe/writer";
+import { Ack, lostAfterCompactions, lostAroundKills, PointWriter, REPLICATION_WINDOW_MS } from "../probe/writer";
 import { longestPause, median } from "./drillReport";
 import { EventLoopLag, longestGapOverlapping, pausesExplained, spansWhere, watchRewriting } from "../probe/pauseCause";
 import { resp } from "../../components/status/resp";
@@ -134,7 +134,10 @@ export interface ScaleBenchResult {
     /** Total loss → the restored leader answers (loopback only). */
     restore_ms?: number;
     writes_acknowledged: number;
+    /** Acknowledged writes no node kept, apart from those at a kill's instant and those below. */
     writes_lost: number;
+    /** Those acknowledged after a compaction's swap, before a leader kill within 5 s of it (testing/probe/writer.ts lostAfterCompactions). */
+    writes_lost_after_compaction: number;
     data_identical: boolean;
     /** The leader's AOF over its size right after the last compaction, at its worst in the compaction step (steady churn). */
     aof_compacted_ratio?: number;
@@ -319,11 +322,17 @@ export async function benchSteps(t: BenchTarget, o: ScaleBenchOptions): Promise<
         leader = await healthy();
         const identical = await sameDataEverywhere(c, leader, [t.pointsKey, t.writesKey]);
         const ids = await idsOf(c, leader, t.writesKey);
-        const { lost } = lostAroundKills(w.acks, ids, killSpans);
-        const lostSpan = lost.length ? ` (acknowledged from ${new Date(lost[0].ackAt).toISOString()} to ${new Date(lost[lost.length - 1].ackAt).toISOString()}, ids ${lost[0].id} to ${lost[lost.length - 1].id})` : "";
-        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost${lostSpan}; every node identical: ${identical}`);
-
-        const aof = aofFigures(await aofWatch.stop());
+        const aofSamples = await aofWatch.stop();
+        const aof = aofFigures(aofSamples);
+        const swaps = compactionSwaps(aofSamples);
+        const { lost, afterCompaction } = lostAfterCompactions(lostAroundKills(w.acks, ids, killSpans).lost, swaps, killSpans);
+        const span = (xs: Ack[]) => (xs.length ? ` (acknowledged from ${new Date(xs[0].ackAt).toISOString()} to ${new Date(xs[xs.length - 1].ackAt).toISOString()}, ids ${xs[0].id} to ${xs[xs.length - 1].id})` : "");
+        o.say(`writer: ${w.acks.length} acknowledged, ${lost.length} lost${span(lost)}; every node identical: ${identical}`);
+        if (afterCompaction.length) {
+            const kill = killSpans.find((k) => afterCompaction[afterCompaction.length - 1].ackAt <= k + REPLICATION_WINDOW_MS)!;
+            const swap = Math.max(...swaps.filter((x) => x <= kill));
+            o.say(`writer: ${afterCompaction.length} more lost at a kill ${kill - swap} ms after a compaction's swap, before the followers had it${span(afterCompaction)}: compaction's known cost`);
+        }
         o.say(`AOF: ${aof.compactions} compactions, at worst ${aof.worstRatio ?? "-"} × its compacted size`);
 
         // backup + restore
@@ -374,6 +383,7 @@ export async function benchSteps(t: BenchTarget, o: ScaleBenchOptions): Promise<
             ...(restoreMs === undefined ? {} : { restore_ms: restoreMs }),
             writes_acknowledged: w.acks.length,
             writes_lost: lost.length,
+            writes_lost_after_compaction: afterCompaction.length,
             data_identical: identical,
             ...(churnFigures?.worstRatio === undefined ? {} : { aof_compacted_ratio: churnFigures.worstRatio }),
             ...(aof.worstRatio === undefined ? {} : { aof_compacted_ratio_overall: aof.worstRatio }),
@@ -442,6 +452,7 @@ const COLUMNS: [keyof ScaleBenchResult, string][] = [
     ["backup_upload_ms", "backup ms"],
     ["restore_ms", "restore ms"],
     ["writes_lost", "lost"],
+    ["writes_lost_after_compaction", "lost at a kill just after a compaction"],
     ["compactions", "compactions"],
     ["compaction_pause_ms", "pause under churn ms"],
     ["rewrite_pause_ms", "pause while rewriting ms"],

@@ -1,5 +1,5 @@
 /** Which lost writes asynchronous replication explains (acknowledged at a leader's SIGKILL) and which it does not. */
-import { Ack, lostAroundKills, REPLICATION_WINDOW_MS } from "../../../testing/probe/writer";
+import { Ack, AFTER_COMPACTION_WINDOW_MS, lostAfterCompactions, lostAroundKills, REPLICATION_WINDOW_MS } from "../../../testing/probe/writer";
 
 const ack = (id: string, ackAt: number): Ack => ({ id, sentAt: ackAt - 1, ackAt });
 
@@ -24,3 +24,21 @@ describe("lostAroundKills", () => {
         expect(lostAroundKills([ack("x", 3000 + REPLICATION_WINDOW_MS + 1)], new Set(), [3000]).inWindow).toEqual([]);
     });
 });
+
+describe("lostAfterCompactions", () => {
+    const lost = [ack("a", 900), ack("b", 1100), ack("c", 1400), ack("d", 9000)];
+
+    it("explains writes acknowledged between a compaction's swap and a kill that came soon after it", () => {
+        const r = lostAfterCompactions(lost, [1000], [{ from: 1500, to: 1600 }]);
+        expect(r.afterCompaction.map((a) => a.id)).toEqual(["b", "c"]);
+        expect(r.lost.map((a) => a.id)).toEqual(["a", "d"]);
+    });
+
+    it("explains nothing without a swap before the kill, or with one too long before it", () => {
+        expect(lostAfterCompactions(lost, [], [1500]).afterCompaction).toEqual([]);
+        expect(lostAfterCompactions(lost, [2000], [1500]).afterCompaction).toEqual([]);
+        expect(lostAfterCompactions(lost, [1000], [1000 + AFTER_COMPACTION_WINDOW_MS + 1]).afterCompaction).toEqual([]);
+        expect(lostAfterCompactions(lost, [1000], []).lost).toEqual(lost);
+    });
+});
+

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { recordScaleBench, ScaleBenchResult } from "../../../testing/scenarios/scaleBench";
-import { aofFigures } from "../../../testing/probe/aofWatch";
+import { aofFigures, compactionSwaps } from "../../../testing/probe/aofWatch";
 import { longestGapOverlapping, pausesExplained, spansWhere } from "../../../testing/probe/pauseCause";
 
 const result = (points: number, updates: number, killMs: number): ScaleBenchResult => ({
@@ -33,6 +33,7 @@ const result = (points: number, updates: number, killMs: number): ScaleBenchResu
     restore_ms: 14,
     writes_acknowledged: 15,
     writes_lost: 0,
+    writes_lost_after_compaction: 0,
     data_identical: true,
     compactions: 0,
     ...(updates > 1 ? { aof_compacted_ratio: 60.5 } : {}),
@@ -54,9 +55,9 @@ describe("recordScaleBench", () => {
             expect(cells(rows[2])[1]).toBe("3");
             expect(cells(rows[2])[5]).toBe("4500");
             expect(cells(rows[2])[9]).toBe("5");
-            expect(cells(rows[1])[19]).toBe("60.5");
-            expect(cells(rows[0])[19]).toBe("-");
-            expect(cells(rows[0])[20]).toBe("yes");
+            expect(cells(rows[1])[20]).toBe("60.5");
+            expect(cells(rows[0])[20]).toBe("-");
+            expect(cells(rows[0])[21]).toBe("yes");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -70,6 +71,20 @@ describe("aofFigures", () => {
         expect(aofFigures(at([[0, 100], [0, 400], [0, 50], [0, 90], [0, 40], [0, 70]]))).toEqual({ compactions: 2, worstRatio: 1.8 });
         // Another leader's file is not a compaction; its ratio waits for its own first compaction.
         expect(aofFigures([...at([[0, 400], [0, 100], [1, 60], [1, 500]]), { at: 9, value: undefined }])).toEqual({ compactions: 1, worstRatio: 1 });
+    });
+});
+
+describe("compactionSwaps", () => {
+    it("dates each drop of the leader's AOF at the sample before it, never a change of leader", () => {
+        const samples = [
+            { at: 10, value: { leader: 0, aofSize: 100 } },
+            { at: 20, value: { leader: 0, aofSize: 400 } },
+            { at: 30, value: { leader: 0, aofSize: 50 } },
+            { at: 40, value: undefined },
+            { at: 50, value: { leader: 1, aofSize: 20 } },
+            { at: 60, value: { leader: 1, aofSize: 10 } },
+        ];
+        expect(compactionSwaps(samples)).toEqual([20, 50]);
     });
 });
 
