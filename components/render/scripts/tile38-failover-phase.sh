@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # tile38-ha: when a hand-over turns its leader read-only, timed against Sentinel's INFO of the
-# followers. Included by the hand-over (tile38-handover.sh) after lib.sh.
+# followers. Included by the hand-over (tile38-handover.sh) after lib.sh; reads MASTER_NAME.
 #
 # A failover's sentinel sees its promotion only in the promoted node's next INFO reply, which it
 # asks for once a second counted from the previous one (hard-coded during a failover), and it
@@ -57,11 +57,14 @@ align_info_phase() {
 
 # failover_phase SENTINEL: waits until the moment failover_phase_wait names for SENTINEL's INFO of
 # the followers it could promote (priority above 0, not down or disconnected). Fails, without
-# waiting, when SENTINEL does not list its replicas.
+# waiting, when SENTINEL does not list its replicas, or is still in a failover of its own (it
+# would refuse the hand-over's; the scale bench: a hand-over right after a kill, timed to that
+# sentinel and failed over by another, paused 1448 ms).
 failover_phase() {
   # Each call bounded by 1 s: a sentinel that does not answer costs the hand-over 1 s, not 3.
   # shellcheck disable=SC2034 # CALL_TIMEOUT and NC_TIMEOUT bound rsend (lib.sh)
   local t rows ages elapsed wait aligned=yes CALL_TIMEOUT=1 NC_TIMEOUT=1
+  case ",$(sentinel_master "$1" flags)," in *,failover_in_progress,*) return 1 ;; esac
   align_info_phase "$1" || aligned=""
   t=$(now_ms)
   rows=$(sentinel_replicas "$1" info-refresh slave-priority flags) || return 1

@@ -653,30 +653,39 @@ master_port:1'`,
 
         // SENTINEL DEBUG as Redis 7.2 answers it (two of its pairs), +OK to a change; every call echoed to stderr.
         const debugReply = "*4\\n$11\\nINFO-PERIOD\\n$4\\n1000\\n$11\\nPING-PERIOD\\n$3\\n250\\n";
-        const stubs = (debug: string) =>
+        // SENTINEL MASTER's flags: a sentinel in no failover, and one still in its own.
+        const calm = "*2\\n$5\\nflags\\n$6\\nmaster\\n";
+        const failingOver = "*2\\n$5\\nflags\\n$27\\nmaster,failover_in_progress\\n";
+        const stubs = (debug: string, master = calm) =>
             [
                 "now_ms() { echo 1000; }",
                 "sleep() { echo \"sleep $1\"; }",
                 "log() { echo \"log $*\"; }",
-                `sentinel_call() { shift; echo "call $*" >&2; if [ $# = 2 ]; then printf '${debug}'; else echo +OK; fi; }`,
+                `sentinel_call() { shift; echo "call $*" >&2; case "$*" in "SENTINEL DEBUG") printf '${debug}' ;; "SENTINEL MASTER m") printf '${master}' ;; *) echo +OK ;; esac; }`,
                 // info-refresh, slave-priority, flags: priority 0 and a down follower are not candidates.
                 "sentinel_replicas() { printf '400 100 slave\\n100 100 slave\\n900 0 slave\\n200 100 slave,s_down\\n'; }",
             ].join("\n");
         const phase = (body: string) => {
-            const r = spawnSync(busybox!, ["sh", "-c", `set -eu\nLOG_TAG=test\n. '${path.join(SCRIPTS_DIR, "lib.sh")}'\n. '${path.join(SCRIPTS_DIR, "tile38-failover-phase.sh")}'\n${body}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", LC_ALL: "C" } });
+            const r = spawnSync(busybox!, ["sh", "-c", `set -eu\nLOG_TAG=test\nMASTER_NAME=m\n. '${path.join(SCRIPTS_DIR, "lib.sh")}'\n. '${path.join(SCRIPTS_DIR, "tile38-failover-phase.sh")}'\n${body}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", LC_ALL: "C" } });
             return { out: r.stdout, calls: r.stderr };
         };
 
         it("has the sentinel read every follower in one tick, then times against the followers it could promote", () => {
             const r = phase(`${stubs(debugReply)}\nfailover_phase s:1 && echo ok`);
             // INFO-PERIOD 1 ms for 0.15 s, then its own 1000 again; then the wait for the moment.
-            expect(r.calls).toBe("call SENTINEL DEBUG\ncall SENTINEL DEBUG INFO-PERIOD 1\ncall SENTINEL DEBUG INFO-PERIOD 1000\n");
+            expect(r.calls).toBe("call SENTINEL MASTER m\ncall SENTINEL DEBUG\ncall SENTINEL DEBUG INFO-PERIOD 1\ncall SENTINEL DEBUG INFO-PERIOD 1000\n");
             expect(r.out).toBe("sleep 0.15\nlog waiting 150 ms: sentinel s:1 then sees the promotion soonest (ages of its INFO of the followers: 400 100 ms)\nsleep 0.150\nok\n");
+        });
+
+        it("fails at once on a sentinel still in a failover of its own (it would refuse the hand-over's)", () => {
+            const r = phase(`${stubs(debugReply, failingOver)}\nfailover_phase s:1 || echo refused`);
+            expect(r.calls).toBe("call SENTINEL MASTER m\n");
+            expect(r.out).toBe("refused\n");
         });
 
         it("aims at the followers' own moments on a sentinel without SENTINEL DEBUG, and fails on one that lists no replicas", () => {
             const r = phase(`${stubs("-ERR unknown subcommand\\n")}\nfailover_phase s:1 && echo ok`);
-            expect(r.calls).toBe("call SENTINEL DEBUG\n");
+            expect(r.calls).toBe("call SENTINEL MASTER m\ncall SENTINEL DEBUG\n");
             expect(r.out).toMatch(/^log sentinel s:1 did not read the followers' INFO at once \(no SENTINEL DEBUG\): aiming at their own moments\nlog waiting 150 ms/);
             expect(phase(`${stubs(debugReply)}\nsentinel_replicas() { return 1; }\nfailover_phase s:1 || echo refused`).out).toBe("sleep 0.15\nrefused\n");
         });
