@@ -12,9 +12,9 @@
 # so under writes mostly the one it read last, whose next INFO is then the furthest away (a wait of
 # up to half a cycle more: bench pauses 488-1173 ms). So the hand-over first has that sentinel read
 # every follower in one timer tick (align_info_phase): whichever it promotes, the next INFO comes
-# at the same moment. Where that fails (no SENTINEL DEBUG), the aim is the follower that keeps the
-# longest wait for any of them shortest. The cost is a wait before the pause (at most one INFO
-# cycle), never a longer pause: a missed aim is the random moment of before.
+# at the same moment (bench pauses 483-683 ms). Where that fails (no SENTINEL DEBUG), the aim is
+# the follower that keeps the longest wait for any of them shortest. The cost is a wait before the
+# pause (at most one INFO cycle), never a longer pause: a missed aim is the random moment of before.
 
 # ms after the aimed follower's last INFO reply: the sync (50-110 ms) and the three ticks
 # (170-250 ms) still land SLAVEOF before the next INFO, asked 1000-1100 ms after the last reply.
