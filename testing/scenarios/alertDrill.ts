@@ -186,17 +186,30 @@ async function strayAndStalledFollower(t: AlertDrillTarget, watch: AlertWatch): 
         // 2 s): the drill keeps the follower on the stalled leader, with writes it misses again.
         hold = holdOnStalledLeader(p, f, stalled, missWrites);
         firingMs.Tile38HaFollowerNotCaughtUp = await fired(t, watch, "Tile38HaFollowerNotCaughtUp", cut);
-        // The status and both nodes' AOFs read in one pass, while the follower stays on the proxy.
+        // Both nodes' AOFs read just before and just after the status, while the follower stays on
+        // the proxy: the status's lag must be their difference at one of the two moments (a
+        // sentinel re-pointing the follower, and the writes it then misses again, change it between
+        // reads: "status 4751, AOFs 3134" once when they were read only after).
         let lags = "";
-        const s = await statusWhere(t, `${p.endpoint(f)} not caught up behind ${p.endpoint(leader)}, by as many bytes as the nodes' AOFs differ`, async (x) => {
-            const n = x.nodes.find((v) => v.node === p.endpoint(f));
-            if (!(n?.caughtUp === false && n.following === stalled.endpoint && x.exitCode === 1)) return false;
+        const aofLag = async () => {
             const [ls, fs] = [await p.nodeStatus(leader), await p.nodeStatus(f)];
-            if (fs?.following !== stalled.endpoint || fs.caughtUp || !ls) return false;
-            lags = `status ${String(n.lagBytes)}, AOFs ${ls.aofSize - fs.aofSize}`;
-            return n.lagBytes === ls.aofSize - fs.aofSize && n.lagBytes > 0;
-        }).catch((e: Error) => {
-            throw new Error(`${e.message}; lag seen last: ${lags}`);
+            return fs?.following === stalled.endpoint && !fs.caughtUp && ls ? ls.aofSize - fs.aofSize : undefined;
+        };
+        const what = `${p.endpoint(f)} not caught up behind ${p.endpoint(leader)}, by as many bytes as the nodes' AOFs differ`;
+        let last: ClusterStatus | undefined;
+        const s = await waitFor(
+            async () => {
+                const before = await aofLag();
+                const x = (last = await t.status());
+                const after = await aofLag();
+                const n = x.nodes.find((v) => v.node === p.endpoint(f));
+                if (!(n?.caughtUp === false && n.following === stalled.endpoint && x.exitCode === 1)) return undefined;
+                lags = `status ${String(n.lagBytes)}, AOFs ${String(before)} before it / ${String(after)} after it`;
+                return n.lagBytes !== undefined && n.lagBytes > 0 && (n.lagBytes === before || n.lagBytes === after) ? x : undefined;
+            },
+            { timeoutMs: 15_000, what: `status to say ${what}`, intervalMs: 500 },
+        ).catch((e: Error) => {
+            throw new Error(`${e.message}; lag seen last: ${lags}; last status: ${JSON.stringify(last)}`);
         });
         verdict = s.verdict;
         problems = s.problems;
